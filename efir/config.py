@@ -1,0 +1,65 @@
+"""Settings in one place: the only reader of EFIR_* environment variables.
+
+Stages never read settings; they take option records built from these.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EFIR_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    environment: Literal["local", "production"] = "local"
+
+    # Where uploads, derived audio and the embedded SQLite database live.
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("efir")))
+    # SQLAlchemy URL; empty means SQLite inside data_dir.
+    database_url: str | None = None
+    # Celery broker; empty means `efir serve` starts an embedded Redis it owns.
+    redis_url: str | None = None
+
+    # A CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json,
+    # vocabulary.*). Empty means the bundled faster-whisper-base, assembled into cache_dir.
+    model_dir: Path | None = None
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("efir")))
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    # One thread per worker process: on a contended 2-core box two threads ran 8x slower.
+    cpu_threads: int = 1
+    batch_size: int = 8
+    beam_size: int = 5
+    language: str | None = "ru"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_bytes: int = 4 * 1024**3
+    max_duration_s: float = 6 * 3600.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'efir.sqlite3'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

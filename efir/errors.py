@@ -1,0 +1,56 @@
+"""One exception tree for efir.
+
+EfirError
+ ├── MediaError        the upload cannot be decoded (permanent: never retried)
+ │    ├── NoAudioError  a container without an audio track
+ │    └── MediaTooLargeError  over the size or duration limit
+ ├── AsrError          the speech model failed
+ ├── ModelNotFoundError  no usable CTranslate2 Whisper model at the configured path
+ ├── OcrError          caption reading failed
+ └── NotFoundError     a clip, job or transcript id that does not exist
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AsrError",
+    "EfirError",
+    "MediaError",
+    "MediaTooLargeError",
+    "ModelNotFoundError",
+    "NoAudioError",
+    "NotFoundError",
+    "OcrError",
+]
+
+
+class EfirError(Exception):
+    """Base class of every error efir raises on purpose."""
+
+
+class MediaError(EfirError):
+    """The media cannot be decoded; the message is fit to show a newsroom user."""
+
+
+class NoAudioError(MediaError):
+    """The container has no audio track."""
+
+
+class MediaTooLargeError(MediaError):
+    """The media is over the configured size or duration limit."""
+
+
+class AsrError(EfirError):
+    """Speech recognition failed."""
+
+
+class ModelNotFoundError(EfirError):
+    """No usable CTranslate2 Whisper model at the configured path."""
+
+
+class OcrError(EfirError):
+    """On-screen caption reading failed."""
+
+
+class NotFoundError(EfirError):
+    """A clip, job or transcript id that does not exist."""
