@@ -127,9 +127,12 @@ def _join_verified(parts: list[Path], destination: Path) -> None:
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:
-    with tempfile.NamedTemporaryFile(
-        dir=destination.parent, prefix=f".{destination.name}.", delete=False
-    ) as copy, source.open("rb") as original:
+    with (
+        tempfile.NamedTemporaryFile(
+            dir=destination.parent, prefix=f".{destination.name}.", delete=False
+        ) as copy,
+        source.open("rb") as original,
+    ):
         shutil.copyfileobj(original, copy)
     _publish(Path(copy.name), destination)
 
