@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Celery broker; empty means `efir serve` starts an embedded Redis it owns.
     redis_url: str | None = None
+    # Celery queue the API sends to and workers consume; distinct names let
+    # several efir installations (or parallel test runs) share one Redis.
+    queue_name: str = "efir"
 
     # A CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json,
     # vocabulary.*). Empty means the bundled faster-whisper-base, assembled into cache_dir.
