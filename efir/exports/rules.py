@@ -1,0 +1,111 @@
+"""Broadcast subtitle rules: what a cue may look like on air, and where the numbers come from.
+
+Defaults (every one can be overridden per request, e.g. ``?max_cps=20&max_lines=1``):
+
+==================  =========  =====================================================
+Rule                Default    Source
+==================  =========  =====================================================
+max_chars_per_line  39         Netflix Russian Timed Text Style Guide ("Characters
+                               per line: 39")
+max_lines           2          Netflix Timed Text Style Guide: General Requirements
+                               ("no more than two lines")
+min_duration_s      5/6 s      Netflix General Requirements: minimum duration 5/6 s
+                               (20 frames at 24 fps; 21 frames at 25 fps here)
+max_duration_s      7 s        Netflix General Requirements: maximum 7 s per event
+max_cps             17         Netflix Russian guide: reading speed up to 17
+                               characters per second for adult programmes
+min_gap_frames      2          Netflix General Requirements: at least 2 frames
+                               between events (80 ms at 25 fps)
+fps                 25         PAL/SECAM broadcast frame rate; cue times are snapped
+                               to whole frames
+==================  =========  =====================================================
+
+How efir applies them:
+
+- Characters are counted as a reader sees them: combining marks (the stress accent
+  U+0301) do not count; spaces and punctuation do. Reading speed is the cue's characters
+  (lines joined by one space) divided by its display time.
+- Lines break at clause boundaries (after punctuation) where they can, and never after a
+  preposition, conjunction or particle (``в``, ``на``, ``и``, ``не``…): such a word stays
+  with the word it governs.
+- A speaker change starts a new cue; two short turns may share one cue as two dash
+  lines (``– Да.`` / ``– Нет.``), one line per speaker.
+- Where speech outruns ``max_cps``, the cue is split and each part is held on screen
+  into the following silence rather than shown faster; gaps under half a second are
+  closed to exactly ``min_gap_frames`` (Netflix "chaining" practice).
+- TTML follows EBU-TT-D (EBU Tech 3380): ``ttp:timeBase="media"``, clock times that are
+  exact multiples of a frame, ``tts:`` styling, one ``region``, speakers as ``ttm:agent``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = ["CueRules"]
+
+
+@dataclass(frozen=True)
+class CueRules:
+    """Limits every exported subtitle cue obeys; see the module docstring for sources."""
+
+    max_chars_per_line: int = 39
+    max_lines: int = 2
+    min_duration_s: float = 5 / 6
+    max_duration_s: float = 7.0
+    max_cps: float = 17.0
+    min_gap_frames: int = 2
+    fps: float = 25.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 10 <= self.max_chars_per_line <= 200:
+            problems.append("max_chars_per_line must be between 10 and 200")
+        if not 1 <= self.max_lines <= 4:
+            problems.append("max_lines must be between 1 and 4")
+        if not 0 < self.min_duration_s <= self.max_duration_s:
+            problems.append("min_duration_s must be positive and at most max_duration_s")
+        if self.max_duration_s > 60:
+            problems.append("max_duration_s must be at most 60")
+        if not 5 <= self.max_cps <= 100:
+            problems.append("max_cps must be between 5 and 100")
+        if not 0 <= self.min_gap_frames <= 50:
+            problems.append("min_gap_frames must be between 0 and 50")
+        if not 10 <= self.fps <= 120:
+            problems.append("fps must be between 10 and 120")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def min_duration_frames(self) -> int:
+        return math.ceil(self.min_duration_s * self.fps - 1e-9)
+
+    @property
+    def max_duration_frames(self) -> int:
+        return math.floor(self.max_duration_s * self.fps + 1e-9)
+
+    @classmethod
+    def from_query(cls, mapping: Mapping[str, Any]) -> CueRules:
+        """Defaults overridden by the rule names present in ``mapping`` (query or CLI flags).
+
+        Keys that are not rule names are ignored, so a whole query string can be passed;
+        values may be strings. Raises ValueError naming the bad key.
+        """
+        overrides: dict[str, Any] = {}
+        for rule in fields(cls):
+            value = mapping.get(rule.name)
+            if value is None or value == "":
+                continue
+            kind = int if rule.type in ("int", int) else float
+            try:
+                overrides[rule.name] = kind(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{rule.name} must be {'an integer' if kind is int else 'a number'}, "
+                    f"got {value!r}"
+                ) from None
+            if kind is float and not math.isfinite(overrides[rule.name]):
+                raise ValueError(f"{rule.name} must be a finite number, got {value!r}")
+        return replace(cls(), **overrides)

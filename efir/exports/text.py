@@ -1,0 +1,33 @@
+"""Plain text in broadcast-transcript form, the way a Russian newsroom files a story::
+
+    [00:00:21] Корр:
+    Главная тема одиннадцатого Гражданского форума…
+
+    [00:01:56] Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:
+    «Сегодня неправительственный сектор области…».
+"""
+
+from __future__ import annotations
+
+from efir.exports.turns import format_clock, turns_of
+from efir.transcript import Transcript
+
+__all__ = ["render_text"]
+
+
+def render_text(transcript: Transcript, *, timecodes: bool = False) -> str:
+    blocks = []
+    for turn in turns_of(transcript):
+        heading = f"{turn.heading}:"
+        if timecodes:
+            heading = f"[{format_clock(turn.start)}] {heading}"
+        body = _quoted(turn.text) if turn.quoted else turn.text
+        blocks.append(f"{heading}\n{body}\n")
+    return "\n".join(blocks)
+
+
+def _quoted(text: str) -> str:
+    # Russian punctuation: a closing full stop goes outside the quotes, ! ? … stay inside.
+    if text.endswith(".") and not text.endswith("..."):
+        return f"«{text[:-1]}»."
+    return f"«{text}»"
