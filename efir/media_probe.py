@@ -1,0 +1,112 @@
+"""A light check that an upload is media efir can transcribe, before it is queued.
+
+The API cannot import the worker's media stage, so this opens the container with
+PyAV, requires an audio stream, and decodes its first seconds: a text file renamed
+``.mp4``, a truncated download or a silent video is refused at upload time, with a
+message a newsroom user can act on, instead of failing later in the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from efir.errors import MediaError, MediaTooLargeError, NoAudioError
+
+__all__ = ["MediaSummary", "probe_media"]
+
+# Enough decoded audio to be sure the stream is real, cheap even for a 4 GB file.
+_CHECK_DECODE_S = 2.0
+
+
+@dataclass(frozen=True)
+class MediaSummary:
+    duration_s: float
+    has_video: bool
+    audio_streams: int
+    format_name: str
+
+
+def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaSummary:
+    """Check ``path`` decodes as audio; raise ``MediaError`` subclasses with a clear reason."""
+    if path.stat().st_size == 0:
+        raise MediaError("Файл пуст (0 байт). The uploaded file is empty.")
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            audio = [s for s in container.streams if s.type == "audio"]
+            if not audio:
+                raise NoAudioError(
+                    "В файле нет звуковой дорожки. The file has no audio track to transcribe."
+                )
+            has_video = any(s.type == "video" for s in container.streams)
+            duration_s = _duration_s(container, audio[0])
+            decoded_s = _decode_seconds(container, audio[0])
+            # A download cut short keeps its header's duration; its tail does not decode.
+            tail_missing = duration_s > 2 * _CHECK_DECODE_S and not _tail_decodes(
+                container, audio[0], duration_s
+            )
+            format_name = container.format.name
+    except av.FFmpegError as error:
+        raise MediaError(
+            "Файл не распознан как аудио или видео или повреждён. "
+            f"The file is not decodable audio or video ({error.strerror or error})."
+        ) from error
+    if decoded_s < min(_CHECK_DECODE_S, duration_s * 0.9) or tail_missing:
+        raise MediaError(
+            "Звуковая дорожка не декодируется: файл повреждён или обрезан. "
+            "The audio track does not decode; the file is damaged or truncated."
+        )
+    duration_s = max(duration_s, decoded_s)
+    if max_duration_s is not None and duration_s > max_duration_s:
+        raise MediaTooLargeError(
+            f"Запись длиннее допустимого ({max_duration_s / 3600:.1f} ч). "
+            f"The recording is longer than the {max_duration_s / 3600:.1f} h limit."
+        )
+    return MediaSummary(
+        duration_s=duration_s,
+        has_video=has_video,
+        audio_streams=len(audio),
+        format_name=format_name,
+    )
+
+
+def _decode_seconds(container: av.container.InputContainer, stream: av.AudioStream) -> float:
+    """Seconds of audio decoded from the current position, up to _CHECK_DECODE_S."""
+    decoded_s = 0.0
+    try:
+        for frame in container.decode(stream):
+            decoded_s += frame.samples / (frame.sample_rate or 1)
+            if decoded_s >= _CHECK_DECODE_S:
+                break
+    except av.FFmpegError:
+        pass  # what decoded before the damage is what counts
+    return decoded_s
+
+
+def _tail_decodes(
+    container: av.container.InputContainer, stream: av.AudioStream, duration_s: float
+) -> bool:
+    target_s = duration_s - _CHECK_DECODE_S
+    try:
+        container.seek(int(target_s / float(stream.time_base)), stream=stream)
+    except av.FFmpegError:
+        return False
+    # A failed seek can leave the demuxer where it was, so check where frames come from.
+    earliest_tail_s = target_s - min(10.0, duration_s / 4)
+    try:
+        for frame in container.decode(stream):
+            if frame.time is not None:
+                return frame.time >= earliest_tail_s
+    except av.FFmpegError:
+        return False
+    return False
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.AudioStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0

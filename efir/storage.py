@@ -1,0 +1,172 @@
+"""Media storage behind one small interface, so S3-compatible storage can follow.
+
+Media is content-addressed: the key is derived from the sha256 of the bytes, so a
+clip uploaded twice is stored once, and an uploaded file name never becomes a path.
+Uploads are staged to a temporary file in the storage's own directory while their
+hash and size are computed, then renamed into place atomically: a crash leaves at
+most a ``.part`` file, never a half-written media file under a real key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from efir.errors import MediaTooLargeError, NotFoundError
+
+__all__ = ["LocalStorage", "MediaStorage", "StagedMedia", "StoredMedia", "file_chunks"]
+
+_KEY_PATTERN = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
+_STAGING_SUFFIX = ".part"
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    key: str
+    sha256: str
+    size_bytes: int
+
+
+class StagedMedia:
+    """An upload being written: hashed and size-checked chunk by chunk.
+
+    Use as a context manager; leaving it without ``commit`` removes the temp file.
+    """
+
+    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=directory, suffix=_STAGING_SUFFIX)
+        self.path = Path(name)
+        self._file: BinaryIO | None = os.fdopen(handle, "wb")
+        self._hash = hashlib.sha256()
+        self._max_bytes = max_bytes
+        self.size_bytes = 0
+
+    def write(self, chunk: bytes) -> None:
+        if self._file is None:
+            raise ValueError("staged media is closed")
+        self.size_bytes += len(chunk)
+        if self.size_bytes > self._max_bytes:
+            self.discard()
+            raise MediaTooLargeError(
+                f"Файл больше допустимого размера ({_human_size(self._max_bytes)}). "
+                f"The file is over the {_human_size(self._max_bytes)} upload limit."
+            )
+        self._file.write(chunk)
+        self._hash.update(chunk)
+
+    def close(self) -> None:
+        """Finish writing; the staged file stays in place for probing."""
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> StagedMedia:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # After a commit the path has been renamed away, so this only removes leftovers.
+        self.discard()
+
+
+class MediaStorage(Protocol):
+    """Where uploaded media lives. Keys are opaque strings made by the storage."""
+
+    def stage(self, *, max_bytes: int) -> StagedMedia:
+        """Start an upload; write chunks, close, optionally probe ``path``, then commit."""
+        ...
+
+    def commit(self, staged: StagedMedia) -> StoredMedia: ...
+
+    def put_stream(self, chunks: Iterable[bytes], *, max_bytes: int) -> StoredMedia: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def path_for(self, key: str) -> Path | None:
+        """A local file path for ``key``, or None for storage that is not on this disk."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class LocalStorage:
+    """Media files on local disk under ``root``: ``root/ab/abcdef….`` by sha256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def stage(self, *, max_bytes: int) -> StagedMedia:
+        return StagedMedia(self.root / "incoming", max_bytes=max_bytes)
+
+    def commit(self, staged: StagedMedia) -> StoredMedia:
+        staged.close()
+        sha256 = staged.sha256
+        key = f"{sha256[:2]}/{sha256}"
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            staged.discard()  # same bytes already stored
+        else:
+            os.replace(staged.path, target)
+        return StoredMedia(key=key, sha256=sha256, size_bytes=staged.size_bytes)
+
+    def put_stream(self, chunks: Iterable[bytes], *, max_bytes: int) -> StoredMedia:
+        with self.stage(max_bytes=max_bytes) as staged:
+            for chunk in chunks:
+                staged.write(chunk)
+            return self.commit(staged)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(f"media {key!r} is not in storage") from None
+
+    def path_for(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.exists() else None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        for path in sorted(self.root.glob("??/*")):
+            yield f"{path.parent.name}/{path.name}"
+
+    def _path(self, key: str) -> Path:
+        if not _KEY_PATTERN.match(key):
+            raise NotFoundError(f"not a media key: {key!r}")
+        return self.root / key
+
+
+def _human_size(size_bytes: int) -> str:
+    if size_bytes < 1024**2:
+        return f"{size_bytes} B"
+    if size_bytes < 1024**3:
+        return f"{size_bytes / 1024**2:.1f} MB"
+    return f"{size_bytes / 1024**3:.1f} GB"
+
+
+def file_chunks(path: Path, *, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """Read a local file in chunks, for ``put_stream`` from the CLI."""
+    with path.open("rb") as source:
+        while chunk := source.read(chunk_bytes):
+            yield chunk
