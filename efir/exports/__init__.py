@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from efir.exports.cues import Cue, build_cues
+from efir.exports.document import render_docx
 from efir.exports.rules import CueRules
+from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
+from efir.exports.ttml import render_ttml
 from efir.transcript import Transcript
 
-__all__ = ["FORMATS", "CueRules", "ExportFormat", "render"]
+__all__ = ["FORMATS", "Cue", "CueRules", "ExportFormat", "build_cues", "render"]
+
+DEFAULT_TITLE = "Расшифровка эфира"
 
 
 @dataclass(frozen=True)
@@ -24,15 +30,35 @@ class ExportFormat:
 
 
 FORMATS: dict[str, ExportFormat] = {
-    "json": ExportFormat("application/json", "json"),
+    "srt": ExportFormat("application/x-subrip; charset=utf-8", "srt"),
+    "vtt": ExportFormat("text/vtt; charset=utf-8", "vtt"),
+    "ttml": ExportFormat("application/ttml+xml", "ttml"),
     "txt": ExportFormat("text/plain; charset=utf-8", "txt"),
+    "docx": ExportFormat(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"
+    ),
+    "json": ExportFormat("application/json", "json"),
 }
 
-_Renderer = Callable[[Transcript, CueRules, bool], bytes]
 
-_RENDERERS: dict[str, _Renderer] = {
-    "json": lambda t, _rules, _tc: t.to_json(indent=2).encode(),
-    "txt": lambda t, _rules, timecodes: render_text(t, timecodes=timecodes).encode(),
+@dataclass(frozen=True)
+class _Request:
+    transcript: Transcript
+    rules: CueRules
+    timecodes: bool
+    title: str
+
+    def cues(self) -> list[Cue]:
+        return build_cues(self.transcript, self.rules)
+
+
+_RENDERERS: dict[str, Callable[[_Request], bytes]] = {
+    "srt": lambda r: render_srt(r.cues()).encode(),
+    "vtt": lambda r: render_vtt(r.cues(), r.transcript).encode(),
+    "ttml": lambda r: render_ttml(r.cues(), r.transcript),
+    "txt": lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
+    "docx": lambda r: render_docx(r.transcript, title=r.title),
+    "json": lambda r: r.transcript.to_json(indent=2).encode(),
 }
 
 
@@ -42,13 +68,16 @@ def render(
     *,
     rules: CueRules | None = None,
     timecodes: bool = False,
+    title: str | None = None,
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
-    turn of the text export. Raises ValueError for an unknown format.
+    turn of the text export; ``title`` heads the DOCX. Raises ValueError for an unknown
+    format.
     """
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return renderer(transcript, rules or CueRules(), timecodes)
+    request = _Request(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
+    return renderer(request)

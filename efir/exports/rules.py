@@ -40,11 +40,26 @@ How efir applies them:
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["CueRules"]
+__all__ = ["CLINGING_WORDS", "CueRules", "visible_length"]
+
+# Words that must not end a line: prepositions, conjunctions and particles that belong
+# with the word after them ("в | Костанае" is wrong, "в Костанае" stays together).
+_CLINGING_WORDS_TEXT = """
+    в во на с со к ко о об обо от ото по за из изо у до для без безо под подо при про
+    через над перед передо сквозь между меж около после среди вокруг из-за из-под
+    и а но или либо да что чтобы если как не ни
+"""
+CLINGING_WORDS = frozenset(_CLINGING_WORDS_TEXT.split())
+
+
+def visible_length(text: str) -> int:
+    """Characters a viewer reads: combining marks (the stress accent U+0301) do not count."""
+    return sum(1 for char in text if not unicodedata.combining(char))
 
 
 @dataclass(frozen=True)

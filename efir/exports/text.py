@@ -12,7 +12,7 @@ from __future__ import annotations
 from efir.exports.turns import format_clock, turns_of
 from efir.transcript import Transcript
 
-__all__ = ["render_text"]
+__all__ = ["quoted", "render_text"]
 
 
 def render_text(transcript: Transcript, *, timecodes: bool = False) -> str:
@@ -21,12 +21,12 @@ def render_text(transcript: Transcript, *, timecodes: bool = False) -> str:
         heading = f"{turn.heading}:"
         if timecodes:
             heading = f"[{format_clock(turn.start)}] {heading}"
-        body = _quoted(turn.text) if turn.quoted else turn.text
+        body = quoted(turn.text) if turn.quoted else turn.text
         blocks.append(f"{heading}\n{body}\n")
     return "\n".join(blocks)
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     # Russian punctuation: a closing full stop goes outside the quotes, ! ? … stay inside.
     if text.endswith(".") and not text.endswith("..."):
         return f"«{text[:-1]}»."

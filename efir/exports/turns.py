@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from efir.transcript import Transcript
 
-__all__ = ["Turn", "format_clock", "speaker_heading", "turns_of"]
+__all__ = ["Turn", "format_clock", "speaker_heading", "turns_of", "voice_name"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,14 @@ def speaker_heading(transcript: Transcript, speaker_id: str | None) -> str:
     known = [s.id for s in transcript.speakers]
     number = known.index(speaker_id) + 1 if speaker_id in known else speaker_id
     return f"Спикер {number}"
+
+
+def voice_name(transcript: Transcript, speaker_id: str | None) -> str:
+    """The speaker's name alone (for WebVTT voices and TTML agents), else their heading."""
+    speaker = transcript.speaker(speaker_id)
+    if speaker is not None and speaker.name:
+        return speaker.name
+    return speaker_heading(transcript, speaker_id)
 
 
 def turns_of(transcript: Transcript) -> list[Turn]:

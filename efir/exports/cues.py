@@ -1,0 +1,266 @@
+"""Cutting a transcript into subtitle cues by broadcast rules.
+
+The words of the whole transcript form one timed stream. A cue is a run of consecutive
+words; the best set of cues is chosen by dynamic programming over every possible cut, so
+a long sentence is split where the rules and the punctuation allow rather than where a
+fixed timer fires. Hard limits: line length, line count, at most one speaker change per
+cue (and then as two dash lines), no line ending on a preposition. Timing limits (minimum
+and maximum duration, reading speed, gap) are costs so high that they are broken only
+where speech leaves no other choice. A cue starts on the frame its first word starts and
+is held into the following silence as long as reading speed needs, up to the gap rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from efir.edits import align_words, share_span
+from efir.exports.rules import CLINGING_WORDS, CueRules, visible_length
+from efir.transcript import Transcript
+
+__all__ = ["DASH", "Cue", "build_cues", "media_clock"]
+
+DASH = "– "  # opens each line of a cue shared by two speakers
+
+_SENTENCE_END = ".!?…"
+_CLAUSE_END = ",;:"
+_DASHES = frozenset("—–-")
+_CLOSING = "»\"”)']"
+_OPENING = "«„\"“('["
+# Cost of cutting after a word, by the punctuation that ends it.
+_CUT_COST = {"sentence": 0.0, "clause": 0.4, "none": 1.5}
+_RULE_BREAK_COST = 100.0  # per second of missing display time
+_BAD_CUT_COST = 6.0  # a cue ending on a preposition, or the next starting with a dash
+_CHAIN_FRAMES = 12  # shorter gaps are closed to the minimum gap (no flicker)
+_LONG_PAUSE_FRAMES = 38  # ~1.5 s of silence inside one speaker's cue
+_MAX_CUE_WORDS = 40
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_frame: int
+    end_frame: int
+    lines: tuple[str, ...]
+    speakers: tuple[str | None, ...]  # the speaker of each line
+    fps: float
+
+    @property
+    def start(self) -> float:
+        return self.start_frame / self.fps
+
+    @property
+    def end(self) -> float:
+        return self.end_frame / self.fps
+
+    @property
+    def dashed(self) -> bool:
+        return len(set(self.speakers)) > 1
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def start_ms(self) -> int:
+        return round(self.start_frame * 1000 / self.fps)
+
+    @property
+    def end_ms(self) -> int:
+        return round(self.end_frame * 1000 / self.fps)
+
+
+def media_clock(milliseconds: int) -> str:
+    """hh:mm:ss.mmm, the clock time WebVTT and EBU-TT-D both use."""
+    seconds, millis = divmod(milliseconds, 1000)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}.{millis:03d}"
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start_frame: int
+    end_frame: int
+    speaker: str | None
+
+
+@dataclass(frozen=True)
+class _Choice:
+    cost: float
+    cue: Cue
+
+
+def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
+    """Cues covering every word of ``transcript`` in order, cut by ``rules``."""
+    tokens = _tokens(transcript, rules.fps)
+    if not tokens:
+        return []
+    media_end = max(transcript.duration * rules.fps, tokens[-1].end_frame)
+    best_cost = [math.inf] * (len(tokens) + 1)
+    best_choice: list[tuple[int, _Choice] | None] = [None] * (len(tokens) + 1)
+    best_cost[0] = 0.0
+    for first in range(len(tokens)):
+        if math.isinf(best_cost[first]):
+            continue
+        for stop in range(first + 1, min(len(tokens), first + _MAX_CUE_WORDS) + 1):
+            choice = _evaluate(tokens, first, stop, int(media_end), rules)
+            if choice is None:
+                if stop > first + 1 and _too_long(tokens, first, stop, rules):
+                    break
+                continue
+            total = best_cost[first] + choice.cost
+            if total < best_cost[stop]:
+                best_cost[stop] = total
+                best_choice[stop] = (first, choice)
+    cues: list[Cue] = []
+    stop = len(tokens)
+    while stop > 0:
+        entry = best_choice[stop]
+        assert entry is not None, "a single-word cue always exists"
+        stop, choice = entry
+        cues.append(choice.cue)
+    return cues[::-1]
+
+
+def _tokens(transcript: Transcript, fps: float) -> list[_Token]:
+    tokens: list[_Token] = []
+    for segment in sorted(transcript.segments, key=lambda s: (s.start, s.end)):
+        words = align_words(segment.words, segment.text) or share_span(
+            (segment.start, segment.end), segment.text.split()
+        )
+        for word in words:
+            floor = tokens[-1].start_frame if tokens else 0
+            start = max(round(word.start * fps), floor)
+            end = max(round(word.end * fps), start + 1)
+            tokens.append(_Token(word.word, start, end, segment.speaker))
+    return tokens
+
+
+def _too_long(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> bool:
+    chars = visible_length(" ".join(t.text for t in tokens[first:stop]))
+    speech = tokens[stop - 1].start_frame - tokens[first].start_frame
+    return chars > rules.max_chars_per_line * rules.max_lines or speech > rules.max_duration_frames
+
+
+def _evaluate(
+    tokens: Sequence[_Token], first: int, stop: int, media_end: int, rules: CueRules
+) -> _Choice | None:
+    """The cost and layout of one cue holding tokens[first:stop], or None if it cannot be."""
+    words = tokens[first:stop]
+    changes = [i for i in range(1, len(words)) if words[i].speaker != words[i - 1].speaker]
+    if len(changes) > 1:
+        return None
+    texts = [t.text for t in words]
+    cost = 1.0
+    if changes:
+        lines = _dash_lines(texts[: changes[0]], texts[changes[0] :], rules)
+        if lines is None:
+            return None
+        whole_turns = _turn_starts(tokens, first) and _turn_starts(tokens, stop)
+        cost += 0.5 if whole_turns else 3.0
+        speakers = (words[0].speaker, words[-1].speaker)
+    else:
+        layout = _layout(texts, rules.max_lines, rules)
+        if layout is None:
+            if len(words) > 1:
+                return None
+            layout = (0.0, [texts[0]])  # one word longer than a line: show it anyway
+        cost += layout[0]
+        lines = layout[1]
+        speakers = (words[0].speaker,) * len(lines)
+    start = words[0].start_frame
+    window_end = media_end
+    if stop < len(tokens):
+        window_end = tokens[stop].start_frame - rules.min_gap_frames
+    limit = min(window_end, start + rules.max_duration_frames)
+    if limit <= start:
+        return None
+    chars = visible_length(" ".join(lines))
+    needed = max(
+        start + rules.min_duration_frames,
+        start + math.ceil(chars * rules.fps / rules.max_cps - 1e-9),
+        words[-1].end_frame,
+    )
+    end = min(needed, limit)
+    if limit - end < _CHAIN_FRAMES:
+        end = limit
+    cost += _RULE_BREAK_COST * max(0, needed - limit) / rules.fps
+    cost += _cut_cost(tokens, stop)
+    if not changes:
+        cost += 2.0 * sum(
+            b.start_frame - a.end_frame > _LONG_PAUSE_FRAMES for a, b in pairwise(words)
+        )
+    cue = Cue(start, end, tuple(lines), speakers, rules.fps)
+    return _Choice(cost, cue)
+
+
+def _turn_starts(tokens: Sequence[_Token], index: int) -> bool:
+    return index in (0, len(tokens)) or tokens[index].speaker != tokens[index - 1].speaker
+
+
+def _cut_cost(tokens: Sequence[_Token], stop: int) -> float:
+    """How bad it is to end a cue before tokens[stop]."""
+    if stop == len(tokens) or tokens[stop].speaker != tokens[stop - 1].speaker:
+        return 0.0
+    cost = _CUT_COST[_ending(tokens[stop - 1].text)]
+    if not _may_break(tokens[stop - 1].text, tokens[stop].text):
+        cost += _BAD_CUT_COST
+    return cost
+
+
+def _ending(token: str) -> str:
+    bare = token.rstrip(_CLOSING)
+    if bare and bare[-1] in _SENTENCE_END:
+        return "sentence"
+    if (bare and bare[-1] in _CLAUSE_END) or token in _DASHES:
+        return "clause"
+    return "none"
+
+
+def _may_break(before: str, after: str) -> bool:
+    """False between a preposition/conjunction/particle and its word, or before a dash."""
+    return before.lower().lstrip(_OPENING) not in CLINGING_WORDS and after not in _DASHES
+
+
+def _fits(text: str, rules: CueRules) -> bool:
+    return visible_length(text) <= rules.max_chars_per_line
+
+
+def _layout(
+    texts: Sequence[str], lines_left: int, rules: CueRules
+) -> tuple[float, list[str]] | None:
+    """Best split of words into at most ``lines_left`` lines, or None if none is allowed."""
+    whole = " ".join(texts)
+    if _fits(whole, rules):
+        return 0.0, [whole]
+    if lines_left == 1:
+        return None
+    best: tuple[float, list[str]] | None = None
+    for cut in range(1, len(texts)):
+        head = " ".join(texts[:cut])
+        if not _fits(head, rules):
+            break
+        if not _may_break(texts[cut - 1], texts[cut]):
+            continue
+        rest = _layout(texts[cut:], lines_left - 1, rules)
+        if rest is None:
+            continue
+        lines = [head, *rest[1]]
+        lengths = [visible_length(line) for line in lines]
+        # Balanced lines read best; a slightly longer bottom line is the tie-breaker.
+        cost = rest[0] + _CUT_COST[_ending(texts[cut - 1])]
+        cost += 0.02 * (max(lengths) - min(lengths)) + 0.01 * (lengths[0] > lengths[1])
+        if best is None or cost < best[0]:
+            best = (cost, lines)
+    return best
+
+
+def _dash_lines(
+    first: Sequence[str], second: Sequence[str], rules: CueRules
+) -> list[str] | None:
+    if rules.max_lines < 2:
+        return None
+    lines = [DASH + " ".join(first), DASH + " ".join(second)]
+    return lines if all(_fits(line, rules) for line in lines) else None
