@@ -1,0 +1,186 @@
+"""The job state machine. The database row is the truth; the queue only carries ids.
+
+    queued → decoding → transcribing → speakers → indexing → done
+       ↑        └──────────┴──────────────┴──────────┴──→ failed | cancelled
+       └── requeue_job (a transient error, or recovery after the broker lost the task)
+
+Every function takes the session and commits its own small transaction, so a
+worker's progress is visible to the API at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from efir.db import Job, JobState, utcnow
+from efir.errors import EfirError, NotFoundError
+
+__all__ = [
+    "RUNNING_STATES",
+    "InvalidTransitionError",
+    "advance_job",
+    "cancel_job",
+    "claim_job",
+    "create_job",
+    "fail_job",
+    "finish_job",
+    "get_job",
+    "list_jobs",
+    "requeue_job",
+    "requeue_lost_jobs",
+    "set_progress",
+]
+
+RUNNING_STATES = (JobState.DECODING, JobState.TRANSCRIBING, JobState.SPEAKERS, JobState.INDEXING)
+_STAGE_ORDER = (JobState.QUEUED, *RUNNING_STATES, JobState.DONE)
+
+
+class InvalidTransitionError(EfirError):
+    """A job was asked to move to a state its current state does not lead to."""
+
+
+def create_job(session: Session, *, clip_id: str, options: dict[str, Any] | None = None) -> Job:
+    job = Job(clip_id=clip_id, options=options or {})
+    session.add(job)
+    session.commit()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise NotFoundError(f"Задание {job_id} не найдено. Job {job_id} does not exist.")
+    return job
+
+
+def list_jobs(session: Session, *, limit: int = 100, offset: int = 0) -> Sequence[Job]:
+    query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+    return session.scalars(query).all()
+
+
+def claim_job(session: Session, job_id: str) -> Job | None:
+    """Start (or restart) work on a job; None when it is already finished or cancelled.
+
+    A job found mid-way is claimable too: that is a task redelivered after its worker
+    died, and re-running replaces the earlier attempt's output.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_((JobState.QUEUED, *RUNNING_STATES)))
+        .values(
+            state=JobState.DECODING,
+            progress=0.0,
+            error=None,
+            attempts=Job.attempts + 1,
+            started_at=now,
+            updated_at=now,
+        )
+    )
+    session.commit()
+    if claimed.rowcount == 0:
+        get_job(session, job_id)  # raises NotFoundError for an unknown id
+        return None
+    return get_job(session, job_id)
+
+
+def advance_job(session: Session, job_id: str, state: JobState, progress: float) -> Job:
+    """Move a running job forward to ``state`` (or stay in it) with overall ``progress``."""
+    job = get_job(session, job_id)
+    if state not in RUNNING_STATES or job.state not in RUNNING_STATES:
+        raise InvalidTransitionError(f"job {job_id}: {job.state} → {state}")
+    if _STAGE_ORDER.index(state) < _STAGE_ORDER.index(job.state):
+        raise InvalidTransitionError(f"job {job_id}: {job.state} → {state} goes backwards")
+    job.state = state
+    job.progress = _clamp(progress)
+    session.commit()
+    return job
+
+
+def set_progress(session: Session, job_id: str, progress: float) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(RUNNING_STATES))
+        .values(progress=_clamp(progress), updated_at=utcnow())
+    )
+    session.commit()
+
+
+def finish_job(session: Session, job_id: str) -> Job:
+    return _end(session, job_id, JobState.DONE, error=None)
+
+
+def fail_job(session: Session, job_id: str, error: str) -> Job:
+    return _end(session, job_id, JobState.FAILED, error=error)
+
+
+def cancel_job(session: Session, job_id: str) -> Job:
+    return _end(session, job_id, JobState.CANCELLED, error=None)
+
+
+def requeue_job(session: Session, job_id: str, *, reason: str | None = None) -> Job:
+    """Put an unfinished job back to queued, e.g. before a retry."""
+    job = get_job(session, job_id)
+    if job.state.is_terminal:
+        raise InvalidTransitionError(f"job {job_id} is {job.state}; it cannot be requeued")
+    job.state = JobState.QUEUED
+    job.progress = 0.0
+    job.error = reason
+    session.commit()
+    return job
+
+
+def requeue_lost_jobs(
+    session: Session,
+    enqueue: Callable[[str], None],
+    *,
+    live_job_ids: set[str],
+    queued_for_s: float = 60.0,
+    silent_for_s: float = 15 * 60.0,
+) -> list[str]:
+    """Send again the jobs the broker has lost, e.g. after a Redis restart without persistence.
+
+    Lost means: queued for ``queued_for_s`` with no message for it in the broker
+    (``live_job_ids``), or running without a progress write for ``silent_for_s``
+    (its worker is gone, whatever the broker still holds). Returns the ids sent.
+    """
+    now = utcnow()
+    waiting = session.scalars(
+        select(Job.id).where(
+            Job.state == JobState.QUEUED,
+            Job.updated_at < now - timedelta(seconds=queued_for_s),
+        )
+    ).all()
+    abandoned = session.scalars(
+        select(Job.id).where(
+            Job.state.in_(RUNNING_STATES),
+            Job.updated_at < now - timedelta(seconds=silent_for_s),
+        )
+    ).all()
+    lost = [job_id for job_id in waiting if job_id not in live_job_ids] + list(abandoned)
+    for job_id in lost:
+        requeue_job(session, job_id)
+        enqueue(job_id)
+    return lost
+
+
+def _end(session: Session, job_id: str, state: JobState, *, error: str | None) -> Job:
+    job = get_job(session, job_id)
+    if job.state.is_terminal:
+        raise InvalidTransitionError(f"job {job_id} is already {job.state}")
+    job.state = state
+    job.error = error
+    job.finished_at = utcnow()
+    if state is JobState.DONE:
+        job.progress = 1.0
+    session.commit()
+    return job
+
+
+def _clamp(progress: float) -> float:
+    return min(1.0, max(0.0, progress))

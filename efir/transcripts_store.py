@@ -1,0 +1,188 @@
+"""Transcript revisions: every save is revision n+1, the highest is current.
+
+Saving also refreshes the search index (when ``efir.search`` is installed) in the
+same transaction, so search always follows the latest revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from efir.db import Clip, TranscriptRevision
+from efir.edits import apply_edits, parse_ops
+from efir.errors import EfirError, NotFoundError
+from efir.transcript import Transcript
+
+__all__ = [
+    "WORKER_AUTHOR",
+    "RevisionConflictError",
+    "edit_transcript",
+    "get_revision",
+    "latest_revision",
+    "list_revisions",
+    "restore_revision",
+    "save_job_output",
+    "save_revision",
+]
+
+WORKER_AUTHOR = "efir-worker"
+
+
+class RevisionConflictError(EfirError):
+    """An edit was based on a revision that is no longer the latest."""
+
+
+def save_revision(
+    session: Session,
+    *,
+    clip_id: str,
+    transcript: Transcript,
+    author: str | None = None,
+    note: str | None = None,
+) -> TranscriptRevision:
+    clip = _clip(session, clip_id)
+    latest = session.scalar(
+        select(func.max(TranscriptRevision.revision)).where(TranscriptRevision.clip_id == clip_id)
+    )
+    row = TranscriptRevision(
+        clip_id=clip_id,
+        revision=(latest or 0) + 1,
+        data=transcript.to_dict(),
+        author=author,
+        note=note,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise RevisionConflictError(
+            "Расшифровку одновременно изменили; обновите страницу. "
+            "Someone saved this transcript at the same moment; reload and retry."
+        ) from None
+    _reindex(session, clip, transcript)
+    session.commit()
+    return row
+
+
+def save_job_output(
+    session: Session, *, clip_id: str, job_id: str, transcript: Transcript
+) -> TranscriptRevision:
+    """Save a worker's transcript; a re-run of the same job replaces its own revision.
+
+    Only while no editor has saved on top of it: corrections are never overwritten.
+    """
+    note = f"job:{job_id}"
+    current = _latest_or_none(session, clip_id)
+    if current is None or current.note != note or current.author != WORKER_AUTHOR:
+        return save_revision(
+            session, clip_id=clip_id, transcript=transcript, author=WORKER_AUTHOR, note=note
+        )
+    current.data = transcript.to_dict()
+    _reindex(session, _clip(session, clip_id), transcript)
+    session.commit()
+    return current
+
+
+def latest_revision(session: Session, clip_id: str) -> TranscriptRevision:
+    row = _latest_or_none(session, clip_id)
+    if row is None:
+        _clip(session, clip_id)
+        raise NotFoundError(
+            f"Расшифровки клипа {clip_id} ещё нет. Clip {clip_id} has no transcript yet."
+        )
+    return row
+
+
+def get_revision(session: Session, clip_id: str, revision: int) -> TranscriptRevision:
+    row = session.scalar(
+        select(TranscriptRevision).where(
+            TranscriptRevision.clip_id == clip_id, TranscriptRevision.revision == revision
+        )
+    )
+    if row is None:
+        raise NotFoundError(
+            f"У клипа {clip_id} нет версии {revision}. Clip {clip_id} has no revision {revision}."
+        )
+    return row
+
+
+def list_revisions(session: Session, clip_id: str) -> Sequence[TranscriptRevision]:
+    _clip(session, clip_id)
+    return session.scalars(
+        select(TranscriptRevision)
+        .where(TranscriptRevision.clip_id == clip_id)
+        .order_by(TranscriptRevision.revision.desc())
+    ).all()
+
+
+def edit_transcript(
+    session: Session,
+    *,
+    clip_id: str,
+    base_revision: int,
+    raw_ops: Sequence[Mapping[str, Any]],
+    author: str | None = None,
+) -> TranscriptRevision:
+    """Apply editor ops (``efir.edits`` JSON) to ``base_revision``, saving the next revision.
+
+    ValueError for ops that do not parse or fit; RevisionConflictError when someone
+    saved since ``base_revision`` was read.
+    """
+    current = latest_revision(session, clip_id)
+    if current.revision != base_revision:
+        raise RevisionConflictError(
+            f"Правка основана на версии {base_revision}, а текущая — {current.revision}. "
+            f"The edit is based on revision {base_revision}; the latest is {current.revision}."
+        )
+    edited = apply_edits(Transcript.from_dict(current.data), parse_ops(raw_ops))
+    return save_revision(
+        session,
+        clip_id=clip_id,
+        transcript=edited,
+        author=author,
+        note=f"edit of revision {base_revision}",
+    )
+
+
+def restore_revision(
+    session: Session, *, clip_id: str, revision: int, author: str | None = None
+) -> TranscriptRevision:
+    """Make an old revision current again, as a new revision (history is never rewritten)."""
+    old = get_revision(session, clip_id, revision)
+    return save_revision(
+        session,
+        clip_id=clip_id,
+        transcript=Transcript.from_dict(old.data),
+        author=author,
+        note=f"restore of revision {revision}",
+    )
+
+
+def _latest_or_none(session: Session, clip_id: str) -> TranscriptRevision | None:
+    return session.scalar(
+        select(TranscriptRevision)
+        .where(TranscriptRevision.clip_id == clip_id)
+        .order_by(TranscriptRevision.revision.desc())
+        .limit(1)
+    )
+
+
+def _clip(session: Session, clip_id: str) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise NotFoundError(f"Клип {clip_id} не найден. Clip {clip_id} does not exist.")
+    return clip
+
+
+def _reindex(session: Session, clip: Clip, transcript: Transcript) -> None:
+    try:
+        from efir.search import ClipMeta, index_transcript  # type: ignore[attr-defined]
+    except ImportError:
+        return  # search is an optional part; the transcript is saved regardless
+    index_transcript(session, ClipMeta.from_clip(clip), transcript)

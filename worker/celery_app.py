@@ -1,0 +1,37 @@
+"""The Celery application workers run: ``celery -A worker.celery_app worker``.
+
+Configured from efir settings (EFIR_REDIS_URL, EFIR_QUEUE_NAME); the policy that
+matters for long jobs — late acks, requeue when a worker child dies, one job
+prefetched at a time — lives in ``efir.queue.make_celery``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.signals import worker_ready
+
+from efir.config import get_settings
+from efir.db import make_engine, make_session_factory
+from efir.queue import make_celery, recover_lost_jobs
+
+__all__ = ["app"]
+
+settings = get_settings()
+app = make_celery(settings)
+app.conf.include = ["worker.tasks"]
+
+log = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def _recover_lost_jobs(**_: Any) -> None:
+    # A throwaway engine: the prefork parent must not hand pooled connections to children.
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        recover_lost_jobs(settings, make_session_factory(engine), app)
+    except Exception:  # recovery is best effort; the API sweeps again every minute
+        log.exception("could not re-enqueue lost jobs at worker start")
+    finally:
+        engine.dispose()
