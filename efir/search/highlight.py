@@ -1,0 +1,53 @@
+"""Snippets: the segment text HTML-escaped, with the matched words in <mark>."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from efir.search.lemmas import Token, index_candidates, tokenize
+
+__all__ = ["Highlighter"]
+
+SNIPPET_CHARS = 240
+_CONTEXT_BEFORE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Highlighter:
+    """Marks single words whose lemmas are wanted, and phrases only where adjacent."""
+
+    word_lemmas: frozenset[str]
+    phrases: tuple[tuple[frozenset[str], ...], ...] = ()
+
+    def _marked(self, tokens: Sequence[Token]) -> list[bool]:
+        candidates = [index_candidates(token.text) for token in tokens]
+        marked = [bool(c & self.word_lemmas) for c in candidates]
+        for phrase in self.phrases:
+            for first in range(len(tokens) - len(phrase) + 1):
+                if all(candidates[first + i] & lemmas for i, lemmas in enumerate(phrase)):
+                    marked[first : first + len(phrase)] = [True] * len(phrase)
+        return marked
+
+    def snippet(self, text: str) -> str:
+        tokens = list(tokenize(text))
+        spans = [t for t, hit in zip(tokens, self._marked(tokens), strict=True) if hit]
+        window_start, window_end = 0, len(text)
+        if len(text) > SNIPPET_CHARS:
+            anchor = spans[0].start if spans else 0
+            window_start = max(0, anchor - _CONTEXT_BEFORE_CHARS)
+            window_start = next((t.start for t in tokens if t.start >= window_start), anchor)
+            window_end = min(len(text), window_start + SNIPPET_CHARS)
+            window_end = max((t.end for t in tokens if t.end <= window_end), default=window_end)
+        parts = ["…"] if window_start > 0 else []
+        cursor = window_start
+        for span in spans:
+            if span.start < window_start or span.end > window_end:
+                continue
+            parts += [escape(text[cursor : span.start]), f"<mark>{escape(span.text)}</mark>"]
+            cursor = span.end
+        parts.append(escape(text[cursor:window_end]))
+        if window_end < len(text):
+            parts.append("…")
+        return "".join(parts)

@@ -1,0 +1,82 @@
+"""Writing a clip's transcript into the search tables.
+
+Callers own the transaction: index inside the one that stores a revision, so the
+index never shows text that was rolled back.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from efir.search import backend_postgres, backend_sqlite
+from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize
+from efir.search.models import ClipMeta
+from efir.search.schema import search_segments
+from efir.transcript import Segment, Transcript
+
+__all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
+
+
+def backend_of(session: Session) -> ModuleType:
+    return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
+
+
+def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
+    return {
+        "clip_id": clip.clip_id,
+        "title": clip.title,
+        "programme": clip.programme,
+        "channel": clip.channel,
+        "air_date": clip.air_date,
+    }
+
+
+def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> dict[str, Any]:
+    speaker = transcript.speaker(segment.speaker)
+    caption = speaker.caption if speaker else None
+    return {
+        **_clip_fields(clip),
+        "segment_id": segment.id,
+        "start": segment.start,
+        "end": segment.end,
+        "speaker_id": segment.speaker,
+        "voice_id": speaker.voice_id if speaker else None,
+        "speaker_caption": caption,
+        "speaker_key": normalise(caption) if caption else None,
+        "role": speaker.role.value if speaker and speaker.role else None,
+        "text": segment.text,
+        "lemmas": " ".join(term_of(token.text) for token in tokenize(segment.text)),
+    }
+
+
+def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -> None:
+    """Replace the clip's rows with this transcript: call on every revision and rename."""
+    remove_clip(session, clip.clip_id)
+    rows = [_segment_row(clip, transcript, segment) for segment in transcript.segments]
+    if not rows:
+        return
+    terms = {term for row in rows for term in row["lemmas"].split()}
+    pairs = [
+        {"lemma": lemma, "term": term}
+        for term in sorted(terms)
+        for lemma in term.split(TERM_JOINER)
+    ]
+    backend_of(session).insert_terms(session, pairs)
+    session.execute(search_segments.insert(), rows)
+
+
+def remove_clip(session: Session, clip_id: str) -> None:
+    session.execute(delete(search_segments).where(search_segments.c.clip_id == clip_id))
+
+
+def update_clip_meta(session: Session, clip: ClipMeta) -> None:
+    """Copy edited clip metadata (title, programme, channel, air date) into the index."""
+    session.execute(
+        update(search_segments)
+        .where(search_segments.c.clip_id == clip.clip_id)
+        .values(**_clip_fields(clip))
+    )

@@ -1,0 +1,124 @@
+"""The archive query language and the filters around it.
+
+    Костанай неправительственная   every word required, any inflection
+    "Костанайской области"         exact phrase: adjacent lemmas in this order
+    -погода  -"прогноз погоды"     exclusion of a word or a phrase
+    правительств*                  prefix of a lemma (at least two letters)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from efir.errors import EfirError
+from efir.search.lemmas import normalise, query_lemmas, tokenize
+
+__all__ = [
+    "MAX_LIMIT",
+    "Clause",
+    "ParsedQuery",
+    "Phrase",
+    "Prefix",
+    "SearchQuery",
+    "SearchQueryError",
+    "Word",
+    "parse_query",
+]
+
+MAX_LIMIT = 100
+MIN_PREFIX_LETTERS = 2
+
+# A chunk is an optionally negated quoted phrase or a run of non-space characters.
+_CHUNK_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+class SearchQueryError(EfirError):
+    """The query or its filters cannot be run; the message is fit to show a user."""
+
+
+@dataclass(frozen=True)
+class Word:
+    lemmas: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    words: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
+class Prefix:
+    stem: str
+
+
+Clause = Word | Phrase | Prefix
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    required: tuple[Clause, ...] = ()
+    excluded: tuple[Clause, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One archive search: query text, filters on clip and speaker, and a page."""
+
+    text: str = ""
+    # A registry voice id, or a substring of the on-screen caption (any case, ё = е).
+    speaker: str | None = None
+    # A Role value ("anchor") or its Russian label ("Ведущий").
+    role: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    programme: str | None = None
+    channel: str | None = None
+    clip_id: str | None = None
+    limit: int = 20
+    cursor: str | None = None
+    parsed: ParsedQuery = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise SearchQueryError(f"limit должен быть от 1 до {MAX_LIMIT}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise SearchQueryError("дата «с» позже даты «по»")
+        object.__setattr__(self, "parsed", parse_query(self.text))
+
+    def fingerprint(self) -> str:
+        """Everything but the cursor and limit: what a cursor is valid for."""
+        return repr(
+            (self.text, self.speaker, self.role, self.date_from, self.date_to,
+             self.programme, self.channel, self.clip_id)
+        )
+
+
+def _clause_of(chunk: str, *, quoted: bool) -> Clause | None:
+    if not quoted and chunk.endswith("*"):
+        stem = "".join(normalise(token.text) for token in tokenize(chunk))
+        if len(stem) < MIN_PREFIX_LETTERS:
+            raise SearchQueryError(f"префикс «{chunk}» короче {MIN_PREFIX_LETTERS} букв")
+        return Prefix(stem)
+    words = tuple(query_lemmas(token.text) for token in tokenize(chunk))
+    if not words:
+        return None
+    return Word(words[0]) if len(words) == 1 else Phrase(words)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    required: list[Clause] = []
+    excluded: list[Clause] = []
+    for match in _CHUNK_RE.finditer(text):
+        negated_phrase, phrase, bare = match.groups()
+        if phrase is not None:
+            clause, negated = _clause_of(phrase, quoted=True), bool(negated_phrase)
+        else:
+            negated = bare.startswith("-") and len(bare) > 1
+            clause = _clause_of(bare[1:] if negated else bare, quoted=False)
+        if clause is not None:
+            (excluded if negated else required).append(clause)
+    if excluded and not required:
+        raise SearchQueryError("исключения (-слово) работают только вместе с искомыми словами")
+    return ParsedQuery(tuple(required), tuple(excluded))

@@ -1,0 +1,146 @@
+"""Search tables, created by migration 0002 and by tests through the same function.
+
+``search_segments`` holds one row per transcript segment with the clip's filter
+fields copied in (so a search is one indexed scan, no join to clips) and
+``lemmas``: one index term per word position (see ``efir.search.lemmas``).
+``search_terms`` maps every lemma to the terms that contain it; queries expand a
+word to those terms. SQLite adds an external-content FTS5 table kept in step by
+triggers; PostgreSQL adds a generated tsvector with a GIN index.
+
+The PostgreSQL vector is built from the stored terms verbatim, one lexeme per
+position. That is what ``to_tsvector('simple', lemmas)`` would give, except that
+the default parser would split hyphenated lemmas ("абылай-хан") into extra
+positions and so break phrase adjacency.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+__all__ = ["create_search_schema", "drop_search_schema", "search_segments", "search_terms"]
+
+# Query-building mirrors of the DDL below; the DDL itself is dialect-specific SQL.
+_metadata = MetaData()
+search_segments = Table(
+    "search_segments",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("clip_id", String(64), nullable=False),
+    Column("segment_id", Integer, nullable=False),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("speaker_id", String(64)),
+    Column("voice_id", String(64)),
+    Column("speaker_caption", Text),
+    Column("speaker_key", Text),  # caption lower-cased with ё→е, for substring filters
+    Column("role", String(32)),
+    Column("title", Text),
+    Column("programme", Text),
+    Column("channel", Text),
+    Column("air_date", Date),
+    Column("text", Text, nullable=False),
+    Column("lemmas", Text, nullable=False),
+)
+search_terms = Table(
+    "search_terms",
+    _metadata,
+    Column("lemma", Text, primary_key=True),
+    Column("term", Text, primary_key=True),
+)
+
+_SEGMENT_COLUMNS = """
+    clip_id VARCHAR(64) NOT NULL,
+    segment_id INTEGER NOT NULL,
+    start DOUBLE PRECISION NOT NULL,
+    "end" DOUBLE PRECISION NOT NULL,
+    speaker_id VARCHAR(64),
+    voice_id VARCHAR(64),
+    speaker_caption TEXT,
+    speaker_key TEXT,
+    role VARCHAR(32),
+    title TEXT,
+    programme TEXT,
+    channel TEXT,
+    air_date DATE,
+    text TEXT NOT NULL,
+    lemmas TEXT NOT NULL"""
+
+_COMMON_INDEXES = (
+    "CREATE UNIQUE INDEX ix_search_segments_clip ON search_segments (clip_id, segment_id)",
+    "CREATE INDEX ix_search_segments_air_date ON search_segments (air_date)",
+    "CREATE INDEX ix_search_segments_programme ON search_segments (programme)",
+    "CREATE INDEX ix_search_segments_channel ON search_segments (channel)",
+    "CREATE INDEX ix_search_segments_voice ON search_segments (voice_id)",
+)
+
+_SQLITE_DDL = (
+    f"CREATE TABLE search_segments (id INTEGER PRIMARY KEY, {_SEGMENT_COLUMNS})",
+    *_COMMON_INDEXES,
+    "CREATE TABLE search_terms (lemma TEXT NOT NULL, term TEXT NOT NULL,"
+    " PRIMARY KEY (lemma, term)) WITHOUT ROWID",
+    # remove_diacritics 0: й stays й, as in PostgreSQL; ё is already folded by efir.
+    "CREATE VIRTUAL TABLE search_segments_fts USING fts5(lemmas,"
+    " content='search_segments', content_rowid='id',"
+    " tokenize=\"unicode61 remove_diacritics 0 tokenchars '-_'\")",
+    "CREATE TRIGGER search_segments_ai AFTER INSERT ON search_segments BEGIN"
+    " INSERT INTO search_segments_fts (rowid, lemmas) VALUES (new.id, new.lemmas); END",
+    "CREATE TRIGGER search_segments_ad AFTER DELETE ON search_segments BEGIN"
+    " INSERT INTO search_segments_fts (search_segments_fts, rowid, lemmas)"
+    " VALUES ('delete', old.id, old.lemmas); END",
+    "CREATE TRIGGER search_segments_au AFTER UPDATE OF lemmas ON search_segments BEGIN"
+    " INSERT INTO search_segments_fts (search_segments_fts, rowid, lemmas)"
+    " VALUES ('delete', old.id, old.lemmas);"
+    " INSERT INTO search_segments_fts (rowid, lemmas) VALUES (new.id, new.lemmas); END",
+)
+
+_POSTGRES_DDL = (
+    # Positions above 16383 are clamped by tsvector; segments never get near that.
+    """CREATE FUNCTION efir_lemma_vector(lemmas text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT coalesce(string_agg(
+            '''' || term || ''':' || least(position, 16383), ' '), '')::tsvector
+        FROM unnest(string_to_array(lemmas, ' ')) WITH ORDINALITY AS t(term, position)
+        WHERE term <> ''
+    $$""",
+    f"""CREATE TABLE search_segments (id BIGSERIAL PRIMARY KEY, {_SEGMENT_COLUMNS},
+    lemma_vector tsvector GENERATED ALWAYS AS (efir_lemma_vector(lemmas)) STORED)""",
+    *_COMMON_INDEXES,
+    "CREATE INDEX ix_search_segments_vector ON search_segments USING gin (lemma_vector)",
+    # Byte order ("C") so a prefix is a plain key range, whatever the database locale.
+    'CREATE TABLE search_terms (lemma TEXT COLLATE "C" NOT NULL,'
+    ' term TEXT COLLATE "C" NOT NULL, PRIMARY KEY (lemma, term))',
+)
+
+_SQLITE_DROP = (
+    "DROP TABLE IF EXISTS search_segments_fts",
+    "DROP TABLE IF EXISTS search_segments",
+    "DROP TABLE IF EXISTS search_terms",
+)
+_POSTGRES_DROP = (
+    "DROP TABLE IF EXISTS search_segments",
+    "DROP TABLE IF EXISTS search_terms",
+    "DROP FUNCTION IF EXISTS efir_lemma_vector(text)",
+)
+
+
+def create_search_schema(connection: Connection) -> None:
+    ddl = _POSTGRES_DDL if connection.dialect.name == "postgresql" else _SQLITE_DDL
+    for statement in ddl:
+        connection.execute(text(statement))
+
+
+def drop_search_schema(connection: Connection) -> None:
+    drops = _POSTGRES_DROP if connection.dialect.name == "postgresql" else _SQLITE_DROP
+    for statement in drops:
+        connection.execute(text(statement))
