@@ -1,0 +1,56 @@
+"""The newsroom web UI: four pages and their static assets, no build step.
+
+Every page is the shared shell (``static/shell.html``: header, navigation, language
+switch, live status region) around one fragment from ``static/pages/``; the page's
+ES module (``static/js/<page>.js``) talks to ``/api/v1`` from the browser.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+__all__ = ["STATIC_DIR", "router"]
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(include_in_schema=False)
+router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def _render_page(page: str, *, clip_id: str = "") -> HTMLResponse:
+    # Read on every request: the files are small and edits show up without a restart.
+    shell = (STATIC_DIR / "shell.html").read_text(encoding="utf-8")
+    fragment = (STATIC_DIR / "pages" / f"{page}.html").read_text(encoding="utf-8")
+    html = (
+        shell.replace("{{page}}", page)
+        .replace("{{clip_id}}", escape(clip_id, quote=True))
+        .replace("{{main}}", fragment)
+    )
+    # The JS modules are served with validators, but the shell must never be stale.
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/", response_class=HTMLResponse)
+def upload_page() -> HTMLResponse:
+    return _render_page("upload")
+
+
+@router.get("/clips/{clip_id}", response_class=HTMLResponse)
+def editor_page(clip_id: str) -> HTMLResponse:
+    """The transcript editor; ``?t=SECONDS`` is read by the page to open at that moment."""
+    return _render_page("editor", clip_id=clip_id)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page() -> HTMLResponse:
+    return _render_page("search")
+
+
+@router.get("/speakers", response_class=HTMLResponse)
+def speakers_page() -> HTMLResponse:
+    return _render_page("speakers")

@@ -1,0 +1,411 @@
+// The transcript editor: the player beside the transcript, inline edits saved as
+// revisions (debounced PATCH), speaker renames, split/merge, revisions and exports.
+
+import { ApiError, listOf, requestJSON } from "./api.js";
+import {
+  caretWordIndex, fillSegmentText, renderTranscript, WordFollower,
+} from "./transcript-view.js";
+import {
+  announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
+} from "./ui.js";
+
+const EXPORT_FORMATS = ["srt", "vtt", "ttml", "txt", "docx", "json"];
+const AUTOSAVE_DELAY_MS = 800;
+
+const clipId = document.body.dataset.clipId;
+const clipUrl = `/api/v1/clips/${encodeURIComponent(clipId)}`;
+const transcriptUrl = `/api/v1/transcripts/${encodeURIComponent(clipId)}`;
+
+const container = document.getElementById("transcript");
+const saveState = document.getElementById("save-state");
+const followToggle = document.getElementById("follow-playback");
+
+const state = { clip: null, transcript: null, voices: [] };
+let media = null;
+let follower = null;
+let lastCaret = null; // {segmentId, wordIndex}: buttons steal focus, so remember it
+
+function setSaveState(key, params) {
+  saveState.dataset.state = key;
+  saveState.textContent = t(key, params);
+}
+
+function segmentById(id) {
+  return state.transcript.segments.find((segment) => segment.id === id);
+}
+
+function editing() {
+  return document.activeElement?.classList.contains("seg-text") ?? false;
+}
+
+// ---- loading -----------------------------------------------------------------------
+
+function renderClipHead() {
+  const { clip } = state;
+  document.getElementById("clip-title").textContent =
+    clip.title || clip.original_filename || t("editor.untitled");
+  const meta = [clip.programme, formatDate(clip.air_date), clip.duration_s && formatClock(clip.duration_s)];
+  document.getElementById("clip-meta").textContent = meta.filter(Boolean).join(" · ");
+}
+
+function createPlayer() {
+  const tag = state.clip.has_video === false ? "audio" : "video";
+  media = el(tag, {
+    id: "player", controls: true, preload: "metadata", src: `${clipUrl}/media`,
+    "aria-label": t("editor.player"),
+  });
+  document.getElementById("player-slot").append(media);
+  const clock = document.getElementById("current-time");
+  media.addEventListener("timeupdate", () => { clock.textContent = formatClock(media.currentTime); });
+  follower = new WordFollower(media, container, {
+    shouldScroll: () => followToggle.checked && !editing(),
+  });
+}
+
+// Open at ?t=SECONDS (search results link here) once the player can seek.
+function seekToRequestedMoment() {
+  const requested = Number(new URLSearchParams(location.search).get("t"));
+  if (!Number.isFinite(requested) || requested <= 0) return;
+  const seek = () => {
+    media.currentTime = requested;
+    follower.update();
+    follower.current?.scrollIntoView({ block: "center" });
+  };
+  if (media.readyState >= 1) seek();
+  else media.addEventListener("loadedmetadata", seek, { once: true });
+}
+
+function showTranscript() {
+  renderTranscript(container, state.transcript);
+  follower.reindex();
+}
+
+async function adopt(payload) {
+  // A PATCH or restore may answer with only the revision number: fetch the rest.
+  state.transcript = payload.segments ? payload : await requestJSON(transcriptUrl);
+  showTranscript();
+  await loadRevisions();
+}
+
+async function loadVoices() {
+  try {
+    state.voices = listOf(await requestJSON("/api/v1/voices"), "voices");
+  } catch {
+    state.voices = []; // the registry is optional: renaming still works by hand
+  }
+  document.getElementById("voice-names").replaceChildren(
+    ...state.voices.map((voice) => el("option", { value: voice.name }, voice.title || "")),
+  );
+}
+
+// ---- saving --------------------------------------------------------------------------
+
+const pendingText = new Map(); // segment id -> text typed but not yet saved
+let autosaveTimer = 0;
+let saving = Promise.resolve();
+
+function queueTextEdit(segmentId, text) {
+  pendingText.set(segmentId, text);
+  setSaveState("editor.unsaved");
+  clearTimeout(autosaveTimer);
+  autosaveTimer = setTimeout(() => submitOps([]), AUTOSAVE_DELAY_MS);
+}
+
+// One PATCH at a time, text edits first, in the order the editor made them.
+function submitOps(structuralOps) {
+  clearTimeout(autosaveTimer);
+  saving = saving.then(async () => {
+    const textOps = [...pendingText].map(([segmentId, text]) => ({
+      op: "set_text", segment_id: segmentId, text,
+    }));
+    const ops = [...textOps, ...structuralOps];
+    if (!ops.length) return;
+    pendingText.clear();
+    setSaveState("editor.saving");
+    try {
+      const updated = await requestJSON(transcriptUrl, {
+        method: "PATCH", body: { base_revision: state.transcript.revision, ops },
+      });
+      if (structuralOps.length) {
+        await adopt(updated);
+      } else {
+        adoptTextSave(updated);
+        await loadRevisions();
+      }
+      setSaveState("editor.saved", { revision: state.transcript.revision });
+    } catch (error) {
+      for (const op of textOps) {
+        if (!pendingText.has(op.segment_id)) pendingText.set(op.segment_id, op.text);
+      }
+      setSaveState("editor.save_failed");
+      if (error instanceof ApiError && error.status === 409) {
+        announce(t("editor.conflict"), { error: true });
+      } else {
+        announceError(error);
+      }
+    }
+  });
+  return saving;
+}
+
+// Text saves keep the paragraph being typed in as it is; the others get fresh word timings.
+function adoptTextSave(updated) {
+  if (!updated.segments) {
+    state.transcript.revision = updated.revision;
+    return;
+  }
+  state.transcript = updated;
+  for (const node of container.querySelectorAll(".seg-text")) {
+    const segment = segmentById(Number(node.dataset.segmentId));
+    if (segment && node !== document.activeElement) fillSegmentText(node, segment);
+  }
+  follower.reindex();
+}
+
+window.addEventListener("beforeunload", (event) => {
+  if (pendingText.size) event.preventDefault();
+});
+
+// ---- transcript interactions ------------------------------------------------------------
+
+function seek(seconds) {
+  media.currentTime = seconds;
+  follower.update();
+}
+
+container.addEventListener("click", (event) => {
+  const word = event.target.closest(".w");
+  if (word) {
+    seek(Number(word.dataset.start));
+    return;
+  }
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const segmentId = Number(button.dataset.segmentId);
+  switch (button.dataset.action) {
+    case "seek":
+      seek(Number(button.dataset.start));
+      media.play().catch(() => {});
+      break;
+    case "split":
+      splitSegment(segmentId);
+      break;
+    case "merge":
+      submitOps([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
+        .then(() => announce(t("editor.merged")));
+      break;
+    case "rename":
+      openRenameForm(button);
+      break;
+    case "cancel-rename":
+      closeRenameForm(button.closest("form"));
+      break;
+    default:
+  }
+});
+
+function splitSegment(segmentId) {
+  const segment = segmentById(segmentId);
+  const atWord = lastCaret?.segmentId === segmentId ? lastCaret.wordIndex : null;
+  if (atWord === null || atWord <= 0 || atWord >= segment.words.length) {
+    announce(t("editor.split_where"), { error: true });
+    return;
+  }
+  submitOps([{ op: "split", segment_id: segmentId, at_word: atWord }])
+    .then(() => announce(t("editor.split_done")));
+}
+
+document.addEventListener("selectionchange", () => {
+  const node = document.getSelection().anchorNode;
+  const paragraph = (node?.nodeType === Node.ELEMENT_NODE ? node : node?.parentElement)
+    ?.closest(".seg-text");
+  if (!paragraph || !container.contains(paragraph)) return;
+  lastCaret = {
+    segmentId: Number(paragraph.dataset.segmentId), wordIndex: caretWordIndex(paragraph),
+  };
+});
+
+container.addEventListener("input", (event) => {
+  const paragraph = event.target.closest(".seg-text");
+  if (!paragraph) return;
+  const segmentId = Number(paragraph.dataset.segmentId);
+  const text = paragraph.textContent.replace(/\s+/g, " ").trim();
+  if (text) {
+    queueTextEdit(segmentId, text);
+  } else {
+    pendingText.delete(segmentId);
+    setSaveState("editor.empty_text");
+  }
+});
+
+container.addEventListener("focusout", (event) => {
+  const paragraph = event.target.closest?.(".seg-text");
+  if (!paragraph) return;
+  const segmentId = Number(paragraph.dataset.segmentId);
+  const refill = () => {
+    const segment = segmentById(segmentId);
+    if (segment && paragraph !== document.activeElement && !pendingText.has(segmentId)) {
+      fillSegmentText(paragraph, segment);
+      follower.reindex();
+    }
+  };
+  (pendingText.has(segmentId) ? submitOps([]) : Promise.resolve()).then(refill);
+});
+
+container.addEventListener("keydown", (event) => {
+  const paragraph = event.target.closest(".seg-text");
+  if (event.key === "Escape" && media) {
+    event.preventDefault();
+    if (media.paused) media.play().catch(() => {});
+    else media.pause();
+  } else if (paragraph && event.key === "Enter" && event.altKey) {
+    event.preventDefault();
+    const segment = segmentById(Number(paragraph.dataset.segmentId));
+    const word = segment?.words[Math.min(caretWordIndex(paragraph) ?? 0, segment.words.length - 1)];
+    seek(word ? word.start : segment.start);
+    media.play().catch(() => {});
+  } else if (paragraph && event.key === "Enter") {
+    event.preventDefault(); // a segment is one paragraph; splitting is its own button
+  }
+});
+
+// ---- speakers ------------------------------------------------------------------------------
+
+function openRenameForm(button) {
+  const form = button.nextElementSibling;
+  form.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  form.elements.name.focus();
+}
+
+function closeRenameForm(form) {
+  form.hidden = true;
+  const button = form.previousElementSibling;
+  button.setAttribute("aria-expanded", "false");
+  button.focus();
+}
+
+container.addEventListener("submit", (event) => {
+  const form = event.target.closest(".speaker-form");
+  if (!form) return;
+  event.preventDefault();
+  const name = form.elements.name.value.trim();
+  if (!name) {
+    form.elements.name.focus();
+    return;
+  }
+  const title = form.elements.title.value.trim() || null;
+  submitOps([{ op: "rename_speaker", speaker_id: form.dataset.speakerId, name, title }])
+    .then(() => announce(t("editor.renamed", { name })));
+});
+
+// Picking a registry voice fills its title too.
+container.addEventListener("change", (event) => {
+  if (event.target.name !== "name" || !event.target.closest(".speaker-form")) return;
+  const voice = state.voices.find((candidate) => candidate.name === event.target.value);
+  const titleInput = event.target.form.elements.title;
+  if (voice?.title && !titleInput.value) titleInput.value = voice.title;
+});
+
+container.addEventListener("keydown", (event) => {
+  const form = event.target.closest(".speaker-form");
+  if (form && event.key === "Escape") {
+    event.stopPropagation();
+    closeRenameForm(form);
+  }
+}, true);
+
+// ---- revisions and exports ---------------------------------------------------------------------
+
+async function loadRevisions() {
+  const list = document.getElementById("revision-list");
+  let revisions;
+  try {
+    revisions = listOf(await requestJSON(`${transcriptUrl}/revisions`), "revisions");
+  } catch (error) {
+    list.replaceChildren(el("li", { class: "empty" }, error.message));
+    return;
+  }
+  revisions.sort((a, b) => b.revision - a.revision);
+  list.replaceChildren(...revisions.map((revision) => {
+    const current = revision.revision === state.transcript.revision;
+    const label = [
+      t("editor.revision", { n: revision.revision }),
+      formatDate(revision.created_at, { withTime: true }),
+      revision.author, revision.note,
+    ].filter(Boolean).join(" · ");
+    return el("li", { class: current ? "is-current" : "", dataset: { revision: revision.revision } },
+      el("span", {}, label),
+      current
+        ? el("span", { class: "badge" }, t("editor.current"))
+        : el("button", {
+          type: "button", class: "small secondary",
+          "aria-label": `${t("editor.restore")} ${t("editor.revision", { n: revision.revision })}`,
+          onclick: () => restoreRevision(revision.revision),
+        }, t("editor.restore")));
+  }));
+}
+
+async function restoreRevision(number) {
+  await submitOps([]);
+  try {
+    await adopt(await requestJSON(`${transcriptUrl}/revisions/${number}/restore`, { method: "POST" }));
+    setSaveState("editor.restored", { n: number });
+    announce(t("editor.restored", { n: number }));
+  } catch (error) {
+    announceError(error);
+  }
+}
+
+function renderExportLinks() {
+  document.getElementById("export-links").replaceChildren(...EXPORT_FORMATS.map((format) => {
+    const href = `${transcriptUrl}/export?format=${format}`;
+    return el("a", {
+      class: "button small secondary", href, download: "", dataset: { format },
+      "aria-label": `${t("editor.export")} ${format.toUpperCase()}`,
+      // Unsaved typing goes into the file: save first, then download.
+      onclick: (event) => {
+        if (!pendingText.size) return;
+        event.preventDefault();
+        submitOps([]).then(() => { location.href = href; });
+      },
+    }, format.toUpperCase());
+  }));
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+async function start() {
+  initShell("editor.page_title");
+  renderExportLinks();
+  try {
+    state.clip = await requestJSON(clipUrl);
+  } catch (error) {
+    document.getElementById("clip-title").textContent = t("editor.clip_missing");
+    announceError(error);
+    return;
+  }
+  renderClipHead();
+  createPlayer();
+  try {
+    state.transcript = await requestJSON(transcriptUrl);
+  } catch (error) {
+    container.replaceChildren(el("p", { class: "empty" }, t("editor.not_ready"), " ",
+      el("a", { href: "/" }, t("editor.to_queue"))));
+    if (!(error instanceof ApiError && error.status === 404)) announceError(error);
+    return;
+  }
+  showTranscript();
+  seekToRequestedMoment();
+  setSaveState("editor.saved", { revision: state.transcript.revision });
+  await Promise.all([loadRevisions(), loadVoices()]);
+  onLanguageChange(() => {
+    renderClipHead();
+    renderExportLinks();
+    showTranscript();
+    loadRevisions();
+    setSaveState(saveState.dataset.state, { revision: state.transcript.revision });
+  });
+}
+
+start();

@@ -1,0 +1,118 @@
+// Archive search: query + filters → GET /api/v1/search, hits grouped by clip, each hit
+// a link into the editor at its moment. The query lives in the URL so results can be shared.
+
+import { listOf, requestJSON } from "./api.js";
+import {
+  announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
+} from "./ui.js";
+
+const FILTERS = ["speaker", "programme", "date_from", "date_to"];
+
+const form = document.getElementById("search-form");
+const summary = document.getElementById("search-summary");
+const results = document.getElementById("search-results");
+
+let lastPage = null;
+let shownHits = [];
+
+// The API escapes the text and wraps matches in <mark>; rebuild the snippet from text
+// nodes and <mark> only, so nothing else in it can ever become markup.
+function snippetNodes(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+  return [...parsed.body.childNodes].map((node) => (
+    node.nodeName === "MARK"
+      ? el("mark", {}, node.textContent)
+      : document.createTextNode(node.textContent)
+  ));
+}
+
+function hitLink(hit) {
+  const start = Number(hit.start) || 0;
+  const speaker = hit.speaker_caption || hit.caption || hit.speaker_name || hit.speaker;
+  const snippet = el("span", { class: "snippet" });
+  snippet.append(...snippetNodes(hit.snippet ?? hit.text ?? ""));
+  return el("li", {},
+    el("a", {
+      class: "hit", href: `/clips/${encodeURIComponent(hit.clip_id)}?t=${start.toFixed(2)}`,
+      dataset: { start, clipId: hit.clip_id },
+    },
+    el("span", { class: "timecode" }, formatClock(start)),
+    speaker && el("span", { class: "hit-speaker" }, speaker),
+    snippet));
+}
+
+function clipHeading(hit) {
+  const title = hit.title || hit.clip_title || hit.original_filename || hit.clip_id;
+  const meta = [hit.programme, formatDate(hit.air_date)].filter(Boolean).join(" · ");
+  return [
+    el("h2", {}, el("a", { href: `/clips/${encodeURIComponent(hit.clip_id)}` }, title)),
+    meta && el("p", { class: "meta" }, meta),
+  ];
+}
+
+function renderResults() {
+  const groups = new Map();
+  for (const hit of shownHits) {
+    if (!groups.has(hit.clip_id)) groups.set(hit.clip_id, []);
+    groups.get(hit.clip_id).push(hit);
+  }
+  const sections = [...groups.values()].map((hits) => el("section", {
+    class: "result-clip panel", dataset: { clipId: hits[0].clip_id },
+  }, ...clipHeading(hits[0]), el("ol", { class: "hits" }, ...hits.map(hitLink))));
+  const nextCursor = lastPage?.next_cursor;
+  if (nextCursor) {
+    sections.push(el("button", {
+      type: "button", class: "secondary", onclick: () => runSearch({ cursor: nextCursor }),
+    }, t("search.more")));
+  }
+  results.replaceChildren(...sections);
+  const total = lastPage?.total ?? shownHits.length;
+  summary.textContent = shownHits.length
+    ? t("search.summary", { total, clips: groups.size })
+    : t("search.nothing");
+}
+
+function queryParams() {
+  const params = new URLSearchParams();
+  params.set("q", form.elements.q.value.trim());
+  for (const name of FILTERS) {
+    const value = form.elements[name].value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+async function runSearch({ cursor = null } = {}) {
+  const params = queryParams();
+  if (!params.get("q")) {
+    form.elements.q.focus();
+    return;
+  }
+  history.replaceState(null, "", `/search?${params}`);
+  if (cursor) params.set("cursor", cursor);
+  summary.textContent = t("search.searching");
+  try {
+    lastPage = await requestJSON(`/api/v1/search?${params}`);
+  } catch (error) {
+    summary.textContent = error.message;
+    announceError(error);
+    return;
+  }
+  const hits = listOf(lastPage, "hits");
+  shownHits = cursor ? [...shownHits, ...hits] : hits;
+  renderResults();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  runSearch();
+});
+
+initShell("search.page_title");
+onLanguageChange(() => { if (lastPage) renderResults(); });
+const initial = new URLSearchParams(location.search);
+for (const name of ["q", ...FILTERS]) {
+  if (initial.has(name)) form.elements[name].value = initial.get(name);
+}
+if (initial.get("q")) runSearch();
+else form.elements.q.focus();

@@ -1,0 +1,204 @@
+// The transcript as the editor shows it: turns under speaker captions, one editable
+// paragraph per segment, one <span data-start> per word, and the word that is playing.
+
+import { el, formatClock, t } from "./ui.js";
+
+// Subtitles above this reading speed break the house rules whatever the cue split.
+const MAX_CHARS_PER_SECOND = 17;
+
+export function speakerCaption(speaker, speakerId) {
+  if (speaker?.name) return speaker.caption || speaker.name;
+  if (speaker?.role) return t(`role.${speaker.role}`);
+  return speakerId || t("editor.unknown_speaker");
+}
+
+function wordSpans(segment) {
+  const nodes = [];
+  segment.words.forEach((word, index) => {
+    if (index) nodes.push(" ");
+    nodes.push(el("span", {
+      class: "w",
+      dataset: { start: word.start, end: word.end, i: index },
+    }, word.word.trim()));
+  });
+  return nodes;
+}
+
+// Refill one segment's paragraph from the model (after a save, or when editing ends).
+export function fillSegmentText(textElement, segment) {
+  textElement.replaceChildren(...(segment.words.length ? wordSpans(segment) : [segment.text]));
+}
+
+function readingSpeedFlag(segment) {
+  const seconds = segment.end - segment.start;
+  const cps = seconds > 0 ? segment.text.trim().length / seconds : Infinity;
+  if (cps <= MAX_CHARS_PER_SECOND) return null;
+  return el("span", { class: "flag", title: t("editor.too_fast_hint") },
+    t("editor.too_fast", { cps: Number.isFinite(cps) ? cps.toFixed(0) : "∞" }));
+}
+
+function renderSegment(segment, nextSegment) {
+  const label = `${t("editor.segment")} ${formatClock(segment.start)}`;
+  const text = el("p", {
+    class: "seg-text",
+    contenteditable: "true",
+    spellcheck: "true",
+    lang: "ru",
+    role: "textbox",
+    "aria-multiline": "true",
+    "aria-label": label,
+    dataset: { segmentId: segment.id },
+  });
+  fillSegmentText(text, segment);
+  const tools = el("div", { class: "seg-tools" },
+    el("button", {
+      type: "button", class: "tool", dataset: { action: "split", segmentId: segment.id },
+      title: t("editor.split_hint"),
+    }, t("editor.split")),
+    nextSegment && el("button", {
+      type: "button", class: "tool",
+      dataset: { action: "merge", segmentId: segment.id, nextId: nextSegment.id },
+      title: t("editor.merge_hint"),
+    }, t("editor.merge")),
+    readingSpeedFlag(segment));
+  return el("div", { class: "segment", dataset: { segmentId: segment.id } },
+    el("button", {
+      type: "button", class: "seg-time", dataset: { action: "seek", start: segment.start },
+      "aria-label": `${t("editor.play_from")} ${formatClock(segment.start)}`,
+    }, formatClock(segment.start)),
+    text, tools);
+}
+
+function renderSpeakerHead(speakerId, speaker) {
+  const caption = speakerCaption(speaker, speakerId);
+  const nameInput = el("input", {
+    name: "name", type: "text", list: "voice-names", value: speaker?.name || "", required: true,
+  });
+  const titleInput = el("input", { name: "title", type: "text", value: speaker?.title || "" });
+  const form = el("form", { class: "speaker-form", hidden: true, dataset: { speakerId } },
+    el("label", {}, el("span", {}, t("editor.speaker_name")), nameInput),
+    el("label", {}, el("span", {}, t("editor.speaker_title")), titleInput),
+    el("div", { class: "button-row" },
+      el("button", { type: "submit", class: "primary small" }, t("editor.save")),
+      el("button", { type: "button", class: "small secondary", dataset: { action: "cancel-rename" } },
+        t("editor.cancel"))));
+  return el("header", { class: "turn-head" },
+    el("button", {
+      type: "button", class: "speaker-caption", "aria-expanded": "false",
+      dataset: { action: "rename", speakerId },
+      title: t("editor.rename_hint"),
+    }, caption),
+    form);
+}
+
+// Consecutive segments of one speaker make one turn under one caption.
+export function renderTranscript(container, transcript) {
+  const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
+  const turns = [];
+  transcript.segments.forEach((segment, index) => {
+    const last = turns.at(-1);
+    const body = renderSegment(segment, transcript.segments[index + 1]);
+    if (last && last.speakerId === segment.speaker) {
+      last.node.append(body);
+      return;
+    }
+    const node = el("article", { class: "turn", dataset: { speaker: segment.speaker ?? "" } },
+      renderSpeakerHead(segment.speaker, speakers.get(segment.speaker)), body);
+    turns.push({ speakerId: segment.speaker, node });
+  });
+  if (!turns.length) {
+    container.replaceChildren(el("p", { class: "empty" }, t("editor.no_speech")));
+    return;
+  }
+  container.replaceChildren(...turns.map((turn) => turn.node));
+}
+
+// Where a split at the caret would cut: the index of the first word of the second part.
+export function caretWordIndex(textElement) {
+  const selection = document.getSelection();
+  if (!selection.rangeCount || !textElement.contains(selection.anchorNode)) return null;
+  const { anchorNode, anchorOffset } = selection;
+  const element = anchorNode.nodeType === Node.ELEMENT_NODE ? anchorNode : anchorNode.parentElement;
+  const word = element.closest(".w");
+  if (word) {
+    const index = Number(word.dataset.i);
+    return anchorOffset <= word.textContent.length / 2 ? index : index + 1;
+  }
+  // The caret sits in the space between two words, or at an edge of the paragraph.
+  const words = [...textElement.querySelectorAll(".w")];
+  const range = selection.getRangeAt(0);
+  const after = words.find((candidate) => range.comparePoint(candidate, 0) > 0);
+  return after ? Number(after.dataset.i) : words.length;
+}
+
+// Highlights the word under the playhead; follows it down the page if asked to.
+export class WordFollower {
+  constructor(media, container, { shouldScroll }) {
+    this.media = media;
+    this.container = container;
+    this.shouldScroll = shouldScroll;
+    this.words = [];
+    this.current = null;
+    this.frame = 0;
+    const tick = () => this.update();
+    for (const name of ["timeupdate", "seeked", "loadedmetadata"]) media.addEventListener(name, tick);
+    media.addEventListener("play", () => this.loop());
+  }
+
+  reindex() {
+    this.words = [...this.container.querySelectorAll(".w")]
+      .map((node) => ({ node, start: Number(node.dataset.start), end: Number(node.dataset.end) }))
+      .sort((a, b) => a.start - b.start);
+    this.current = null;
+    this.update();
+  }
+
+  // requestAnimationFrame while playing: timeupdate alone fires only ~4 times a second.
+  loop() {
+    cancelAnimationFrame(this.frame);
+    const step = () => {
+      this.update();
+      if (!this.media.paused && !this.media.ended) this.frame = requestAnimationFrame(step);
+    };
+    this.frame = requestAnimationFrame(step);
+  }
+
+  wordAt(time) {
+    let low = 0;
+    let high = this.words.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (this.words[middle].start <= time + 0.01) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    const word = this.words[found];
+    // Past the word's end by more than a pause: nobody is speaking, highlight nothing.
+    return word && time <= word.end + 1.0 ? word : null;
+  }
+
+  update() {
+    const word = this.wordAt(this.media.currentTime);
+    const node = word?.node ?? null;
+    if (node === this.current) return;
+    this.current?.classList.remove("is-current");
+    this.current?.closest(".segment")?.classList.remove("is-playing");
+    this.current = node;
+    if (!node) return;
+    node.classList.add("is-current");
+    node.closest(".segment")?.classList.add("is-playing");
+    if (this.shouldScroll()) scrollIntoViewIfNeeded(node);
+  }
+}
+
+function scrollIntoViewIfNeeded(node) {
+  const box = node.getBoundingClientRect();
+  const margin = window.innerHeight * 0.2;
+  if (box.top < margin || box.bottom > window.innerHeight - margin) {
+    node.scrollIntoView({ block: "center", behavior: "smooth" });
+  }
+}

@@ -1,0 +1,100 @@
+// What every page shares: the language switch, the live status line, small DOM and
+// formatting helpers.
+
+import { applyTranslations, currentLanguage, onLanguageChange, setLanguage, t } from "./i18n.js";
+
+export { t, onLanguageChange };
+
+// Build an element: el("a", {href: "/", class: "x", dataset: {id: 1}}, "text", child).
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== undefined && child !== null));
+  return node;
+}
+
+let statusTimer = 0;
+
+// Say something to everyone: visible at the bottom and read by screen readers.
+export function announce(message, { error = false } = {}) {
+  const status = document.getElementById("status");
+  status.textContent = message;
+  status.classList.toggle("is-error", error);
+  status.classList.add("is-visible");
+  clearTimeout(statusTimer);
+  if (!error) statusTimer = setTimeout(() => status.classList.remove("is-visible"), 5000);
+}
+
+export function announceError(error) {
+  announce(`${t("error.prefix")} ${error.message || error}`, { error: true });
+}
+
+export function formatClock(seconds) {
+  const total = Math.max(0, Math.floor(seconds || 0));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export function formatDate(value, { withTime = false } = {}) {
+  if (!value) return "";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const locale = currentLanguage() === "ru" ? "ru-RU" : "en-GB";
+  const options = withTime
+    ? { dateStyle: "medium", timeStyle: "short" }
+    : { dateStyle: "medium", timeZone: "UTC" };
+  return new Intl.DateTimeFormat(locale, options).format(date);
+}
+
+export function formatBytes(bytes) {
+  const units = t("units.bytes").split(",");
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+function markCurrentNavLink() {
+  const page = document.body.dataset.page;
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    if (link.dataset.nav === page) link.setAttribute("aria-current", "page");
+  }
+}
+
+function wireLanguageSwitch() {
+  const buttons = document.querySelectorAll("[data-lang]");
+  const reflect = () => {
+    for (const button of buttons) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === currentLanguage()));
+    }
+  };
+  for (const button of buttons) {
+    button.addEventListener("click", () => setLanguage(button.dataset.lang));
+  }
+  onLanguageChange(reflect);
+  reflect();
+}
+
+// Call once per page with the page's title key.
+export function initShell(titleKey) {
+  const setTitle = () => {
+    document.title = `${t(titleKey)} · ${t("shell.brand")}`;
+  };
+  onLanguageChange(setTitle);
+  applyTranslations(document);
+  setTitle();
+  markCurrentNavLink();
+  wireLanguageSwitch();
+}

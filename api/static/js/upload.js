@@ -1,0 +1,305 @@
+// Upload + queue page: pick or drop several clips, send each with a progress bar,
+// then follow every job live (SSE per job, polling as the fallback).
+
+import { ApiError, listOf, requestJSON } from "./api.js";
+import {
+  announce, announceError, el, formatBytes, formatClock, initShell, onLanguageChange, t,
+} from "./ui.js";
+
+const TERMINAL_STATES = new Set(["done", "failed", "cancelled"]);
+const MAX_LIVE_STREAMS = 4; // browsers allow ~6 connections per host over HTTP/1.1
+const POLL_INTERVAL_MS = 4000;
+const QUEUE_LENGTH = 50;
+
+const form = document.getElementById("upload-form");
+const fileInput = document.getElementById("file-input");
+const dropzone = document.getElementById("dropzone");
+const pendingList = document.getElementById("pending-files");
+const submitButton = document.getElementById("upload-submit");
+const jobList = document.getElementById("job-list");
+const queueEmpty = document.getElementById("queue-empty");
+
+// ---- selecting and sending files -------------------------------------------------
+
+const pending = []; // {file, row, bar, note}
+let uploading = false;
+
+function fileStem(name) {
+  return name.replace(/\.[^.]+$/, "");
+}
+
+function addFiles(files) {
+  for (const file of files) {
+    const bar = el("progress", { max: "100", value: "0", "aria-label": file.name });
+    const note = el("span", { class: "file-note" });
+    const entry = { file, bar, note, row: null };
+    const remove = el("button", {
+      type: "button",
+      class: "link-button",
+      "aria-label": `${t("upload.remove")}: ${file.name}`,
+      onclick: () => {
+        pending.splice(pending.indexOf(entry), 1);
+        entry.row.remove();
+        refreshSubmit();
+      },
+    }, t("upload.remove"));
+    entry.row = el("li", { class: "file-item" },
+      el("span", { class: "file-name" }, file.name),
+      el("span", { class: "file-size" }, formatBytes(file.size)),
+      remove, bar, note);
+    pending.push(entry);
+    pendingList.append(entry.row);
+  }
+  refreshSubmit();
+  if (files.length) announce(t("upload.added", { count: files.length }));
+}
+
+function refreshSubmit() {
+  submitButton.disabled = uploading || pending.length === 0;
+  submitButton.textContent = pending.length > 1
+    ? t("upload.submit_many", { count: pending.length })
+    : t("upload.submit");
+}
+
+function metadataFor(file) {
+  const data = new FormData();
+  const title = document.getElementById("meta-title").value.trim();
+  const stem = fileStem(file.name);
+  data.append("file", file, file.name);
+  data.append("title", title ? (pending.length > 1 ? `${title} (${stem})` : title) : stem);
+  for (const name of ["programme", "air_date", "glossary"]) {
+    const value = form.elements[name].value.trim();
+    if (value) data.append(name, value);
+  }
+  return data;
+}
+
+// XMLHttpRequest rather than fetch: only it reports upload progress.
+function sendFile(entry, body) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/api/v1/clips");
+    request.responseType = "json";
+    request.upload.addEventListener("progress", (event) => {
+      if (!event.lengthComputable) return;
+      const percent = Math.round((event.loaded / event.total) * 100);
+      entry.bar.value = percent;
+      entry.note.textContent = `${percent}%`;
+    });
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) resolve(request.response);
+      else reject(new ApiError(request.status, request.response?.detail ?? request.statusText));
+    });
+    request.addEventListener("error", () => reject(new Error(t("upload.network_error"))));
+    request.addEventListener("abort", () => reject(new Error(t("upload.aborted"))));
+    request.send(body);
+  });
+}
+
+async function uploadAll(event) {
+  event.preventDefault();
+  if (uploading || !pending.length) return;
+  uploading = true;
+  refreshSubmit();
+  let sent = 0;
+  for (const entry of [...pending]) {
+    const body = metadataFor(entry.file);
+    entry.row.classList.remove("is-error");
+    entry.note.textContent = t("upload.sending");
+    try {
+      const job = await sendFile(entry, body);
+      clipTitles.set(job.clip_id, body.get("title"));
+      upsertJob(job);
+      followJob(job);
+      pending.splice(pending.indexOf(entry), 1);
+      entry.row.remove();
+      sent += 1;
+    } catch (error) {
+      entry.row.classList.add("is-error");
+      entry.note.textContent = error.message;
+      announceError(error);
+    }
+  }
+  uploading = false;
+  refreshSubmit();
+  if (sent) announce(t("upload.sent", { count: sent }));
+}
+
+document.getElementById("choose-files").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  addFiles([...fileInput.files]);
+  fileInput.value = "";
+});
+for (const name of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(name, (event) => {
+    event.preventDefault();
+    dropzone.classList.add("is-over");
+  });
+}
+for (const name of ["dragleave", "drop"]) {
+  dropzone.addEventListener(name, () => dropzone.classList.remove("is-over"));
+}
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  addFiles([...event.dataTransfer.files]);
+});
+// A file dropped beside the zone must not navigate away from the page.
+for (const name of ["dragover", "drop"]) {
+  window.addEventListener(name, (event) => event.preventDefault());
+}
+form.addEventListener("submit", uploadAll);
+
+// ---- the queue -------------------------------------------------------------------
+
+const jobs = new Map(); // id -> {job, row, parts, eta}
+const clipTitles = new Map();
+const liveStreams = new Map(); // job id -> EventSource
+
+async function titleOf(clipId) {
+  if (!clipTitles.has(clipId)) {
+    clipTitles.set(clipId, null);
+    try {
+      const clip = await requestJSON(`/api/v1/clips/${encodeURIComponent(clipId)}`);
+      clipTitles.set(clipId, clip.title || clip.original_filename || clipId);
+    } catch {
+      clipTitles.set(clipId, clipId);
+    }
+    for (const entry of jobs.values()) if (entry.job.clip_id === clipId) renderJob(entry);
+  }
+  return clipTitles.get(clipId);
+}
+
+// Remaining time from the progress rate this page has watched, once there is enough of it.
+function estimateRemaining(entry) {
+  const { job } = entry;
+  const now = Date.now();
+  if (TERMINAL_STATES.has(job.state) || job.state === "queued") return null;
+  if (!entry.eta) entry.eta = { since: now, from: job.progress };
+  const elapsed = (now - entry.eta.since) / 1000;
+  const gained = job.progress - entry.eta.from;
+  if (elapsed < 3 || gained < 0.02) return null;
+  return (elapsed / gained) * (1 - job.progress);
+}
+
+function createJobRow(id) {
+  const parts = {
+    title: el("span", { class: "job-title" }),
+    state: el("span", { class: "job-state" }),
+    bar: el("progress", { max: "100", value: "0" }),
+    detail: el("span", { class: "job-detail" }),
+    action: el("span", { class: "job-action" }),
+  };
+  const row = el("li", { class: "job", dataset: { jobId: id } },
+    el("div", { class: "job-line" }, parts.title, parts.state),
+    parts.bar,
+    el("div", { class: "job-line" }, parts.detail, parts.action));
+  return { row, parts };
+}
+
+function renderJob(entry) {
+  const { job, row, parts } = entry;
+  const percent = Math.round((job.progress || 0) * 100);
+  row.dataset.state = job.state;
+  parts.title.textContent = clipTitles.get(job.clip_id) || t("queue.clip");
+  parts.state.textContent = t(`state.${job.state}`);
+  parts.state.className = `job-state badge state-${job.state}`;
+  parts.bar.value = job.state === "done" ? 100 : percent;
+  parts.bar.setAttribute("aria-label", `${parts.title.textContent}: ${t(`state.${job.state}`)}`);
+  const remaining = estimateRemaining(entry);
+  if (job.state === "failed") parts.detail.textContent = job.error || t("queue.failed_unknown");
+  else if (TERMINAL_STATES.has(job.state)) parts.detail.textContent = "";
+  else parts.detail.textContent = remaining === null
+    ? `${percent}%`
+    : `${percent}% · ${t("queue.eta", { time: formatClock(remaining) })}`;
+  row.classList.toggle("is-error", job.state === "failed");
+  if (job.state === "done" && !parts.action.firstChild) {
+    parts.action.append(el("a", {
+      class: "button small", href: `/clips/${encodeURIComponent(job.clip_id)}`,
+    }, t("queue.open")));
+  }
+}
+
+function upsertJob(job) {
+  let entry = jobs.get(job.id);
+  // Only a change seen on this page is news worth announcing.
+  const wasRunning = entry !== undefined && !TERMINAL_STATES.has(entry.job.state);
+  if (!entry) {
+    entry = { job, ...createJobRow(job.id) };
+    jobs.set(job.id, entry);
+    // Newest first, as GET /jobs orders them; a fresh upload goes on top.
+    const older = [...jobList.children].find(
+      (row) => jobs.get(row.dataset.jobId).job.created_at < job.created_at,
+    );
+    jobList.insertBefore(entry.row, older ?? null);
+  }
+  entry.job = job;
+  renderJob(entry);
+  titleOf(job.clip_id);
+  queueEmpty.hidden = jobs.size > 0;
+  if (wasRunning && job.state === "done") {
+    announce(t("queue.done_announce", { title: clipTitles.get(job.clip_id) || "" }));
+  } else if (wasRunning && job.state === "failed") {
+    announce(t("queue.failed_announce", { title: clipTitles.get(job.clip_id) || "" }), {
+      error: true,
+    });
+  }
+}
+
+function followJob(job) {
+  if (TERMINAL_STATES.has(job.state) || liveStreams.has(job.id)) return;
+  if (liveStreams.size >= MAX_LIVE_STREAMS || !("EventSource" in window)) return;
+  const stream = new EventSource(`/api/v1/jobs/${encodeURIComponent(job.id)}/events`);
+  liveStreams.set(job.id, stream);
+  const onUpdate = (event) => {
+    const update = JSON.parse(event.data);
+    upsertJob(update);
+    if (TERMINAL_STATES.has(update.state)) closeStream(job.id);
+  };
+  stream.addEventListener("message", onUpdate);
+  stream.addEventListener("job", onUpdate);
+  // The stream dropped: polling takes over for this job.
+  stream.addEventListener("error", () => closeStream(job.id));
+}
+
+function closeStream(jobId) {
+  liveStreams.get(jobId)?.close();
+  liveStreams.delete(jobId);
+}
+
+async function refreshQueue() {
+  try {
+    const payload = await requestJSON("/api/v1/jobs");
+    const latest = listOf(payload, "jobs").slice(0, QUEUE_LENGTH);
+    for (const job of latest) {
+      upsertJob(job);
+      followJob(job);
+    }
+  } catch (error) {
+    announceError(error);
+  }
+}
+
+function needsPolling() {
+  return [...jobs.values()].some(
+    ({ job }) => !TERMINAL_STATES.has(job.state) && !liveStreams.has(job.id),
+  );
+}
+
+async function pollLoop() {
+  if (needsPolling()) await refreshQueue();
+  setTimeout(pollLoop, POLL_INTERVAL_MS);
+}
+
+document.getElementById("queue-refresh").addEventListener("click", refreshQueue);
+
+initShell("upload.page_title");
+onLanguageChange(() => {
+  refreshSubmit();
+  for (const entry of jobs.values()) {
+    entry.parts.action.replaceChildren();
+    renderJob(entry);
+  }
+});
+refreshSubmit();
+queueEmpty.hidden = false;
+refreshQueue().then(pollLoop);
