@@ -1,0 +1,103 @@
+"""The FastAPI application: ``create_app(settings)`` wires database, storage, queue, routes.
+
+Run with ``efir serve`` (API + worker + embedded Redis) or, behind another process
+manager, ``uvicorn --factory api.main:create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from api.routes import clips, jobs, transcripts, ui
+from api.upload import InvalidUploadError
+from efir.config import Settings, get_settings
+from efir.db import make_engine, make_session_factory
+from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
+from efir.jobs import InvalidTransitionError
+from efir.queue import enqueue_job, make_celery, recover_lost_jobs
+from efir.storage import LocalStorage
+from efir.transcripts_store import RevisionConflictError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status.
+_ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
+    (NotFoundError, 404),
+    (MediaTooLargeError, 413),
+    (MediaError, 422),
+    (InvalidUploadError, 400),
+    (RevisionConflictError, 409),
+    (InvalidTransitionError, 409),
+    (EfirError, 400),
+)
+
+
+def create_app(settings: Settings | None = None, *, recovery_interval_s: float = 60.0) -> FastAPI:
+    """The API. Every ``recovery_interval_s`` it re-sends jobs the broker has lost."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    sessions = make_session_factory(engine)
+    celery = make_celery(settings) if settings.redis_url else None
+
+    def enqueue(job_id: str) -> None:
+        if celery is None:
+            raise RuntimeError("no broker: EFIR_REDIS_URL is not set")
+        enqueue_job(celery, settings, job_id)
+
+    async def sweep_lost_jobs() -> None:
+        while celery is not None:
+            try:
+                await run_in_threadpool(recover_lost_jobs, settings, sessions, celery)
+            except Exception:  # the broker or database may be down; try again next round
+                log.exception("lost-job recovery failed")
+            await asyncio.sleep(recovery_interval_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(sweep_lost_jobs())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            engine.dispose()
+
+    app = FastAPI(
+        title="efir",
+        summary="Russian speech-to-text for TV newsrooms",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.storage = LocalStorage(settings.media_dir)
+    app.state.enqueue = enqueue
+
+    app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
+    for router in (clips.router, jobs.router, transcripts.router, ui.router):
+        app.include_router(router)
+    return app
+
+
+def _efir_error(_: Request, error: EfirError) -> JSONResponse:
+    status = next(code for kind, code in _ERROR_STATUS if isinstance(error, kind))
+    return JSONResponse({"detail": str(error)}, status_code=status)
+
+
+def _database_unavailable(_: Request, error: OperationalError) -> JSONResponse:
+    log.error("database unavailable: %s", error)
+    return JSONResponse(
+        {"detail": "База данных недоступна; повторите позже. The database is unavailable."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )

@@ -1,0 +1,77 @@
+"""Jobs: list, status, and a server-sent event stream of status until the job ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import SessionDep
+from api.schemas import JobPublic, JobsPublic
+from efir.db import Job
+from efir.jobs import get_job, list_jobs
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+_EVENT_POLL_S = 0.5
+# Comment lines keep proxies from closing a quiet stream.
+_KEEPALIVE_S = 15.0
+
+
+@router.get("", response_model=JobsPublic)
+def list_all_jobs(session: SessionDep, limit: int = 100, offset: int = 0) -> JobsPublic:
+    """Jobs, newest first."""
+    jobs = list_jobs(session, limit=min(max(limit, 1), 500), offset=max(offset, 0))
+    count = session.scalar(select(func.count()).select_from(Job)) or 0
+    return JobsPublic(data=[JobPublic.model_validate(job) for job in jobs], count=count)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_one_job(job_id: str, session: SessionDep) -> JobPublic:
+    return JobPublic.model_validate(get_job(session, job_id))
+
+
+@router.get("/{job_id}/events")
+async def job_events(job_id: str, request: Request) -> StreamingResponse:
+    """``text/event-stream`` of JobPublic JSON on every change, ending when the job ends."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    first = await run_in_threadpool(_snapshot, sessions, job_id)  # 404 before streaming
+    return StreamingResponse(
+        _stream(sessions, job_id, first, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(
+    sessions: sessionmaker[Session], job_id: str, first: JobPublic, request: Request
+) -> AsyncIterator[str]:
+    current: JobPublic | None = first
+    sent: JobPublic | None = None
+    quiet_s = 0.0
+    while current is not None:
+        if current != sent:
+            yield f"event: job\ndata: {current.model_dump_json()}\n\n"
+            sent, quiet_s = current, 0.0
+            if current.state.is_terminal:
+                return
+        elif quiet_s >= _KEEPALIVE_S:
+            yield ": keepalive\n\n"
+            quiet_s = 0.0
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(_EVENT_POLL_S)
+        quiet_s += _EVENT_POLL_S
+        current = await run_in_threadpool(_snapshot, sessions, job_id)
+
+
+def _snapshot(sessions: sessionmaker[Session], job_id: str) -> JobPublic:
+    with sessions() as session:
+        return JobPublic.model_validate(get_job(session, job_id))

@@ -1,0 +1,61 @@
+"""What the HTTP API returns and accepts; routes return these, never ORM rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from efir.db import JobState
+
+__all__ = ["ClipPublic", "EditRequest", "JobPublic", "JobsPublic", "RevisionPublic"]
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    clip_id: str
+    state: JobState
+    progress: float
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int
+
+
+class ClipPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    sha256: str
+    original_filename: str
+    size_bytes: int
+    duration_s: float | None
+    has_video: bool
+    title: str | None
+    programme: str | None
+    channel: str | None
+    air_date: date | None
+    tags: list[str]
+    created_at: datetime
+
+
+class RevisionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    revision: int
+    author: str | None
+    note: str | None
+    created_at: datetime
+
+
+class EditRequest(BaseModel):
+    base_revision: int = Field(ge=1)
+    ops: list[dict[str, Any]] = Field(min_length=1)
+    author: str | None = Field(default=None, max_length=200)
