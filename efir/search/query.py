@@ -1,9 +1,9 @@
 """The archive query language and the filters around it.
 
-    Костанай неправительственная   every word required, any inflection
-    "Костанайской области"         exact phrase: adjacent lemmas in this order
-    -погода  -"прогноз погоды"     exclusion of a word or a phrase
-    правительств*                  prefix of a lemma (at least two letters)
+Костанай неправительственная   every word required, any inflection
+"Костанайской области"         exact phrase: adjacent lemmas in this order
+-погода  -"прогноз погоды"     exclusion of a word or a phrase
+правительств*                  prefix of a lemma (at least two letters)
 """
 
 from __future__ import annotations
@@ -90,8 +90,16 @@ class SearchQuery:
     def fingerprint(self) -> str:
         """Everything but the cursor and limit: what a cursor is valid for."""
         return repr(
-            (self.text, self.speaker, self.role, self.date_from, self.date_to,
-             self.programme, self.channel, self.clip_id)
+            (
+                self.text,
+                self.speaker,
+                self.role,
+                self.date_from,
+                self.date_to,
+                self.programme,
+                self.channel,
+                self.clip_id,
+            )
         )
 
 

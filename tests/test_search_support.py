@@ -1,0 +1,143 @@
+"""Shared search-test databases and corpus: a real SQLite file and a fresh PostgreSQL.
+
+No tests here; test_search_*.py import the fixtures from this module.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session
+
+from efir.search import ClipMeta, create_search_schema, index_transcript
+from efir.search.models import SearchPage
+from efir.transcript import Role, Segment, Speaker, Transcript
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "EFIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+
+ANCHOR = Speaker("S0", role=Role.ANCHOR)
+CORRESPONDENT = Speaker("S1", role=Role.CORRESPONDENT)
+SPANOV = Speaker(
+    "S2", "Ерлан СПАНОВ", "ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ", Role.INTERVIEWEE, "voice-spanov"
+)
+NUROVA = Speaker("S2", "Айгуль НУРОВА", "ДЕПУТАТ МАЖИЛИСА", Role.INTERVIEWEE, "voice-nurova")
+
+# clip id → (metadata, speakers, [(speaker id, text)])
+CORPUS: dict[str, tuple[ClipMeta, tuple[Speaker, ...], list[tuple[str, str]]]] = {
+    "clipa": (
+        ClipMeta("clipa", "Итоги: посевная", "Итоги недели", "Хабар", date(2024, 3, 10)),
+        (ANCHOR, CORRESPONDENT, SPANOV),
+        [
+            ("S0", "Добрый вечер. В Костанае прошло совещание по подготовке к посевной."),
+            (
+                "S1",
+                "Представители неправительственных организаций Костанайской области "
+                "встретились с акимом.",
+            ),
+            ("S2", "Мы построим в этом году восемь школ и три больницы."),
+            ("S2", "Для детей откроют новые кружки, это решение принято."),
+            ("S1", "Ещё десять лет назад здесь не было дорог."),
+            ("S0", "Урожаем этого сезона аграрии довольны, зерна собрали больше."),
+        ],
+    ),
+    "clipb": (
+        ClipMeta("clipb", "Вечерние новости", "Новости", "КТК", date(2024, 6, 1)),
+        (ANCHOR, CORRESPONDENT, NUROVA),
+        [
+            ("S0", "Президенту представили доклад о реформе."),
+            ("S1", "Законопроект одобрен правительством и обсуждён депутатами."),
+            ("S2", "Министров пригласили в Астане на заседание о выборах."),
+            ("S1", "На открытии памятника Абылай-хану он сказал, что людей пришло много."),
+            ("S0", "Казахстанских спортсменов встречали в алматинских аэропортах."),
+        ],
+    ),
+    "clipc": (
+        ClipMeta("clipc", "Утро", "Новости", "Хабар", None),
+        (ANCHOR, CORRESPONDENT),
+        [
+            ("S0", "Воду подали в дома, колонна шла по затопленной дороге."),
+            ("S1", "Закона о воде до сих пор нет, заявили в <министерстве> & ведомстве."),
+            ("S0", "В Караганде погода лучше, чем вчера."),
+            ("S1", "Ёлку установили на площади, строили её неделю."),
+        ],
+    ),
+}
+
+# Pagination fodder: one word in many forms across many segments.
+SOWING_FORMS = ("посевная", "посевной", "посевную", "посевною", "посевные")
+CORPUS["clipd"] = (
+    ClipMeta("clipd", "Архив посевной", "Агро", "Хабар", date(2022, 4, 1)),
+    (CORRESPONDENT,),
+    [("S1", f"Сводка номер {n}: {SOWING_FORMS[n % 5]} кампания идёт по плану.") for n in range(25)],
+)
+
+
+def transcript_of(speakers: tuple[Speaker, ...], lines: list[tuple[str, str]]) -> Transcript:
+    segments = tuple(
+        Segment(i, 4.0 * i + 0.5, 4.0 * i + 4.0, line, speaker)
+        for i, (speaker, line) in enumerate(lines)
+    )
+    return Transcript(4.0 * len(lines), "ru", "test", segments, speakers)
+
+
+def index_corpus(engine: Engine) -> None:
+    with Session(engine) as session:
+        for clip, speakers, lines in CORPUS.values():
+            index_transcript(session, clip, transcript_of(speakers, lines))
+        session.commit()
+
+
+def hit_keys(page: SearchPage) -> list[tuple[str, int]]:
+    return [(hit.clip_id, hit.segment_id) for hit in page.hits]
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path: Path = tmp_path_factory.mktemp("search") / "search.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        create_search_schema(connection)
+    index_corpus(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database made from the `test` one, dropped when the session ends."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"efir_search_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        create_search_schema(connection)
+    index_corpus(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    name = {"sqlite": "sqlite_engine", "postgresql": "postgres_engine"}[request.param]
+    fixture: Engine = request.getfixturevalue(name)
+    return fixture
