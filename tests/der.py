@@ -9,15 +9,24 @@ overlap (Hungarian assignment via scipy).
 
 from __future__ import annotations
 
+import json
+import wave
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from efir.transcript import Transcript
+from efir.transcript import Segment, Transcript, Word
 
-__all__ = ["Turn", "diarization_error_rate", "read_rttm", "transcript_turns"]
+__all__ = [
+    "Turn",
+    "diarization_error_rate",
+    "read_rttm",
+    "read_wav_16k",
+    "transcript_turns",
+    "truth_transcript",
+]
 
 Turn = tuple[float, float, str]  # (start_s, end_s, speaker)
 
@@ -32,6 +41,39 @@ def read_rttm(path: Path) -> list[Turn]:
             start, duration = float(fields[3]), float(fields[4])
             turns.append((start, start + duration, fields[7]))
     return turns
+
+
+def read_wav_16k(path: Path) -> np.ndarray:
+    """The kit's 16 kHz mono PCM WAV as float32 in [-1, 1]."""
+    with wave.open(str(path)) as wav:
+        assert wav.getframerate() == 16_000 and wav.getnchannels() == 1
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    return pcm.astype(np.float32) / 32768.0
+
+
+def truth_transcript(truth_path: Path, *, words_per_segment: int = 12) -> Transcript:
+    """A transcript as the ASR would give it, built from the kit's real TTS word times,
+    without speakers. Segments are runs of `words_per_segment` words that ignore the
+    turns, so many straddle a speaker change and the diarizer must split them."""
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    words = [
+        Word(start=w["start"], end=w["end"], word=" " + w["token"])
+        for turn in truth["turns"]
+        for w in turn["tts_words"]
+    ]
+    groups = [words[i : i + words_per_segment] for i in range(0, len(words), words_per_segment)]
+    segments = tuple(
+        Segment(
+            id=i,
+            start=group[0].start,
+            end=group[-1].end,
+            text="".join(w.word for w in group).strip(),
+            words=tuple(group),
+        )
+        for i, group in enumerate(groups)
+    )
+    duration = float(truth["audio"]["duration"])
+    return Transcript(duration=duration, language="ru", model="truth", segments=segments)
 
 
 def transcript_turns(transcript: Transcript, *, bridge_s: float = 0.5) -> list[Turn]:

@@ -1,0 +1,124 @@
+"""Diarization against the kit's truth: the real bundled d-vector model, real audio."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from der import (
+    diarization_error_rate,
+    read_rttm,
+    read_wav_16k,
+    transcript_turns,
+    truth_transcript,
+)
+
+from efir.transcript import Transcript
+from worker.stages.diarize import Diarization, DiarizeOptions, diarize
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SEED = FIXTURES / "seed"
+SECOND = FIXTURES / "second"
+
+
+@pytest.fixture(scope="module")
+def seed_audio() -> np.ndarray:
+    return read_wav_16k(SEED / "seed.wav")
+
+
+@pytest.fixture(scope="module")
+def seed_input() -> Transcript:
+    return truth_transcript(SEED / "seed.truth.json")
+
+
+@pytest.fixture(scope="module")
+def seed_result(seed_input: Transcript, seed_audio: np.ndarray) -> Diarization:
+    return diarize(seed_input, seed_audio, options=DiarizeOptions())
+
+
+def _der(result: Diarization, rttm: Path) -> float:
+    return diarization_error_rate(read_rttm(rttm), transcript_turns(result.transcript))
+
+
+def test_seed_without_a_speaker_count(seed_result: Diarization) -> None:
+    assert _der(seed_result, SEED / "seed.rttm") <= 0.08
+    assert [s.id for s in seed_result.transcript.speakers] == ["S1", "S2", "S3", "S4", "S5"]
+
+
+def test_speakers_are_numbered_by_first_appearance(seed_result: Diarization) -> None:
+    first_seen: list[str] = []
+    for segment in seed_result.transcript.segments:
+        assert segment.speaker is not None
+        if segment.speaker not in first_seen:
+            first_seen.append(segment.speaker)
+    assert first_seen == [s.id for s in seed_result.transcript.speakers]
+
+
+def test_every_word_kept_once_and_segments_cut_on_words(
+    seed_input: Transcript, seed_result: Diarization
+) -> None:
+    before = [w for s in seed_input.segments for w in s.words]
+    after = [w for s in seed_result.transcript.segments for w in s.words]
+    assert after == before
+    for segment in seed_result.transcript.segments:
+        assert segment.start == segment.words[0].start
+        assert segment.end == segment.words[-1].end
+        assert segment.text == "".join(w.word for w in segment.words).strip()
+    # The 12-word input segments straddle turn changes: the diarizer had to split some.
+    assert len(seed_result.transcript.segments) > len(seed_input.segments)
+
+
+def test_centroids_cover_every_speaker(seed_result: Diarization) -> None:
+    ids = {s.id for s in seed_result.transcript.speakers}
+    assert set(seed_result.centroids) == ids == set(seed_result.speech_s)
+    for vector in seed_result.centroids.values():
+        assert vector.shape == (256,)
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+    # The correspondent speaks most in the seed (4 turns, ~63 s of 146 s).
+    busiest = max(seed_result.speech_s, key=lambda s: seed_result.speech_s[s])
+    assert 55 < seed_result.speech_s[busiest] < 70
+
+
+def test_speaker_count_hints(seed_input: Transcript, seed_audio: np.ndarray) -> None:
+    told = diarize(seed_input, seed_audio, options=DiarizeOptions(min_speakers=5, max_speakers=5))
+    assert len(told.transcript.speakers) == 5
+    assert _der(told, SEED / "seed.rttm") <= 0.08
+    capped = diarize(seed_input, seed_audio, options=DiarizeOptions(max_speakers=3))
+    assert len(capped.transcript.speakers) == 3
+
+
+def test_turn_changes_inside_one_speech_run(
+    seed_input: Transcript, seed_audio: np.ndarray
+) -> None:
+    """ASR word times often bridge the pause between turns; a long `pause_s` simulates
+    that: the whole clip is then one speech run and the voice alone marks the changes."""
+    result = diarize(seed_input, seed_audio, options=DiarizeOptions(pause_s=5.0))
+    assert _der(result, SEED / "seed.rttm") <= 0.08
+
+
+def test_audio_only_second_clip_gets_its_three_speakers() -> None:
+    audio = read_wav_16k(SECOND / "second.wav")
+    result = diarize(truth_transcript(SECOND / "second.truth.json"), audio)
+    assert len(result.transcript.speakers) == 3
+    assert _der(result, SECOND / "second.rttm") <= 0.08
+    assert all(s.name is None for s in result.transcript.speakers)
+
+
+def test_segments_without_words_are_labelled_whole(
+    seed_input: Transcript, seed_audio: np.ndarray
+) -> None:
+    bare = replace(seed_input, segments=tuple(replace(s, words=()) for s in seed_input.segments))
+    result = diarize(bare, seed_audio)
+    assert len(result.transcript.segments) == len(bare.segments)
+    assert all(s.speaker for s in result.transcript.segments)
+    assert len(result.transcript.speakers) >= 2
+
+
+def test_empty_transcript_has_no_speakers(seed_audio: np.ndarray) -> None:
+    empty = Transcript(duration=146.1, language="ru", model="test")
+    assert diarize(empty, seed_audio).transcript.speakers == ()
