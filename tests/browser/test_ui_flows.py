@@ -1,0 +1,149 @@
+"""The newsroom's flows in headless Chromium against the real API and a real worker.
+
+Each flow leaves screenshots in test-artifacts/browser/. The clip is the first 25 s of
+the seed broadcast, uploaded once through the UI (``uploaded_clip``) and shared.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import UploadedClip, truth_word_times
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SEEK_TOLERANCE_S = 0.3
+
+
+def _wait_for_player_at(page: Page, seconds: float) -> float:
+    """The player's currentTime once it is within the tolerance of ``seconds``."""
+    page.wait_for_function(
+        "([target, tolerance]) =>"
+        " Math.abs(document.getElementById('player').currentTime - target) <= tolerance",
+        arg=[seconds, SEEK_TOLERANCE_S],
+    )
+    return float(page.evaluate("document.getElementById('player').currentTime"))
+
+
+def _open_editor(page: Page, base_url: str, clip_id: str, query: str = "") -> None:
+    page.goto(f"{base_url}/clips/{clip_id}{query}")
+    page.locator("#transcript .w").first.wait_for()
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+
+
+def _transcript(page: Page, base_url: str, clip_id: str) -> dict[str, Any]:
+    response = page.request.get(f"{base_url}/api/v1/transcripts/{clip_id}")
+    assert response.ok, response.text()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_upload_reaches_done(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    assert uploaded_clip.final_state == "done"
+    page.goto(f"{live_service}/")
+    row = page.locator(f"#job-list .job[data-job-id='{uploaded_clip.job_id}']")
+    expect(row.locator(".job-state")).to_have_text("Готово")
+    expect(row.locator("a", has_text="Открыть редактор")).to_have_attribute(
+        "href", f"/clips/{uploaded_clip.clip_id}"
+    )
+    page.screenshot(path=artifacts_dir / "upload-4-queue-done.png")
+
+
+def test_upload_of_a_non_media_file_shows_the_apis_reason(
+    live_service: str, page: Page, tmp_path: Path, artifacts_dir: Path
+) -> None:
+    not_media = tmp_path / "заметки.txt"
+    not_media.write_text("это не видео", encoding="utf-8")
+    page.goto(f"{live_service}/")
+    page.set_input_files("#file-input", str(not_media))
+    page.click("#upload-submit")
+    item = page.locator("#pending-files .file-item.is-error")
+    expect(item).to_contain_text("заметки.txt")
+    expect(item.locator(".file-note")).not_to_be_empty()
+    expect(page.locator("#status")).to_contain_text("Ошибка")
+    page.screenshot(path=artifacts_dir / "upload-error.png")
+
+
+def test_clicking_a_word_seeks_the_player_to_it(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    _open_editor(page, live_service, uploaded_clip.clip_id)
+    words = [
+        w
+        for s in _transcript(page, live_service, uploaded_clip.clip_id)["segments"]
+        for w in s["words"]
+    ]
+    assert len(words) > 10
+    target_index = len(words) * 2 // 3
+    target = page.locator("#transcript .w").nth(target_index)
+    expect(target).to_have_text(words[target_index]["word"].strip())
+    target.click()
+    word_start = words[target_index]["start"]
+    assert abs(_wait_for_player_at(page, word_start) - word_start) <= SEEK_TOLERANCE_S
+    expect(target).to_have_class(re.compile(r"\bis-current\b"))
+    page.screenshot(path=artifacts_dir / "editor-word-seek.png")
+
+
+def test_renamed_speaker_appears_in_exports(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    _open_editor(page, live_service, clip_id)
+    before = _transcript(page, live_service, clip_id)
+    caption = page.locator(".speaker-caption").first
+    speaker_id = caption.get_attribute("data-speaker-id")
+    caption.click()
+    form = page.locator(f".speaker-form[data-speaker-id='{speaker_id}']").first
+    form.locator("input[name=name]").fill("Айгерим ТЕСТОВА")
+    form.locator("input[name=title]").fill("ВЕДУЩАЯ НОВОСТЕЙ")
+    page.screenshot(path=artifacts_dir / "editor-rename-1-form.png")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#save-state")).to_have_text(f"Сохранено (версия {before['revision'] + 1})")
+    expect(page.locator(".speaker-caption").first).to_have_text("Айгерим ТЕСТОВА, ВЕДУЩАЯ НОВОСТЕЙ")
+    page.screenshot(path=artifacts_dir / "editor-rename-2-saved.png")
+
+    vtt = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/export?format=vtt")
+    assert vtt.ok
+    assert "<v Айгерим ТЕСТОВА>" in vtt.text()
+    txt = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/export?format=txt")
+    assert "Айгерим ТЕСТОВА" in txt.text()
+    # The editor's export link is the same file.
+    href = page.locator("#export-links a[data-format=vtt]").get_attribute("href")
+    assert page.request.get(f"{live_service}{href}").text() == vtt.text()
+
+
+def test_search_lands_on_the_moment_in_the_editor(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    spoken_at = truth_word_times("костана")
+    assert spoken_at, "the cut must contain the word"
+    page.goto(f"{live_service}/search")
+    page.fill("#search-q", "Костанай")
+    page.click("#search-form button[type=submit]")
+    hit = page.locator(f".result-clip[data-clip-id='{uploaded_clip.clip_id}'] a.hit").first
+    expect(hit.locator("mark").first).to_be_visible()
+    page.screenshot(path=artifacts_dir / "search-1-results.png")
+    hit_start = float(hit.get_attribute("data-start") or "nan")
+
+    hit.click()
+    page.wait_for_url(re.compile(rf"/clips/{uploaded_clip.clip_id}\?t="))
+    page.locator("#transcript .w").first.wait_for()
+    _wait_for_player_at(page, hit_start)
+    playing = page.locator(".segment.is-playing")
+    expect(playing).to_have_count(1)
+    expect(playing.locator(".seg-text")).to_contain_text(re.compile("Костана", re.IGNORECASE))
+    # The segment the editor opened at is where the word is really spoken.
+    segment_id = int(playing.get_attribute("data-segment-id") or "-1")
+    segment = next(
+        s
+        for s in _transcript(page, live_service, uploaded_clip.clip_id)["segments"]
+        if s["id"] == segment_id
+    )
+    assert any(segment["start"] - 1.0 <= t <= segment["end"] + 1.0 for t in spoken_at)
+    page.screenshot(path=artifacts_dir / "search-2-editor-at-moment.png")
