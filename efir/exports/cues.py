@@ -37,6 +37,7 @@ _BAD_CUT_COST = 6.0  # a cue ending on a preposition, or the next starting with 
 _CHAIN_FRAMES = 12  # shorter gaps are closed to the minimum gap (no flicker)
 _LONG_PAUSE_FRAMES = 38  # ~1.5 s of silence inside one speaker's cue
 _MAX_CUE_WORDS = 40
+_DELAY_COST = 0.05  # per frame a cue starts after its first word
 
 
 @dataclass(frozen=True)
@@ -87,51 +88,74 @@ class _Token:
 
 
 @dataclass(frozen=True)
-class _Choice:
+class _Shape:
+    """A candidate cue's text, laid out; independent of when it is shown."""
+
     cost: float
+    lines: tuple[str, ...]
+    speakers: tuple[str | None, ...]
+    chars: int
+
+
+@dataclass(frozen=True)
+class _Step:
+    previous: tuple[int, int]  # (first token, delay in frames) of the state it came from
     cue: Cue
 
 
 def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
-    """Cues covering every word of ``transcript`` in order, cut by ``rules``."""
-    tokens = _tokens(transcript, rules.fps)
+    """Cues covering every word of ``transcript`` in order, cut by ``rules``.
+
+    The search state is (next word, how many frames late its cue may have to start): a
+    cue that needs more reading time than its words take may hold on past the next word,
+    whose cue then starts up to ``rules.max_delay_s`` late.
+    """
+    tokens = _tokens(transcript, rules)
     if not tokens:
         return []
-    media_end = max(transcript.duration * rules.fps, tokens[-1].end_frame)
-    best_cost = [math.inf] * (len(tokens) + 1)
-    best_choice: list[tuple[int, _Choice] | None] = [None] * (len(tokens) + 1)
-    best_cost[0] = 0.0
+    media_end = max(round(transcript.duration * rules.fps), tokens[-1].end_frame)
+    max_delay = round(rules.max_delay_s * rules.fps)
+    # best[i][delay]: the cheapest cues for tokens[:i] leaving the next cue ``delay`` late
+    best: list[dict[int, float]] = [{} for _ in range(len(tokens) + 1)]
+    best[0][0] = 0.0
+    steps: dict[tuple[int, int], _Step] = {}
     for first in range(len(tokens)):
-        if math.isinf(best_cost[first]):
+        if not best[first]:
             continue
-        for stop in range(first + 1, min(len(tokens), first + _MAX_CUE_WORDS) + 1):
-            choice = _evaluate(tokens, first, stop, int(media_end), rules)
-            if choice is None:
-                if stop > first + 1 and _too_long(tokens, first, stop, rules):
-                    break
-                continue
-            total = best_cost[first] + choice.cost
-            if total < best_cost[stop]:
-                best_cost[stop] = total
-                best_choice[stop] = (first, choice)
+        shapes = _shapes_from(tokens, first, rules)
+        for delay, base in sorted(best[first].items()):
+            for stop, shape in shapes:
+                cue, cost, next_delay = _place(
+                    tokens, first, stop, shape, delay, media_end, max_delay, rules
+                )
+                if base + cost < best[stop].get(next_delay, math.inf):
+                    best[stop][next_delay] = base + cost
+                    steps[(stop, next_delay)] = _Step((first, delay), cue)
+    finals = best[len(tokens)]
+    state = (len(tokens), min(finals, key=finals.__getitem__))
     cues: list[Cue] = []
-    stop = len(tokens)
-    while stop > 0:
-        entry = best_choice[stop]
-        assert entry is not None, "a single-word cue always exists"
-        stop, choice = entry
-        cues.append(choice.cue)
+    while state != (0, 0):
+        step = steps[state]
+        cues.append(step.cue)
+        state = step.previous
     return cues[::-1]
 
 
-def _tokens(transcript: Transcript, fps: float) -> list[_Token]:
+def _tokens(transcript: Transcript, rules: CueRules) -> list[_Token]:
+    """The transcript's words in order, timed in frames.
+
+    Word starts are kept at least a gap and a frame apart, so a cue of any single word
+    fits before the next one and the segmentation always exists; only words shorter than
+    that (a few frames) move, and by no more than it.
+    """
+    fps = rules.fps
     tokens: list[_Token] = []
     for segment in sorted(transcript.segments, key=lambda s: (s.start, s.end)):
         words = align_words(segment.words, segment.text) or share_span(
             (segment.start, segment.end), segment.text.split()
         )
         for word in words:
-            floor = tokens[-1].start_frame if tokens else 0
+            floor = tokens[-1].start_frame + rules.min_gap_frames + 1 if tokens else 0
             start = max(round(word.start * fps), floor)
             end = max(round(word.end * fps), start + 1)
             tokens.append(_Token(word.word, start, end, segment.speaker))
@@ -144,16 +168,28 @@ def _too_long(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) 
     return chars > rules.max_chars_per_line * rules.max_lines or speech > rules.max_duration_frames
 
 
-def _evaluate(
-    tokens: Sequence[_Token], first: int, stop: int, media_end: int, rules: CueRules
-) -> _Choice | None:
-    """The cost and layout of one cue holding tokens[first:stop], or None if it cannot be."""
+def _shapes_from(
+    tokens: Sequence[_Token], first: int, rules: CueRules
+) -> list[tuple[int, _Shape]]:
+    """Every cue that may start at tokens[first], as (stop, shape); one word always may."""
+    shapes = []
+    for stop in range(first + 1, min(len(tokens), first + _MAX_CUE_WORDS) + 1):
+        shape = _shape(tokens, first, stop, rules)
+        if shape is not None:
+            shapes.append((stop, shape))
+        elif stop > first + 1 and _too_long(tokens, first, stop, rules):
+            break
+    return shapes
+
+
+def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> _Shape | None:
+    """The layout and text cost of one cue holding tokens[first:stop], None if not allowed."""
     words = tokens[first:stop]
     changes = [i for i in range(1, len(words)) if words[i].speaker != words[i - 1].speaker]
     if len(changes) > 1:
         return None
     texts = [t.text for t in words]
-    cost = 1.0
+    cost = 1.0 + _cut_cost(tokens, stop)
     if changes:
         lines = _dash_lines(texts[: changes[0]], texts[changes[0] :], rules)
         if lines is None:
@@ -167,33 +203,52 @@ def _evaluate(
             if len(words) > 1:
                 return None
             layout = (0.0, [texts[0]])  # one word longer than a line: show it anyway
-        cost += layout[0]
-        lines = layout[1]
-        speakers = (words[0].speaker,) * len(lines)
-    start = words[0].start_frame
-    window_end = media_end
-    if stop < len(tokens):
-        window_end = tokens[stop].start_frame - rules.min_gap_frames
-    limit = min(window_end, start + rules.max_duration_frames)
-    if limit <= start:
-        return None
-    chars = visible_length(" ".join(lines))
-    needed = max(
-        start + rules.min_duration_frames,
-        start + math.ceil(chars * rules.fps / rules.max_cps - 1e-9),
-        words[-1].end_frame,
-    )
-    end = min(needed, limit)
-    if limit - end < _CHAIN_FRAMES:
-        end = limit
-    cost += _RULE_BREAK_COST * max(0, needed - limit) / rules.fps
-    cost += _cut_cost(tokens, stop)
-    if not changes:
-        cost += 2.0 * sum(
+        cost += layout[0] + 2.0 * sum(
             b.start_frame - a.end_frame > _LONG_PAUSE_FRAMES for a, b in pairwise(words)
         )
-    cue = Cue(start, end, tuple(lines), speakers, rules.fps)
-    return _Choice(cost, cue)
+        lines = layout[1]
+        speakers = (words[0].speaker,) * len(lines)
+    return _Shape(cost, tuple(lines), speakers, visible_length(" ".join(lines)))
+
+
+def _place(
+    tokens: Sequence[_Token],
+    first: int,
+    stop: int,
+    shape: _Shape,
+    delay: int,
+    media_end: int,
+    max_delay: int,
+    rules: CueRules,
+) -> tuple[Cue, float, int]:
+    """Time a cue starting ``delay`` frames after its first word: (cue, cost, next delay).
+
+    It stays up as long as reading speed, minimum duration and its last word need, but
+    not beyond the maximum duration, the media's end or the latest moment that lets the
+    next cue start within ``max_delay`` of its word; what is still missing is the cost.
+    """
+    start = tokens[first].start_frame + delay
+    needed = max(
+        start + rules.min_duration_frames,
+        start + math.ceil(shape.chars * rules.fps / rules.max_cps - 1e-9),
+        tokens[stop - 1].end_frame,
+    )
+    limit = start + rules.max_duration_frames
+    if stop < len(tokens):
+        next_word = tokens[stop].start_frame
+        limit = min(limit, next_word + max_delay - rules.min_gap_frames)
+        end = min(needed, limit)
+        chained = next_word - rules.min_gap_frames
+        if 0 <= chained - end < _CHAIN_FRAMES and chained - start <= rules.max_duration_frames:
+            end = chained
+        next_delay = max(0, end + rules.min_gap_frames - next_word)
+    else:
+        end = min(needed, max(limit if media_end > start else start + 1, start + 1))
+        end = min(end, max(media_end, start + 1))
+        next_delay = 0
+    missing = max(0, needed - end)
+    cost = shape.cost + _DELAY_COST * delay + _RULE_BREAK_COST * missing / rules.fps
+    return Cue(start, end, shape.lines, shape.speakers, rules.fps), cost, next_delay
 
 
 def _turn_starts(tokens: Sequence[_Token], index: int) -> bool:

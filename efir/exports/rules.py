@@ -18,6 +18,8 @@ min_gap_frames      2          Netflix General Requirements: at least 2 frames
                                between events (80 ms at 25 fps)
 fps                 25         PAL/SECAM broadcast frame rate; cue times are snapped
                                to whole frames
+max_delay_s         0.5 s      efir's own: how late a cue may appear after its first
+                               word when the cue before it needs the reading time
 ==================  =========  =====================================================
 
 How efir applies them:
@@ -31,8 +33,10 @@ How efir applies them:
 - A speaker change starts a new cue; two short turns may share one cue as two dash
   lines (``– Да.`` / ``– Нет.``), one line per speaker.
 - Where speech outruns ``max_cps``, the cue is split and each part is held on screen
-  into the following silence rather than shown faster; gaps under half a second are
-  closed to exactly ``min_gap_frames`` (Netflix "chaining" practice).
+  into the following silence (or up to ``max_delay_s`` into the next cue's time) rather
+  than shown faster; gaps under half a second are closed to exactly ``min_gap_frames``
+  (Netflix "chaining" practice). Only speech that stays too fast for longer than that
+  can absorb leaves a cue over the reading speed.
 - TTML follows EBU-TT-D (EBU Tech 3380): ``ttp:timeBase="media"``, clock times that are
   exact multiples of a frame, ``tts:`` styling, one ``region``, speakers as ``ttm:agent``.
 """
@@ -40,6 +44,7 @@ How efir applies them:
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -59,7 +64,16 @@ CLINGING_WORDS = frozenset(_CLINGING_WORDS_TEXT.split())
 
 def visible_length(text: str) -> int:
     """Characters a viewer reads: combining marks (the stress accent U+0301) do not count."""
+    if not _COMBINING_BLOCKS.search(text):
+        return len(text)
     return sum(1 for char in text if not unicodedata.combining(char))
+
+
+# The combining-mark blocks Cyrillic and Latin text use (U+0301 is the Russian stress
+# accent); most text has none, and the per-character count is then skipped.
+_COMBINING_BLOCKS = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class CueRules:
     max_cps: float = 17.0
     min_gap_frames: int = 2
     fps: float = 25.0
+    max_delay_s: float = 0.5
 
     def __post_init__(self) -> None:
         problems = []
@@ -88,6 +103,8 @@ class CueRules:
             problems.append("max_cps must be between 5 and 100")
         if not 0 <= self.min_gap_frames <= 50:
             problems.append("min_gap_frames must be between 0 and 50")
+        if not 0 <= self.max_delay_s <= 2:
+            problems.append("max_delay_s must be between 0 and 2")
         if not 10 <= self.fps <= 120:
             problems.append("fps must be between 10 and 120")
         if problems:

@@ -1,0 +1,168 @@
+"""Exports of the seed's ground truth and of generated transcripts, checked by an
+independent validator (tests/subtitle_rules.py) after reading every file back."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import docx
+import pysubs2
+import pytest
+import webvtt
+from subtitle_rules import (
+    normalised,
+    read_back,
+    read_srt,
+    read_vtt,
+    seed_truth_transcript,
+    spoken_text,
+    violations,
+)
+
+from efir.edits import SplitSegment, align_words, apply_edits
+from efir.exports import FORMATS, CueRules, render
+from efir.transcript import Transcript, Word
+
+
+@pytest.fixture(scope="module")
+def seed() -> Transcript:
+    return seed_truth_transcript()
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt", "ttml"])
+def test_seed_subtitles_break_no_rule_at_defaults(seed: Transcript, fmt: str) -> None:
+    cues = read_back(seed, fmt)
+    assert violations(cues, CueRules()) == []
+    assert spoken_text(cues) == normalised(seed.text)
+    assert len(cues) >= seed.duration / CueRules().max_duration_s
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt", "ttml"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"max_chars_per_line": "32", "max_cps": "15"},
+        {"max_lines": "1", "max_chars_per_line": "42"},
+        {"fps": "30", "min_gap_frames": "3", "max_duration_s": "4"},
+    ],
+)
+def test_seed_subtitles_follow_overridden_rules(
+    seed: Transcript, fmt: str, query: dict[str, str]
+) -> None:
+    rules = CueRules.from_query(query)
+    cues = read_back(seed, fmt, rules)
+    assert violations(cues, rules) == []
+    assert spoken_text(cues) == normalised(seed.text)
+    if rules.max_lines == 1:
+        assert all(len(cue.lines) == 1 for cue in cues)
+
+
+def test_a_speaker_change_starts_a_new_cue_on_the_seed(seed: Transcript) -> None:
+    cues = read_vtt(render(seed, "vtt").decode())
+    turn_starts = [segment.start for segment in seed.segments]
+    for start in turn_starts:
+        assert any(abs(cue.start - start) <= 0.04 for cue in cues), start
+    assert all(len(set(cue.voices)) == 1 for cue in cues)
+    assert {voice for cue in cues for voice in cue.voices} == {
+        "Ведущий", "Корр", "Наут ВАН ВАУДЕНБЕРГ", "Абылай-хан КАКЕНОВ", "Ерлан СПАНОВ"
+    }
+
+
+def test_independent_readers_agree_on_srt_and_vtt(seed: Transcript) -> None:
+    srt = render(seed, "srt").decode()
+    vtt = render(seed, "vtt").decode()
+    by_pysubs2 = pysubs2.SSAFile.from_string(vtt, format_="vtt")
+    by_webvtt = webvtt.WebVTT.from_buffer(io.StringIO(srt), format="srt")
+    ours = read_srt(srt)
+    assert [(c.start, c.end, "\n".join(c.lines)) for c in ours] == [
+        (e.start / 1000, e.end / 1000, e.plaintext) for e in by_pysubs2
+    ]
+    assert [c.text for c in by_webvtt] == ["\n".join(c.lines) for c in ours]
+
+
+def test_ttml_is_ebu_tt_d_shaped(seed: Transcript) -> None:
+    root = ET.fromstring(render(seed, "ttml"))
+    assert root.tag == "{http://www.w3.org/ns/ttml}tt"
+    assert root.get("{http://www.w3.org/ns/ttml#parameter}timeBase") == "media"
+    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ru"
+    assert root.find(".//{http://www.w3.org/ns/ttml}region") is not None
+    for paragraph in root.iter("{http://www.w3.org/ns/ttml}p"):
+        for clock in (paragraph.get("begin"), paragraph.get("end")):
+            milliseconds = int(clock[-3:])
+            assert milliseconds % 40 == 0, clock  # on a 25 fps frame
+
+
+def test_text_export_reads_like_the_newsroom_transcript(seed: Transcript) -> None:
+    text = render(seed, "txt").decode()
+    blocks = text.strip().split("\n\n")
+    assert len(blocks) == len(seed.segments)
+    assert blocks[0].startswith("Ведущий:\nРаботу неправительственных")
+    assert blocks[1].startswith("Корр:\nГлавная тема")
+    assert blocks[6] == (
+        "Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:\n«Сегодня неправительственный "
+        "сектор области достаточно серьезно заявляет о себе в решении основных социальных "
+        "вопросов населения»."
+    )
+    timed = render(seed, "txt", timecodes=True).decode()
+    assert "[00:01:56] Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:" in timed
+
+
+def test_consecutive_segments_of_one_speaker_are_one_turn(seed: Transcript) -> None:
+    split = apply_edits(seed, [SplitSegment(segment_id=0, at_word=10)])
+    assert len(split.segments) == len(seed.segments) + 1
+    assert render(split, "txt") == render(seed, "txt")
+
+
+def test_docx_opens_and_carries_captions_and_text(seed: Transcript) -> None:
+    document = docx.Document(io.BytesIO(render(seed, "docx", title="Гражданский форум")))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[0] == "Гражданский форум"
+    bold = [run.text for p in document.paragraphs for run in p.runs if run.bold]
+    assert bold == [f"{seed.speaker(s.speaker).caption}:" for s in seed.segments]
+    assert "00:01:56–00:02:05  Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:" in paragraphs
+    body = " ".join(p for p in paragraphs if not p.startswith("00:"))
+    assert "Мы поддерживаем различные проекты в Казахстане" in body
+
+
+def test_json_export_round_trips(seed: Transcript) -> None:
+    assert Transcript.from_json(render(seed, "json")) == seed
+    assert json.loads(render(seed, "json"))["speakers"][2]["caption"].startswith("Наут ВАН")
+
+
+def test_formats_and_unknown_format() -> None:
+    assert set(FORMATS) == {"srt", "vtt", "ttml", "txt", "docx", "json"}
+    assert FORMATS["vtt"].extension == "vtt"
+    with pytest.raises(ValueError, match="srt, vtt, ttml, txt, docx, json"):
+        render(seed_truth_transcript(), "pdf")
+
+
+def test_rule_overrides_are_validated() -> None:
+    assert CueRules.from_query({"max_cps": "20", "format": "srt"}).max_cps == 20
+    with pytest.raises(ValueError, match="max_lines must be an integer"):
+        CueRules.from_query({"max_lines": "two"})
+    with pytest.raises(ValueError, match="max_chars_per_line must be between"):
+        CueRules.from_query({"max_chars_per_line": "3"})
+    with pytest.raises(ValueError, match="min_duration_s"):
+        CueRules.from_query({"min_duration_s": "9"})
+
+
+def test_fast_speech_is_held_into_pauses_not_sped_up() -> None:
+    """The seed 15% faster: many sentences are spoken above 17 characters per second, yet
+    no cue is shown faster than that; cues borrow the pauses instead."""
+    fast = seed_truth_transcript(speed=1.15)
+    rates = []
+    for segment in fast.segments:
+        sentence: list[Word] = []
+        for word in align_words(segment.words, segment.text):
+            sentence.append(word)
+            if word.word.endswith((".", "!", "?")):
+                chars = len(" ".join(w.word for w in sentence))
+                rates.append(chars / (sentence[-1].end - sentence[0].start))
+                sentence = []
+    assert sum(rate > 17 for rate in rates) >= 3  # the premise: speech outruns the rule
+    for fmt in ("srt", "vtt", "ttml"):
+        cues = read_back(fast, fmt)
+        assert violations(cues, CueRules()) == []
+        assert spoken_text(cues) == normalised(fast.text)
