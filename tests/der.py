@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from efir.transcript import Segment, Transcript, Word
+from efir.transcript import Segment, Speaker, Transcript, Word
 
 __all__ = [
     "Turn",
@@ -25,6 +25,7 @@ __all__ = [
     "read_rttm",
     "read_wav_16k",
     "transcript_turns",
+    "truth_speaker_transcript",
     "truth_transcript",
 ]
 
@@ -74,6 +75,31 @@ def truth_transcript(truth_path: Path, *, words_per_segment: int = 12) -> Transc
     )
     duration = float(truth["audio"]["duration"])
     return Transcript(duration=duration, language="ru", model="truth", segments=segments)
+
+
+def truth_speaker_transcript(truth_path: Path) -> Transcript:
+    """The truth itself as a diarized transcript: one segment per turn, speaker ids as
+    in the truth, speakers unnamed (what a perfect diarizer would hand on)."""
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    segments = tuple(
+        Segment(
+            id=i,
+            start=turn["start"],
+            end=turn["end"],
+            text=turn["text"],
+            speaker=turn["speaker"],
+            words=tuple(Word(w["start"], w["end"], " " + w["token"]) for w in turn["tts_words"]),
+        )
+        for i, turn in enumerate(truth["turns"])
+    )
+    order = list(dict.fromkeys(turn["speaker"] for turn in truth["turns"]))
+    return Transcript(
+        duration=float(truth["audio"]["duration"]),
+        language="ru",
+        model="truth",
+        segments=segments,
+        speakers=tuple(Speaker(id=speaker) for speaker in order),
+    )
 
 
 def transcript_turns(transcript: Transcript, *, bridge_s: float = 0.5) -> list[Turn]:

@@ -92,9 +92,7 @@ def test_speaker_count_hints(seed_input: Transcript, seed_audio: np.ndarray) -> 
     assert len(capped.transcript.speakers) == 3
 
 
-def test_turn_changes_inside_one_speech_run(
-    seed_input: Transcript, seed_audio: np.ndarray
-) -> None:
+def test_turn_changes_inside_one_speech_run(seed_input: Transcript, seed_audio: np.ndarray) -> None:
     """ASR word times often bridge the pause between turns; a long `pause_s` simulates
     that: the whole clip is then one speech run and the voice alone marks the changes."""
     result = diarize(seed_input, seed_audio, options=DiarizeOptions(pause_s=5.0))

@@ -1,0 +1,93 @@
+"""Caption OCR on the seed MP4: real frames, real Tesseract (Debian tesseract-ocr-rus)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from der import read_wav_16k, truth_speaker_transcript, truth_transcript
+from PIL import Image
+
+from efir.transcript import Role
+from worker.stages.captions import CaptionOptions, read_caption_text, read_captions
+from worker.stages.diarize import diarize
+
+SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
+TRUTH = json.loads((SEED / "seed.truth.json").read_text(encoding="utf-8"))
+
+
+def _norm(text: str | None) -> str:
+    """Case, ё/е and spacing are not OCR errors worth failing on; letters are."""
+    return re.sub(r"\s+", " ", (text or "").upper().replace("Ё", "Е")).strip()
+
+
+def _truth_captions() -> dict[str, tuple[str, str]]:
+    return {
+        t["speaker"]: (t["caption_name"], t["caption_title"])
+        for t in TRUTH["turns"]
+        if t["caption"]
+    }
+
+
+def _truth_speaker_at(time_s: float) -> str | None:
+    return next((t["speaker"] for t in TRUTH["turns"] if t["start"] <= time_s <= t["end"]), None)
+
+
+def test_every_interviewee_caption_on_the_right_speaker() -> None:
+    result = read_captions(truth_speaker_transcript(SEED / "seed.truth.json"), SEED / "seed.mp4")
+    expected = _truth_captions()
+    assert len(expected) == 3
+    for speaker in result.speakers:
+        if speaker.id in expected:
+            name, title = expected[speaker.id]
+            assert _norm(speaker.name) == _norm(name)
+            assert _norm(speaker.title) == _norm(title)
+            assert speaker.role is Role.INTERVIEWEE
+            assert speaker.caption == f"{speaker.name}, {speaker.title}"
+        else:  # anchor and correspondent: no lower-third, no name
+            assert speaker.name is None and speaker.title is None and speaker.role is None
+
+
+def test_captions_follow_diarized_speakers() -> None:
+    """The whole chain: diarize the seed, then OCR; each caption lands on the diarized
+    speaker whose words are that interviewee's."""
+    diarized = diarize(truth_transcript(SEED / "seed.truth.json"), read_wav_16k(SEED / "seed.wav"))
+    result = read_captions(diarized.transcript, SEED / "seed.mp4")
+    expected = _truth_captions()
+    named = 0
+    for speaker in result.speakers:
+        words = [w for s in result.segments if s.speaker == speaker.id for w in s.words]
+        truth_speaker = Counter(_truth_speaker_at((w.start + w.end) / 2) for w in words)
+        owner = truth_speaker.most_common(1)[0][0]
+        if owner in expected:
+            assert (_norm(speaker.name), _norm(speaker.title)) == tuple(map(_norm, expected[owner]))
+            named += 1
+        else:
+            assert speaker.name is None
+    assert named == 3
+
+
+def test_audio_only_media_is_left_alone() -> None:
+    transcript = truth_speaker_transcript(SEED / "seed.truth.json")
+    assert read_captions(transcript, SEED / "seed.wav") == transcript
+
+
+def test_transcript_without_speakers_is_left_alone() -> None:
+    transcript = truth_transcript(SEED / "seed.truth.json")
+    assert read_captions(transcript, SEED / "seed.mp4") == transcript
+
+
+def test_frame_without_lower_third_reads_nothing() -> None:
+    blank = Image.new("RGB", (1280, 720), (20, 40, 80))
+    assert read_caption_text(blank).lines == ()
+
+
+def test_missing_language_data_is_an_ocr_error(tmp_path: Path) -> None:
+    from efir.errors import OcrError
+
+    options = CaptionOptions(language="xx_missing", tessdata_dir=tmp_path)
+    with pytest.raises(OcrError):
+        read_caption_text(Image.new("RGB", (64, 64)), options=options)
