@@ -2,6 +2,7 @@
 // revisions (debounced PATCH), speaker renames, split/merge, revisions and exports.
 
 import { ApiError, listOf, requestJSON } from "./api.js";
+import { renderExportLinks, renderRevisionList } from "./history.js";
 import {
   caretWordIndex, fillSegmentText, renderTranscript, WordFollower,
 } from "./transcript-view.js";
@@ -9,7 +10,6 @@ import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
 
-const EXPORT_FORMATS = ["srt", "vtt", "ttml", "txt", "docx", "json"];
 const AUTOSAVE_DELAY_MS = 800;
 
 const clipId = document.body.dataset.clipId;
@@ -25,8 +25,11 @@ let media = null;
 let follower = null;
 let lastCaret = null; // {segmentId, wordIndex}: buttons steal focus, so remember it
 
-function setSaveState(key, params) {
+let saveStateParams = {};
+
+function setSaveState(key, params = {}) {
   saveState.dataset.state = key;
+  saveStateParams = params;
   saveState.textContent = t(key, params);
 }
 
@@ -315,35 +318,12 @@ container.addEventListener("keydown", (event) => {
   }
 }, true);
 
-// ---- revisions and exports ---------------------------------------------------------------------
+// ---- revisions and exports (rendered by history.js) ---------------------------------------------------------------------
 
-async function loadRevisions() {
-  const list = document.getElementById("revision-list");
-  let revisions;
-  try {
-    revisions = listOf(await requestJSON(`${transcriptUrl}/revisions`), "revisions");
-  } catch (error) {
-    list.replaceChildren(el("li", { class: "empty" }, error.message));
-    return;
-  }
-  revisions.sort((a, b) => b.revision - a.revision);
-  list.replaceChildren(...revisions.map((revision) => {
-    const current = revision.revision === state.transcript.revision;
-    const label = [
-      t("editor.revision", { n: revision.revision }),
-      formatDate(revision.created_at, { withTime: true }),
-      revision.author, revision.note,
-    ].filter(Boolean).join(" · ");
-    return el("li", { class: current ? "is-current" : "", dataset: { revision: revision.revision } },
-      el("span", {}, label),
-      current
-        ? el("span", { class: "badge" }, t("editor.current"))
-        : el("button", {
-          type: "button", class: "small secondary",
-          "aria-label": `${t("editor.restore")} ${t("editor.revision", { n: revision.revision })}`,
-          onclick: () => restoreRevision(revision.revision),
-        }, t("editor.restore")));
-  }));
+function loadRevisions() {
+  return renderRevisionList(document.getElementById("revision-list"), {
+    transcriptUrl, currentRevision: state.transcript.revision, onRestore: restoreRevision,
+  });
 }
 
 async function restoreRevision(number) {
@@ -357,27 +337,18 @@ async function restoreRevision(number) {
   }
 }
 
-function renderExportLinks() {
-  document.getElementById("export-links").replaceChildren(...EXPORT_FORMATS.map((format) => {
-    const href = `${transcriptUrl}/export?format=${format}`;
-    return el("a", {
-      class: "button small secondary", href, download: "", dataset: { format },
-      "aria-label": `${t("editor.export")} ${format.toUpperCase()}`,
-      // Unsaved typing goes into the file: save first, then download.
-      onclick: (event) => {
-        if (!pendingText.size) return;
-        event.preventDefault();
-        submitOps([]).then(() => { location.href = href; });
-      },
-    }, format.toUpperCase());
-  }));
+function renderExports() {
+  // Unsaved typing belongs in the file: save it first, then download.
+  renderExportLinks(document.getElementById("export-links"), {
+    transcriptUrl, beforeDownload: () => (pendingText.size ? submitOps([]) : null),
+  });
 }
 
 // ---- start ------------------------------------------------------------------------------------
 
 async function start() {
   initShell("editor.page_title");
-  renderExportLinks();
+  renderExports();
   try {
     state.clip = await requestJSON(clipUrl);
   } catch (error) {
@@ -401,10 +372,10 @@ async function start() {
   await Promise.all([loadRevisions(), loadVoices()]);
   onLanguageChange(() => {
     renderClipHead();
-    renderExportLinks();
+    renderExports();
     showTranscript();
     loadRevisions();
-    setSaveState(saveState.dataset.state, { revision: state.transcript.revision });
+    setSaveState(saveState.dataset.state, saveStateParams);
   });
 }
 
