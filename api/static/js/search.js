@@ -13,10 +13,11 @@ const summary = document.getElementById("search-summary");
 const results = document.getElementById("search-results");
 
 let lastPage = null;
-let shownHits = [];
+const groups = new Map(); // clip id -> {clip: title/programme/air_date, hits: [...]}
 
 // The API escapes the text and wraps matches in <mark>; rebuild the snippet from text
-// nodes and <mark> only, so nothing else in it can ever become markup.
+// nodes and <mark> only, so nothing else in it can ever become markup. DOMParser
+// documents are inert: nothing in them loads or runs.
 function snippetNodes(html) {
   const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
   return [...parsed.body.childNodes].map((node) => (
@@ -28,9 +29,9 @@ function snippetNodes(html) {
 
 function hitLink(hit) {
   const start = Number(hit.start) || 0;
-  const speaker = hit.speaker_caption || hit.caption || hit.speaker_name || hit.speaker;
+  const speaker = hit.speaker_caption || (hit.role ? t(`role.${hit.role}`) : null);
   const snippet = el("span", { class: "snippet" });
-  snippet.append(...snippetNodes(hit.snippet ?? hit.text ?? ""));
+  snippet.append(...snippetNodes(hit.snippet));
   return el("li", {},
     el("a", {
       class: "hit", href: `/clips/${encodeURIComponent(hit.clip_id)}?t=${start.toFixed(2)}`,
@@ -41,24 +42,31 @@ function hitLink(hit) {
     snippet));
 }
 
-function clipHeading(hit) {
-  const title = hit.title || hit.clip_title || hit.original_filename || hit.clip_id;
-  const meta = [hit.programme, formatDate(hit.air_date)].filter(Boolean).join(" · ");
+function clipHeading(clip) {
+  const title = clip.title || clip.original_filename || clip.clip_id;
+  const meta = [clip.programme, clip.channel, formatDate(clip.air_date)].filter(Boolean).join(" · ");
   return [
-    el("h2", {}, el("a", { href: `/clips/${encodeURIComponent(hit.clip_id)}` }, title)),
+    el("h2", {}, el("a", { href: `/clips/${encodeURIComponent(clip.clip_id)}` }, title)),
     meta && el("p", { class: "meta" }, meta),
   ];
 }
 
-function renderResults() {
-  const groups = new Map();
-  for (const hit of shownHits) {
-    if (!groups.has(hit.clip_id)) groups.set(hit.clip_id, []);
-    groups.get(hit.clip_id).push(hit);
+// The API groups hits by clip ({clips: [{clip_id, title, …, hits}]}); a flat list of
+// hits carrying their clip's fields is grouped here the same way.
+function addPage(page) {
+  const clipGroups = Array.isArray(page.clips)
+    ? page.clips
+    : listOf(page, "hits").map((hit) => ({ ...hit, hits: [hit] }));
+  for (const group of clipGroups) {
+    if (!groups.has(group.clip_id)) groups.set(group.clip_id, { clip: group, hits: [] });
+    groups.get(group.clip_id).hits.push(...group.hits);
   }
-  const sections = [...groups.values()].map((hits) => el("section", {
-    class: "result-clip panel", dataset: { clipId: hits[0].clip_id },
-  }, ...clipHeading(hits[0]), el("ol", { class: "hits" }, ...hits.map(hitLink))));
+}
+
+function renderResults() {
+  const sections = [...groups.values()].map(({ clip, hits }) => el("section", {
+    class: "result-clip panel", dataset: { clipId: clip.clip_id },
+  }, ...clipHeading(clip), el("ol", { class: "hits" }, ...hits.map(hitLink))));
   const nextCursor = lastPage?.next_cursor;
   if (nextCursor) {
     sections.push(el("button", {
@@ -66,8 +74,9 @@ function renderResults() {
     }, t("search.more")));
   }
   results.replaceChildren(...sections);
-  const total = lastPage?.total ?? shownHits.length;
-  summary.textContent = shownHits.length
+  const shown = [...groups.values()].reduce((sum, group) => sum + group.hits.length, 0);
+  const total = lastPage?.hit_count ?? lastPage?.total ?? shown;
+  summary.textContent = shown
     ? t("search.summary", { total, clips: groups.size })
     : t("search.nothing");
 }
@@ -98,8 +107,8 @@ async function runSearch({ cursor = null } = {}) {
     announceError(error);
     return;
   }
-  const hits = listOf(lastPage, "hits");
-  shownHits = cursor ? [...shownHits, ...hits] : hits;
+  if (!cursor) groups.clear();
+  addPage(lastPage);
   renderResults();
 }
 
