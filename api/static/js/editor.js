@@ -83,9 +83,8 @@ function showTranscript() {
   follower.reindex();
 }
 
-async function adopt(payload) {
-  // A PATCH or restore may answer with only the revision number: fetch the rest.
-  state.transcript = payload.segments ? payload : await requestJSON(transcriptUrl);
+async function adopt(transcript) {
+  state.transcript = transcript;
   showTranscript();
   await loadRevisions();
 }
@@ -115,6 +114,7 @@ function queueTextEdit(segmentId, text) {
 }
 
 // One PATCH at a time, text edits first, in the order the editor made them.
+// Resolves to whether the save went through (failures are announced here).
 function submitOps(structuralOps) {
   clearTimeout(autosaveTimer);
   saving = saving.then(async () => {
@@ -122,7 +122,7 @@ function submitOps(structuralOps) {
       op: "set_text", segment_id: segmentId, text,
     }));
     const ops = [...textOps, ...structuralOps];
-    if (!ops.length) return;
+    if (!ops.length) return true;
     pendingText.clear();
     setSaveState("editor.saving");
     try {
@@ -136,6 +136,7 @@ function submitOps(structuralOps) {
         await loadRevisions();
       }
       setSaveState("editor.saved", { revision: state.transcript.revision });
+      return true;
     } catch (error) {
       for (const op of textOps) {
         if (!pendingText.has(op.segment_id)) pendingText.set(op.segment_id, op.text);
@@ -146,6 +147,7 @@ function submitOps(structuralOps) {
       } else {
         announceError(error);
       }
+      return false;
     }
   });
   return saving;
@@ -153,10 +155,6 @@ function submitOps(structuralOps) {
 
 // Text saves keep the paragraph being typed in as it is; the others get fresh word timings.
 function adoptTextSave(updated) {
-  if (!updated.segments) {
-    state.transcript.revision = updated.revision;
-    return;
-  }
   state.transcript = updated;
   for (const node of container.querySelectorAll(".seg-text")) {
     const segment = segmentById(Number(node.dataset.segmentId));
@@ -195,7 +193,7 @@ container.addEventListener("click", (event) => {
       break;
     case "merge":
       submitOps([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
-        .then(() => announce(t("editor.merged")));
+        .then((saved) => saved && announce(t("editor.merged")));
       break;
     case "rename":
       openRenameForm(button);
@@ -215,7 +213,7 @@ function splitSegment(segmentId) {
     return;
   }
   submitOps([{ op: "split", segment_id: segmentId, at_word: atWord }])
-    .then(() => announce(t("editor.split_done")));
+    .then((saved) => saved && announce(t("editor.split_done")));
 }
 
 document.addEventListener("selectionchange", () => {
@@ -298,8 +296,14 @@ container.addEventListener("submit", (event) => {
     return;
   }
   const title = form.elements.title.value.trim() || null;
-  submitOps([{ op: "rename_speaker", speaker_id: form.dataset.speakerId, name, title }])
-    .then(() => announce(t("editor.renamed", { name })));
+  const speakerId = form.dataset.speakerId;
+  submitOps([{ op: "rename_speaker", speaker_id: speakerId, name, title }]).then((saved) => {
+    if (!saved) return;
+    announce(t("editor.renamed", { name }));
+    // The transcript was redrawn: put the keyboard back where the editor was.
+    container.querySelector(`.speaker-caption[data-speaker-id="${CSS.escape(speakerId)}"]`)
+      ?.focus();
+  });
 });
 
 // Picking a registry voice fills its title too.

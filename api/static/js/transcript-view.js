@@ -5,6 +5,10 @@ import { el, formatClock, t } from "./ui.js";
 
 // Subtitles above this reading speed break the house rules whatever the cue split.
 const MAX_CHARS_PER_SECOND = 17;
+// A word stays lit this long after its end, and the next one lights this long before
+// its start, so short pauses inside speech do not flicker.
+const WORD_TAIL_S = 0.25;
+const UPCOMING_WORD_S = 0.6;
 
 export function speakerCaption(speaker, speakerId) {
   if (speaker?.name) return speaker.caption || speaker.name;
@@ -71,6 +75,8 @@ function renderSegment(segment, nextSegment) {
 
 function renderSpeakerHead(speakerId, speaker) {
   const caption = speakerCaption(speaker, speakerId);
+  // Without a speaker id there is nobody to rename.
+  if (!speakerId) return el("header", { class: "turn-head" }, el("span", { class: "speaker-caption" }, caption));
   const nameInput = el("input", {
     name: "name", type: "text", list: "voice-names", value: speaker?.name || "", required: true,
   });
@@ -177,8 +183,11 @@ export class WordFollower {
       }
     }
     const word = this.words[found];
-    // Past the word's end by more than a pause: nobody is speaking, highlight nothing.
-    return word && time <= word.end + 1.0 ? word : null;
+    if (word && time <= word.end + WORD_TAIL_S) return word;
+    // Between words (or at a segment's start, where search links land): the word
+    // about to be spoken, if it is close; otherwise nobody speaks and nothing is lit.
+    const next = this.words[found + 1];
+    return next && next.start - time <= UPCOMING_WORD_S ? next : null;
   }
 
   update() {
