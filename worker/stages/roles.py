@@ -1,0 +1,56 @@
+"""Roles for speakers nobody captioned: who is the anchor, who the correspondent.
+
+A TV news item is built the same way almost everywhere: the anchor reads the
+lead in the studio, then the correspondent's voice-over carries the story
+between interviewees, who are the ones the channel captions. So:
+
+* a speaker with a role already (read from a caption, known from the voice
+  registry, set by an editor) keeps it; a named speaker without one is an
+  interviewee;
+* of the rest, the speaker who opens the programme is the anchor ("Ведущий");
+* of the rest after that, the one with the most speech time is the
+  correspondent ("Корр");
+* anyone left is "other".
+
+The guess is wrong for an item that opens straight on voice-over (its
+correspondent becomes "anchor"); editors correct roles, and the registry then
+remembers the voice with its role.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from efir.transcript import Role, Transcript
+
+__all__ = ["assign_roles"]
+
+
+def assign_roles(transcript: Transcript) -> Transcript:
+    speech_s: Counter[str] = Counter()
+    for segment in transcript.segments:
+        if segment.speaker is not None:
+            speech_s[segment.speaker] += segment.end - segment.start
+
+    unplaced = [s.id for s in transcript.speakers if s.role is None and not s.name]
+    first_to_speak = [s.speaker for s in sorted(transcript.segments, key=lambda s: s.start)]
+    anchor = next((sid for sid in first_to_speak if sid in unplaced), None)
+    others = [sid for sid in unplaced if sid != anchor]
+    correspondent = max(others, key=lambda sid: speech_s[sid], default=None)
+
+    def role_of(speaker_id: str, current: Role | None, named: bool) -> Role:
+        if current is not None:
+            return current
+        if named:
+            return Role.INTERVIEWEE
+        if speaker_id == anchor:
+            return Role.ANCHOR
+        if speaker_id == correspondent:
+            return Role.CORRESPONDENT
+        return Role.OTHER
+
+    speakers = tuple(
+        replace(s, role=role_of(s.id, s.role, bool(s.name))) for s in transcript.speakers
+    )
+    return replace(transcript, speakers=speakers)
