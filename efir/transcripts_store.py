@@ -1,7 +1,7 @@
 """Transcript revisions: every save is revision n+1, the highest is current.
 
-Saving also refreshes the search index (when ``efir.search`` is installed) in the
-same transaction, so search always follows the latest revision.
+Saving also refreshes the search index (``efir.search``) in the same transaction,
+so search always follows the latest revision.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from efir.db import Clip, TranscriptRevision
 from efir.edits import apply_edits, parse_ops
 from efir.errors import EfirError, NotFoundError
+from efir.search import ClipMeta, index_transcript
 from efir.transcript import Transcript
 
 __all__ = [
@@ -181,8 +182,4 @@ def _clip(session: Session, clip_id: str) -> Clip:
 
 
 def _reindex(session: Session, clip: Clip, transcript: Transcript) -> None:
-    try:
-        from efir.search import ClipMeta, index_transcript  # type: ignore[attr-defined]
-    except ImportError:
-        return  # search is an optional part; the transcript is saved regardless
     index_transcript(session, ClipMeta.from_clip(clip), transcript)

@@ -1,0 +1,207 @@
+"""Transcript revisions through the HTTP API: read, export, edit, history, restore;
+plus job status, its event stream and the media endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from conftest import SEED_DIR, session_factory
+
+from efir.config import Settings
+from efir.db import Clip
+from efir.jobs import claim_job, create_job, finish_job
+from efir.search import SearchQuery, search
+from efir.transcript import Role, Segment, Speaker, Transcript, Word
+from efir.transcripts_store import save_job_output
+
+TRANSCRIPT = Transcript(
+    duration=8.0,
+    language="ru",
+    model="test",
+    speakers=(Speaker("S0", role=Role.ANCHOR), Speaker("S1", role=Role.CORRESPONDENT)),
+    segments=(
+        Segment(
+            0,
+            0.5,
+            3.0,
+            "Добрый вечер, Костанай.",
+            "S0",
+            (
+                Word(0.5, 1.0, " Добрый", 0.9),
+                Word(1.0, 1.6, " вечер,", 0.9),
+                Word(1.7, 3.0, " Костанай.", 0.8),
+            ),
+        ),
+        Segment(
+            1,
+            3.5,
+            7.5,
+            "Аким встретился с фермерами.",
+            "S1",
+            (
+                Word(3.5, 4.2, " Аким", 0.9),
+                Word(4.3, 5.4, " встретился", 0.9),
+                Word(5.5, 5.7, " с", 0.9),
+                Word(5.8, 7.5, " фермерами.", 0.9),
+            ),
+        ),
+    ),
+)
+
+
+@pytest.fixture
+def clip_with_transcript(api_client: tuple[httpx.Client, Settings]) -> tuple[httpx.Client, str]:
+    """A clip whose worker job is done, saved through the store as revision 1."""
+    client, settings = api_client
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        clip = Clip(
+            sha256="b" * 64,
+            original_filename="вечер.mp4",
+            media_key="k",
+            size_bytes=1,
+            title="Вечерние новости",
+        )
+        session.add(clip)
+        session.flush()
+        job = create_job(session, clip_id=clip.id)
+        claim_job(session, job.id)
+        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=TRANSCRIPT)
+        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=TRANSCRIPT)
+        finish_job(session, job.id)
+        return client, clip.id
+
+
+def test_a_rerun_job_replaces_its_own_revision(
+    clip_with_transcript: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = clip_with_transcript
+    history = client.get(f"/api/v1/transcripts/{clip_id}/revisions").json()
+    assert [r["revision"] for r in history] == [1]
+
+
+def test_edit_export_history_and_restore(clip_with_transcript: tuple[httpx.Client, str]) -> None:
+    client, clip_id = clip_with_transcript
+    current = client.get(f"/api/v1/transcripts/{clip_id}").json()
+    assert (current["clip_id"], current["revision"]) == (clip_id, 1)
+    assert Transcript.from_dict(current) == TRANSCRIPT
+
+    edit = {"op": "set_text", "segment_id": 1, "text": "Аким встретился с аграриями."}
+    response = client.patch(
+        f"/api/v1/transcripts/{clip_id}",
+        json={"base_revision": 1, "ops": [edit], "author": "редактор"},
+    )
+    assert response.status_code == 200, response.text
+    edited = response.json()
+    assert edited["revision"] == 2
+    assert edited["segments"][1]["text"] == "Аким встретился с аграриями."
+    # Unchanged words keep their exact timestamps.
+    word = edited["segments"][1]["words"][0]
+    assert (word["start"], word["end"], word["word"].strip()) == (3.5, 4.2, "Аким")
+
+    srt = client.get(f"/api/v1/transcripts/{clip_id}/export", params={"format": "srt"})
+    assert srt.status_code == 200
+    assert "аграриями" in srt.text and "фермерами" not in srt.text
+    old = client.get(f"/api/v1/transcripts/{clip_id}/export?format=txt&revision=1")
+    assert "фермерами" in old.text
+
+    stale = client.patch(f"/api/v1/transcripts/{clip_id}", json={"base_revision": 1, "ops": [edit]})
+    assert stale.status_code == 409
+    assert "latest is 2" in stale.json()["detail"]
+
+    history = client.get(f"/api/v1/transcripts/{clip_id}/revisions").json()
+    assert [(r["revision"], r["author"]) for r in history] == [(2, "редактор"), (1, "efir-worker")]
+
+    restored = client.post(f"/api/v1/transcripts/{clip_id}/revisions/1/restore").json()
+    assert restored["revision"] == 3
+    assert Transcript.from_dict(restored) == TRANSCRIPT
+    assert client.get(f"/api/v1/transcripts/{clip_id}").json()["revision"] == 3
+
+
+def test_search_follows_the_latest_revision(
+    api_client: tuple[httpx.Client, Settings], clip_with_transcript: tuple[httpx.Client, str]
+) -> None:
+    client, clip_id = clip_with_transcript
+    _, settings = api_client
+    sessions = session_factory(settings.sqlalchemy_url)
+
+    def hits(word: str) -> int:
+        with sessions() as session:
+            return search(session, SearchQuery(text=word)).hit_count
+
+    assert hits("фермер") == 1
+    edit = {"op": "set_text", "segment_id": 1, "text": "Аким встретился с аграриями."}
+    client.patch(f"/api/v1/transcripts/{clip_id}", json={"base_revision": 1, "ops": [edit]})
+    assert (hits("фермер"), hits("аграрий")) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "status", "message"),
+    [
+        ({"base_revision": 1, "ops": [{"op": "explode"}]}, 422, "op must be one of"),
+        ({"base_revision": 1, "ops": [{"op": "set_text", "segment_id": 9, "text": "x"}]}, 422, "9"),
+        ({"base_revision": 0, "ops": [{"op": "merge"}]}, 422, "base_revision"),
+    ],
+)
+def test_bad_edits_are_refused(
+    clip_with_transcript: tuple[httpx.Client, str],
+    request_body: dict[str, object],
+    status: int,
+    message: str,
+) -> None:
+    client, clip_id = clip_with_transcript
+    response = client.patch(f"/api/v1/transcripts/{clip_id}", json=request_body)
+    assert response.status_code == status
+    assert message in json.dumps(response.json()["detail"], ensure_ascii=False)
+    assert client.get(f"/api/v1/transcripts/{clip_id}").json()["revision"] == 1
+
+
+def test_unknown_things_are_404_and_bad_export_options_422(
+    clip_with_transcript: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = clip_with_transcript
+    for path in (
+        "/api/v1/transcripts/nope",
+        "/api/v1/jobs/nope",
+        "/api/v1/clips/nope",
+        f"/api/v1/transcripts/{clip_id}?revision=7",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["detail"]
+    bad_format = client.get(f"/api/v1/transcripts/{clip_id}/export?format=mp3")
+    assert bad_format.status_code == 422
+    bad_rule = client.get(f"/api/v1/transcripts/{clip_id}/export?format=srt&max_lines=two")
+    assert bad_rule.status_code == 422
+
+
+def test_job_listing_and_event_stream(api_client: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api_client
+    media = (SEED_DIR / "seed.wav").read_bytes()
+    job = client.post("/api/v1/clips", files={"file": ("seed.wav", media)}).json()
+    assert job["state"] == "queued"
+    listed = client.get("/api/v1/jobs").json()
+    assert listed["count"] == 1 and listed["data"][0]["id"] == job["id"]
+
+    sessions = session_factory(api_client[1].sqlalchemy_url)
+    with sessions() as session:
+        claim_job(session, job["id"])
+        finish_job(session, job["id"])
+    with client.stream("GET", f"/api/v1/jobs/{job['id']}/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        data = [line[6:] for line in events.iter_lines() if line.startswith("data: ")]
+    assert [json.loads(item)["state"] for item in data] == ["done"]
+
+
+def test_media_is_served_with_ranges(api_client: tuple[httpx.Client, Settings]) -> None:
+    client, _ = api_client
+    media = (SEED_DIR / "seed.wav").read_bytes()
+    job = client.post("/api/v1/clips", files={"file": ("seed.wav", media)}).json()
+    whole = client.get(f"/api/v1/clips/{job['clip_id']}/media")
+    assert whole.content == media
+    assert whole.headers["content-type"] == "audio/x-wav"
+    part = client.get(f"/api/v1/clips/{job['clip_id']}/media", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.content == media[100:200]
