@@ -9,13 +9,13 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize
 from efir.search.models import ClipMeta
-from efir.search.schema import search_segments
+from efir.search.schema import search_segments, search_terms
 from efir.transcript import Segment, Transcript
 
 __all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
@@ -59,14 +59,22 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     rows = [_segment_row(clip, transcript, segment) for segment in transcript.segments]
     if not rows:
         return
-    terms = {term for row in rows for term in row["lemmas"].split()}
+    _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
+    session.execute(search_segments.insert(), rows)
+
+
+def _add_terms(session: Session, terms: set[str]) -> None:
+    # Most terms of a new transcript are already known; asking first is far cheaper
+    # than one conflicting insert per (lemma, term) pair.
+    known = set(
+        session.scalars(select(search_terms.c.term).where(search_terms.c.term.in_(sorted(terms))))
+    )
     pairs = [
         {"lemma": lemma, "term": term}
-        for term in sorted(terms)
+        for term in sorted(terms - known)
         for lemma in term.split(TERM_JOINER)
     ]
     backend_of(session).insert_terms(session, pairs)
-    session.execute(search_segments.insert(), rows)
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

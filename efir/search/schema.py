@@ -89,6 +89,7 @@ _SQLITE_DDL = (
     *_COMMON_INDEXES,
     "CREATE TABLE search_terms (lemma TEXT NOT NULL, term TEXT NOT NULL,"
     " PRIMARY KEY (lemma, term)) WITHOUT ROWID",
+    "CREATE INDEX ix_search_terms_term ON search_terms (term)",
     # remove_diacritics 0: й stays й, as in PostgreSQL; ё is already folded by efir.
     "CREATE VIRTUAL TABLE search_segments_fts USING fts5(lemmas,"
     " content='search_segments', content_rowid='id',"
@@ -120,6 +121,7 @@ _POSTGRES_DDL = (
     # Byte order ("C") so a prefix is a plain key range, whatever the database locale.
     'CREATE TABLE search_terms (lemma TEXT COLLATE "C" NOT NULL,'
     ' term TEXT COLLATE "C" NOT NULL, PRIMARY KEY (lemma, term))',
+    "CREATE INDEX ix_search_terms_term ON search_terms (term)",
 )
 
 _SQLITE_DROP = (

@@ -1,0 +1,185 @@
+"""Search benchmark: fill SQLite and/or PostgreSQL with synthetic news, time indexing and queries.
+
+    .venv/bin/python bench/search_bench.py --size 1000000 --backend both
+
+Prints the index build rate (segments/s through efir.search.index_transcript,
+lemmatisation included) and the latency p50/p95 of top-20 searches for single
+words, exact phrases and filtered queries. The PostgreSQL database is created
+fresh from the admin URL and dropped afterwards unless --keep is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from news_text import CITIES, CORE_NOUNS, CORE_VERBS, PROGRAMMES, SURNAMES, NewsWriter
+
+from efir.search import SearchQuery, create_search_schema, index_transcript, search
+
+SEGMENTS_PER_CLIP = 50
+CLIPS_PER_COMMIT = 20
+TOP_N = 20
+
+
+@contextmanager
+def sqlite_engine(path: Path | None) -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory(prefix="efir-search-bench-") as scratch:
+        database = path or Path(scratch) / "bench.sqlite3"
+        database.unlink(missing_ok=True)
+        engine = create_engine(f"sqlite:///{database}")
+        with engine.begin() as connection:
+            connection.execute(text("PRAGMA journal_mode=WAL"))
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
+def postgres_engine(admin_url: str, keep: bool) -> Iterator[Engine]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"efir_search_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(make_url(admin_url).set(database=name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if keep:
+            print(f"  kept PostgreSQL database {name}")
+        else:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def build(engine: Engine, size: int, seed: int) -> NewsWriter:
+    with engine.begin() as connection:
+        create_search_schema(connection)
+    writer = NewsWriter(seed)
+    clips = max(1, size // SEGMENTS_PER_CLIP)
+    indexing_s = 0.0
+    report_every = max(1, clips // 10)
+    with Session(engine) as session:
+        for number in range(clips):
+            clip, transcript = writer.clip(number, SEGMENTS_PER_CLIP)
+            started = time.perf_counter()
+            index_transcript(session, clip, transcript)
+            if (number + 1) % CLIPS_PER_COMMIT == 0 or number + 1 == clips:
+                session.commit()
+            indexing_s += time.perf_counter() - started
+            if (number + 1) % report_every == 0:
+                done = (number + 1) * SEGMENTS_PER_CLIP
+                print(f"  {done:>9,} segments, {done / indexing_s:,.0f} segments/s", flush=True)
+    segments = clips * SEGMENTS_PER_CLIP
+    print(
+        f"  index build: {segments:,} segments in {indexing_s:,.1f} s = "
+        f"{segments / indexing_s:,.0f} segments/s"
+    )
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE"))
+        else:
+            connection.execute(
+                text("INSERT INTO search_segments_fts(search_segments_fts) VALUES ('optimize')")
+            )
+            connection.execute(text("ANALYZE"))
+    print(f"  optimise/analyse: {time.perf_counter() - started:,.1f} s")
+    return writer
+
+
+def query_sets(writer: NewsWriter, count: int, seed: int) -> dict[str, list[SearchQuery]]:
+    r = random.Random(seed)
+    common = CORE_NOUNS[:40] + CORE_VERBS[:10] + [c.lower() for c in CITIES]
+    words = [r.choice(common) for _ in range(count // 2)]
+    words += [r.choice(writer.tail_seen) for _ in range(count - len(words))]
+    phrases = [f'"{r.choice(writer.phrases_seen)}"' for _ in range(count)]
+    filtered = []
+    for word in r.sample(words, len(words)):
+        year = r.randint(2015, 2025)
+        filters = r.choice(
+            [
+                {
+                    "programme": r.choice(PROGRAMMES),
+                    "date_from": date(year, 1, 1),
+                    "date_to": date(year, 12, 31),
+                },
+                {"speaker": r.choice(SURNAMES).lower()},
+                {"role": "Корр", "date_from": date(year, 1, 1)},
+            ]
+        )
+        filtered.append(SearchQuery(word, limit=TOP_N, **filters))  # type: ignore[arg-type]
+    return {
+        "single words": [SearchQuery(w, limit=TOP_N) for w in words],
+        "phrases": [SearchQuery(p, limit=TOP_N) for p in phrases],
+        "filtered": filtered,
+    }
+
+
+def measure(engine: Engine, queries: dict[str, list[SearchQuery]]) -> None:
+    with Session(engine) as session:
+        for query in [q for qs in queries.values() for q in qs[:10]]:
+            search(session, query)  # warm the page cache and the lemmatiser
+        for name, batch in queries.items():
+            latencies_ms, empty = [], 0
+            for query in batch:
+                started = time.perf_counter()
+                page = search(session, query)
+                latencies_ms.append((time.perf_counter() - started) * 1000)
+                empty += not page.hits
+            p50 = statistics.median(latencies_ms)
+            p95 = statistics.quantiles(latencies_ms, n=20)[-1]
+            print(
+                f"  {name:<13} n={len(batch):<4} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                f"max {max(latencies_ms):7.1f} ms  (no hits: {empty})"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="segments to index")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--queries", type=int, default=200, help="queries per kind")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sqlite-path", type=Path, help="keep the SQLite file here")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "EFIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    args = parser.parse_args()
+
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        print(f"{backend}: {args.size:,} segments", flush=True)
+        context = (
+            sqlite_engine(args.sqlite_path)
+            if backend == "sqlite"
+            else postgres_engine(args.postgres_url, args.keep)
+        )
+        with context as engine:
+            writer = build(engine, args.size, args.seed)
+            measure(engine, query_sets(writer, args.queries, args.seed))
+
+
+if __name__ == "__main__":
+    main()
