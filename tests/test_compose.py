@@ -1,0 +1,45 @@
+"""docker-compose.yml: valid for Compose where the client exists, and shaped as documented."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+
+
+def _compose_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _compose_available(), reason="no docker compose client here")
+def test_docker_compose_config_is_valid() -> None:
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_runs_the_documented_services() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    services = compose["services"]
+    assert {"redis", "postgres", "api", "worker"} <= set(services)
+    worker = services["worker"]
+    # --scale worker=N needs replicas without fixed names or host ports.
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["command"][:2] == ["efir", "worker"]
+    for name in ("api", "worker"):
+        environment = services[name]["environment"]
+        assert environment["EFIR_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert environment["EFIR_REDIS_URL"].startswith("redis://redis:")
+    assert (REPO_ROOT / "Dockerfile").is_file()
