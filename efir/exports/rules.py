@@ -119,12 +119,17 @@ class CueRules:
         return math.floor(self.max_duration_s * self.fps + 1e-9)
 
     @classmethod
-    def from_query(cls, mapping: Mapping[str, Any]) -> CueRules:
+    def from_query(cls, mapping: Mapping[str, Any], *, strict: bool = False) -> CueRules:
         """Defaults overridden by the rule names present in ``mapping`` (query or CLI flags).
 
-        Keys that are not rule names are ignored, so a whole query string can be passed;
-        values may be strings. Raises ValueError naming the bad key.
+        Values may be strings. Keys that are not rule names are ignored, so a whole query
+        string can be passed, unless ``strict`` (for CLI flags, where they are typos).
+        Raises ValueError naming the bad key.
         """
+        names = [rule.name for rule in fields(cls)]
+        unknown = sorted(set(mapping) - set(names))
+        if strict and unknown:
+            raise ValueError(f"unknown rule {unknown[0]!r}; rules are: {', '.join(names)}")
         overrides: dict[str, Any] = {}
         for rule in fields(cls):
             value = mapping.get(rule.name)

@@ -1,0 +1,194 @@
+"""Editor corrections on the seed's ground truth: timings stay sane after retyping, and
+splits, merges, speaker changes and renames show up in every export."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+import pytest
+from subtitle_rules import read_back, read_vtt, seed_truth_transcript, spoken_text, violations
+
+from efir.edits import (
+    MergeSegments,
+    RenameSpeaker,
+    SetSpeaker,
+    SetText,
+    SplitSegment,
+    align_words,
+    apply_edits,
+    parse_ops,
+)
+from efir.exports import CueRules, render
+from efir.transcript import Role, Segment, Transcript, Word
+
+
+@pytest.fixture(scope="module")
+def seed() -> Transcript:
+    return seed_truth_transcript()
+
+
+def _timed(segment: Segment) -> list[Word]:
+    return list(align_words(segment.words, segment.text))
+
+
+def test_alignment_of_the_truth_keeps_every_festival_time(seed: Transcript) -> None:
+    """Truth tokens are unpunctuated; the text's words still get their exact times."""
+    for segment in seed.segments:
+        timed = _timed(segment)
+        assert [w.word for w in timed] == segment.text.split()
+    first = _timed(seed.segments[0])
+    assert [(w.start, w.end) for w in first] == [(w.start, w.end) for w in seed.segments[0].words]
+
+
+def test_retyping_keeps_unchanged_words_and_gives_replaced_words_their_span(
+    seed: Transcript,
+) -> None:
+    segment = seed.segments[0]
+    before = _timed(segment)
+    tokens = segment.text.split()
+    i = tokens.index("одиннадцатый")
+    assert tokens[i + 1 : i + 5] == ["по", "счету", "Гражданский", "форум."]
+    # "одиннадцатый по счету" becomes "11-й юбилейный"; "ежегодный" is inserted after "форум."
+    edited_tokens = [*tokens[:i], "11-й", "юбилейный", *tokens[i + 3 : i + 5], "ежегодный",
+                     *tokens[i + 5 :]]
+    edited = apply_edits(seed, [SetText(segment.id, " ".join(edited_tokens))])
+    after = list(edited.segments[0].words)
+    assert [w.word for w in after] == edited_tokens
+    new_position = {j: j for j in range(i)} | {i + 3: i + 2, i + 4: i + 3}
+    new_position |= {j: j for j in range(i + 5, len(tokens))}
+    for old, new in new_position.items():
+        assert after[new] == before[old]  # same text, exact same times and probability
+    # the replacement shares the replaced words' span, and nothing more
+    assert after[i].start == before[i].start
+    assert after[i + 1].end == pytest.approx(before[i + 2].end)
+    assert after[i].end == pytest.approx(after[i + 1].start)
+    # the inserted word lies in "форум."'s span or the pause after it, never beyond
+    assert before[i + 4].start <= after[i + 4].start < after[i + 4].end <= before[i + 5].start
+    starts = [w.start for w in after]
+    assert starts == sorted(starts)
+    assert all(w.end >= w.start for w in after)
+
+
+def test_retyping_asr_words_with_leading_spaces_and_case_changes() -> None:
+    words = (
+        Word(0.0, 0.4, " Сегодня", 0.9),
+        Word(0.4, 0.9, " в", 0.8),
+        Word(0.9, 1.5, " костанае", 0.5),
+        Word(1.6, 2.0, " прошел", 0.9),
+        Word(2.0, 2.6, " форум", 0.9),
+    )
+    timed = align_words(words, "Сегодня в Костанае прошёл форум.")
+    assert [(w.start, w.end) for w in timed] == [(w.start, w.end) for w in words]
+    assert timed[0].probability == 0.9  # a kept word keeps its confidence
+    inserted = align_words(words, "Сегодня в Костанае прошел большой форум")
+    assert inserted[4].word == "большой"
+    assert inserted[3].start == 1.6 and inserted[5].end == 2.6
+    assert 1.6 < inserted[4].start < inserted[4].end < 2.6
+
+
+def test_split_then_merge_restores_the_segment(seed: Transcript) -> None:
+    split = apply_edits(seed, [SplitSegment(segment_id=1, at_word=12)])
+    assert len(split.segments) == len(seed.segments) + 1
+    first, second = split.segments[1], split.segments[2]
+    assert [s.id for s in split.segments] == list(range(len(split.segments)))
+    assert f"{first.text} {second.text}" == seed.segments[1].text
+    assert first.speaker == second.speaker == "korr"
+    assert first.end == first.words[-1].end <= second.start == second.words[0].start
+    merged = apply_edits(split, [MergeSegments((1, 2))])
+    assert merged.segments[1].text == seed.segments[1].text
+    assert merged.segments[1].words == tuple(_timed(seed.segments[1]))
+    assert (merged.segments[1].start, merged.segments[1].end) == (
+        seed.segments[1].start,
+        seed.segments[1].end,
+    )
+
+
+def test_merge_and_split_refuse_what_does_not_fit(seed: Transcript) -> None:
+    with pytest.raises(ValueError, match="not consecutive"):
+        apply_edits(seed, [MergeSegments((1, 3))])
+    with pytest.raises(ValueError, match="no segment 99"):
+        apply_edits(seed, [MergeSegments((1, 99))])
+    with pytest.raises(ValueError, match="at_word must be between 1 and"):
+        apply_edits(seed, [SplitSegment(0, 0)])
+    with pytest.raises(ValueError, match="no speaker 'ghost'"):
+        apply_edits(seed, [RenameSpeaker("ghost", (("name", "Кто-то"),))])
+
+
+def test_speaker_changes_and_renames_show_in_every_export(seed: Transcript) -> None:
+    ops = parse_ops(
+        [
+            {"op": "rename_speaker", "speaker_id": "korr", "name": "Анна ИВАНОВА",
+             "title": "КОРРЕСПОНДЕНТ"},
+            {"op": "set_speaker", "segment_id": 6, "speaker_id": "kakenov"},
+            {"op": "set_text", "segment_id": 0,
+             "text": seed.segments[0].text.replace("одиннадцатый", "двенадцатый")},
+        ]
+    )
+    edited = apply_edits(seed, ops)
+    assert edited.speaker("korr").caption == "Анна ИВАНОВА, КОРРЕСПОНДЕНТ"
+    assert edited.speaker("korr").role is Role.CORRESPONDENT  # untouched fields stay
+    text = render(edited, "txt").decode()
+    assert "Анна ИВАНОВА, КОРРЕСПОНДЕНТ:\n«Главная тема" in text
+    assert "Ерлан СПАНОВ" not in text  # his only turn now belongs to Kakenov
+    assert "двенадцатый" in text and "одиннадцатый по счету" not in text
+    vtt = read_vtt(render(edited, "vtt").decode())
+    assert "Анна ИВАНОВА" in {voice for cue in vtt for voice in cue.voices}
+    for fmt in ("srt", "vtt", "ttml"):
+        cues = read_back(edited, fmt)
+        assert "двенадцатый" in spoken_text(cues)
+        assert violations(cues, CueRules()) == []
+    document = docx.Document(io.BytesIO(render(edited, "docx")))
+    assert any("Анна ИВАНОВА" in p.text for p in document.paragraphs)
+
+
+def test_set_speaker_to_a_new_id_adds_that_speaker(seed: Transcript) -> None:
+    edited = apply_edits(seed, [SetSpeaker(0, "guest-2")])
+    assert edited.segments[0].speaker == "guest-2"
+    assert edited.speaker("guest-2") is not None
+    assert len(edited.speakers) == len(seed.speakers) + 1
+
+
+def test_apply_edits_leaves_its_input_alone(seed: Transcript) -> None:
+    copy = Transcript.from_json(seed.to_json())
+    apply_edits(seed, [SplitSegment(0, 5), SetText(0, "Другой текст"), MergeSegments((0, 1))])
+    assert seed == copy
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"op": "delete"}, "op must be one of"),
+        ({"op": "set_text", "segment_id": "3", "text": "x"}, "segment_id must be an integer"),
+        ({"op": "set_text", "segment_id": True, "text": "x"}, "segment_id must be an integer"),
+        ({"op": "set_text", "segment_id": 3, "text": "  "}, "text must not be empty"),
+        ({"op": "set_speaker", "segment_id": 3}, "speaker_id must be a string"),
+        ({"op": "rename_speaker", "speaker_id": "korr"}, "at least one of name, title, role"),
+        ({"op": "rename_speaker", "speaker_id": "korr", "role": "boss"}, "role must be one of"),
+        ({"op": "split", "segment_id": 1}, "at_word must be an integer"),
+        ({"op": "merge", "segment_ids": [1]}, "at least two segment ids"),
+        ("set_text", "must be an object"),
+    ],
+)
+def test_parse_ops_explains_bad_input(raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_ops([raw])  # type: ignore[list-item]
+
+
+def test_parse_ops_reads_every_op() -> None:
+    ops = parse_ops(
+        [
+            {"op": "set_text", "segment_id": 1, "text": "Текст"},
+            {"op": "set_speaker", "segment_id": 1, "speaker_id": "korr"},
+            {"op": "rename_speaker", "speaker_id": "korr", "name": None, "role": "anchor"},
+            {"op": "split", "segment_id": 1, "at_word": 2},
+            {"op": "merge", "segment_ids": [1, 2]},
+        ]
+    )
+    assert ops == [
+        SetText(1, "Текст"),
+        SetSpeaker(1, "korr"),
+        RenameSpeaker("korr", (("name", None), ("role", Role.ANCHOR))),
+        SplitSegment(1, 2),
+        MergeSegments((1, 2)),
+    ]
