@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from collections import Counter
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 from der import read_wav_16k, truth_speaker_transcript, truth_transcript
 from PIL import Image
 
-from efir.transcript import Role
+from efir.transcript import Role, Segment, Speaker, Transcript
 from worker.stages.captions import CaptionOptions, read_caption_text, read_captions
 from worker.stages.diarize import diarize
+from worker.stages.roles import assign_roles
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
 TRUTH = json.loads((SEED / "seed.truth.json").read_text(encoding="utf-8"))
@@ -91,3 +93,38 @@ def test_missing_language_data_is_an_ocr_error(tmp_path: Path) -> None:
     options = CaptionOptions(language="xx_missing", tessdata_dir=tmp_path)
     with pytest.raises(OcrError):
         read_caption_text(Image.new("RGB", (64, 64)), options=options)
+
+
+def test_roles_on_the_seed_read_like_the_newsroom_transcript() -> None:
+    captioned = read_captions(truth_speaker_transcript(SEED / "seed.truth.json"), SEED / "seed.mp4")
+    roles = {s.id: s.role for s in assign_roles(captioned).speakers}
+    assert roles == {t["speaker"]: Role(t["role"]) for t in TRUTH["turns"]}
+
+
+def test_roles_keep_what_is_known_and_fall_back_to_other() -> None:
+    def segment(i: int, start: float, end: float, speaker: str) -> Segment:
+        return Segment(id=i, start=start, end=end, text="…", speaker=speaker)
+
+    transcript = Transcript(
+        duration=60.0,
+        language="ru",
+        model="test",
+        segments=(
+            segment(0, 0, 10, "S1"),
+            segment(1, 10, 15, "S2"),
+            segment(2, 15, 40, "S3"),
+            segment(3, 40, 50, "S4"),
+        ),
+        speakers=(
+            Speaker("S1", role=Role.CORRESPONDENT),  # known from the registry
+            Speaker("S2"),
+            Speaker("S3"),
+            Speaker("S4", name="Ерлан СПАНОВ"),
+        ),
+    )
+    roles = [s.role for s in assign_roles(transcript).speakers]
+    # The opener is the known correspondent: no anchor, no second correspondent.
+    assert roles == [Role.CORRESPONDENT, Role.OTHER, Role.OTHER, Role.INTERVIEWEE]
+    unknown_opener = replace(transcript, speakers=(Speaker("S1"), *transcript.speakers[1:]))
+    roles = [s.role for s in assign_roles(unknown_opener).speakers]
+    assert roles == [Role.ANCHOR, Role.OTHER, Role.CORRESPONDENT, Role.INTERVIEWEE]

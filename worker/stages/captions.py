@@ -29,6 +29,7 @@ from PIL import Image, ImageOps
 
 from efir.errors import OcrError
 from efir.transcript import Role, Transcript
+from worker.stages.media import grab_frames, probe
 
 __all__ = ["CaptionOptions", "CaptionReading", "read_caption_text", "read_captions"]
 
@@ -69,16 +70,16 @@ def read_captions(
 
     Audio-only media (no video stream) return the transcript unchanged."""
     options = options or CaptionOptions()
-    if not transcript.speakers or not _has_video(video_path):
+    if not transcript.speakers or not probe(video_path).has_video:
         return transcript
 
+    keyframes = _keyframe_times(video_path)
     readings: dict[str, list[CaptionReading]] = {}
-    with _TesseractReader(options) as reader, _FrameGrabber(video_path) as frames:
-        keyframes = frames.keyframe_times()
+    with _TesseractReader(options) as reader:
         for speaker in transcript.speakers:
-            turns = _speaker_turns(transcript, speaker.id)
-            times = _sample_times(turns, keyframes, options)
-            readings[speaker.id] = _read_speaker(times, frames, reader, options)
+            times = _sample_times(_speaker_turns(transcript, speaker.id), keyframes, options)
+            frames = grab_frames(video_path, times) if times else []
+            readings[speaker.id] = _read_speaker(frames, reader, options)
 
     captions = _vote(_drop_furniture(readings))
     speakers = tuple(
@@ -130,16 +131,10 @@ def _sample_times(
 
 
 def _read_speaker(
-    times: Sequence[float],
-    frames: _FrameGrabber,
-    reader: _TesseractReader,
-    options: CaptionOptions,
+    frames: Sequence[Image.Image], reader: _TesseractReader, options: CaptionOptions
 ) -> list[CaptionReading]:
     readings: list[CaptionReading] = []
-    for time_s in times:
-        image = frames.at(time_s)
-        if image is None:
-            continue
+    for image in frames:
         reading = reader.read(image)
         if reading.lines and reading.confidence >= options.min_confidence:
             readings.append(reading)
@@ -276,49 +271,16 @@ def _tessdata_dir(options: CaptionOptions) -> Path:
     )
 
 
-def _has_video(path: Path) -> bool:
+def _keyframe_times(path: Path) -> list[float]:
+    """Presentation times of the video keyframes, from the packets alone (no decoding)."""
     import av
 
-    try:
-        with av.open(str(path)) as container:
-            return bool(container.streams.video)
-    except av.error.FFmpegError:
-        return False
-
-
-class _FrameGrabber:
-    """Frames at given times from one open container (seek to the keyframe, decode on)."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-
-    def __enter__(self) -> _FrameGrabber:
-        import av
-
-        self._container = av.open(str(self._path))
-        self._stream = self._container.streams.video[0]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._container.close()
-
-    def keyframe_times(self) -> list[float]:
-        """Presentation times of the keyframes, from the packets alone (no decoding)."""
-        time_base = self._stream.time_base
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        time_base = stream.time_base
         assert time_base is not None
-        times = sorted(
+        return sorted(
             float(packet.pts * time_base)
-            for packet in self._container.demux(self._stream)
+            for packet in container.demux(stream)
             if packet.is_keyframe and packet.pts is not None
         )
-        self._container.seek(0)
-        return times
-
-    def at(self, time_s: float) -> Image.Image | None:
-        time_base = self._stream.time_base
-        assert time_base is not None
-        self._container.seek(int(time_s / time_base), stream=self._stream, backward=True)
-        for frame in self._container.decode(self._stream):
-            if frame.time is not None and frame.time >= time_s - 0.02:
-                return frame.to_image()
-        return None

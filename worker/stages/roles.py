@@ -7,10 +7,12 @@ between interviewees, who are the ones the channel captions. So:
 * a speaker with a role already (read from a caption, known from the voice
   registry, set by an editor) keeps it; a named speaker without one is an
   interviewee;
-* of the rest, the speaker who opens the programme is the anchor ("Ведущий");
-* of the rest after that, the one with the most speech time is the
+* the speaker who opens the programme, if still unplaced, is the anchor
+  ("Ведущий");
+* of the unplaced rest, the one with the most speech time is the
   correspondent ("Корр");
-* anyone left is "other".
+* anyone left is "other". A role already known in the clip (say the registry
+  recognised the correspondent) is not handed out a second time.
 
 The guess is wrong for an item that opens straight on voice-over (its
 correspondent becomes "anchor"); editors correct roles, and the registry then
@@ -34,10 +36,15 @@ def assign_roles(transcript: Transcript) -> Transcript:
             speech_s[segment.speaker] += segment.end - segment.start
 
     unplaced = [s.id for s in transcript.speakers if s.role is None and not s.name]
-    first_to_speak = [s.speaker for s in sorted(transcript.segments, key=lambda s: s.start)]
-    anchor = next((sid for sid in first_to_speak if sid in unplaced), None)
+    known = {s.role for s in transcript.speakers}
+    opener = (
+        min(transcript.segments, key=lambda s: s.start).speaker if transcript.segments else None
+    )
+    anchor = opener if opener in unplaced and Role.ANCHOR not in known else None
     others = [sid for sid in unplaced if sid != anchor]
-    correspondent = max(others, key=lambda sid: speech_s[sid], default=None)
+    correspondent = None
+    if Role.CORRESPONDENT not in known:
+        correspondent = max(others, key=lambda sid: speech_s[sid], default=None)
 
     def role_of(speaker_id: str, current: Role | None, named: bool) -> Role:
         if current is not None:
