@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from efir.config import Settings, get_settings
 from efir.errors import EfirError
+from efir.search.cli import add_search_command
 
 if TYPE_CHECKING:
     from efir.media_probe import MediaSummary
@@ -91,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--channel")
     transcribe.add_argument("--air-date", type=date.fromisoformat, help="YYYY-MM-DD")
     transcribe.set_defaults(command=_transcribe)
+
+    add_search_command(commands)
     return parser
 
 

@@ -112,7 +112,7 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def search_postgres_url() -> Iterator[str]:
     """A fresh database made from the `test` one, dropped when the session ends."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"efir_search_{uuid.uuid4().hex[:10]}"
@@ -127,8 +127,8 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = create_engine(postgres_url)
+def postgres_engine(search_postgres_url: str) -> Iterator[Engine]:
+    engine = create_engine(search_postgres_url)
     with engine.begin() as connection:
         create_search_schema(connection)
     index_corpus(engine)
