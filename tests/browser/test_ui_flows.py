@@ -127,23 +127,15 @@ def test_search_lands_on_the_moment_in_the_editor(
     page.fill("#search-q", "Костанай")
     page.click("#search-form button[type=submit]")
     hit = page.locator(f".result-clip[data-clip-id='{uploaded_clip.clip_id}'] a.hit").first
-    expect(hit.locator("mark").first).to_be_visible()
+    expect(hit.locator("mark").first).to_contain_text(re.compile("Костана", re.IGNORECASE))
     page.screenshot(path=artifacts_dir / "search-1-results.png")
-    hit_start = float(hit.get_attribute("data-start") or "nan")
 
     hit.click()
     page.wait_for_url(re.compile(rf"/clips/{uploaded_clip.clip_id}\?t="))
-    page.locator("#transcript .w").first.wait_for()
-    _wait_for_player_at(page, hit_start)
-    playing = page.locator(".segment.is-playing")
-    expect(playing).to_have_count(1)
-    expect(playing.locator(".seg-text")).to_contain_text(re.compile("Костана", re.IGNORECASE))
-    # The segment the editor opened at is where the word is really spoken.
-    segment_id = int(playing.get_attribute("data-segment-id") or "-1")
-    segment = next(
-        s
-        for s in _transcript(page, live_service, uploaded_clip.clip_id)["segments"]
-        if s["id"] == segment_id
-    )
-    assert any(segment["start"] - 1.0 <= t <= segment["end"] + 1.0 for t in spoken_at)
+    current_word = page.locator("#transcript .w.is-current")
+    expect(current_word).to_contain_text(re.compile("Костана", re.IGNORECASE))
+    word_start = float(current_word.get_attribute("data-start") or "nan")
+    landed_at = _wait_for_player_at(page, word_start)
+    # The word the recogniser timed is where the speaker really says it (TTS truth).
+    assert min(abs(landed_at - t) for t in spoken_at) <= 1.0, (landed_at, spoken_at)
     page.screenshot(path=artifacts_dir / "search-2-editor-at-moment.png")

@@ -3,6 +3,7 @@
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import { renderExportLinks, renderRevisionList } from "./history.js";
+import { wireSpeakerForms } from "./speaker-form.js";
 import {
   caretWordIndex, fillSegmentText, renderTranscript, WordFollower,
 } from "./transcript-view.js";
@@ -41,7 +42,7 @@ function editing() {
   return document.activeElement?.classList.contains("seg-text") ?? false;
 }
 
-// ---- loading -----------------------------------------------------------------------
+// ---- loading ----------------------------------------------------------------------------
 
 function renderClipHead() {
   const { clip } = state;
@@ -59,16 +60,36 @@ function createPlayer() {
   });
   document.getElementById("player-slot").append(media);
   const clock = document.getElementById("current-time");
-  media.addEventListener("timeupdate", () => { clock.textContent = formatClock(media.currentTime); });
+  const showClock = () => { clock.textContent = formatClock(media.currentTime); };
+  for (const name of ["timeupdate", "seeked"]) media.addEventListener(name, showClock);
   follower = new WordFollower(media, container, {
     shouldScroll: () => followToggle.checked && !editing(),
   });
 }
 
-// Open at ?t=SECONDS (search results link here) once the player can seek.
+function comparable(word) {
+  return word.toLowerCase().replace(/ё/g, "е").replace(/[^\p{L}\p{N}]/gu, "");
+}
+
+// ?t=SECONDS&w=WORD (search links): the first WORD in the segment playing at SECONDS.
+function requestedMoment() {
+  const params = new URLSearchParams(location.search);
+  const seconds = Number(params.get("t"));
+  if (!params.has("t") || !Number.isFinite(seconds)) return null;
+  const wanted = comparable(params.get("w") || "");
+  const segment = state.transcript.segments.find(
+    (candidate) => candidate.start <= seconds + 0.01 && seconds <= candidate.end,
+  );
+  const word = wanted && segment?.words.find(
+    (candidate) => candidate.start >= seconds - 0.01 && comparable(candidate.word) === wanted,
+  );
+  return word ? word.start : seconds;
+}
+
+// Open at the requested moment once the player can seek.
 function seekToRequestedMoment() {
-  const requested = Number(new URLSearchParams(location.search).get("t"));
-  if (!Number.isFinite(requested) || requested <= 0) return;
+  const requested = requestedMoment();
+  if (requested === null) return;
   const seek = () => {
     media.currentTime = requested;
     follower.update();
@@ -100,7 +121,7 @@ async function loadVoices() {
   );
 }
 
-// ---- saving --------------------------------------------------------------------------
+// ---- saving -----------------------------------------------------------------------------
 
 const pendingText = new Map(); // segment id -> text typed but not yet saved
 let autosaveTimer = 0;
@@ -195,13 +216,7 @@ container.addEventListener("click", (event) => {
       submitOps([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
         .then((saved) => saved && announce(t("editor.merged")));
       break;
-    case "rename":
-      openRenameForm(button);
-      break;
-    case "cancel-rename":
-      closeRenameForm(button.closest("form"));
-      break;
-    default:
+    default: // rename buttons belong to speaker-form.js
   }
 });
 
@@ -270,59 +285,16 @@ container.addEventListener("keydown", (event) => {
   }
 });
 
-// ---- speakers ------------------------------------------------------------------------------
+// ---- speakers ---------------------------------------------------------------------------
 
-function openRenameForm(button) {
-  const form = button.nextElementSibling;
-  form.hidden = false;
-  button.setAttribute("aria-expanded", "true");
-  form.elements.name.focus();
-}
-
-function closeRenameForm(form) {
-  form.hidden = true;
-  const button = form.previousElementSibling;
-  button.setAttribute("aria-expanded", "false");
-  button.focus();
-}
-
-container.addEventListener("submit", (event) => {
-  const form = event.target.closest(".speaker-form");
-  if (!form) return;
-  event.preventDefault();
-  const name = form.elements.name.value.trim();
-  if (!name) {
-    form.elements.name.focus();
-    return;
-  }
-  const title = form.elements.title.value.trim() || null;
-  const speakerId = form.dataset.speakerId;
-  submitOps([{ op: "rename_speaker", speaker_id: speakerId, name, title }]).then((saved) => {
-    if (!saved) return;
-    announce(t("editor.renamed", { name }));
-    // The transcript was redrawn: put the keyboard back where the editor was.
-    container.querySelector(`.speaker-caption[data-speaker-id="${CSS.escape(speakerId)}"]`)
-      ?.focus();
-  });
+wireSpeakerForms(container, {
+  voices: () => state.voices,
+  onRename: (speakerId, name, title) => submitOps([
+    { op: "rename_speaker", speaker_id: speakerId, name, title },
+  ]),
 });
 
-// Picking a registry voice fills its title too.
-container.addEventListener("change", (event) => {
-  if (event.target.name !== "name" || !event.target.closest(".speaker-form")) return;
-  const voice = state.voices.find((candidate) => candidate.name === event.target.value);
-  const titleInput = event.target.form.elements.title;
-  if (voice?.title && !titleInput.value) titleInput.value = voice.title;
-});
-
-container.addEventListener("keydown", (event) => {
-  const form = event.target.closest(".speaker-form");
-  if (form && event.key === "Escape") {
-    event.stopPropagation();
-    closeRenameForm(form);
-  }
-}, true);
-
-// ---- revisions and exports (rendered by history.js) ---------------------------------------------------------------------
+// ---- revisions and exports (rendered by history.js) -------------------------------------
 
 function loadRevisions() {
   return renderRevisionList(document.getElementById("revision-list"), {
@@ -348,7 +320,7 @@ function renderExports() {
   });
 }
 
-// ---- start ------------------------------------------------------------------------------------
+// ---- start ------------------------------------------------------------------------------
 
 async function start() {
   initShell("editor.page_title");

@@ -6,7 +6,7 @@ import {
   announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
 
-const FILTERS = ["speaker", "programme", "date_from", "date_to"];
+const FILTERS = ["speaker", "role", "programme", "from", "to"];
 
 const form = document.getElementById("search-form");
 const summary = document.getElementById("search-summary");
@@ -32,11 +32,13 @@ function hitLink(hit) {
   const speaker = hit.speaker_caption || (hit.role ? t(`role.${hit.role}`) : null);
   const snippet = el("span", { class: "snippet" });
   snippet.append(...snippetNodes(hit.snippet));
+  // The hit starts with its segment; naming the matched word lets the editor go to it.
+  const matched = snippet.querySelector("mark")?.textContent;
+  const href = `/clips/${encodeURIComponent(hit.clip_id)}?${new URLSearchParams({
+    t: start.toFixed(2), ...(matched ? { w: matched } : {}),
+  })}`;
   return el("li", {},
-    el("a", {
-      class: "hit", href: `/clips/${encodeURIComponent(hit.clip_id)}?t=${start.toFixed(2)}`,
-      dataset: { start, clipId: hit.clip_id },
-    },
+    el("a", { class: "hit", href, dataset: { start, clipId: hit.clip_id } },
     el("span", { class: "timecode" }, formatClock(start)),
     speaker && el("span", { class: "hit-speaker" }, speaker),
     snippet));

@@ -19,7 +19,7 @@ const submitButton = document.getElementById("upload-submit");
 const jobList = document.getElementById("job-list");
 const queueEmpty = document.getElementById("queue-empty");
 
-// ---- selecting and sending files -------------------------------------------------
+// ---- selecting and sending files --------------------------------------------------------
 
 const pending = []; // {file, row, bar, note}
 let uploading = false;
@@ -149,7 +149,7 @@ for (const name of ["dragover", "drop"]) {
 }
 form.addEventListener("submit", uploadAll);
 
-// ---- the queue -------------------------------------------------------------------
+// ---- the queue --------------------------------------------------------------------------
 
 const jobs = new Map(); // id -> {job, row, parts, eta}
 const clipTitles = new Map();
