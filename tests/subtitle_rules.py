@@ -105,10 +105,11 @@ def violations(cues: Sequence[ReadCue], rules: CueRules) -> list[str]:
         for line in cue.lines:
             if visible_length(line) > rules.max_chars_per_line:
                 found.append(f"{where}: line of {visible_length(line)} characters")
-        for line in cue.lines[:-1]:
+        for index, line in enumerate(cue.lines, start=1):
             last_word = line.split()[-1].lower().lstrip(_OPENING_PUNCTUATION)
             if last_word in CLINGING_WORDS:
-                found.append(f"{where}: line ends on {last_word!r}")
+                place = "line" if index < len(cue.lines) else "cue"
+                found.append(f"{where}: {place} ends on {last_word!r}")
         dash_lines = [line.startswith(DASH) for line in cue.lines]
         if any(dash_lines) and not (all(dash_lines) and len(cue.lines) == 2):
             found.append(f"{where}: a dash line outside a two-speaker cue")
