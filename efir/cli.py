@@ -189,13 +189,25 @@ def _start_worker_child(settings: Settings, cleanup: ExitStack) -> None:
 
 
 def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.pipeline import pipeline_options_from_settings, run_pipeline
-
-    from efir.exports import CueRules, render
+    from efir.exports import FORMATS, CueRules, render
     from efir.media_probe import probe_media
 
-    rules = CueRules.from_query(dict(rule.split("=", 1) for rule in args.rule if "=" in rule))
+    if args.format not in FORMATS:
+        print(f"efir: --format must be one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        rule_values = dict(rule.split("=", 1) for rule in args.rule)
+        rules = CueRules.from_query(rule_values, strict=True)
+    except ValueError as error:
+        print(f"efir: --rule NAME=VALUE: {error}", file=sys.stderr)
+        return 2
+    if not args.path.is_file():
+        print(f"efir: no such file: {args.path}", file=sys.stderr)
+        return 2
     summary = probe_media(args.path, max_duration_s=settings.max_duration_s)
+
+    from worker.pipeline import pipeline_options_from_settings, run_pipeline
+
     glossary = _read_glossary(args.glossary) if args.glossary else ()
     options = pipeline_options_from_settings(settings, glossary_terms=glossary)
     with _ProgressBar(summary.duration_s) as progress:
