@@ -1,0 +1,277 @@
+"""A newsroom glossary: names, places and organisations the story needs spelled right.
+
+It does two jobs. Before decoding it becomes the prompt Whisper reads before each
+window, which biases spelling. After decoding it corrects near-misses that remain
+("в Костоне" → "в Костанае"), choosing the inflected form of the term that fits
+the recognised word (pymorphy3 lexemes, the case a preceding preposition governs).
+
+Corrections are conservative. A recognised word is rewritten only when it is
+within 30% edits of a glossary form and starts with the same letter. An ordinary
+dictionary word is rewritten only where its neighbour completes a multi-word term
+("гражданского арума" → "гражданского форума"), so "форма" alone never becomes
+"форум". Words under four letters, glossary forms and their inflections
+("Спанова" for "Спанов") are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+
+import pymorphy3
+
+from efir.transcript import Segment, Transcript
+
+__all__ = ["Glossary", "correct_words"]
+
+_PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+_MIN_LETTERS = 4
+_MAX_EDIT_SHARE = 0.3
+# Beside the rest of its phrase ("гражданского арума") a word may be further off.
+_PHRASE_EDIT_SHARE = 0.4
+_MAX_EDITS = 3
+_PUNCTUATION = " .,!?:;…«»\"'()—-"
+# Cases each preposition governs, most likely first in news speech ("в Костанае").
+_PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
+    "в": ("loct", "accs"),
+    "во": ("loct", "accs"),
+    "на": ("loct", "accs"),
+    "о": ("loct",),
+    "об": ("loct",),
+    "при": ("loct",),
+    "к": ("datv",),
+    "по": ("datv", "loct"),
+    "с": ("ablt", "gent"),
+    "со": ("ablt", "gent"),
+    "за": ("ablt", "accs"),
+    "над": ("ablt",),
+    "под": ("ablt", "accs"),
+    "перед": ("ablt",),
+    "между": ("ablt",),
+    "из": ("gent",),
+    "от": ("gent",),
+    "до": ("gent",),
+    "у": ("gent",),
+    "без": ("gent",),
+    "для": ("gent",),
+    "около": ("gent",),
+    "после": ("gent",),
+    "про": ("accs",),
+    "через": ("accs",),
+}
+_WORD_CORE = re.compile(r"^(\W*)([\w-]+?)(\W*)$")
+
+
+@dataclass(frozen=True)
+class _Form:
+    text: str  # as the glossary writes it (case included)
+    case: str | None
+
+
+@dataclass(frozen=True)
+class Glossary:
+    terms: tuple[str, ...] = ()
+
+    @classmethod
+    def from_text(cls, text: str) -> Glossary:
+        """One term a line; blank lines and lines starting with # are skipped."""
+        lines = (line.strip() for line in text.splitlines())
+        unique = dict.fromkeys(line for line in lines if line and not line.startswith("#"))
+        return cls(terms=tuple(unique))
+
+    @classmethod
+    def load(cls, path: Path) -> Glossary:
+        return cls.from_text(Path(path).read_text(encoding="utf-8-sig"))
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    @property
+    def prompt(self) -> str | None:
+        """The decoder prompt: the terms as a comma-separated sentence."""
+        return ", ".join(self.terms) + "." if self.terms else None
+
+    @property
+    def hotwords(self) -> str | None:
+        return ", ".join(self.terms) if self.terms else None
+
+    def correct(self, transcript: Transcript) -> Transcript:
+        """The transcript with near-misses of glossary words replaced in words and text."""
+        if not self.terms:
+            return transcript
+        vocabulary = _vocabulary(self.terms)
+        segments = tuple(_corrected_segment(segment, vocabulary) for segment in transcript.segments)
+        return replace(transcript, segments=segments)
+
+
+def correct_words(words: Sequence[str], glossary: Glossary) -> list[str]:
+    """Recognised words (with their spaces and punctuation) corrected against the glossary."""
+    vocabulary = _vocabulary(glossary.terms)
+    return [_corrected(word, vocabulary, _Context.around(words, i)) for i, word in enumerate(words)]
+
+
+@dataclass(frozen=True)
+class _TermWord:
+    forms: tuple[_Form, ...]
+    # Forms of the words beside it in a multi-word term ("Гражданский" | "форум").
+    left: frozenset[str]
+    right: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Context:
+    previous: str
+    following: str
+
+    @classmethod
+    def around(cls, words: Sequence[str], index: int) -> _Context:
+        def bare(i: int) -> str:
+            return _key(words[i]).strip(_PUNCTUATION) if 0 <= i < len(words) else ""
+
+        return cls(previous=bare(index - 1), following=bare(index + 1))
+
+    def completes(self, term_word: _TermWord) -> bool:
+        return self.previous in term_word.left or self.following in term_word.right
+
+
+def _corrected_segment(segment: Segment, vocabulary: tuple[_TermWord, ...]) -> Segment:
+    if not segment.words:
+        return segment
+    recognised = [w.word for w in segment.words]
+    corrected = [
+        _corrected(word, vocabulary, _Context.around(recognised, i))
+        for i, word in enumerate(recognised)
+    ]
+    if corrected == recognised:
+        return segment
+    words = tuple(replace(w, word=c) for w, c in zip(segment.words, corrected, strict=True))
+    return replace(segment, words=words, text="".join(corrected).strip())
+
+
+def _corrected(word: str, vocabulary: tuple[_TermWord, ...], context: _Context) -> str:
+    match = _WORD_CORE.match(word)
+    if match is None:
+        return word
+    before, core, after = match.groups()
+    best = _best_form(core, vocabulary, context)
+    if best is None:
+        return word
+    if core.isupper() and len(core) > 1:
+        return before + best.text.upper() + after
+    if best.text.islower():
+        return before + _with_case_of(core, best.text) + after
+    return before + best.text + after
+
+
+def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) -> _Form | None:
+    recognised = _key(core)
+    if len(recognised) < _MIN_LETTERS and not core.isupper():
+        return None
+    governed = _PREPOSITION_CASES.get(context.previous, ())
+    ordinary = _is_ordinary_word(core)
+    candidates: list[tuple[int, int, _Form]] = []
+    for term_word in vocabulary:
+        in_phrase = context.completes(term_word)
+        if ordinary and not in_phrase:
+            continue  # a dictionary word is only rewritten to complete a glossary phrase
+        for form in term_word.forms:
+            target = _key(form.text)
+            if recognised == target or recognised.startswith(term_word.forms[0].text.lower()):
+                return None  # a glossary form already, or an inflection of one
+            if core.isupper() != form.text.isupper():
+                continue
+            if not in_phrase and target[0] != recognised[0]:
+                continue
+            share = _PHRASE_EDIT_SHARE if in_phrase else _MAX_EDIT_SHARE
+            allowed = min(_MAX_EDITS, max(1, int(share * len(target))))
+            if abs(len(target) - len(recognised)) > allowed:
+                continue
+            edits = _edit_distance(recognised, target)
+            if edits <= allowed:
+                rank = governed.index(form.case) if form.case in governed else len(governed)
+                candidates.append((edits, rank, form))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+@cache
+def _is_ordinary_word(core: str) -> bool:
+    key = _key(core)
+    if not _morph().word_is_known(key):
+        return False
+    best = _morph().parse(key)[0]
+    return not (_PROPER_GRAMMEMES & set(best.tag.grammemes))
+
+
+@cache
+def _vocabulary(terms: tuple[str, ...]) -> tuple[_TermWord, ...]:
+    """Every inflected form of every glossary word long enough to correct towards."""
+    vocabulary: list[_TermWord] = []
+    for term in terms:
+        words = term.split()
+        forms = [_forms(word) for word in words]
+        for i, word in enumerate(words):
+            if not _long_enough(word):
+                continue
+            left = forms[i - 1] if i > 0 else ()
+            right = forms[i + 1] if i + 1 < len(words) else ()
+            vocabulary.append(
+                _TermWord(
+                    forms=forms[i],
+                    left=frozenset(_key(f.text) for f in left),
+                    right=frozenset(_key(f.text) for f in right),
+                )
+            )
+    return tuple(vocabulary)
+
+
+def _long_enough(word: str) -> bool:
+    return len(word) >= _MIN_LETTERS or (word.isupper() and len(word) >= 3)
+
+
+def _forms(word: str) -> tuple[_Form, ...]:
+    if word.isupper() or "-" in word:
+        return (_Form(word, None),)
+    parses = _morph().parse(word)
+    if word[:1].isupper():  # a capitalised term is a name: inflect it as one ("Какенов")
+        parses = sorted(parses, key=lambda p: not _PROPER_GRAMMEMES & set(p.tag.grammemes))
+    parse = parses[0]
+    forms = {_key(word): _Form(word, parse.tag.case)}
+    for inflected in parse.lexeme:
+        forms.setdefault(
+            inflected.word, _Form(_with_case_of(word, inflected.word), inflected.tag.case)
+        )
+    return tuple(forms.values())
+
+
+def _with_case_of(model: str, text: str) -> str:
+    if model.isupper() and len(model) > 1:
+        return text.upper()
+    if model[:1].isupper():
+        return text[:1].upper() + text[1:]
+    return text.lower()
+
+
+def _key(text: str) -> str:
+    return text.lower().replace("ё", "е")
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
