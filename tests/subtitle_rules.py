@@ -1,7 +1,7 @@
 """A subtitle validator independent of the exporter: files are read back with other
 libraries (pysubs2, webvtt-py, xml.etree) and every cue is checked against CueRules.
 
-Also builds the seed's ground-truth transcript (``seed_truth_transcript``) that the export
+Also builds the fixtures' ground-truth transcripts (``truth_transcript``) that the export
 and edit tests run on: the truth's turns, speakers, captions and Festival word times.
 """
 
@@ -23,7 +23,8 @@ from efir.exports.cues import DASH
 from efir.exports.rules import CLINGING_WORDS, CueRules, visible_length
 from efir.transcript import Role, Segment, Speaker, Transcript, Word
 
-SEED_TRUTH = Path(__file__).resolve().parent.parent / "fixtures" / "seed" / "seed.truth.json"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TRUTH_FIXTURES = sorted(path.parent.name for path in FIXTURES.glob("*/*.truth.json"))
 TT = "{http://www.w3.org/ns/ttml}"
 TTM_AGENT = "{http://www.w3.org/ns/ttml#metadata}agent"
 _VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+([^>]+)>")
@@ -151,12 +152,13 @@ def read_back(transcript: Transcript, fmt: str, rules: CueRules | None = None) -
     return reader(data.decode("utf-8"))
 
 
-def seed_truth_transcript(*, speed: float = 1.0) -> Transcript:
-    """The seed broadcast's ground truth as a transcript: one segment per turn, speakers
+def truth_transcript(fixture: str = "seed", *, speed: float = 1.0) -> Transcript:
+    """A fixture broadcast's ground truth as a transcript: one segment per turn, speakers
     with their on-screen captions and roles, and the truth's word times (Festival tokens,
     unpunctuated, as an ASR would give them). ``speed`` > 1 plays it faster: every time
     is divided by it, as if the same words were spoken in less time."""
-    truth = json.loads(SEED_TRUTH.read_text(encoding="utf-8"))
+    truth_path = FIXTURES / fixture / f"{fixture}.truth.json"
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
     speakers: dict[str, Speaker] = {}
     segments = []
     for index, turn in enumerate(truth["turns"]):

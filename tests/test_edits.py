@@ -7,7 +7,7 @@ import io
 
 import docx
 import pytest
-from subtitle_rules import read_back, read_vtt, seed_truth_transcript, spoken_text, violations
+from subtitle_rules import read_back, read_vtt, spoken_text, truth_transcript, violations
 
 from efir.edits import (
     MergeSegments,
@@ -25,7 +25,7 @@ from efir.transcript import Role, Segment, Transcript, Word
 
 @pytest.fixture(scope="module")
 def seed() -> Transcript:
-    return seed_truth_transcript()
+    return truth_transcript()
 
 
 def _timed(segment: Segment) -> list[Word]:

@@ -12,12 +12,13 @@ import pysubs2
 import pytest
 import webvtt
 from subtitle_rules import (
+    TRUTH_FIXTURES,
     normalised,
     read_back,
     read_srt,
     read_vtt,
-    seed_truth_transcript,
     spoken_text,
+    truth_transcript,
     violations,
 )
 
@@ -28,15 +29,17 @@ from efir.transcript import Transcript, Word
 
 @pytest.fixture(scope="module")
 def seed() -> Transcript:
-    return seed_truth_transcript()
+    return truth_transcript()
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "ttml"])
-def test_seed_subtitles_break_no_rule_at_defaults(seed: Transcript, fmt: str) -> None:
-    cues = read_back(seed, fmt)
+@pytest.mark.parametrize("fixture", TRUTH_FIXTURES)
+def test_fixture_subtitles_break_no_rule_at_defaults(fixture: str, fmt: str) -> None:
+    transcript = truth_transcript(fixture)
+    cues = read_back(transcript, fmt)
     assert violations(cues, CueRules()) == []
-    assert spoken_text(cues) == normalised(seed.text)
-    assert len(cues) >= seed.duration / CueRules().max_duration_s
+    assert spoken_text(cues) == normalised(transcript.text)
+    assert len(cues) >= transcript.duration / CueRules().max_duration_s
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "ttml"])
@@ -135,7 +138,7 @@ def test_formats_and_unknown_format() -> None:
     assert set(FORMATS) == {"srt", "vtt", "ttml", "txt", "docx", "json"}
     assert FORMATS["vtt"].extension == "vtt"
     with pytest.raises(ValueError, match="srt, vtt, ttml, txt, docx, json"):
-        render(seed_truth_transcript(), "pdf")
+        render(truth_transcript(), "pdf")
 
 
 def test_rule_overrides_are_validated() -> None:
@@ -151,7 +154,7 @@ def test_rule_overrides_are_validated() -> None:
 def test_fast_speech_is_held_into_pauses_not_sped_up() -> None:
     """The seed 15% faster: many sentences are spoken above 17 characters per second, yet
     no cue is shown faster than that; cues borrow the pauses instead."""
-    fast = seed_truth_transcript(speed=1.15)
+    fast = truth_transcript(speed=1.15)
     rates = []
     for segment in fast.segments:
         sentence: list[Word] = []

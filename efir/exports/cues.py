@@ -196,7 +196,7 @@ def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> 
             return None
         whole_turns = _turn_starts(tokens, first) and _turn_starts(tokens, stop)
         cost += 0.5 if whole_turns else 3.0
-        speakers = (words[0].speaker, words[-1].speaker)
+        speakers: tuple[str | None, ...] = (words[0].speaker, words[-1].speaker)
     else:
         layout = _layout(texts, rules.max_lines, rules)
         if layout is None:

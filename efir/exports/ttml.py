@@ -94,12 +94,13 @@ def render_ttml(cues: list[Cue], transcript: Transcript) -> bytes:
         for index, (line, speaker_id) in enumerate(zip(cue.lines, cue.speakers, strict=True)):
             if index:
                 ET.SubElement(paragraph, f"{{{TT}}}br")
-            agent = {f"{{{TTM}}}agent": agents[speaker_id]}
-            ET.SubElement(paragraph, f"{{{TT}}}span", agent).text = line
+            speaker_ref = {f"{{{TTM}}}agent": agents[speaker_id]}
+            ET.SubElement(paragraph, f"{{{TT}}}span", speaker_ref).text = line
     ET.indent(tt, space="  ")
     for paragraph in div:
         # Whitespace inside a paragraph would be rendered: keep its lines flush.
         paragraph.text = None
         for child in paragraph:
             child.tail = None
-    return ET.tostring(tt, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(tt, encoding="utf-8", xml_declaration=True)
+    return document
