@@ -35,6 +35,7 @@ class UploadedClip:
     job_id: str
     title: str
     final_state: str
+    error: str | None
 
 
 def upload_through_ui(
@@ -65,6 +66,7 @@ def upload_through_ui(
         job_id=job_id,
         title=title,
         final_state=job_row.get_attribute("data-state") or "",
+        error=job["error"],
     )
 
 

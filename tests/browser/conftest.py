@@ -200,7 +200,7 @@ def uploaded_clip(
     """The seed cut, uploaded once through the UI and processed by the real worker."""
     context = browser.new_context(locale="ru-RU", viewport={"width": 1360, "height": 900})
     try:
-        return upload_through_ui(
+        clip = upload_through_ui(
             context.new_page(),
             live_service,
             browser_clip_media,
@@ -209,3 +209,6 @@ def uploaded_clip(
         )
     finally:
         context.close()
+    if clip.final_state != "done":
+        pytest.fail(f"the seed cut ended {clip.final_state}: {clip.error} (see worker.log)")
+    return clip

@@ -45,7 +45,6 @@ def _transcript(page: Page, base_url: str, clip_id: str) -> dict[str, Any]:
 def test_upload_reaches_done(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
 ) -> None:
-    assert uploaded_clip.final_state == "done"
     page.goto(f"{live_service}/")
     row = page.locator(f"#job-list .job[data-job-id='{uploaded_clip.job_id}']")
     expect(row.locator(".job-state")).to_have_text("Готово")

@@ -250,12 +250,12 @@ function followJob(job) {
   if (liveStreams.size >= MAX_LIVE_STREAMS || !("EventSource" in window)) return;
   const stream = new EventSource(`/api/v1/jobs/${encodeURIComponent(job.id)}/events`);
   liveStreams.set(job.id, stream);
+  // Each "job" event carries the whole JobPublic; the stream ends with the job.
   const onUpdate = (event) => {
     const update = JSON.parse(event.data);
     upsertJob(update);
     if (TERMINAL_STATES.has(update.state)) closeStream(job.id);
   };
-  stream.addEventListener("message", onUpdate);
   stream.addEventListener("job", onUpdate);
   // The stream dropped: polling takes over for this job.
   stream.addEventListener("error", () => closeStream(job.id));
@@ -268,9 +268,8 @@ function closeStream(jobId) {
 
 async function refreshQueue() {
   try {
-    const payload = await requestJSON("/api/v1/jobs");
-    const latest = listOf(payload, "jobs").slice(0, QUEUE_LENGTH);
-    for (const job of latest) {
+    const payload = await requestJSON(`/api/v1/jobs?limit=${QUEUE_LENGTH}`);
+    for (const job of listOf(payload)) {
       upsertJob(job);
       followJob(job);
     }
