@@ -29,8 +29,8 @@ def _wait_for_player_at(page: Page, seconds: float) -> float:
     return float(page.evaluate("document.getElementById('player').currentTime"))
 
 
-def _open_editor(page: Page, base_url: str, clip_id: str, query: str = "") -> None:
-    page.goto(f"{base_url}/clips/{clip_id}{query}")
+def _open_editor(page: Page, base_url: str, clip_id: str) -> None:
+    page.goto(f"{base_url}/clips/{clip_id}")
     page.locator("#transcript .w").first.wait_for()
     page.wait_for_function("document.getElementById('player').readyState >= 1")
 
