@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from efir.db import Job, JobState, utcnow
@@ -70,7 +70,7 @@ def claim_job(session: Session, job_id: str) -> Job | None:
     died, and re-running replaces the earlier attempt's output.
     """
     now = utcnow()
-    claimed = session.execute(
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.state.in_((JobState.QUEUED, *RUNNING_STATES)))
         .values(

@@ -35,12 +35,12 @@ def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaSumm
         raise MediaError("Файл пуст (0 байт). The uploaded file is empty.")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            audio = [s for s in container.streams if s.type == "audio"]
+            audio = container.streams.audio
             if not audio:
                 raise NoAudioError(
                     "В файле нет звуковой дорожки. The file has no audio track to transcribe."
                 )
-            has_video = any(s.type == "video" for s in container.streams)
+            has_video = bool(container.streams.video)
             duration_s = _duration_s(container, audio[0])
             decoded_s = _decode_seconds(container, audio[0])
             # A download cut short keeps its header's duration; its tail does not decode.
@@ -89,8 +89,10 @@ def _tail_decodes(
     container: av.container.InputContainer, stream: av.AudioStream, duration_s: float
 ) -> bool:
     target_s = duration_s - _CHECK_DECODE_S
+    if stream.time_base is None:
+        return False
     try:
-        container.seek(int(target_s / float(stream.time_base)), stream=stream)
+        container.seek(int(target_s / stream.time_base), stream=stream)
     except av.FFmpegError:
         return False
     # A failed seek can leave the demuxer where it was, so check where frames come from.

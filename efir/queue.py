@@ -58,7 +58,7 @@ def live_job_ids(settings: Settings) -> set[str]:
         return set()
     client = redis.Redis.from_url(settings.redis_url)
     try:
-        raw: list[bytes] = []
+        raw: list[bytes | str] = []
         for suffix in _PRIORITY_SUFFIXES:
             raw.extend(client.lrange(settings.queue_name + suffix, 0, -1))
         raw.extend(client.hvals("unacked"))
@@ -72,7 +72,7 @@ def live_job_ids(settings: Settings) -> set[str]:
     return found
 
 
-def _job_id_of(raw_message: bytes) -> str | None:
+def _job_id_of(raw_message: bytes | str) -> str | None:
     """The job id argument of a kombu Redis message (queued, or [message, …] when unacked)."""
     try:
         payload = json.loads(raw_message)

@@ -25,7 +25,7 @@ app.conf.include = ["worker.tasks"]
 log = logging.getLogger(__name__)
 
 
-@worker_ready.connect
+@worker_ready.connect  # type: ignore[untyped-decorator]
 def _recover_lost_jobs(**_: Any) -> None:
     # A throwaway engine: the prefork parent must not hand pooled connections to children.
     engine = make_engine(settings.sqlalchemy_url)

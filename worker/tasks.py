@@ -44,7 +44,7 @@ _PROGRESS_WRITE_INTERVAL_S = 0.5
 log = logging.getLogger(__name__)
 
 
-@app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)
+@app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
 def transcribe_clip(self: Task, job_id: str) -> None:
     settings, sessions = _context()
     try:
