@@ -33,7 +33,12 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from efir.transcript import Segment, Speaker, Transcript, Word
-from worker.stages.speaker_embedding import SAMPLE_RATE, SpeakerEmbedder, get_dvector_embedder
+from worker.stages.speaker_embedding import (
+    SAMPLE_RATE,
+    SpeakerEmbedder,
+    get_dvector_embedder,
+    unit_rows,
+)
 
 __all__ = ["Diarization", "DiarizeOptions", "diarize"]
 
@@ -101,7 +106,7 @@ def diarize(
 
 
 def _units(transcript: Transcript) -> list[_Unit]:
-    units = []
+    units: list[_Unit] = []
     for index, segment in enumerate(transcript.segments):
         if segment.words:
             units.extend(
@@ -151,7 +156,7 @@ def _fragment_labels(vectors: np.ndarray, runs: np.ndarray, options: DiarizeOpti
     if len(vectors) < 2:
         return np.zeros(len(vectors), dtype=int)
     same_run = runs[1:] == runs[:-1]
-    pairs = _unit_rows(vectors[:-1] + vectors[1:])
+    pairs = unit_rows(vectors[:-1] + vectors[1:])
     windows = np.where(same_run[:, None], pairs, vectors[:-1])
     windows = np.concatenate([windows, vectors[-1:]])
     labels = AgglomerativeClustering(
@@ -176,13 +181,13 @@ def _speaker_per_segment(
     options: DiarizeOptions,
 ) -> np.ndarray:
     """Pass 2: cluster trustworthy segments, then give every segment its nearest centroid."""
-    means = _unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments]))
+    means = unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments]))
     durations = np.array([chunks[m[-1]][1] - chunks[m[0]][0] for m in segments])
     seeds = np.flatnonzero(durations >= options.seed_segment_s)
     if len(seeds) == 0:
         seeds = np.array([int(np.argmax(durations))])
     seed_labels = _cluster_seeds(means[seeds], options)
-    centroids = _unit_rows(
+    centroids = unit_rows(
         np.stack(
             [
                 np.concatenate([vectors[segments[s]] for s in seeds[seed_labels == k]]).mean(axis=0)
@@ -321,7 +326,7 @@ def _speaker_prints(
         votes = np.bincount(unit_labels, weights=overlap)
         members.setdefault(speaker_of[int(np.argmax(votes))], []).append(i)
     centroids = {
-        s: _unit_rows(vectors[idx].mean(axis=0, keepdims=True))[0] for s, idx in members.items()
+        s: unit_rows(vectors[idx].mean(axis=0, keepdims=True))[0] for s, idx in members.items()
     }
     speech_s = {
         speaker_of[label]: float(
@@ -330,8 +335,3 @@ def _speaker_prints(
         for label in speaker_of
     }
     return centroids, speech_s
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -21,7 +21,7 @@ remembers the voice with its role.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import replace
 
 from efir.transcript import Role, Transcript
@@ -30,7 +30,7 @@ __all__ = ["assign_roles"]
 
 
 def assign_roles(transcript: Transcript) -> Transcript:
-    speech_s: Counter[str] = Counter()
+    speech_s: defaultdict[str, float] = defaultdict(float)
     for segment in transcript.segments:
         if segment.speaker is not None:
             speech_s[segment.speaker] += segment.end - segment.start

@@ -24,7 +24,13 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["DVectorEmbedder", "SpeakerEmbedder", "bundled_dvector_model", "get_dvector_embedder"]
+__all__ = [
+    "DVectorEmbedder",
+    "SpeakerEmbedder",
+    "bundled_dvector_model",
+    "get_dvector_embedder",
+    "unit_rows",
+]
 
 SAMPLE_RATE = 16_000
 
@@ -84,16 +90,17 @@ class DVectorEmbedder:
         return self._recipe.dim
 
     def embed(self, audio_16k: np.ndarray) -> np.ndarray:
-        return self.embed_batch([audio_16k])[0]
+        vector: np.ndarray = self.embed_batch([audio_16k])[0]
+        return vector
 
     def embed_batch(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         if not clips:
             return np.zeros((0, self.dim), dtype=np.float32)
         windows_per_clip = [self._mel_windows(clip) for clip in clips]
-        window_vectors = _unit(self._run(np.concatenate(windows_per_clip)))
+        window_vectors = unit_rows(self._run(np.concatenate(windows_per_clip)))
         bounds = np.cumsum([0] + [len(w) for w in windows_per_clip])
         means = np.stack([window_vectors[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
-        return _unit(means)
+        return unit_rows(means)
 
     def _run(self, windows: np.ndarray) -> np.ndarray:
         # Chunked so a long clip never builds one huge LSTM batch.
@@ -154,6 +161,8 @@ def _read_recipe(session: object) -> _MelRecipe:
     )
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row (or the one vector) scaled to length 1, as float32."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    normalised: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
