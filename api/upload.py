@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from python_multipart.multipart import MultipartCallbacks, MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from efir.errors import EfirError
 from efir.storage import MediaStorage, StagedMedia
+
+if TYPE_CHECKING:  # the callbacks TypedDict exists for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 __all__ = ["InvalidUploadError", "UploadForm", "display_filename", "receive_upload"]
 
