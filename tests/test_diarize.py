@@ -120,3 +120,16 @@ def test_segments_without_words_are_labelled_whole(
 def test_empty_transcript_has_no_speakers(seed_audio: np.ndarray) -> None:
     empty = Transcript(duration=146.1, language="ru", model="test")
     assert diarize(empty, seed_audio).transcript.speakers == ()
+
+
+def test_a_monologue_is_one_speaker(seed_input: Transcript, seed_audio: np.ndarray) -> None:
+    anchor_lead = replace(
+        seed_input,
+        segments=tuple(
+            replace(s, words=tuple(w for w in s.words if w.end <= 20.6))
+            for s in seed_input.segments
+            if s.start < 20.6
+        ),
+    )
+    result = diarize(anchor_lead, seed_audio)
+    assert [s.id for s in result.transcript.speakers] == ["S1"]
