@@ -39,10 +39,11 @@ TOP_N = 20
 
 
 @contextmanager
-def sqlite_engine(path: Path | None) -> Iterator[Engine]:
+def sqlite_engine(path: Path | None, *, fresh: bool) -> Iterator[Engine]:
     with tempfile.TemporaryDirectory(prefix="efir-search-bench-") as scratch:
         database = path or Path(scratch) / "bench.sqlite3"
-        database.unlink(missing_ok=True)
+        if fresh:
+            database.unlink(missing_ok=True)
         engine = create_engine(f"sqlite:///{database}")
         with engine.begin() as connection:
             connection.execute(text("PRAGMA journal_mode=WAL"))
@@ -51,17 +52,18 @@ def sqlite_engine(path: Path | None) -> Iterator[Engine]:
 
 
 @contextmanager
-def postgres_engine(admin_url: str, keep: bool) -> Iterator[Engine]:
+def postgres_engine(admin_url: str, keep: bool, existing: str | None) -> Iterator[Engine]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"efir_search_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    name = existing or f"efir_search_bench_{uuid.uuid4().hex[:8]}"
+    if not existing:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(make_url(admin_url).set(database=name))
     try:
         yield engine
     finally:
         engine.dispose()
-        if keep:
+        if keep or existing:
             print(f"  kept PostgreSQL database {name}")
         else:
             with admin.connect() as connection:
@@ -102,6 +104,14 @@ def build(engine: Engine, size: int, seed: int) -> NewsWriter:
             )
             connection.execute(text("ANALYZE"))
     print(f"  optimise/analyse: {time.perf_counter() - started:,.1f} s")
+    return writer
+
+
+def replay(seed: int) -> NewsWriter:
+    """The writer's state after the first clips of a build: enough to draw queries from."""
+    writer = NewsWriter(seed)
+    for number in range(200):
+        writer.clip(number, SEGMENTS_PER_CLIP)
     return writer
 
 
@@ -166,6 +176,11 @@ def main() -> None:
         ),
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="query an index built before (a --sqlite-path file or a kept PostgreSQL database)",
+    )
     args = parser.parse_args()
 
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
