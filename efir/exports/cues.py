@@ -6,8 +6,9 @@ a long sentence is split where the rules and the punctuation allow rather than w
 fixed timer fires. Hard limits: line length, line count, at most one speaker change per
 cue (and then as two dash lines), no line ending on a preposition. Timing limits (minimum
 and maximum duration, reading speed, gap) are costs so high that they are broken only
-where speech leaves no other choice. A cue starts on the frame its first word starts and
-is held into the following silence as long as reading speed needs, up to the gap rule.
+where speech leaves no other choice. A cue starts on the frame its first word starts (or
+up to ``max_delay_s`` later, when the cue before it needs the time) and is held into the
+following silence as long as reading speed needs, up to the gap rule.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class _Token:
     start_frame: int
     end_frame: int
     speaker: str | None
+    width: int  # visible characters
 
 
 @dataclass(frozen=True)
@@ -158,12 +160,13 @@ def _tokens(transcript: Transcript, rules: CueRules) -> list[_Token]:
             floor = tokens[-1].start_frame + rules.min_gap_frames + 1 if tokens else 0
             start = max(round(word.start * fps), floor)
             end = max(round(word.end * fps), start + 1)
-            tokens.append(_Token(word.word, start, end, segment.speaker))
+            width = visible_length(word.word)
+            tokens.append(_Token(word.word, start, end, segment.speaker, width))
     return tokens
 
 
 def _too_long(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> bool:
-    chars = visible_length(" ".join(t.text for t in tokens[first:stop]))
+    chars = _width(tokens[first:stop])
     speech = tokens[stop - 1].start_frame - tokens[first].start_frame
     return chars > rules.max_chars_per_line * rules.max_lines or speech > rules.max_duration_frames
 
@@ -198,7 +201,7 @@ def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> 
         cost += 0.5 if whole_turns else 3.0
         speakers: tuple[str | None, ...] = (words[0].speaker, words[-1].speaker)
     else:
-        layout = _layout(texts, rules.max_lines, rules)
+        layout = _layout(words, rules)
         if layout is None:
             if len(words) > 1:
                 return None
@@ -243,8 +246,7 @@ def _place(
             end = chained
         next_delay = max(0, end + rules.min_gap_frames - next_word)
     else:
-        end = min(needed, max(limit if media_end > start else start + 1, start + 1))
-        end = min(end, max(media_end, start + 1))
+        end = max(start + 1, min(needed, limit, media_end))
         next_delay = 0
     missing = max(0, needed - end)
     cost = shape.cost + _DELAY_COST * delay + _RULE_BREAK_COST * missing / rules.fps
@@ -279,37 +281,59 @@ def _may_break(before: str, after: str) -> bool:
     return before.lower().lstrip(_OPENING) not in CLINGING_WORDS and after not in _DASHES
 
 
-def _fits(text: str, rules: CueRules) -> bool:
-    return visible_length(text) <= rules.max_chars_per_line
+def _width(words: Sequence[_Token]) -> int:
+    """Visible characters of the words joined by single spaces."""
+    return sum(word.width for word in words) + max(0, len(words) - 1)
 
 
-def _layout(
-    texts: Sequence[str], lines_left: int, rules: CueRules
-) -> tuple[float, list[str]] | None:
-    """Best split of words into at most ``lines_left`` lines, or None if none is allowed."""
-    whole = " ".join(texts)
-    if _fits(whole, rules):
-        return 0.0, [whole]
-    if lines_left == 1:
+def _layout(words: Sequence[_Token], rules: CueRules) -> tuple[float, list[str]] | None:
+    """Best split of words into at most ``rules.max_lines`` lines, None if none is allowed.
+
+    Lines break only where ``_may_break`` allows; a break after punctuation and lines of
+    similar length cost least, and a slightly longer bottom line wins a tie.
+    """
+    prefix = [0]
+    for word in words:
+        prefix.append(prefix[-1] + word.width)
+
+    def width(first: int, stop: int) -> int:
+        return prefix[stop] - prefix[first] + stop - first - 1
+
+    limit = rules.max_chars_per_line
+    memo: dict[tuple[int, int], tuple[float, tuple[int, ...]] | None] = {}
+
+    def best_cuts(first: int, lines_left: int) -> tuple[float, tuple[int, ...]] | None:
+        if width(first, len(words)) <= limit:
+            return 0.0, ()
+        if lines_left == 1:
+            return None
+        key = (first, lines_left)
+        if key in memo:
+            return memo[key]
+        best: tuple[float, tuple[int, ...]] | None = None
+        for cut in range(first + 1, len(words)):
+            head = width(first, cut)
+            if head > limit:
+                break
+            if not _may_break(words[cut - 1].text, words[cut].text):
+                continue
+            rest = best_cuts(cut, lines_left - 1)
+            if rest is None:
+                continue
+            next_line = width(cut, rest[1][0] if rest[1] else len(words))
+            cost = rest[0] + _CUT_COST[_ending(words[cut - 1].text)]
+            cost += 0.02 * abs(head - next_line) + 0.01 * (head > next_line)
+            if best is None or cost < best[0]:
+                best = (cost, (cut, *rest[1]))
+        memo[key] = best
+        return best
+
+    found = best_cuts(0, rules.max_lines)
+    if found is None:
         return None
-    best: tuple[float, list[str]] | None = None
-    for cut in range(1, len(texts)):
-        head = " ".join(texts[:cut])
-        if not _fits(head, rules):
-            break
-        if not _may_break(texts[cut - 1], texts[cut]):
-            continue
-        rest = _layout(texts[cut:], lines_left - 1, rules)
-        if rest is None:
-            continue
-        lines = [head, *rest[1]]
-        lengths = [visible_length(line) for line in lines]
-        # Balanced lines read best; a slightly longer bottom line is the tie-breaker.
-        cost = rest[0] + _CUT_COST[_ending(texts[cut - 1])]
-        cost += 0.02 * (max(lengths) - min(lengths)) + 0.01 * (lengths[0] > lengths[1])
-        if best is None or cost < best[0]:
-            best = (cost, lines)
-    return best
+    bounds = [0, *found[1], len(words)]
+    lines = [" ".join(w.text for w in words[a:b]) for a, b in pairwise(bounds)]
+    return found[0], lines
 
 
 def _dash_lines(
@@ -318,4 +342,5 @@ def _dash_lines(
     if rules.max_lines < 2:
         return None
     lines = [DASH + " ".join(first), DASH + " ".join(second)]
-    return lines if all(_fits(line, rules) for line in lines) else None
+    fits = all(visible_length(line) <= rules.max_chars_per_line for line in lines)
+    return lines if fits else None
