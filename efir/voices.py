@@ -129,7 +129,7 @@ def match_speakers(
             voice_id=voice.id,
             name=voice.name,
             title=voice.title,
-            role=speaker.role or _role(voice.role),
+            role=_role(voice.role) or speaker.role,
         )
 
     return replace(transcript, speakers=tuple(known(s) for s in transcript.speakers))
