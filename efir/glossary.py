@@ -192,7 +192,8 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
             edits = _edit_distance(recognised, target)
             if edits <= allowed:
                 rank = governed.index(form.case) if form.case in governed else len(governed)
-                candidates.append((edits, rank, form))
+                # The case a preposition governs is worth one edit: "в Костанной" → "Костанае".
+                candidates.append((edits + min(rank, 1), rank, form))
     if not candidates:
         return None
     return min(candidates, key=lambda c: (c[0], c[1]))[2]
