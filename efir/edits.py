@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from efir.transcript import Role, Segment, Speaker, Transcript, Word
@@ -35,6 +36,8 @@ __all__ = [
 # Shortest time an inserted word may be given out of a silence before it shares a
 # neighbour's span instead.
 _MIN_INSERTED_WORD_S = 0.08
+# Character similarity (difflib ratio) above which a retyped word is the same word respelled.
+_SIMILAR_WORD = 0.6
 
 
 @dataclass(frozen=True)
@@ -255,10 +258,11 @@ def align_words(old_words: Sequence[Word], text: str) -> tuple[Word, ...]:
 
     Tokens are matched with difflib (an edit-distance alignment) on a folded form that
     ignores case, punctuation and ё/е. Equal tokens keep their word's exact times and
-    probability; a replaced run takes the replaced words' span (one to one when the
-    counts match, else shared by character length); inserted tokens take the silence
-    they fall into if it is long enough, else share the preceding (or following) word's
-    span. Returns () when there are no old words to time from.
+    probability. Inside a replaced run, a respelled word keeps its word's times (matched
+    by character similarity); other new words take the span of the old words they
+    replace (one to one when the counts match, else shared by character length);
+    inserted tokens take the silence they fall into if it is long enough, else share the
+    preceding (or following) word's span. Returns () when there are no old words.
     """
     tokens = text.split()
     if not old_words or not tokens:
@@ -273,14 +277,58 @@ def align_words(old_words: Sequence[Word], text: str) -> tuple[Word, ...]:
                 old = old_words[i1 + offset]
                 timed[j1 + offset] = Word(old.start, old.end, tokens[j1 + offset], old.probability)
         elif tag == "replace":
-            replaced = old_words[i1:i2]
-            if i2 - i1 == j2 - j1:
-                for offset, old in enumerate(replaced):
-                    timed[j1 + offset] = Word(old.start, old.end, tokens[j1 + offset])
-            else:
-                span = (replaced[0].start, max(w.end for w in replaced))
-                timed[j1:j2] = share_span(span, tokens[j1:j2])
+            timed[j1:j2] = _align_replaced(
+                old_words[i1:i2], old_keys[i1:i2], tokens[j1:j2], new_keys[j1:j2]
+            )
     return _time_insertions(timed, tokens)
+
+
+def _align_replaced(
+    old_words: Sequence[Word], old_keys: Sequence[str], tokens: Sequence[str],
+    new_keys: Sequence[str],
+) -> list[Word | None]:
+    """Time a replaced run: respelled words ("Костанай" → "Костанае") keep their own
+    word's times, found by a character-similarity alignment; the words between them take
+    the span of the old words between them (one to one when the counts match); words with
+    no old words opposite are insertions, left None for ``_time_insertions``."""
+    pairs = _similar_pairs(old_keys, new_keys)
+    timed: list[Word | None] = [None] * len(tokens)
+    for i, j in pairs:
+        timed[j] = Word(old_words[i].start, old_words[i].end, tokens[j])
+    bounds = [(-1, -1), *pairs, (len(old_words), len(tokens))]
+    for (i0, j0), (i1, j1) in pairwise(bounds):
+        replaced, new = old_words[i0 + 1 : i1], range(j0 + 1, j1)
+        if not replaced or not new:
+            continue
+        if len(replaced) == len(new):
+            for old, j in zip(replaced, new, strict=True):
+                timed[j] = Word(old.start, old.end, tokens[j])
+        else:
+            span = (replaced[0].start, max(w.end for w in replaced))
+            timed[j0 + 1 : j1] = share_span(span, tokens[j0 + 1 : j1])
+    return timed
+
+
+def _similar_pairs(old_keys: Sequence[str], new_keys: Sequence[str]) -> list[tuple[int, int]]:
+    """(old, new) index pairs, in order, maximising total character similarity ≥ 0.6."""
+    rows, cols = len(old_keys), len(new_keys)
+    score = [[0.0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows):
+        for j in range(cols):
+            similarity = difflib.SequenceMatcher(a=old_keys[i], b=new_keys[j]).ratio()
+            matched = score[i][j] + similarity if similarity >= _SIMILAR_WORD else -1.0
+            score[i + 1][j + 1] = max(score[i][j + 1], score[i + 1][j], matched)
+    pairs = []
+    i, j = rows, cols
+    while i and j:
+        if score[i][j] == score[i - 1][j]:
+            i -= 1
+        elif score[i][j] == score[i][j - 1]:
+            j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    return pairs[::-1]
 
 
 def _time_insertions(timed: list[Word | None], tokens: list[str]) -> tuple[Word, ...]:

@@ -87,6 +87,22 @@ def test_retyping_asr_words_with_leading_spaces_and_case_changes() -> None:
     assert 1.6 < inserted[4].start < inserted[4].end < 2.6
 
 
+def test_a_respelled_word_keeps_its_own_time_inside_a_replaced_run() -> None:
+    words = (
+        Word(0.0, 0.5, " Сегодня"),
+        Word(0.5, 1.2, " Костанай"),
+        Word(1.3, 1.8, " форум"),
+        Word(1.8, 2.3, " открылся"),
+    )
+    timed = align_words(words, "Сегодня в Костанае форум открылся.")
+    assert [w.word for w in timed] == ["Сегодня", "в", "Костанае", "форум", "открылся."]
+    assert (timed[2].start, timed[2].end) == (0.5, 1.2)  # "Костанай" respelled
+    # "в" had no pause to take, so it shares the span of the word before it
+    assert timed[0].start == 0.0 and timed[0].end == timed[1].start and timed[1].end == 0.5
+    replaced = align_words(words, "Вчера Костанай форум открылся")
+    assert (replaced[0].start, replaced[0].end) == (0.0, 0.5)  # one word for one word
+
+
 def test_split_then_merge_restores_the_segment(seed: Transcript) -> None:
     split = apply_edits(seed, [SplitSegment(segment_id=1, at_word=12)])
     assert len(split.segments) == len(seed.segments) + 1
