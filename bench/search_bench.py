@@ -185,14 +185,15 @@ def main() -> None:
 
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        print(f"{backend}: {args.size:,} segments", flush=True)
+        print(f"{backend}: {args.reuse or f'{args.size:,} segments'}", flush=True)
+        reused = Path(args.reuse) if args.reuse else None
         context = (
-            sqlite_engine(args.sqlite_path)
+            sqlite_engine(reused or args.sqlite_path, fresh=reused is None)
             if backend == "sqlite"
-            else postgres_engine(args.postgres_url, args.keep)
+            else postgres_engine(args.postgres_url, args.keep, args.reuse)
         )
         with context as engine:
-            writer = build(engine, args.size, args.seed)
+            writer = replay(args.seed) if args.reuse else build(engine, args.size, args.seed)
             measure(engine, query_sets(writer, args.queries, args.seed))
 
 
