@@ -7,6 +7,8 @@ import io
 
 import docx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from subtitle_rules import read_back, read_vtt, spoken_text, truth_transcript, violations
 
 from efir.edits import (
@@ -101,6 +103,47 @@ def test_a_respelled_word_keeps_its_own_time_inside_a_replaced_run() -> None:
     assert timed[0].start == 0.0 and timed[0].end == timed[1].start and timed[1].end == 0.5
     replaced = align_words(words, "Вчера Костанай форум открылся")
     assert (replaced[0].start, replaced[0].end) == (0.0, 0.5)  # one word for one word
+
+
+def _edited(data: st.DataObject, old: list[Word], actions: list[str]) -> list[str]:
+    tokens = [w.word for w in old]
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(tokens) - 1))
+        action = data.draw(st.sampled_from(actions))
+        new_word = data.draw(st.text("абвгдеёжз«»—", min_size=1, max_size=9))
+        if action == "delete" and len(tokens) > 1:
+            del tokens[at]
+        elif action == "insert":
+            tokens.insert(at, new_word)
+        elif action == "replace":
+            tokens[at] = new_word
+        elif action == "recase":
+            tokens[at] = tokens[at].upper().rstrip(".,") + "!"
+    return tokens
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_any_retyping_gives_one_ordered_word_per_token_within_the_old_span(
+    data: st.DataObject,
+) -> None:
+    old = _timed(truth_transcript().segments[2])
+    tokens = _edited(data, old, ["delete", "insert", "replace", "recase"])
+    words = align_words(old, " ".join(tokens))
+    assert [w.word for w in words] == tokens
+    assert all(old[0].start <= w.start <= w.end <= old[-1].end for w in words)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_deleting_and_recasing_never_moves_a_word(data: st.DataObject) -> None:
+    old = _timed(truth_transcript().segments[2])
+    tokens = _edited(data, old, ["delete", "recase"])
+    words = align_words(old, " ".join(tokens))
+    old_times = {(w.start, w.end) for w in old}
+    assert all((w.start, w.end) in old_times for w in words)
+    assert len({(w.start, w.end) for w in words}) == len(words)
 
 
 def test_split_then_merge_restores_the_segment(seed: Transcript) -> None:

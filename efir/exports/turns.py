@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from efir.transcript import Transcript
+from efir.transcript import Role, Transcript
 
 __all__ = ["Turn", "format_clock", "speaker_heading", "turns_of", "voice_name"]
 
@@ -16,7 +16,7 @@ class Turn:
     speaker: str | None
     heading: str
     text: str
-    quoted: bool  # an on-screen captioned speaker: the newsroom prints their words in «»
+    quoted: bool  # an interviewee (a synch): the newsroom prints their words in «»
 
 
 def speaker_heading(transcript: Transcript, speaker_id: str | None) -> str:
@@ -60,7 +60,7 @@ def turns_of(transcript: Transcript) -> list[Turn]:
                 speaker=segment.speaker,
                 heading=speaker_heading(transcript, segment.speaker),
                 text=text,
-                quoted=bool(speaker and speaker.name),
+                quoted=bool(speaker and (speaker.name or speaker.role is Role.INTERVIEWEE)),
             )
         )
     return turns
