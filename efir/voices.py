@@ -29,17 +29,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from efir.db import Voice
+from efir.errors import NotFoundError
 from efir.transcript import Role, Speaker, Transcript
 
 __all__ = [
     "MATCH_THRESHOLD",
     "VoiceMatch",
+    "assign_voice",
+    "delete_voice",
     "dump_centroids",
+    "get_voice",
+    "list_voices",
     "load_centroids",
     "match_centroids",
     "match_speakers",
+    "merge_voices",
     "merged_centroid",
     "remember_voices",
+    "rename_voice",
 ]
 
 MATCH_THRESHOLD = 0.90
@@ -188,6 +195,92 @@ def remember_voices(
 
     speakers = tuple(
         replace(s, voice_id=linked[s.id]) if s.id in linked else s for s in transcript.speakers
+    )
+    return replace(transcript, speakers=speakers)
+
+
+def list_voices(session: Session) -> list[Voice]:
+    """Every registry voice, by name."""
+    return list(session.scalars(select(Voice).order_by(Voice.name, Voice.created_at)))
+
+
+def get_voice(session: Session, voice_id: str) -> Voice:
+    voice = session.get(Voice, voice_id)
+    if voice is None:
+        raise NotFoundError(f"Голос {voice_id} не найден (no such voice)")
+    return voice
+
+
+def rename_voice(
+    session: Session,
+    voice_id: str,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    role: Role | None = None,
+) -> Voice:
+    """Change what the registry calls a voice; clips matched later get the new name."""
+    voice = get_voice(session, voice_id)
+    voice.name = name or voice.name
+    voice.title = title if title is not None else voice.title
+    voice.role = role.value if role else voice.role
+    session.flush()
+    return voice
+
+
+def merge_voices(session: Session, *, into_id: str, from_id: str) -> Voice:
+    """Two registry entries that are one person: keep `into_id`, fold `from_id` into it.
+
+    Transcripts are untouched; one still naming `from_id` as a speaker's voice keeps
+    its speaker names and is re-linked when its voices are next remembered."""
+    into, merged = get_voice(session, into_id), get_voice(session, from_id)
+    if into.id == merged.id:
+        return into
+    centroid = merged_centroid(
+        np.asarray(into.centroid), into.samples, np.asarray(merged.centroid), merged.samples
+    )
+    into.centroid = [float(x) for x in centroid]
+    into.samples += merged.samples
+    into.title = into.title or merged.title
+    into.role = into.role or merged.role
+    session.delete(merged)
+    session.flush()
+    return into
+
+
+def delete_voice(session: Session, voice_id: str) -> None:
+    """Forget a voice. Transcripts are never touched: their speaker names stay."""
+    session.delete(get_voice(session, voice_id))
+    session.flush()
+
+
+def assign_voice(
+    session: Session,
+    transcript: Transcript,
+    speaker_id: str,
+    voice_id: str,
+    centroids: Centroids | None = None,
+    speech_s: Mapping[str, float] | None = None,
+) -> Transcript:
+    """An editor says "this speaker is that registry voice": the speaker takes the voice's
+    name, title and role, and, when the clip's speaker print is at hand, the voice
+    learns from it."""
+    voice = get_voice(session, voice_id)
+    if transcript.speaker(speaker_id) is None:
+        raise NotFoundError(f"В расшифровке нет спикера {speaker_id} (no such speaker)")
+    if centroids is not None and speaker_id in centroids:
+        samples = max(1, round((speech_s or {}).get(speaker_id, 1.0)))
+        centroid = merged_centroid(
+            np.asarray(voice.centroid), voice.samples, centroids[speaker_id], samples
+        )
+        voice.centroid = [float(x) for x in centroid]
+        voice.samples += samples
+        session.flush()
+    speakers = tuple(
+        replace(s, voice_id=voice.id, name=voice.name, title=voice.title, role=_role(voice.role))
+        if s.id == speaker_id
+        else s
+        for s in transcript.speakers
     )
     return replace(transcript, speakers=speakers)
 

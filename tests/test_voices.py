@@ -22,15 +22,22 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.db import Voice
+from efir.errors import NotFoundError
 from efir.transcript import Role, Transcript
 from efir.voices import (
     MATCH_THRESHOLD,
+    assign_voice,
+    delete_voice,
     dump_centroids,
+    get_voice,
+    list_voices,
     load_centroids,
     match_centroids,
     match_speakers,
+    merge_voices,
     merged_centroid,
     remember_voices,
+    rename_voice,
 )
 from worker.stages.captions import read_captions
 from worker.stages.diarize import Diarization, diarize
@@ -185,3 +192,55 @@ def test_centroids_survive_json(second: Diarization) -> None:
     assert speech_s == pytest.approx(second.speech_s)
     for speaker_id, vector in second.centroids.items():
         assert np.allclose(centroids[speaker_id], vector, atol=1e-6)
+
+
+def test_editor_operations_on_the_registry(
+    registry: sessionmaker[Session], seed: tuple[Diarization, Transcript], second: Diarization
+) -> None:
+    seed_diarization, seed_transcript = seed
+    with registry() as session:
+        remember_voices(
+            session, seed_transcript, seed_diarization.centroids, seed_diarization.speech_s
+        )
+        voices = {v.name: v for v in list_voices(session)}
+        korr = voices[KORR_NAME]
+
+        renamed = rename_voice(session, korr.id, name="Алия НУРЛАНОВА-ЖАН", role=Role.CORRESPONDENT)
+        assert (renamed.name, renamed.title, renamed.role) == (
+            "Алия НУРЛАНОВА-ЖАН",
+            "корреспондент",
+            "correspondent",
+        )
+
+        # The editor sets the second clip's unknown anchor to a registry voice.
+        anchor_id = second.transcript.segments[0].speaker
+        assert anchor_id is not None
+        spanov = voices["Ерлан СПАНОВ"]
+        samples_before = spanov.samples
+        edited = assign_voice(
+            session, second.transcript, anchor_id, spanov.id, second.centroids, second.speech_s
+        )
+        speaker = edited.speaker(anchor_id)
+        assert speaker is not None and speaker.name == "Ерлан СПАНОВ"
+        assert speaker.voice_id == spanov.id and speaker.role is Role.INTERVIEWEE
+        assert spanov.samples > samples_before
+
+        kakenov = voices["Абылай-хан КАКЕНОВ"]
+        total_samples = spanov.samples + kakenov.samples
+        centroid_before = np.array(spanov.centroid)
+        merged = merge_voices(session, into_id=spanov.id, from_id=kakenov.id)
+        assert merged.id == spanov.id and merged.samples == total_samples
+        assert not np.allclose(merged.centroid, centroid_before)
+        assert len(list_voices(session)) == 3
+        with pytest.raises(NotFoundError):
+            get_voice(session, kakenov.id)
+
+        delete_voice(session, korr.id)
+        session.commit()
+        assert {v.name for v in list_voices(session)} == {"Ерлан СПАНОВ", "Наут ВАН ВАУДЕНБЕРГ"}
+        # Deleting a voice leaves transcripts alone: the named transcript still names her.
+        assert any(s.name == KORR_NAME for s in seed_transcript.speakers)
+        with pytest.raises(NotFoundError):
+            delete_voice(session, korr.id)
+        with pytest.raises(NotFoundError):
+            assign_voice(session, second.transcript, "S99", spanov.id)
