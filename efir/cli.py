@@ -131,11 +131,34 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _setup(args, settings)
+    # uvicorn re-raises the signal that stopped it once it has shut down; turning the
+    # signal into an exception lets the ExitStack stop the worker and Redis first.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _raise_shutdown)
+    try:
+        _run_services(args, settings)
+    except _ShutdownRequested:
+        log.info("stopped")
+    return 0
+
+
+class _ShutdownRequested(Exception):
+    """SIGINT or SIGTERM reached `efir serve`."""
+
+
+def _raise_shutdown(signal_number: int, _: object) -> None:
+    # Once: a second Ctrl-C must not interrupt the children's orderly stop.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
+    raise _ShutdownRequested(signal.Signals(signal_number).name)
+
+
+def _run_services(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from api.main import create_app
 
-    _setup(args, settings)
     with ExitStack() as cleanup:
         if not settings.redis_url:
             settings = settings.model_copy(
@@ -143,14 +166,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         if not args.no_worker:
             _start_worker_child(settings, cleanup)
-        # uvicorn handles SIGINT/SIGTERM itself and returns; ExitStack then stops the children.
+        # On SIGINT/SIGTERM uvicorn drains requests, then re-raises the signal (see _serve).
         uvicorn.run(
             create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
         )
-    return 0
 
 
 def _start_embedded_redis(settings: Settings, cleanup: ExitStack) -> str:
