@@ -68,7 +68,7 @@ _WORD_CORE = re.compile(r"^(\W*)([\w-]+?)(\W*)$")
 @dataclass(frozen=True)
 class _Form:
     text: str  # as the glossary writes it (case included)
-    case: str | None
+    cases: frozenset[str]  # grammatical cases this spelling can stand for
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Glossary:
     @classmethod
     def from_text(cls, text: str) -> Glossary:
         """One term a line; blank lines and lines starting with # are skipped."""
-        lines = (line.strip() for line in text.splitlines())
+        lines = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
         unique = dict.fromkeys(line for line in lines if line and not line.startswith("#"))
         return cls(terms=tuple(unique))
 
@@ -181,8 +181,8 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
             target = _key(form.text)
             if recognised == target or recognised.startswith(term_word.forms[0].text.lower()):
                 return None  # a glossary form already, or an inflection of one
-            if core.isupper() != form.text.isupper():
-                continue
+            if form.text.isupper() and not core.isupper():
+                continue  # an acronym only matches letters spoken as one
             if not in_phrase and target[0] != recognised[0]:
                 continue
             share = _PHRASE_EDIT_SHARE if in_phrase else _MAX_EDIT_SHARE
@@ -191,7 +191,10 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
                 continue
             edits = _edit_distance(recognised, target)
             if edits <= allowed:
-                rank = governed.index(form.case) if form.case in governed else len(governed)
+                rank = min(
+                    (governed.index(case) for case in form.cases if case in governed),
+                    default=len(governed),
+                )
                 # The case a preposition governs is worth one edit: "в Костанной" → "Костанае".
                 candidates.append((edits + min(rank, 1), rank, form))
     if not candidates:
@@ -236,17 +239,17 @@ def _long_enough(word: str) -> bool:
 
 def _forms(word: str) -> tuple[_Form, ...]:
     if word.isupper() or "-" in word:
-        return (_Form(word, None),)
+        return (_Form(word, frozenset()),)
     parses = _morph().parse(word)
     if word[:1].isupper():  # a capitalised term is a name: inflect it as one ("Какенов")
         parses = sorted(parses, key=lambda p: not _PROPER_GRAMMEMES & set(p.tag.grammemes))
-    parse = parses[0]
-    forms = {_key(word): _Form(word, parse.tag.case)}
-    for inflected in parse.lexeme:
-        forms.setdefault(
-            inflected.word, _Form(_with_case_of(word, inflected.word), inflected.tag.case)
-        )
-    return tuple(forms.values())
+    cases: dict[str, set[str]] = {_key(word): set()}
+    for inflected in parses[0].lexeme:
+        cases.setdefault(_key(inflected.word), set()).add(str(inflected.tag.case))
+    return tuple(
+        _Form(_with_case_of(word, spelling), frozenset(spelling_cases))
+        for spelling, spelling_cases in cases.items()
+    )
 
 
 def _with_case_of(model: str, text: str) -> str:

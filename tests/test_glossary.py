@@ -1,0 +1,111 @@
+"""Glossary: parsing, the decoder prompt, and conservative inflection-aware correction."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from efir.glossary import Glossary, correct_words
+from efir.transcript import Segment, Transcript, Word
+
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
+
+
+@pytest.fixture(scope="module")
+def glossary() -> Glossary:
+    return Glossary.load(SEED / "seed.glossary")
+
+
+def corrected(text: str, glossary: Glossary) -> str:
+    return "".join(correct_words([" " + word for word in text.split()], glossary)).strip()
+
+
+def test_terms_are_read_one_a_line_without_blanks_comments_or_duplicates() -> None:
+    glossary = Glossary.from_text("\ufeffКостанай\n\n# места\n  аким \nКостанай\n")
+    assert glossary.terms == ("Костанай", "аким")
+    assert glossary.prompt == "Костанай, аким."
+    assert glossary.hotwords == "Костанай, аким"
+
+
+def test_an_empty_glossary_gives_no_prompt_and_changes_nothing() -> None:
+    empty = Glossary.from_text("\n# nothing\n")
+    transcript = Transcript(duration=1.0, language="ru", model="m", segments=())
+    assert not empty
+    assert empty.prompt is None
+    assert empty.correct(transcript) is transcript
+
+
+@pytest.mark.parametrize(
+    ("recognised", "expected"),
+    [
+        ("обсудили в Костоне.", "обсудили в Костанае."),
+        ("прошел в Костаны.", "прошел в Костанае."),
+        ("к Костану", "к Костанаю"),
+        ("В Кистанайской области", "В Костанайской области"),
+        ("ЕРЛАН СПАНАВ", "ЕРЛАН СПАНОВ"),
+        ("господин Ваунденберг сказал", "господин Вауденберг сказал"),
+        ("Цель фарум", "Цель форум"),
+        # A dictionary word is rewritten only where it completes a glossary phrase.
+        ("гражданского арума,", "гражданского форума,"),
+    ],
+)
+def test_near_misses_become_the_fitting_form_of_the_term(
+    recognised: str, expected: str, glossary: Glossary
+) -> None:
+    assert corrected(recognised, glossary) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "новая форма отчета",  # "форма" is one edit from "форума" but an ordinary word
+        "арума цветет",  # a dictionary word without its phrase
+        "заявление Спанова и Какеновым",  # inflections of glossary names stay
+        "один миллиард тенге",
+        "Казань и Караганда",  # other places: too far from the glossary
+        "МВД и ООН",
+    ],
+)
+def test_ordinary_words_and_inflections_are_left_alone(text: str, glossary: Glossary) -> None:
+    assert corrected(text, glossary) == text
+
+
+def test_the_correct_reference_text_survives_correction_unchanged(glossary: Glossary) -> None:
+    truth = json.loads((SEED / "seed.truth.json").read_text(encoding="utf-8"))
+    for turn in truth["turns"]:
+        assert corrected(turn["text"], glossary) == turn["text"]
+
+
+def test_correction_rewrites_words_and_text_of_a_transcript(glossary: Glossary) -> None:
+    words = (
+        Word(0.0, 0.5, " Форум", 0.9),
+        Word(0.5, 0.7, " прошел", 0.9),
+        Word(0.7, 0.8, " в", 0.9),
+        Word(0.8, 1.4, " Костоне.", 0.4),
+    )
+    untouched = Segment(id=1, start=2.0, end=2.5, text="Добрый вечер.", words=(
+        Word(2.0, 2.2, " Добрый", 0.9), Word(2.2, 2.5, " вечер.", 0.9),
+    ))  # fmt: skip
+    transcript = Transcript(
+        duration=3.0,
+        language="ru",
+        model="m",
+        segments=(Segment(id=0, start=0.0, end=1.4, text="Форум прошел в Костоне.", words=words),
+                  untouched),
+    )  # fmt: skip
+    result = glossary.correct(transcript)
+    first = result.segments[0]
+    assert first.text == "Форум прошел в Костанае."
+    assert first.words[-1] == Word(0.8, 1.4, " Костанае.", 0.4)
+    assert result.segments[1] is untouched
+    assert Transcript.from_json(result.to_json()) == result
+
+
+def test_case_pattern_follows_the_glossary_for_names_and_the_speech_for_common_terms(
+    glossary: Glossary,
+) -> None:
+    assert corrected("в костоне", glossary) == "в Костанае"
+    assert re.fullmatch(r"В КОСТАНАЕ", corrected("В КОСТОНЕ", glossary))
