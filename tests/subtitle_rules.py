@@ -75,13 +75,14 @@ def read_ttml(data: bytes) -> list[ReadCue]:
         )
         for agent in root.iter("{http://www.w3.org/ns/ttml#metadata}agent")
     }
+    frame_rate = float(root.get("{http://www.w3.org/ns/ttml#parameter}frameRate", "0"))
     cues = []
     for paragraph in root.iter(f"{TT}p"):
         spans = paragraph.findall(f"{TT}span")
         cues.append(
             ReadCue(
-                _clock_seconds(paragraph.get("begin", "")),
-                _clock_seconds(paragraph.get("end", "")),
+                _clock_seconds(paragraph.get("begin", ""), frame_rate),
+                _clock_seconds(paragraph.get("end", ""), frame_rate),
                 tuple(span.text or "" for span in spans),
                 tuple(str(agents[span.get(TTM_AGENT)]) for span in spans),
             )
@@ -89,9 +90,11 @@ def read_ttml(data: bytes) -> list[ReadCue]:
     return cues
 
 
-def _clock_seconds(clock: str) -> float:
-    hours, minutes, seconds = clock.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+def _clock_seconds(clock: str, frame_rate: float) -> float:
+    """TTML clock time: hh:mm:ss.fraction, or hh:mm:ss:frames at ``frame_rate``."""
+    hours, minutes, seconds, *frames = clock.split(":")
+    total = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return total + (int(frames[0]) / frame_rate if frames else 0.0)
 
 
 def violations(cues: Sequence[ReadCue], rules: CueRules) -> list[str]:
@@ -143,9 +146,11 @@ def normalised(text: str) -> str:
     return " ".join(text.split())
 
 
-def read_back(transcript: Transcript, fmt: str, rules: CueRules | None = None) -> list[ReadCue]:
+def read_back(
+    transcript: Transcript, fmt: str, rules: CueRules | None = None, *, timecodes: bool = False
+) -> list[ReadCue]:
     """Render a subtitle format and read it back with the independent reader."""
-    data = render(transcript, fmt, rules=rules)
+    data = render(transcript, fmt, rules=rules, timecodes=timecodes)
     if fmt == "ttml":
         return read_ttml(data)
     reader = {"srt": read_srt, "vtt": read_vtt}[fmt]

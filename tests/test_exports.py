@@ -13,6 +13,7 @@ import pytest
 import webvtt
 from subtitle_rules import (
     TRUTH_FIXTURES,
+    ReadCue,
     normalised,
     read_back,
     read_srt,
@@ -95,6 +96,20 @@ def test_ttml_is_ebu_tt_d_shaped(seed: Transcript) -> None:
         for clock in (paragraph.get("begin"), paragraph.get("end")):
             milliseconds = int(clock[-3:])
             assert milliseconds % 40 == 0, clock  # on a 25 fps frame
+
+
+def test_ttml_frame_timecodes_give_the_same_cues(seed: Transcript) -> None:
+    data = render(seed, "ttml", timecodes=True)
+    root = ET.fromstring(data)
+    assert root.get("{http://www.w3.org/ns/ttml#parameter}frameRate") == "25"
+    first = root.find(".//{http://www.w3.org/ns/ttml}p")
+    assert first is not None and first.get("begin") == "00:00:03:02"  # 3.08 s
+    framed = read_back(seed, "ttml", timecodes=True)
+    clocked = read_back(seed, "ttml")
+    def rounded(cues: list[ReadCue]) -> list[tuple[float, float, tuple[str, ...]]]:
+        return [(round(c.start, 3), round(c.end, 3), c.lines) for c in cues]
+
+    assert rounded(framed) == rounded(clocked)
 
 
 def test_text_export_reads_like_the_newsroom_transcript(seed: Transcript) -> None:

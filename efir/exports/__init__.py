@@ -55,7 +55,9 @@ class _Request:
 _RENDERERS: dict[str, Callable[[_Request], bytes]] = {
     "srt": lambda r: render_srt(r.cues()).encode(),
     "vtt": lambda r: render_vtt(r.cues(), r.transcript).encode(),
-    "ttml": lambda r: render_ttml(r.cues(), r.transcript),
+    "ttml": lambda r: render_ttml(
+        r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes
+    ),
     "txt": lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
     "docx": lambda r: render_docx(r.transcript, title=r.title),
     "json": lambda r: r.transcript.to_json(indent=2).encode(),
@@ -73,8 +75,8 @@ def render(
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
-    turn of the text export; ``title`` heads the DOCX. Raises ValueError for an unknown
-    format.
+    turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
+    ``rules.fps``); ``title`` heads the DOCX. Raises ValueError for an unknown format.
     """
     renderer = _RENDERERS.get(fmt)
     if renderer is None:

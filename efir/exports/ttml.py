@@ -2,7 +2,11 @@
 
 Times are media clock times (``hh:mm:ss.mmm``) that fall exactly on frame boundaries of
 the rules' frame rate; each speaker is a ``ttm:agent`` in the head, referenced by the
-``span`` of every line they speak.
+``span`` of every line they speak. With ``frame_timecodes`` times are written as
+``hh:mm:ss:ff`` with ``ttp:frameRate`` instead, as EBU-TT Part 1 (Tech 3350) and TTML1
+allow for playout systems that want frames; EBU-TT-D itself has no frame times, so the
+document then does not claim EBU-TT-D conformance. Frame timecodes need a whole frame
+rate; at 29.97 and the like the clock times are kept.
 """
 
 from __future__ import annotations
@@ -30,20 +34,30 @@ def _agent_id(index: int) -> str:
     return f"speaker{index + 1}"
 
 
-def render_ttml(cues: list[Cue], transcript: Transcript) -> bytes:
-    tt = ET.Element(
-        f"{{{TT}}}tt",
-        {
-            f"{{{XML}}}lang": transcript.language or "ru",
-            f"{{{TTP}}}timeBase": "media",
-            f"{{{TTP}}}cellResolution": "50 30",
-        },
-    )
+def _frame_clock(frame: int, fps: float) -> str:
+    frames_per_second = round(fps)
+    seconds, frames = divmod(frame, frames_per_second)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}:{frames:02d}"
+
+
+def render_ttml(
+    cues: list[Cue], transcript: Transcript, *, fps: float, frame_timecodes: bool = False
+) -> bytes:
+    frame_timecodes = frame_timecodes and fps == round(fps)
+    attributes = {
+        f"{{{XML}}}lang": transcript.language or "ru",
+        f"{{{TTP}}}timeBase": "media",
+        f"{{{TTP}}}cellResolution": "50 30",
+    }
+    if frame_timecodes:
+        attributes[f"{{{TTP}}}frameRate"] = str(round(fps))
+    tt = ET.Element(f"{{{TT}}}tt", attributes)
     head = ET.SubElement(tt, f"{{{TT}}}head")
     metadata = ET.SubElement(head, f"{{{TT}}}metadata")
-    header = ET.SubElement(metadata, f"{{{EBUTTM}}}documentMetadata")
-    conforms = ET.SubElement(header, f"{{{EBUTTM}}}conformsToStandard")
-    conforms.text = "urn:ebu:tt:distribution:2018-04"
+    if not frame_timecodes:
+        header = ET.SubElement(metadata, f"{{{EBUTTM}}}documentMetadata")
+        conforms = ET.SubElement(header, f"{{{EBUTTM}}}conformsToStandard")
+        conforms.text = "urn:ebu:tt:distribution:2018-04"
     speaker_ids = list(dict.fromkeys(s for cue in cues for s in cue.speakers))
     agents = {}
     for index, speaker_id in enumerate(speaker_ids):
@@ -86,8 +100,12 @@ def render_ttml(cues: list[Cue], transcript: Transcript) -> bytes:
             f"{{{TT}}}p",
             {
                 f"{{{XML}}}id": f"sub{number}",
-                "begin": media_clock(cue.start_ms),
-                "end": media_clock(cue.end_ms),
+                "begin": _frame_clock(cue.start_frame, fps)
+                if frame_timecodes
+                else media_clock(cue.start_ms),
+                "end": _frame_clock(cue.end_frame, fps)
+                if frame_timecodes
+                else media_clock(cue.end_ms),
                 "region": "bottom",
             },
         )
