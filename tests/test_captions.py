@@ -12,7 +12,8 @@ import pytest
 from der import read_wav_16k, truth_speaker_transcript, truth_transcript
 from PIL import Image
 
-from efir.transcript import Role, Segment, Speaker, Transcript
+from efir.exports import render
+from efir.transcript import ROLE_LABELS_RU, Role, Segment, Speaker, Transcript
 from worker.stages.captions import CaptionOptions, read_caption_text, read_captions
 from worker.stages.diarize import diarize
 from worker.stages.roles import assign_roles
@@ -53,15 +54,19 @@ def test_every_interviewee_caption_on_the_right_speaker() -> None:
             assert speaker.name is None and speaker.title is None and speaker.role is None
 
 
-def test_captions_follow_diarized_speakers() -> None:
-    """The whole chain: diarize the seed, then OCR; each caption lands on the diarized
-    speaker whose words are that interviewee's."""
+@pytest.fixture(scope="module")
+def seed_chain() -> Transcript:
+    """The speakers stages end to end on the seed: diarize, read captions, assign roles."""
     diarized = diarize(truth_transcript(SEED / "seed.truth.json"), read_wav_16k(SEED / "seed.wav"))
-    result = read_captions(diarized.transcript, SEED / "seed.mp4")
+    return assign_roles(read_captions(diarized.transcript, SEED / "seed.mp4"))
+
+
+def test_captions_follow_diarized_speakers(seed_chain: Transcript) -> None:
+    """Each caption lands on the diarized speaker whose words are that interviewee's."""
     expected = _truth_captions()
     named = 0
-    for speaker in result.speakers:
-        words = [w for s in result.segments if s.speaker == speaker.id for w in s.words]
+    for speaker in seed_chain.speakers:
+        words = [w for s in seed_chain.segments if s.speaker == speaker.id for w in s.words]
         truth_speaker = Counter(_truth_speaker_at((w.start + w.end) / 2) for w in words)
         owner = truth_speaker.most_common(1)[0][0]
         if owner in expected:
@@ -70,6 +75,14 @@ def test_captions_follow_diarized_speakers() -> None:
         else:
             assert speaker.name is None
     assert named == 3
+
+
+def test_broadcast_transcript_reads_like_the_seed_document(seed_chain: Transcript) -> None:
+    """Same turn order, same captions: the txt export's headings against the truth's."""
+    expected = [_norm(t["caption"] or ROLE_LABELS_RU[Role(t["role"])]) for t in TRUTH["turns"]]
+    text = render(seed_chain, "txt").decode("utf-8")
+    headings = [_norm(line[:-1]) for line in text.splitlines() if line.endswith(":")]
+    assert headings == expected
 
 
 def test_audio_only_media_is_left_alone() -> None:
