@@ -319,7 +319,7 @@ def collapse_loops(words: Sequence[Word]) -> list[Word]:
     kept: list[Word] = []
     i = 0
     while i < len(words):
-        for size in range(8, 0, -1):
+        for size in range(1, 9):
             copies = _copies_from(keys, i, size)
             if copies >= (5 if size == 1 else 3):
                 kept.extend(words[i : i + size])
