@@ -17,6 +17,7 @@ from efir.search import (
     index_transcript,
     remove_clip,
     search,
+    update_clip_meta,
 )
 from efir.transcript import Speaker
 
@@ -237,3 +238,20 @@ def test_reindex_after_edit_and_rename(engine: Engine) -> None:
             remove_clip(session, "clipedit")
             session.commit()
         assert search(session, SearchQuery("ячмень")).hits == []
+
+
+def test_clip_metadata_edit_reaches_the_filters(engine: Engine) -> None:
+    meta = ClipMeta("clipmeta", "Черновик", "Тест", "Тест", date(2020, 1, 1))
+    speakers, lines = CORPUS["clipa"][1], [("S1", "Сенокос начался.")]
+    with Session(engine) as session:
+        index_transcript(session, meta, transcript_of(speakers, lines))
+        update_clip_meta(session, ClipMeta("clipmeta", "Итог", "Агро", "КТК", date(2021, 7, 1)))
+        session.commit()
+        try:
+            moved = SearchQuery("сенокос", programme="Агро", date_from=date(2021, 1, 1))
+            (group,) = search(session, moved).clips
+            assert (group.title, group.channel, group.air_date) == ("Итог", "КТК", date(2021, 7, 1))
+            assert search(session, SearchQuery("сенокос", programme="Тест")).hits == []
+        finally:
+            remove_clip(session, "clipmeta")
+            session.commit()

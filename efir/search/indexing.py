@@ -6,6 +6,7 @@ index never shows text that was rolled back.
 
 from __future__ import annotations
 
+import unicodedata
 from types import ModuleType
 from typing import Any
 
@@ -38,6 +39,8 @@ def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
 def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> dict[str, Any]:
     speaker = transcript.speaker(segment.speaker)
     caption = speaker.caption if speaker else None
+    # Composed form, so a decomposed «й» (и + breve) stays inside its word.
+    text = unicodedata.normalize("NFC", segment.text)
     return {
         **_clip_fields(clip),
         "segment_id": segment.id,
@@ -48,8 +51,8 @@ def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> di
         "speaker_caption": caption,
         "speaker_key": normalise(caption) if caption else None,
         "role": speaker.role.value if speaker and speaker.role else None,
-        "text": segment.text,
-        "lemmas": " ".join(term_of(token.text) for token in tokenize(segment.text)),
+        "text": text,
+        "lemmas": " ".join(term_of(token.text) for token in tokenize(text)),
     }
 
 

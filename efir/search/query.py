@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -116,6 +117,7 @@ def _clause_of(chunk: str, *, quoted: bool) -> Clause | None:
 
 
 def parse_query(text: str) -> ParsedQuery:
+    text = unicodedata.normalize("NFC", text)
     required: list[Clause] = []
     excluded: list[Clause] = []
     for match in _CHUNK_RE.finditer(text):
