@@ -95,10 +95,9 @@ def test_renamed_speaker_appears_in_exports(
     clip_id = uploaded_clip.clip_id
     _open_editor(page, live_service, clip_id)
     before = _transcript(page, live_service, clip_id)
-    caption = page.locator(".speaker-caption").first
-    speaker_id = caption.get_attribute("data-speaker-id")
-    caption.click()
-    form = page.locator(f".speaker-form[data-speaker-id='{speaker_id}']").first
+    first_turn = page.locator("#transcript .turn").first
+    first_turn.locator(".speaker-caption").click()
+    form = first_turn.locator(".speaker-form")
     form.locator("input[name=name]").fill("Айгерим ТЕСТОВА")
     form.locator("input[name=title]").fill("ВЕДУЩАЯ НОВОСТЕЙ")
     page.screenshot(path=artifacts_dir / "editor-rename-1-form.png")

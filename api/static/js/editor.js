@@ -287,11 +287,24 @@ container.addEventListener("keydown", (event) => {
 
 // ---- speakers ---------------------------------------------------------------------------
 
+function unusedSpeakerId() {
+  const taken = new Set(state.transcript.speakers.map((speaker) => speaker.id));
+  let n = taken.size + 1;
+  while (taken.has(`S${n}`)) n += 1;
+  return `S${n}`;
+}
+
 wireSpeakerForms(container, {
   voices: () => state.voices,
-  onRename: (speakerId, name, title) => submitOps([
-    { op: "rename_speaker", speaker_id: speakerId, name, title },
-  ]),
+  onRename: ({ speakerId, segmentIds, name, title }) => {
+    if (speakerId) return submitOps([{ op: "rename_speaker", speaker_id: speakerId, name, title }]);
+    // Nobody was assigned: the turn gets a speaker of its own, then its name.
+    const newId = unusedSpeakerId();
+    return submitOps([
+      ...segmentIds.map((id) => ({ op: "set_speaker", segment_id: id, speaker_id: newId })),
+      { op: "rename_speaker", speaker_id: newId, name, title },
+    ]);
+  },
 });
 
 // ---- revisions and exports (rendered by history.js) -------------------------------------

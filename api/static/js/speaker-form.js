@@ -17,7 +17,8 @@ function closeForm(form) {
   button.focus();
 }
 
-// onRename(speakerId, name, title) resolves to whether the rename was saved.
+// onRename({speakerId, segmentIds, name, title}) resolves to whether it was saved;
+// speakerId is "" for a turn nobody was assigned to.
 export function wireSpeakerForms(container, { voices, onRename }) {
   container.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
@@ -35,13 +36,13 @@ export function wireSpeakerForms(container, { voices, onRename }) {
       return;
     }
     const title = form.elements.title.value.trim() || null;
-    const { speakerId } = form.dataset;
-    onRename(speakerId, name, title).then((saved) => {
+    const segmentIds = form.dataset.segmentIds.split(",").map(Number);
+    const turnIndex = [...container.querySelectorAll(".turn")].indexOf(form.closest(".turn"));
+    onRename({ speakerId: form.dataset.speakerId, segmentIds, name, title }).then((saved) => {
       if (!saved) return;
       announce(t("editor.renamed", { name }));
-      // The transcript was redrawn: put the keyboard back where the editor was.
-      container.querySelector(`.speaker-caption[data-speaker-id="${CSS.escape(speakerId)}"]`)
-        ?.focus();
+      // The transcript was redrawn with the same turns: put the keyboard back.
+      container.querySelectorAll(".turn .speaker-caption")[turnIndex]?.focus();
     });
   });
 

@@ -73,27 +73,29 @@ function renderSegment(segment, nextSegment) {
     text, tools);
 }
 
-function renderSpeakerHead(speakerId, speaker) {
-  const caption = speakerCaption(speaker, speakerId);
-  // Without a speaker id there is nobody to rename.
-  if (!speakerId) return el("header", { class: "turn-head" }, el("span", { class: "speaker-caption" }, caption));
+// A turn without a speaker can be named too: the editor then gives it a speaker of its own.
+function renderSpeakerHead(turn, speaker) {
+  const speakerId = turn.speakerId ?? "";
   const nameInput = el("input", {
     name: "name", type: "text", list: "voice-names", value: speaker?.name || "", required: true,
   });
   const titleInput = el("input", { name: "title", type: "text", value: speaker?.title || "" });
-  const form = el("form", { class: "speaker-form", hidden: true, dataset: { speakerId } },
-    el("label", {}, el("span", {}, t("editor.speaker_name")), nameInput),
-    el("label", {}, el("span", {}, t("editor.speaker_title")), titleInput),
-    el("div", { class: "button-row" },
-      el("button", { type: "submit", class: "primary small" }, t("editor.save")),
-      el("button", { type: "button", class: "small secondary", dataset: { action: "cancel-rename" } },
-        t("editor.cancel"))));
+  const form = el("form", {
+    class: "speaker-form", hidden: true,
+    dataset: { speakerId, segmentIds: turn.segments.map((segment) => segment.id).join(",") },
+  },
+  el("label", {}, el("span", {}, t("editor.speaker_name")), nameInput),
+  el("label", {}, el("span", {}, t("editor.speaker_title")), titleInput),
+  el("div", { class: "button-row" },
+    el("button", { type: "submit", class: "primary small" }, t("editor.save")),
+    el("button", { type: "button", class: "small secondary", dataset: { action: "cancel-rename" } },
+      t("editor.cancel"))));
   return el("header", { class: "turn-head" },
     el("button", {
       type: "button", class: "speaker-caption", "aria-expanded": "false",
       dataset: { action: "rename", speakerId },
       title: t("editor.rename_hint"),
-    }, caption),
+    }, speakerCaption(speaker, turn.speakerId)),
     form);
 }
 
@@ -101,22 +103,21 @@ function renderSpeakerHead(speakerId, speaker) {
 export function renderTranscript(container, transcript) {
   const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
   const turns = [];
-  transcript.segments.forEach((segment, index) => {
+  for (const segment of transcript.segments) {
     const last = turns.at(-1);
-    const body = renderSegment(segment, transcript.segments[index + 1]);
-    if (last && last.speakerId === segment.speaker) {
-      last.node.append(body);
-      return;
-    }
-    const node = el("article", { class: "turn", dataset: { speaker: segment.speaker ?? "" } },
-      renderSpeakerHead(segment.speaker, speakers.get(segment.speaker)), body);
-    turns.push({ speakerId: segment.speaker, node });
-  });
+    if (last && last.speakerId === segment.speaker) last.segments.push(segment);
+    else turns.push({ speakerId: segment.speaker, segments: [segment] });
+  }
   if (!turns.length) {
     container.replaceChildren(el("p", { class: "empty" }, t("editor.no_speech")));
     return;
   }
-  container.replaceChildren(...turns.map((turn) => turn.node));
+  const nextOf = new Map(transcript.segments.map((segment, i) => [segment, transcript.segments[i + 1]]));
+  container.replaceChildren(...turns.map((turn) => el("article", {
+    class: "turn", dataset: { speaker: turn.speakerId ?? "" },
+  },
+  renderSpeakerHead(turn, speakers.get(turn.speakerId)),
+  ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment))))));
 }
 
 // Where a split at the caret would cut: the index of the first word of the second part.
