@@ -13,7 +13,7 @@ writes over silence and music, and collapse repetition loops.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,7 +43,6 @@ class AsrOptions:
     language: str | None = "ru"
     beam_size: int = 5
     batch_size: int = 8
-    word_timestamps: bool = True
     # Text the decoder sees before every window: glossary terms, which bias spelling.
     # Measured on the seed, a prompt beat hotwords (WER 0.23 against 0.31).
     initial_prompt: str | None = None
@@ -93,11 +92,14 @@ def transcribe(
     report = on_progress or (lambda fraction: None)
     regions = speech_regions(audio, options)
     words: list[Word] = []
+    language = options.language
     try:
         windows = _windows(regions, options.window_s)
-        for batch_words, fraction in _decode_batched(model, audio, windows, options):
-            words.extend(batch_words)
-            report(0.9 * fraction)
+        if windows:
+            language, decoded = _decode_batched(model, audio, windows, options)
+            for batch_words, fraction in decoded:
+                words.extend(batch_words)
+                report(0.9 * fraction)
         for span in find_unheard_spans(regions, words, options):
             words = [w for w in words if not _inside(w, span)]
             words.extend(_decode_sequential(model, audio, span, options))
@@ -108,7 +110,7 @@ def transcribe(
     report(1.0)
     return Transcript(
         duration=duration_s,
-        language=options.language or "ru",
+        language=language or "ru",
         model=model_name,
         segments=tuple(
             Segment(id=i, start=s.start, end=s.end, text=s.text, words=s.words)
@@ -180,19 +182,19 @@ def _merge_close(spans: Iterable[TimeSpan], *, max_gap_s: float, max_s: float) -
 
 def _decode_batched(
     model: WhisperModel, audio: np.ndarray, windows: Sequence[TimeSpan], options: AsrOptions
-) -> Iterable[tuple[list[Word], float]]:
-    if not windows:
-        return
-    pipeline = BatchedInferencePipeline(model)
-    segments, _ = pipeline.transcribe(
+) -> tuple[str, Iterator[tuple[list[Word], float]]]:
+    """The language and, lazily, each decoded segment's words with the fraction done."""
+    segments, info = BatchedInferencePipeline(model).transcribe(
         audio,
         clip_timestamps=[{"start": w.start, "end": w.end} for w in windows],
         batch_size=options.batch_size,
         **_decoding_kwargs(model, options),
     )
     last_end = windows[-1].end
-    for segment in segments:
-        yield _words(segment.words or (), offset_s=0.0), min(segment.end / last_end, 1.0)
+    return info.language, (
+        (_words(segment.words or (), offset_s=0.0), min(segment.end / last_end, 1.0))
+        for segment in segments
+    )
 
 
 def _decode_sequential(
@@ -214,7 +216,7 @@ def _decoding_kwargs(model: WhisperModel, options: AsrOptions) -> dict[str, obje
     return {
         "language": options.language,
         "beam_size": options.beam_size,
-        "word_timestamps": True,
+        "word_timestamps": True,  # always: finding unheard regions needs them
         "initial_prompt": options.initial_prompt,
         "hotwords": options.hotwords,
         "suppress_tokens": suppressed,

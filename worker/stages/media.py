@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -141,7 +142,7 @@ def decode_audio(
         stream_index = choose_audio_stream(info)
     with _open(path) as container:
         stream = container.streams[stream_index]
-        if stream.type != "audio":
+        if not isinstance(stream, av.audio.stream.AudioStream):
             raise MediaError(f"Поток {stream_index} не звуковой (stream is not audio)")
         chunks = list(_resampled(container, stream))
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
@@ -167,10 +168,11 @@ def grab_frames(path: Path, times_s: Sequence[float]) -> list[Image.Image]:
             raise MediaError(f"В файле «{path.name}» нет видео (the file has no video track)")
         stream = container.streams.video[0]
         for time_s in sorted(set(times_s)):
-            container.seek(max(int(time_s / stream.time_base), 0), stream=stream, backward=True)
+            offset = int(time_s / stream.time_base) if stream.time_base else 0
+            container.seek(max(offset, 0), stream=stream, backward=True)
             frame = _frame_at(container, stream, time_s)
             if frame is not None:
-                frames[time_s] = frame.to_image()
+                frames[time_s] = frame.to_image()  # type: ignore[no-untyped-call]
     missing = [t for t in times_s if t not in frames]
     if missing:
         raise MediaError(f"Нет кадров на {missing[0]:.2f} с (no video frame at that time)")
@@ -224,14 +226,19 @@ def _resampled(
 
 
 def _decoded_frames(
-    container: av.container.InputContainer, stream: av.stream.Stream
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> Iterator[av.AudioFrame]:
-    # A damaged packet mid-stream is skipped, as ffmpeg does; a cut file is caught by length.
     for packet in container.demux(stream):
-        try:
-            yield from packet.decode()
-        except av.error.InvalidDataError:
-            continue
+        yield from _audio_frames(packet)
+
+
+def _audio_frames(packet: av.Packet[Any]) -> list[av.AudioFrame]:
+    # A damaged packet mid-stream is skipped, as ffmpeg does; a cut file is caught by length.
+    try:
+        decoded: list[Any] = packet.decode()
+        return [frame for frame in decoded if isinstance(frame, av.AudioFrame)]
+    except av.error.InvalidDataError:
+        return []
 
 
 def _stream_levels_dbfs(path: Path, indexes: list[int]) -> dict[int, float]:
@@ -249,11 +256,7 @@ def _stream_levels_dbfs(path: Path, indexes: list[int]) -> dict[int, float]:
                 if min(measured.values()) >= enough:
                     break
                 continue
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue
-            for frame in frames:
+            for frame in _audio_frames(packet):
                 for mono in resamplers[index].resample(frame):
                     pcm = mono.to_ndarray().reshape(-1).astype(np.float64)
                     energy[index] += float(np.sum(pcm**2))

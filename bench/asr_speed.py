@@ -1,0 +1,108 @@
+"""Speed and accuracy of efir's pipeline beside bare faster-whisper, in one run.
+
+    .venv/bin/python bench/asr_speed.py [MEDIA] [--truth T.json] [--glossary G] [--repeats N]
+
+Bare = `BatchedInferencePipeline.transcribe(path, language, beam 5, batch 8,
+word_timestamps, VAD on)` with the same loaded model. Efir = `run_pipeline` on the
+same file: probe, decode, VAD, batched decode, repair of unheard regions, guards,
+glossary correction. Runs alternate (bare, efir, bare, efir…) so load from other
+processes falls on both; the median of each is reported. Target: ratio ≤ 1.15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from faster_whisper import BatchedInferencePipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from scoring import cer, load_truth_text, wer  # noqa: E402
+
+from efir.config import Settings  # noqa: E402
+from efir.glossary import Glossary  # noqa: E402
+from worker.model_cache import get_whisper_model  # noqa: E402
+from worker.pipeline import PipelineOptions, pipeline_options_from_settings, run_pipeline  # noqa: E402
+from worker.stages.media import SAMPLE_RATE, decode_audio  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("media", type=Path, nargs="?", default=ROOT / "fixtures/seed/seed.wav")
+    parser.add_argument("--truth", type=Path, default=ROOT / "fixtures/seed/seed.truth.json")
+    parser.add_argument("--glossary", type=Path, help="also time the pipeline with this glossary")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+
+    options = pipeline_options_from_settings(Settings())
+    model = get_whisper_model(
+        options.model_dir,
+        device=options.device,
+        compute_type=options.compute_type,
+        cpu_threads=options.cpu_threads,
+    )
+    duration_s = decode_audio(args.media).size / SAMPLE_RATE
+    reference = load_truth_text(args.truth) if args.truth and args.truth.exists() else None
+
+    def bare() -> str:
+        segments, _ = BatchedInferencePipeline(model).transcribe(
+            str(args.media),
+            language=options.asr.language,
+            beam_size=options.asr.beam_size,
+            batch_size=options.asr.batch_size,
+            word_timestamps=True,
+            vad_filter=True,
+        )
+        return " ".join(segment.text.strip() for segment in segments)
+
+    variants: dict[str, Callable[[], str]] = {
+        "bare BatchedInferencePipeline": bare,
+        "efir pipeline": lambda: run_pipeline(args.media, options).text,
+    }
+    if args.glossary:
+        variants["efir pipeline + glossary"] = lambda: (
+            run_pipeline(args.media, _with_glossary(options, Glossary.load(args.glossary))).text
+        )
+
+    timings: dict[str, list[float]] = {name: [] for name in variants}
+    texts: dict[str, str] = {}
+    for _ in range(args.repeats):
+        for name, run in variants.items():
+            started = time.perf_counter()
+            texts[name] = run()
+            timings[name].append(time.perf_counter() - started)
+
+    print(f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, "
+          f"{options.cpu_threads} thread(s), beam {options.asr.beam_size}, "
+          f"batch {options.asr.batch_size}, median of {args.repeats}")  # fmt: skip
+    print(f"{'variant':32} {'seconds':>8} {'RTF':>6} {'WER':>6} {'CER':>6}")
+    bare_s = statistics.median(timings["bare BatchedInferencePipeline"])
+    for name, seconds in timings.items():
+        median_s = statistics.median(seconds)
+        scores = (
+            f"{wer(reference, texts[name]):6.3f} {cer(reference, texts[name]):6.3f}"
+            if reference
+            else f"{'-':>6} {'-':>6}"
+        )
+        print(f"{name:32} {median_s:8.1f} {median_s / duration_s:6.3f} {scores}")
+    efir_s = statistics.median(timings["efir pipeline"])
+    print(f"ratio efir / bare: {efir_s / bare_s:.2f}x (target <= 1.15x)")
+
+
+def _with_glossary(options: PipelineOptions, glossary: Glossary) -> PipelineOptions:
+    return replace(
+        options, glossary=glossary, asr=replace(options.asr, initial_prompt=glossary.prompt)
+    )
+
+
+if __name__ == "__main__":
+    main()
