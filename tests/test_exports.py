@@ -23,9 +23,9 @@ from subtitle_rules import (
     violations,
 )
 
-from efir.edits import SplitSegment, align_words, apply_edits
+from efir.edits import SplitSegment, apply_edits
 from efir.exports import FORMATS, CueRules, render
-from efir.transcript import Transcript, Word
+from efir.transcript import Segment, Transcript, Word
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_fixture_subtitles_break_no_rule_at_defaults(fixture: str, fmt: str) -> 
 @pytest.mark.parametrize(
     "query",
     [
-        {"max_chars_per_line": "32", "max_cps": "15"},
+        {"max_chars_per_line": "32", "max_cps": "15", "max_delay_frames": "12"},
         {"max_lines": "1", "max_chars_per_line": "42"},
         {"fps": "30", "min_gap_frames": "3", "max_duration_s": "4"},
     ],
@@ -166,20 +166,44 @@ def test_rule_overrides_are_validated() -> None:
         CueRules.from_query({"min_duration_s": "9"})
 
 
-def test_fast_speech_is_held_into_pauses_not_sped_up() -> None:
-    """The seed 15% faster: many sentences are spoken above 17 characters per second, yet
-    no cue is shown faster than that; cues borrow the pauses instead."""
-    fast = truth_transcript(speed=1.15)
-    rates = []
-    for segment in fast.segments:
-        sentence: list[Word] = []
-        for word in align_words(segment.words, segment.text):
-            sentence.append(word)
-            if word.word.endswith((".", "!", "?")):
-                chars = len(" ".join(w.word for w in sentence))
-                rates.append(chars / (sentence[-1].end - sentence[0].start))
-                sentence = []
-    assert sum(rate > 17 for rate in rates) >= 3  # the premise: speech outruns the rule
+def _spoken_at(text: str, start: float, chars_per_second: float) -> tuple[Word, ...]:
+    words, clock = [], start
+    for token in text.split():
+        duration = (len(token) + 1) / chars_per_second
+        words.append(Word(round(clock, 3), round(clock + duration, 3), token))
+        clock += duration
+    return tuple(words)
+
+
+def test_fast_speech_is_held_into_the_pause_not_sped_up(seed: Transcript) -> None:
+    """A seed sentence spoken at 22 characters a second, then a pause: its cue stays up
+    into the pause long enough to be read at 17, instead of vanishing with the speech."""
+    burst = "Своим опытом поделились представители Великобритании, Нидерландов."
+    calm = "Подробности в материале моих коллег."
+    fast_words = _spoken_at(burst, 1.0, 22.0)
+    calm_words = _spoken_at(calm, fast_words[-1].end + 1.5, 12.0)
+    transcript = Transcript(
+        duration=calm_words[-1].end + 1,
+        language="ru",
+        model="test",
+        segments=(
+            Segment(0, fast_words[0].start, fast_words[-1].end, burst, "korr", fast_words),
+            Segment(1, calm_words[0].start, calm_words[-1].end, calm, "korr", calm_words),
+        ),
+        speakers=seed.speakers,
+    )
+    speech_rate = len(burst) / (fast_words[-1].end - fast_words[0].start)
+    assert speech_rate > 20
+    for fmt in ("srt", "vtt", "ttml"):
+        cues = read_back(transcript, fmt)
+        assert violations(cues, CueRules()) == []
+        assert spoken_text(cues) == normalised(transcript.text)
+        burst_cues = [c for c in cues if c.start < fast_words[-1].end]
+        assert burst_cues[-1].end >= fast_words[-1].end + 0.5
+
+
+def test_seed_a_tenth_faster_still_breaks_no_rule() -> None:
+    fast = truth_transcript(speed=1.1)
     for fmt in ("srt", "vtt", "ttml"):
         cues = read_back(fast, fmt)
         assert violations(cues, CueRules()) == []

@@ -7,7 +7,7 @@ fixed timer fires. Hard limits: line length, line count, at most one speaker cha
 cue (and then as two dash lines), no line ending on a preposition. Timing limits (minimum
 and maximum duration, reading speed, gap) are costs so high that they are broken only
 where speech leaves no other choice. A cue starts on the frame its first word starts (or
-up to ``max_delay_s`` later, when the cue before it needs the time) and is held into the
+up to ``max_delay_frames`` later, when the cue before it needs the time) and is held into the
 following silence as long as reading speed needs, up to the gap rule.
 """
 
@@ -110,13 +110,12 @@ def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
 
     The search state is (next word, how many frames late its cue may have to start): a
     cue that needs more reading time than its words take may hold on past the next word,
-    whose cue then starts up to ``rules.max_delay_s`` late.
+    whose cue then starts up to ``rules.max_delay_frames`` late.
     """
     tokens = _tokens(transcript, rules)
     if not tokens:
         return []
     media_end = max(round(transcript.duration * rules.fps), tokens[-1].end_frame)
-    max_delay = round(rules.max_delay_s * rules.fps)
     # best[i][delay]: the cheapest cues for tokens[:i] leaving the next cue ``delay`` late
     best: list[dict[int, float]] = [{} for _ in range(len(tokens) + 1)]
     best[0][0] = 0.0
@@ -128,7 +127,7 @@ def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
         for delay, base in sorted(best[first].items()):
             for stop, shape in shapes:
                 cue, cost, next_delay = _place(
-                    tokens, first, stop, shape, delay, media_end, max_delay, rules
+                    tokens, first, stop, shape, delay, media_end, rules
                 )
                 if base + cost < best[stop].get(next_delay, math.inf):
                     best[stop][next_delay] = base + cost
@@ -221,14 +220,13 @@ def _place(
     shape: _Shape,
     delay: int,
     media_end: int,
-    max_delay: int,
     rules: CueRules,
 ) -> tuple[Cue, float, int]:
     """Time a cue starting ``delay`` frames after its first word: (cue, cost, next delay).
 
     It stays up as long as reading speed, minimum duration and its last word need, but
     not beyond the maximum duration, the media's end or the latest moment that lets the
-    next cue start within ``max_delay`` of its word; what is still missing is the cost.
+    next cue start within ``max_delay_frames`` of its word; what is still missing is the cost.
     """
     start = tokens[first].start_frame + delay
     needed = max(
@@ -239,7 +237,7 @@ def _place(
     limit = start + rules.max_duration_frames
     if stop < len(tokens):
         next_word = tokens[stop].start_frame
-        limit = min(limit, next_word + max_delay - rules.min_gap_frames)
+        limit = min(limit, next_word + rules.max_delay_frames - rules.min_gap_frames)
         end = min(needed, limit)
         chained = next_word - rules.min_gap_frames
         if 0 <= chained - end < _CHAIN_FRAMES and chained - start <= rules.max_duration_frames:

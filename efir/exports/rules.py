@@ -18,8 +18,10 @@ min_gap_frames      2          Netflix General Requirements: at least 2 frames
                                between events (80 ms at 25 fps)
 fps                 25         PAL/SECAM broadcast frame rate; cue times are snapped
                                to whole frames
-max_delay_s         0.5 s      efir's own: how late a cue may appear after its first
-                               word when the cue before it needs the reading time
+max_delay_frames    3          Netflix General Requirements, Timing: "timed to the
+                               audio or, if necessary, within 3 frames of the audio";
+                               a cue starts that late only when the cue before it
+                               needs the reading time
 ==================  =========  =====================================================
 
 How efir applies them:
@@ -33,7 +35,7 @@ How efir applies them:
 - A speaker change starts a new cue; two short turns may share one cue as two dash
   lines (``– Да.`` / ``– Нет.``), one line per speaker.
 - Where speech outruns ``max_cps``, the cue is split and each part is held on screen
-  into the following silence (or up to ``max_delay_s`` into the next cue's time) rather
+  into the following silence (or up to ``max_delay_frames`` into the next cue's time) rather
   than shown faster; gaps under half a second are closed to exactly ``min_gap_frames``
   (Netflix "chaining" practice). Only speech that stays too fast for longer than that
   can absorb leaves a cue over the reading speed.
@@ -87,7 +89,7 @@ class CueRules:
     max_cps: float = 17.0
     min_gap_frames: int = 2
     fps: float = 25.0
-    max_delay_s: float = 0.5
+    max_delay_frames: int = 3
 
     def __post_init__(self) -> None:
         problems = []
@@ -103,8 +105,8 @@ class CueRules:
             problems.append("max_cps must be between 5 and 100")
         if not 0 <= self.min_gap_frames <= 50:
             problems.append("min_gap_frames must be between 0 and 50")
-        if not 0 <= self.max_delay_s <= 2:
-            problems.append("max_delay_s must be between 0 and 2")
+        if not 0 <= self.max_delay_frames <= 50:
+            problems.append("max_delay_frames must be between 0 and 50")
         if not 10 <= self.fps <= 120:
             problems.append("fps must be between 10 and 120")
         if problems:
