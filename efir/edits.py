@@ -210,9 +210,7 @@ def _split(transcript: Transcript, op: SplitSegment) -> Transcript:
             f"got {op.at_word}"
         )
     head, tail = words[: op.at_word], words[op.at_word :]
-    first = replace(
-        segment, end=head[-1].end, text=" ".join(w.word for w in head), words=head
-    )
+    first = replace(segment, end=head[-1].end, text=" ".join(w.word for w in head), words=head)
     second = replace(
         segment,
         id=-1,
@@ -284,7 +282,9 @@ def align_words(old_words: Sequence[Word], text: str) -> tuple[Word, ...]:
 
 
 def _align_replaced(
-    old_words: Sequence[Word], old_keys: Sequence[str], tokens: Sequence[str],
+    old_words: Sequence[Word],
+    old_keys: Sequence[str],
+    tokens: Sequence[str],
     new_keys: Sequence[str],
 ) -> list[Word | None]:
     """Time a replaced run: respelled words ("Костанай" → "Костанае") keep their own
@@ -348,12 +348,16 @@ def _time_insertions(timed: list[Word | None], tokens: list[str]) -> tuple[Word,
             timed[index:stop] = share_span((gap_start, gap_end), tokens[index:stop])
         elif before is not None:
             shared = share_span((before.start, before.end), [before.word, *tokens[index:stop]])
-            timed[index - 1 : stop] = [replace(shared[0], probability=before.probability),
-                                       *shared[1:]]
+            timed[index - 1 : stop] = [
+                replace(shared[0], probability=before.probability),
+                *shared[1:],
+            ]
         elif after is not None:
             shared = share_span((after.start, after.end), [*tokens[index:stop], after.word])
-            timed[index : stop + 1] = [*shared[:-1],
-                                       replace(shared[-1], probability=after.probability)]
+            timed[index : stop + 1] = [
+                *shared[:-1],
+                replace(shared[-1], probability=after.probability),
+            ]
         index = stop
     return tuple(w for w in timed if w is not None)
 

@@ -52,8 +52,14 @@ def test_retyping_keeps_unchanged_words_and_gives_replaced_words_their_span(
     i = tokens.index("одиннадцатый")
     assert tokens[i + 1 : i + 5] == ["по", "счету", "Гражданский", "форум."]
     # "одиннадцатый по счету" becomes "11-й юбилейный"; "ежегодный" is inserted after "форум."
-    edited_tokens = [*tokens[:i], "11-й", "юбилейный", *tokens[i + 3 : i + 5], "ежегодный",
-                     *tokens[i + 5 :]]
+    edited_tokens = [
+        *tokens[:i],
+        "11-й",
+        "юбилейный",
+        *tokens[i + 3 : i + 5],
+        "ежегодный",
+        *tokens[i + 5 :],
+    ]
     edited = apply_edits(seed, [SetText(segment.id, " ".join(edited_tokens))])
     after = list(edited.segments[0].words)
     assert [w.word for w in after] == edited_tokens
@@ -177,11 +183,18 @@ def test_merge_and_split_refuse_what_does_not_fit(seed: Transcript) -> None:
 def test_speaker_changes_and_renames_show_in_every_export(seed: Transcript) -> None:
     ops = parse_ops(
         [
-            {"op": "rename_speaker", "speaker_id": "korr", "name": "Анна ИВАНОВА",
-             "title": "КОРРЕСПОНДЕНТ"},
+            {
+                "op": "rename_speaker",
+                "speaker_id": "korr",
+                "name": "Анна ИВАНОВА",
+                "title": "КОРРЕСПОНДЕНТ",
+            },
             {"op": "set_speaker", "segment_id": 6, "speaker_id": "kakenov"},
-            {"op": "set_text", "segment_id": 0,
-             "text": seed.segments[0].text.replace("одиннадцатый", "двенадцатый")},
+            {
+                "op": "set_text",
+                "segment_id": 0,
+                "text": seed.segments[0].text.replace("одиннадцатый", "двенадцатый"),
+            },
         ]
     )
     edited = apply_edits(seed, ops)

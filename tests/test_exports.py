@@ -70,7 +70,11 @@ def test_a_speaker_change_starts_a_new_cue_on_the_seed(seed: Transcript) -> None
         assert any(abs(cue.start - start) <= 0.04 for cue in cues), start
     assert all(len(set(cue.voices)) == 1 for cue in cues)
     assert {voice for cue in cues for voice in cue.voices} == {
-        "Ведущий", "Корр", "Наут ВАН ВАУДЕНБЕРГ", "Абылай-хан КАКЕНОВ", "Ерлан СПАНОВ"
+        "Ведущий",
+        "Корр",
+        "Наут ВАН ВАУДЕНБЕРГ",
+        "Абылай-хан КАКЕНОВ",
+        "Ерлан СПАНОВ",
     }
 
 
@@ -106,6 +110,7 @@ def test_ttml_frame_timecodes_give_the_same_cues(seed: Transcript) -> None:
     assert first is not None and first.get("begin") == "00:00:03:02"  # 3.08 s
     framed = read_back(seed, "ttml", timecodes=True)
     clocked = read_back(seed, "ttml")
+
     def rounded(cues: list[ReadCue]) -> list[tuple[float, float, tuple[str, ...]]]:
         return [(round(c.start, 3), round(c.end, 3), c.lines) for c in cues]
 

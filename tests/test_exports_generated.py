@@ -69,8 +69,14 @@ def realistic_transcripts(draw: st.DrawFn) -> Transcript:
             words.append(Word(round(clock, 3), round(clock + duration, 3), token))
             clock += duration + draw(st.sampled_from([0.0, 0.0, 0.0, 0.05, 0.2, 0.6]))
         segments.append(
-            Segment(index, words[0].start, words[-1].end, " ".join(w.word for w in words),
-                    speaker, tuple(words))
+            Segment(
+                index,
+                words[0].start,
+                words[-1].end,
+                " ".join(w.word for w in words),
+                speaker,
+                tuple(words),
+            )
         )
         clock += draw(st.floats(0.1, 2.5))
     return Transcript(clock + 1.0, "ru", "generated", tuple(segments), SPEAKERS)
@@ -125,8 +131,6 @@ def test_any_timing_keeps_layout_order_gaps_and_every_character(transcript: Tran
     survive regardless."""
     cues = read_srt(render(transcript, "srt").decode())
     timing_limits = ("characters per second", "shorter than", "cue ends on")
-    structural = [
-        v for v in violations(cues, CueRules()) if not any(t in v for t in timing_limits)
-    ]
+    structural = [v for v in violations(cues, CueRules()) if not any(t in v for t in timing_limits)]
     assert structural == []
     assert spoken_text(cues) == _in_time_order(transcript)

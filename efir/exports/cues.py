@@ -126,9 +126,7 @@ def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
         shapes = _shapes_from(tokens, first, rules)
         for delay, base in sorted(best[first].items()):
             for stop, shape in shapes:
-                cue, cost, next_delay = _place(
-                    tokens, first, stop, shape, delay, media_end, rules
-                )
+                cue, cost, next_delay = _place(tokens, first, stop, shape, delay, media_end, rules)
                 if base + cost < best[stop].get(next_delay, math.inf):
                     best[stop][next_delay] = base + cost
                     steps[(stop, next_delay)] = _Step((first, delay), cue)
@@ -170,9 +168,7 @@ def _too_long(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) 
     return chars > rules.max_chars_per_line * rules.max_lines or speech > rules.max_duration_frames
 
 
-def _shapes_from(
-    tokens: Sequence[_Token], first: int, rules: CueRules
-) -> list[tuple[int, _Shape]]:
+def _shapes_from(tokens: Sequence[_Token], first: int, rules: CueRules) -> list[tuple[int, _Shape]]:
     """Every cue that may start at tokens[first], as (stop, shape); one word always may."""
     shapes = []
     for stop in range(first + 1, min(len(tokens), first + _MAX_CUE_WORDS) + 1):
@@ -334,9 +330,7 @@ def _layout(words: Sequence[_Token], rules: CueRules) -> tuple[float, list[str]]
     return found[0], lines
 
 
-def _dash_lines(
-    first: Sequence[str], second: Sequence[str], rules: CueRules
-) -> list[str] | None:
+def _dash_lines(first: Sequence[str], second: Sequence[str], rules: CueRules) -> list[str] | None:
     if rules.max_lines < 2:
         return None
     lines = [DASH + " ".join(first), DASH + " ".join(second)]

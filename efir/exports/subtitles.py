@@ -35,8 +35,6 @@ def render_vtt(cues: list[Cue], transcript: Transcript) -> str:
             lines = [f"<v {voice}>{line}</v>" for voice, line in zip(voices, lines, strict=True)]
         else:
             lines[0] = f"<v {voices[0]}>{lines[0]}"
-        captions.append(
-            webvtt.Caption(media_clock(cue.start_ms), media_clock(cue.end_ms), lines)
-        )
+        captions.append(webvtt.Caption(media_clock(cue.start_ms), media_clock(cue.end_ms), lines))
     content: str = webvtt.WebVTT(captions=captions).content
     return content

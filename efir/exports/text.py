@@ -1,10 +1,10 @@
-"""Plain text in broadcast-transcript form, the way a Russian newsroom files a story::
+"""Plain text in broadcast-transcript form, the way a Russian newsroom files a story:
 
-    [00:00:21] Корр:
-    Главная тема одиннадцатого Гражданского форума…
+[00:00:21] Корр:
+Главная тема одиннадцатого Гражданского форума…
 
-    [00:01:56] Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:
-    «Сегодня неправительственный сектор области…».
+[00:01:56] Ерлан СПАНОВ, ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ:
+«Сегодня неправительственный сектор области…».
 """
 
 from __future__ import annotations

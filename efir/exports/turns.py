@@ -20,7 +20,7 @@ class Turn:
 
 
 def speaker_heading(transcript: Transcript, speaker_id: str | None) -> str:
-    """"NAME, TITLE" for a captioned speaker, the role label ("Корр"), else "Спикер N"."""
+    """ "NAME, TITLE" for a captioned speaker, the role label ("Корр"), else "Спикер N"."""
     speaker = transcript.speaker(speaker_id)
     if speaker is not None and speaker.caption:
         return speaker.caption
@@ -48,8 +48,12 @@ def turns_of(transcript: Transcript) -> list[Turn]:
         if turns and turns[-1].speaker == segment.speaker:
             last = turns[-1]
             turns[-1] = Turn(
-                last.start, max(last.end, segment.end), last.speaker, last.heading,
-                f"{last.text} {text}", last.quoted,
+                last.start,
+                max(last.end, segment.end),
+                last.speaker,
+                last.heading,
+                f"{last.text} {text}",
+                last.quoted,
             )
             continue
         speaker = transcript.speaker(segment.speaker)
