@@ -2,7 +2,18 @@
 
 One interface, two backends picked from the session's dialect: SQLite FTS5 (the
 embedded default) and PostgreSQL tsvector + GIN. Both index the same terms and
-resolve queries the same way, so they find the same hits; scores differ in scale.
+resolve queries the same way, so they find the same hits. Ranking is each
+engine's own: FTS5 bm25() and PostgreSQL ts_rank_cd (length-normalised), so
+scores differ in scale and near-ties may order differently; exact ties fall back
+to (air date newest first, clip, start) on both.
+
+Callers: ``index_transcript`` inside the transaction that saves each revision
+(edits and speaker renames included), ``update_clip_meta`` when a clip's title,
+programme, channel or air date changes, ``remove_clip`` when a clip is deleted.
+
+Cost: every match of a query is scored before the top page is cut, so a word in a
+large share of the archive costs time in proportion to its matches (see
+bench/search_bench.py); rare words, names and phrases stay fast.
 """
 
 from efir.search.indexing import index_transcript, remove_clip, update_clip_meta
