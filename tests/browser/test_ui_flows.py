@@ -116,6 +116,32 @@ def test_renamed_speaker_appears_in_exports(
     assert page.request.get(f"{live_service}{href}").text() == vtt.text()
 
 
+def test_typed_correction_autosaves_and_an_older_revision_restores(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    _open_editor(page, live_service, clip_id)
+    before = _transcript(page, live_service, clip_id)
+    paragraph = page.locator("#transcript .seg-text").first
+    paragraph.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Проверка")
+    expect(page.locator("#save-state")).to_have_text(f"Сохранено (версия {before['revision'] + 1})")
+    saved = _transcript(page, live_service, clip_id)
+    assert saved["segments"][0]["text"].endswith("Проверка")
+    assert saved["segments"][0]["words"][-1]["word"].strip() == "Проверка"
+    page.screenshot(path=artifacts_dir / "editor-autosave.png")
+
+    older = page.locator(f"#revision-list li[data-revision='{before['revision']}'] button")
+    older.click()
+    expect(page.locator("#save-state")).to_have_text(f"Восстановлена версия {before['revision']}")
+    restored = _transcript(page, live_service, clip_id)
+    assert restored["revision"] == before["revision"] + 2
+    assert restored["segments"] == before["segments"]
+    expect(paragraph).not_to_contain_text("Проверка")
+    page.screenshot(path=artifacts_dir / "editor-restored.png")
+
+
 def test_search_lands_on_the_moment_in_the_editor(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
 ) -> None:

@@ -5,7 +5,7 @@ import { ApiError, listOf, requestJSON } from "./api.js";
 import { renderExportLinks, renderRevisionList } from "./history.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
-  caretWordIndex, fillSegmentText, renderTranscript, WordFollower,
+  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderTranscript, WordFollower,
 } from "./transcript-view.js";
 import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
@@ -239,6 +239,15 @@ document.addEventListener("selectionchange", () => {
   lastCaret = {
     segmentId: Number(paragraph.dataset.segmentId), wordIndex: caretWordIndex(paragraph),
   };
+});
+
+container.addEventListener("change", (event) => {
+  if (!event.target.classList.contains("speaker-pick") || !event.target.value) return;
+  const picked = event.target.value;
+  const speakerId = picked === NEW_SPEAKER ? unusedSpeakerId() : picked;
+  const segmentId = Number(event.target.dataset.segmentId);
+  submitOps([{ op: "set_speaker", segment_id: segmentId, speaker_id: speakerId }])
+    .then((saved) => saved && announce(t("editor.speaker_set")));
 });
 
 container.addEventListener("input", (event) => {

@@ -13,7 +13,7 @@ const UPCOMING_WORD_S = 0.6;
 export function speakerCaption(speaker, speakerId) {
   if (speaker?.name) return speaker.caption || speaker.name;
   if (speaker?.role) return t(`role.${speaker.role}`);
-  return speakerId || t("editor.unknown_speaker");
+  return speakerId ? `${t("editor.unknown_speaker")} ${speakerId}` : t("editor.unknown_speaker");
 }
 
 function wordSpans(segment) {
@@ -41,7 +41,21 @@ function readingSpeedFlag(segment) {
     t("editor.too_fast", { cps: Number.isFinite(cps) ? cps.toFixed(0) : "∞" }));
 }
 
-function renderSegment(segment, nextSegment) {
+export const NEW_SPEAKER = "__new__";
+
+// Diarization slips are fixed per segment: pick who really speaks it.
+function speakerPicker(segment, speakers) {
+  const options = [...speakers.values()].map((speaker) => el("option", {
+    value: speaker.id, selected: speaker.id === segment.speaker,
+  }, speakerCaption(speaker, speaker.id)));
+  if (segment.speaker === null) options.unshift(el("option", { value: "", selected: true }, "—"));
+  return el("select", {
+    class: "tool speaker-pick", dataset: { segmentId: segment.id },
+    "aria-label": `${t("editor.segment_speaker")} ${formatClock(segment.start)}`,
+  }, ...options, el("option", { value: NEW_SPEAKER }, t("editor.new_speaker")));
+}
+
+function renderSegment(segment, nextSegment, speakers) {
   const label = `${t("editor.segment")} ${formatClock(segment.start)}`;
   const text = el("p", {
     class: "seg-text",
@@ -64,6 +78,7 @@ function renderSegment(segment, nextSegment) {
       dataset: { action: "merge", segmentId: segment.id, nextId: nextSegment.id },
       title: t("editor.merge_hint"),
     }, t("editor.merge")),
+    speakerPicker(segment, speakers),
     readingSpeedFlag(segment));
   return el("div", { class: "segment", dataset: { segmentId: segment.id } },
     el("button", {
@@ -117,7 +132,7 @@ export function renderTranscript(container, transcript) {
     class: "turn", dataset: { speaker: turn.speakerId ?? "" },
   },
   renderSpeakerHead(turn, speakers.get(turn.speakerId)),
-  ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment))))));
+  ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment), speakers)))));
 }
 
 // Where a split at the caret would cut: the index of the first word of the second part.
