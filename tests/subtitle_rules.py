@@ -127,8 +127,9 @@ def violations(cues: Sequence[ReadCue], rules: CueRules) -> list[str]:
             cps = visible_length(" ".join(cue.lines)) / duration
             if cps > rules.max_cps + _EPS:
                 found.append(f"{where}: {cps:.1f} characters per second > {rules.max_cps}")
-        if abs(cue.start * rules.fps - round(cue.start * rules.fps)) > _EPS * rules.fps:
-            found.append(f"{where}: start is not on a frame")
+        for name, time in (("start", cue.start), ("end", cue.end)):
+            if abs(time * rules.fps - round(time * rules.fps)) > _EPS * rules.fps:
+                found.append(f"{where}: {name} is not on a frame")
         if number > 1:
             previous = cues[number - 2]
             if cue.start < previous.start:

@@ -36,7 +36,7 @@ _CUT_COST = {"sentence": 0.0, "clause": 0.4, "none": 1.5}
 _RULE_BREAK_COST = 100.0  # per second of missing display time
 _BAD_CUT_COST = 6.0  # a cue ending on a preposition, or the next starting with a dash
 _CHAIN_FRAMES = 12  # shorter gaps are closed to the minimum gap (no flicker)
-_LONG_PAUSE_FRAMES = 38  # ~1.5 s of silence inside one speaker's cue
+_LONG_PAUSE_S = 1.5  # silence inside one speaker's cue that is better cut at
 _MAX_CUE_WORDS = 40
 _DELAY_COST = 0.05  # per frame a cue starts after its first word
 
@@ -202,7 +202,7 @@ def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> 
                 return None
             layout = (0.0, [texts[0]])  # one word longer than a line: show it anyway
         cost += layout[0] + 2.0 * sum(
-            b.start_frame - a.end_frame > _LONG_PAUSE_FRAMES for a, b in pairwise(words)
+            b.start_frame - a.end_frame > _LONG_PAUSE_S * rules.fps for a, b in pairwise(words)
         )
         lines = layout[1]
         speakers = (words[0].speaker,) * len(lines)
