@@ -133,3 +133,19 @@ def test_a_monologue_is_one_speaker(seed_input: Transcript, seed_audio: np.ndarr
     )
     result = diarize(anchor_lead, seed_audio)
     assert [s.id for s in result.transcript.speakers] == ["S1"]
+
+
+@pytest.mark.slow
+def test_seed_on_whisper_words(seed_audio: np.ndarray) -> None:
+    """Real ASR output: Whisper's word times (which bridge pauses and drift by tens of
+    milliseconds) instead of the kit's."""
+    from efir.config import Settings
+    from worker.pipeline import pipeline_options_from_settings, run_pipeline
+
+    transcript = run_pipeline(
+        SEED / "seed.wav", pipeline_options_from_settings(Settings(cpu_threads=1))
+    )
+    assert sum(len(s.words) for s in transcript.segments) > 150  # the truth has 222
+    result = diarize(transcript, seed_audio)
+    assert len(result.transcript.speakers) == 5
+    assert _der(result, SEED / "seed.rttm") <= 0.08
