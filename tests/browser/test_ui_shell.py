@@ -48,3 +48,28 @@ def test_speakers_page_shows_the_registry_or_says_it_is_unavailable(
         else:
             expect(page.locator("#speakers-empty")).to_have_text("В реестре пока нет голосов.")
     page.screenshot(path=artifacts_dir / "speakers.png")
+
+
+def test_dropping_several_files_lists_each_with_its_own_progress_bar(
+    live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    page.goto(f"{live_service}/")
+    dropped = page.evaluate_handle(
+        """() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["a"], "утро.mp4", { type: "video/mp4" }));
+            transfer.items.add(new File(["b"], "вечер.mp3", { type: "audio/mpeg" }));
+            return transfer;
+        }"""
+    )
+    page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": dropped})
+    expect(page.locator("#dropzone")).to_have_class("dropzone is-over")
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": dropped})
+    items = page.locator("#pending-files .file-item")
+    expect(items).to_have_count(2)
+    expect(items.locator("progress")).to_have_count(2)
+    expect(page.locator("#upload-submit")).to_have_text("Загрузить файлы (2)")
+    page.screenshot(path=artifacts_dir / "upload-dropped.png")
+    items.filter(has_text="утро.mp4").get_by_role("button").click()
+    expect(items).to_have_count(1)
+    expect(page.locator("#upload-submit")).to_have_text("Загрузить")
