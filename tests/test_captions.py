@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -141,3 +142,19 @@ def test_roles_keep_what_is_known_and_fall_back_to_other() -> None:
     unknown_opener = replace(transcript, speakers=(Speaker("S1"), *transcript.speakers[1:]))
     roles = [s.role for s in assign_roles(unknown_opener).speakers]
     assert roles == [Role.ANCHOR, Role.OTHER, Role.CORRESPONDENT, Role.INTERVIEWEE]
+
+
+def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:
+    """Frames are only sought where there is picture; later speakers just go unnamed."""
+    clip = tmp_path / "short_picture.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-t", "52", "-i", str(SEED / "seed.mp4"),
+            "-i", str(SEED / "seed.mp4"), "-map", "0:v", "-map", "1:a", "-c", "copy", str(clip),
+        ],
+        check=True,
+    )  # fmt: skip
+    result = read_captions(truth_speaker_transcript(SEED / "seed.truth.json"), clip)
+    names = {s.id: s.name for s in result.speakers}
+    assert _norm(names["vanwaudenberg"]) == _norm(_truth_captions()["vanwaudenberg"][0])
+    assert names["kakenov"] is None and names["spanov"] is None

@@ -73,11 +73,13 @@ def read_captions(
     if not transcript.speakers or not probe(video_path).has_video:
         return transcript
 
-    keyframes = _keyframe_times(video_path)
+    keyframes, video_end_s = _keyframe_times(video_path)
     readings: dict[str, list[CaptionReading]] = {}
     with _TesseractReader(options) as reader:
         for speaker in transcript.speakers:
-            times = _sample_times(_speaker_turns(transcript, speaker.id), keyframes, options)
+            turns = _speaker_turns(transcript, speaker.id)
+            # Audio can outlast the picture: no frame to read past its last one.
+            times = [t for t in _sample_times(turns, keyframes, options) if t <= video_end_s]
             frames = grab_frames(video_path, times) if times else []
             readings[speaker.id] = _read_speaker(frames, reader, options)
 
@@ -271,16 +273,21 @@ def _tessdata_dir(options: CaptionOptions) -> Path:
     )
 
 
-def _keyframe_times(path: Path) -> list[float]:
-    """Presentation times of the video keyframes, from the packets alone (no decoding)."""
+def _keyframe_times(path: Path) -> tuple[list[float], float]:
+    """Keyframe times and the last frame's time, from the packets alone (no decoding)."""
     import av
 
+    keyframes: list[float] = []
+    last_s = 0.0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         time_base = stream.time_base
         assert time_base is not None
-        return sorted(
-            float(packet.pts * time_base)
-            for packet in container.demux(stream)
-            if packet.is_keyframe and packet.pts is not None
-        )
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            time_s = float(packet.pts * time_base)
+            last_s = max(last_s, time_s)
+            if packet.is_keyframe:
+                keyframes.append(time_s)
+    return sorted(keyframes), last_s
