@@ -277,13 +277,17 @@ container.addEventListener("focusout", (event) => {
   (pendingText.has(segmentId) ? submitOps([]) : Promise.resolve()).then(refill);
 });
 
+// Escape plays and pauses from anywhere on the page (an open speaker form keeps it).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !media) return;
+  event.preventDefault();
+  if (media.paused) media.play().catch(() => {});
+  else media.pause();
+});
+
 container.addEventListener("keydown", (event) => {
   const paragraph = event.target.closest(".seg-text");
-  if (event.key === "Escape" && media) {
-    event.preventDefault();
-    if (media.paused) media.play().catch(() => {});
-    else media.pause();
-  } else if (paragraph && event.key === "Enter" && event.altKey) {
+  if (paragraph && event.key === "Enter" && event.altKey) {
     event.preventDefault();
     const segment = segmentById(Number(paragraph.dataset.segmentId));
     const word = segment?.words[Math.min(caretWordIndex(paragraph) ?? 0, segment.words.length - 1)];
