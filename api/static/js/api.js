@@ -9,7 +9,7 @@ export class ApiError extends Error {
 }
 
 // FastAPI sends a string for our own errors and a list of {loc, msg} for validation errors.
-export function describeDetail(detail) {
+function describeDetail(detail) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
     return detail
@@ -22,7 +22,7 @@ export function describeDetail(detail) {
   return detail ? JSON.stringify(detail) : "";
 }
 
-export async function errorFromResponse(response) {
+async function errorFromResponse(response) {
   let detail = response.statusText;
   try {
     const body = await response.json();
