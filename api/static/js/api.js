@@ -45,11 +45,8 @@ export async function requestJSON(url, { method = "GET", body } = {}) {
   return response.json();
 }
 
-// Collections may come bare or wrapped as {data, count} / {items} / {hits}.
-export function listOf(payload, ...keys) {
+// Collections come bare ([...]) or paged as {data: [...], count}.
+export function listOf(payload) {
   if (Array.isArray(payload)) return payload;
-  for (const key of [...keys, "data", "items", "results"]) {
-    if (payload && Array.isArray(payload[key])) return payload[key];
-  }
-  return [];
+  return Array.isArray(payload?.data) ? payload.data : [];
 }

@@ -112,7 +112,7 @@ async function adopt(transcript) {
 
 async function loadVoices() {
   try {
-    state.voices = listOf(await requestJSON("/api/v1/voices"), "voices");
+    state.voices = listOf(await requestJSON("/api/v1/voices"));
   } catch {
     state.voices = []; // the registry is optional: renaming still works by hand
   }

@@ -1,6 +1,6 @@
 // The editor's side panel: the revision list with restore buttons, and the export links.
 
-import { listOf, requestJSON } from "./api.js";
+import { requestJSON } from "./api.js";
 import { el, formatDate, t } from "./ui.js";
 
 const EXPORT_FORMATS = ["srt", "vtt", "ttml", "txt", "docx", "json"];
@@ -9,7 +9,7 @@ const EXPORT_FORMATS = ["srt", "vtt", "ttml", "txt", "docx", "json"];
 export async function renderRevisionList(list, { transcriptUrl, currentRevision, onRestore }) {
   let revisions;
   try {
-    revisions = listOf(await requestJSON(`${transcriptUrl}/revisions`), "revisions");
+    revisions = await requestJSON(`${transcriptUrl}/revisions`);
   } catch (error) {
     list.replaceChildren(el("li", { class: "empty" }, error.message));
     return;

@@ -1,7 +1,7 @@
 // Archive search: query + filters → GET /api/v1/search, hits grouped by clip, each hit
 // a link into the editor at its moment. The query lives in the URL so results can be shared.
 
-import { listOf, requestJSON } from "./api.js";
+import { requestJSON } from "./api.js";
 import {
   announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
@@ -45,7 +45,7 @@ function hitLink(hit) {
 }
 
 function clipHeading(clip) {
-  const title = clip.title || clip.original_filename || clip.clip_id;
+  const title = clip.title || clip.clip_id;
   const meta = [clip.programme, clip.channel, formatDate(clip.air_date)].filter(Boolean).join(" · ");
   return [
     el("h2", {}, el("a", { href: `/clips/${encodeURIComponent(clip.clip_id)}` }, title)),
@@ -53,13 +53,9 @@ function clipHeading(clip) {
   ];
 }
 
-// The API groups hits by clip ({clips: [{clip_id, title, …, hits}]}); a flat list of
-// hits carrying their clip's fields is grouped here the same way.
+// The API groups each page's hits by clip; "show more" pages extend the same groups.
 function addPage(page) {
-  const clipGroups = Array.isArray(page.clips)
-    ? page.clips
-    : listOf(page, "hits").map((hit) => ({ ...hit, hits: [hit] }));
-  for (const group of clipGroups) {
+  for (const group of page.clips) {
     if (!groups.has(group.clip_id)) groups.set(group.clip_id, { clip: group, hits: [] });
     groups.get(group.clip_id).hits.push(...group.hits);
   }
@@ -77,7 +73,7 @@ function renderResults() {
   }
   results.replaceChildren(...sections);
   const shown = [...groups.values()].reduce((sum, group) => sum + group.hits.length, 0);
-  const total = lastPage?.hit_count ?? lastPage?.total ?? shown;
+  const total = lastPage?.hit_count ?? shown;
   summary.textContent = shown
     ? t("search.summary", { total, clips: groups.size })
     : t("search.nothing");

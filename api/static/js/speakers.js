@@ -23,13 +23,13 @@ function render() {
     el("th", { scope: "row" }, voice.name || t("speakers.unnamed")),
     el("td", {}, voice.title || ""),
     el("td", {}, voice.role ? t(`role.${voice.role}`) : ""),
-    el("td", { class: "num" }, String(voice.samples ?? voice.clips ?? "")),
+    el("td", { class: "num" }, String(voice.samples ?? "")),
     el("td", {}, formatDate(voice.updated_at || voice.created_at, { withTime: true })))));
 }
 
 async function load() {
   try {
-    voices = listOf(await requestJSON("/api/v1/voices"), "voices");
+    voices = listOf(await requestJSON("/api/v1/voices"));
   } catch (error) {
     voices = null;
     if (!(error instanceof ApiError && error.status === 404)) announceError(error);
