@@ -12,6 +12,7 @@ import pysubs2
 import pytest
 import webvtt
 from subtitle_rules import (
+    FIXTURES,
     TRUTH_FIXTURES,
     ReadCue,
     normalised,
@@ -213,3 +214,22 @@ def test_seed_a_tenth_faster_still_breaks_no_rule() -> None:
         cues = read_back(fast, fmt)
         assert violations(cues, CueRules()) == []
         assert spoken_text(cues) == normalised(fast.text)
+
+
+@pytest.mark.slow
+def test_a_real_asr_transcript_exports_with_no_violation(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The bundled Whisper model on the second fixture clip: its own word times, its own
+    punctuation, no speakers yet; every subtitle format still keeps every rule."""
+    from efir.config import Settings
+    from worker.pipeline import pipeline_options_from_settings, run_pipeline
+
+    settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"), cpu_threads=1)
+    clip = FIXTURES / "second" / "second.wav"
+    transcript = run_pipeline(clip, pipeline_options_from_settings(settings))
+    assert len(transcript.segments) >= 3
+    for fmt in ("srt", "vtt", "ttml"):
+        cues = read_back(transcript, fmt)
+        assert violations(cues, CueRules()) == []
+        assert spoken_text(cues) == normalised(transcript.text)
