@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEED_DIR, SettingsFactory, cut_seed, session_factory, settings_environment
+from service_support import (
+    SEED_DIR,
+    SettingsFactory,
+    cut_seed,
+    session_factory,
+    settings_environment,
+)
 from sqlalchemy import inspect
 
 from efir.db import make_engine

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from service_support import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 

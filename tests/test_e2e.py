@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import (
+from scoring import cer, wer
+from service_support import (
     SEED_DIR,
     SettingsFactory,
     cut_seed,
@@ -26,7 +27,6 @@ from conftest import (
     settings_environment,
     stop_process,
 )
-from scoring import cer, wer
 
 from efir.jobs import get_job
 from efir.transcript import Transcript

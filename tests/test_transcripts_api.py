@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from conftest import SEED_DIR, session_factory
+from service_support import SEED_DIR, session_factory
 
 from efir.config import Settings
 from efir.db import Clip

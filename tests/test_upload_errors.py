@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEED_DIR, SettingsFactory, cut_seed, running_api, session_factory
+from service_support import SEED_DIR, SettingsFactory, cut_seed, running_api, session_factory
 from sqlalchemy import func, select
 
 from efir.config import Settings

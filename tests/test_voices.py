@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import session_factory
 from der import read_wav_16k, truth_transcript
+from service_support import session_factory
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 

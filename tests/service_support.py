@@ -1,0 +1,171 @@
+"""Helpers shared by the service tests: settings for child processes, a live Celery
+worker process, a live uvicorn API, clips cut from the seed, database sessions.
+
+A plain module (not conftest.py) so tests can import it by a name no other conftest
+shadows; the fixtures built on it live in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+
+from efir.config import Settings
+from efir.db import make_engine, make_session_factory, migrate
+
+__all__ = [
+    "REPO_ROOT",
+    "SEED_DIR",
+    "SESSION_TOKEN",
+    "SettingsFactory",
+    "cut_seed",
+    "free_port",
+    "running_api",
+    "running_worker",
+    "session_factory",
+    "settings_environment",
+    "stop_process",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = REPO_ROOT / "fixtures" / "seed"
+SESSION_TOKEN = uuid.uuid4().hex[:10]
+WORKER_READY_TIMEOUT_S = 90.0
+
+SettingsFactory = Callable[..., Settings]
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process load the same settings."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("EFIR_")}
+    environment.update(
+        {
+            "EFIR_DATA_DIR": str(settings.data_dir),
+            "EFIR_DATABASE_URL": settings.sqlalchemy_url,
+            "EFIR_QUEUE_NAME": settings.queue_name,
+            "EFIR_CACHE_DIR": str(settings.cache_dir),
+            "EFIR_CPU_THREADS": str(settings.cpu_threads),
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
+    if settings.redis_url:
+        environment["EFIR_REDIS_URL"] = settings.redis_url
+    if settings.model_dir:
+        environment["EFIR_MODEL_DIR"] = str(settings.model_dir)
+    return environment
+
+
+@contextmanager
+def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process (prefork, one child) consuming ``settings.queue_name``."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=1",
+        f"--queues={settings.queue_name}",
+        f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=settings_environment(settings),
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_log(process, log_path, "ready.")
+        yield process
+    finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, marker: str) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if marker in log_path.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"worker did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_api(settings: Settings, **app_options: float) -> Iterator[str]:
+    """The real app under uvicorn in a thread; yields its base URL."""
+    from api.main import create_app
+
+    migrate(settings.sqlalchemy_url)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, **app_options),
+            host="127.0.0.1",
+            port=free_port(),
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def cut_seed(out: Path, *, start_s: float, duration_s: float, audio: bool = True) -> Path:
+    command = [
+        "ffmpeg", "-v", "error", "-y", "-ss", str(start_s), "-t", str(duration_s),
+        "-i", str(SEED_DIR / "seed.mp4"), "-c:v", "libx264", "-preset", "ultrafast",
+    ]  # fmt: skip
+    command += ["-c:a", "aac"] if audio else ["-an"]
+    subprocess.run([*command, str(out)], check=True)
+    return out
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    """A session factory on ``url`` (migrated), for tests that look into the database."""
+    migrate(url)
+    return make_session_factory(make_engine(url))
