@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from browser_support import (
     ARTIFACTS_DIR,
     CHROMIUM,
@@ -131,6 +132,8 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--pool=solo",
                 "--concurrency=1",
                 "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
                 "-Q",
                 env["EFIR_QUEUE_NAME"],
             ],
@@ -146,6 +149,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             _stop(worker)
             _stop(api)
+            redis.Redis.from_url(env["EFIR_REDIS_URL"]).delete(env["EFIR_QUEUE_NAME"])
     # Keep the service logs next to the screenshots: they explain a failed flow.
     for log in (api_log, worker_log):
         shutil.copy(log, ARTIFACTS_DIR / log.name)
