@@ -3,7 +3,7 @@
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import {
-  announce, announceError, el, formatBytes, formatClock, initShell, onLanguageChange, t,
+  announce, announceError, el, formatBytes, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
 
 const TERMINAL_STATES = new Set(["done", "failed", "cancelled"]);
@@ -207,7 +207,9 @@ function renderJob(entry) {
   parts.bar.setAttribute("aria-label", `${parts.title.textContent}: ${t(`state.${job.state}`)}`);
   const remaining = estimateRemaining(entry);
   if (job.state === "failed") parts.detail.textContent = job.error || t("queue.failed_unknown");
-  else if (TERMINAL_STATES.has(job.state)) parts.detail.textContent = "";
+  else if (TERMINAL_STATES.has(job.state)) {
+    parts.detail.textContent = formatDate(job.updated_at, { withTime: true });
+  }
   else parts.detail.textContent = remaining === null
     ? `${percent}%`
     : `${percent}% · ${t("queue.eta", { time: formatClock(remaining) })}`;
