@@ -109,7 +109,10 @@ class Glossary:
 
 def correct_words(words: Sequence[str], glossary: Glossary) -> list[str]:
     """Recognised words (with their spaces and punctuation) corrected against the glossary."""
-    vocabulary = _vocabulary(glossary.terms)
+    return _corrected_words(words, _vocabulary(glossary.terms))
+
+
+def _corrected_words(words: Sequence[str], vocabulary: tuple[_TermWord, ...]) -> list[str]:
     return [_corrected(word, vocabulary, _Context.around(words, i)) for i, word in enumerate(words)]
 
 
@@ -138,13 +141,8 @@ class _Context:
 
 
 def _corrected_segment(segment: Segment, vocabulary: tuple[_TermWord, ...]) -> Segment:
-    if not segment.words:
-        return segment
     recognised = [w.word for w in segment.words]
-    corrected = [
-        _corrected(word, vocabulary, _Context.around(recognised, i))
-        for i, word in enumerate(recognised)
-    ]
+    corrected = _corrected_words(recognised, vocabulary)
     if corrected == recognised:
         return segment
     words = tuple(replace(w, word=c) for w, c in zip(segment.words, corrected, strict=True))
