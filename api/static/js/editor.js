@@ -48,7 +48,9 @@ function renderClipHead() {
   const { clip } = state;
   document.getElementById("clip-title").textContent =
     clip.title || clip.original_filename || t("editor.untitled");
-  const meta = [clip.programme, formatDate(clip.air_date), clip.duration_s && formatClock(clip.duration_s)];
+  const meta = [
+    clip.programme, formatDate(clip.air_date), clip.duration_s && formatClock(clip.duration_s),
+  ];
   document.getElementById("clip-meta").textContent = meta.filter(Boolean).join(" · ");
 }
 
@@ -331,7 +333,8 @@ function loadRevisions() {
 async function restoreRevision(number) {
   await submitOps([]);
   try {
-    await adopt(await requestJSON(`${transcriptUrl}/revisions/${number}/restore`, { method: "POST" }));
+    const restoreUrl = `${transcriptUrl}/revisions/${number}/restore`;
+    await adopt(await requestJSON(restoreUrl, { method: "POST" }));
     setSaveState("editor.restored", { n: number });
     announce(t("editor.restored", { n: number }));
   } catch (error) {

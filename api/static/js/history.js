@@ -21,7 +21,8 @@ export async function renderRevisionList(list, { transcriptUrl, currentRevision,
     const label = [
       name, formatDate(revision.created_at, { withTime: true }), revision.author, revision.note,
     ].filter(Boolean).join(" · ");
-    return el("li", { class: current ? "is-current" : "", dataset: { revision: revision.revision } },
+    const dataset = { revision: revision.revision };
+    return el("li", { class: current ? "is-current" : "", dataset },
       el("span", {}, label),
       current
         ? el("span", { class: "badge" }, t("editor.current"))

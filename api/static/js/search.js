@@ -46,7 +46,8 @@ function hitLink(hit) {
 
 function clipHeading(clip) {
   const title = clip.title || clip.clip_id;
-  const meta = [clip.programme, clip.channel, formatDate(clip.air_date)].filter(Boolean).join(" · ");
+  const meta = [clip.programme, clip.channel, formatDate(clip.air_date)]
+    .filter(Boolean).join(" · ");
   return [
     el("h2", {}, el("a", { href: `/clips/${encodeURIComponent(clip.clip_id)}` }, title)),
     meta && el("p", { class: "meta" }, meta),

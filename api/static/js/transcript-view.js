@@ -127,7 +127,8 @@ export function renderTranscript(container, transcript) {
     container.replaceChildren(el("p", { class: "empty" }, t("editor.no_speech")));
     return;
   }
-  const nextOf = new Map(transcript.segments.map((segment, i) => [segment, transcript.segments[i + 1]]));
+  const { segments } = transcript;
+  const nextOf = new Map(segments.map((segment, i) => [segment, segments[i + 1]]));
   container.replaceChildren(...turns.map((turn) => el("article", {
     class: "turn", dataset: { speaker: turn.speakerId ?? "" },
   },
@@ -163,7 +164,9 @@ export class WordFollower {
     this.current = null;
     this.frame = 0;
     const tick = () => this.update();
-    for (const name of ["timeupdate", "seeked", "loadedmetadata"]) media.addEventListener(name, tick);
+    for (const name of ["timeupdate", "seeked", "loadedmetadata"]) {
+      media.addEventListener(name, tick);
+    }
     media.addEventListener("play", () => this.loop());
   }
 

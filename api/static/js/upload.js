@@ -3,7 +3,8 @@
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import {
-  announce, announceError, el, formatBytes, formatClock, formatDate, initShell, onLanguageChange, t,
+  announce, announceError, el, formatBytes, formatClock, formatDate, initShell, onLanguageChange,
+  t,
 } from "./ui.js";
 
 const TERMINAL_STATES = new Set(["done", "failed", "cancelled"]);
