@@ -22,7 +22,7 @@ const queueEmpty = document.getElementById("queue-empty");
 
 // ---- selecting and sending files --------------------------------------------------------
 
-const pending = []; // {file, row, bar, note}
+const pending = []; // {file, row, bar, note, button, request}
 let uploading = false;
 
 function fileStem(name) {
@@ -33,26 +33,37 @@ function addFiles(files) {
   for (const file of files) {
     const bar = el("progress", { max: "100", value: "0", "aria-label": file.name });
     const note = el("span", { class: "file-note" });
-    const entry = { file, bar, note, row: null };
-    const remove = el("button", {
+    const entry = { file, bar, note, row: null, button: null, request: null };
+    // While the file is being sent the button stops the upload; otherwise it removes it.
+    entry.button = el("button", {
       type: "button",
       class: "link-button",
-      "aria-label": `${t("upload.remove")}: ${file.name}`,
       onclick: () => {
+        if (entry.request) {
+          entry.request.abort();
+          return;
+        }
         pending.splice(pending.indexOf(entry), 1);
         entry.row.remove();
         refreshSubmit();
       },
-    }, t("upload.remove"));
+    });
+    labelFileButton(entry);
     entry.row = el("li", { class: "file-item" },
       el("span", { class: "file-name" }, file.name),
       el("span", { class: "file-size" }, formatBytes(file.size)),
-      remove, bar, note);
+      entry.button, bar, note);
     pending.push(entry);
     pendingList.append(entry.row);
   }
   refreshSubmit();
   if (files.length) announce(t("upload.added", { count: files.length }));
+}
+
+function labelFileButton(entry) {
+  const action = t(entry.request ? "upload.cancel" : "upload.remove");
+  entry.button.textContent = action;
+  entry.button.setAttribute("aria-label", `${action}: ${entry.file.name}`);
 }
 
 function refreshSubmit() {
@@ -62,12 +73,12 @@ function refreshSubmit() {
     : t("upload.submit");
 }
 
-function metadataFor(file) {
+function metadataFor(file, { inBatch }) {
   const data = new FormData();
   const title = document.getElementById("meta-title").value.trim();
   const stem = fileStem(file.name);
   data.append("file", file, file.name);
-  data.append("title", title ? (pending.length > 1 ? `${title} (${stem})` : title) : stem);
+  data.append("title", title ? (inBatch ? `${title} (${stem})` : title) : stem);
   for (const name of ["programme", "air_date", "glossary"]) {
     const value = form.elements[name].value.trim();
     if (value) data.append(name, value);
@@ -79,6 +90,12 @@ function metadataFor(file) {
 function sendFile(entry, body) {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
+    entry.request = request;
+    labelFileButton(entry);
+    request.addEventListener("loadend", () => {
+      entry.request = null;
+      labelFileButton(entry);
+    });
     request.open("POST", "/api/v1/clips");
     request.responseType = "json";
     request.upload.addEventListener("progress", (event) => {
@@ -103,8 +120,9 @@ async function uploadAll(event) {
   uploading = true;
   refreshSubmit();
   let sent = 0;
-  for (const entry of [...pending]) {
-    const body = metadataFor(entry.file);
+  const batch = [...pending];
+  for (const entry of batch) {
+    const body = metadataFor(entry.file, { inBatch: batch.length > 1 });
     entry.row.classList.remove("is-error");
     entry.note.textContent = t("upload.sending");
     try {
@@ -297,6 +315,7 @@ document.getElementById("queue-refresh").addEventListener("click", refreshQueue)
 initShell("upload.page_title");
 onLanguageChange(() => {
   refreshSubmit();
+  for (const entry of pending) labelFileButton(entry);
   for (const entry of jobs.values()) {
     entry.parts.action.replaceChildren();
     renderJob(entry);
