@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import clips, jobs, search, transcripts, ui
+from api.routes import clips, jobs, search, transcripts, ui, voices
 from api.upload import InvalidUploadError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     for router in (clips.router, jobs.router, search.router, transcripts.router, ui.router):
         app.include_router(router)
+    app.include_router(voices.router)
     return app
 
 

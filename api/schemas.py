@@ -8,8 +8,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from efir.db import JobState
+from efir.transcript import Role
 
-__all__ = ["ClipPublic", "EditRequest", "JobPublic", "JobsPublic", "RevisionPublic"]
+__all__ = [
+    "ClipPublic",
+    "EditRequest",
+    "JobPublic",
+    "JobsPublic",
+    "RevisionPublic",
+    "SpeakerVoiceRequest",
+    "VoiceMergeRequest",
+    "VoicePublic",
+    "VoiceUpdate",
+]
 
 
 class JobPublic(BaseModel):
@@ -58,4 +69,35 @@ class RevisionPublic(BaseModel):
 class EditRequest(BaseModel):
     base_revision: int = Field(ge=1)
     ops: list[dict[str, Any]] = Field(min_length=1)
+    author: str | None = Field(default=None, max_length=200)
+
+
+class VoicePublic(BaseModel):
+    """A registry voice; `samples` is the seconds of speech its centroid was learned from."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    title: str | None
+    role: Role | None
+    samples: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class VoiceUpdate(BaseModel):
+    """Fields left out (or null) keep their value."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    title: str | None = Field(default=None, max_length=500)
+    role: Role | None = None
+
+
+class VoiceMergeRequest(BaseModel):
+    other_id: str = Field(min_length=1, max_length=32)
+
+
+class SpeakerVoiceRequest(BaseModel):
+    voice_id: str = Field(min_length=1, max_length=32)
     author: str | None = Field(default=None, max_length=200)

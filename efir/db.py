@@ -39,6 +39,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "Base",
     "Clip",
+    "ClipSpeaker",
     "Job",
     "JobState",
     "TranscriptRevision",
@@ -179,6 +180,22 @@ class Voice(Base):
     samples: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ClipSpeaker(Base):
+    """A clip speaker's voiceprint, kept so that naming the speaker later (an editor's
+    rename) can still teach the voice registry."""
+
+    __tablename__ = "clip_speakers"
+    __table_args__ = (
+        UniqueConstraint("clip_id", "speaker_id", name="uq_clip_speakers_clip_speaker"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    speaker_id: Mapped[str] = mapped_column(String(64))
+    centroid: Mapped[list[float]]
+    speech_s: Mapped[float]
 
 
 def make_engine(url: str) -> Engine:

@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from efir.clip_voiceprints import load_voiceprints, remember_clip_voices
 from efir.db import Clip, TranscriptRevision
-from efir.edits import apply_edits, parse_ops
+from efir.edits import RenameSpeaker, apply_edits, parse_ops
 from efir.errors import EfirError, NotFoundError
 from efir.search import ClipMeta, index_transcript
 from efir.transcript import Transcript
+from efir.voices import assign_voice
 
 __all__ = [
     "WORKER_AUTHOR",
@@ -29,6 +31,7 @@ __all__ = [
     "restore_revision",
     "save_job_output",
     "save_revision",
+    "set_speaker_voice",
 ]
 
 WORKER_AUTHOR = "efir-worker"
@@ -133,7 +136,8 @@ def edit_transcript(
     """Apply editor ops (``efir.edits`` JSON) to ``base_revision``, saving the next revision.
 
     ValueError for ops that do not parse or fit; RevisionConflictError when someone
-    saved since ``base_revision`` was read.
+    saved since ``base_revision`` was read. A speaker given a name teaches the voice
+    registry (from the clip's stored voiceprint) and is linked to that voice.
     """
     current = latest_revision(session, clip_id)
     if current.revision != base_revision:
@@ -141,7 +145,11 @@ def edit_transcript(
             f"Правка основана на версии {base_revision}, а текущая — {current.revision}. "
             f"The edit is based on revision {base_revision}; the latest is {current.revision}."
         )
-    edited = apply_edits(Transcript.from_dict(current.data), parse_ops(raw_ops))
+    ops = parse_ops(raw_ops)
+    edited = apply_edits(Transcript.from_dict(current.data), ops)
+    named = {op.speaker_id for op in ops if isinstance(op, RenameSpeaker) and _names(op)}
+    if named:
+        edited = remember_clip_voices(session, clip_id, edited, named)
     return save_revision(
         session,
         clip_id=clip_id,
@@ -163,6 +171,39 @@ def restore_revision(
         author=author,
         note=f"restore of revision {revision}",
     )
+
+
+def set_speaker_voice(
+    session: Session,
+    *,
+    clip_id: str,
+    speaker_id: str,
+    voice_id: str,
+    author: str | None = None,
+) -> TranscriptRevision:
+    """An editor says a clip speaker is a registry voice: a new revision where the speaker
+    carries the voice's name, title and role; the voice learns the speaker's print."""
+    current = latest_revision(session, clip_id)
+    prints = load_voiceprints(session, clip_id)
+    edited = assign_voice(
+        session,
+        Transcript.from_dict(current.data),
+        speaker_id,
+        voice_id,
+        {sid: p.centroid for sid, p in prints.items()},
+        {sid: p.speech_s for sid, p in prints.items()},
+    )
+    return save_revision(
+        session,
+        clip_id=clip_id,
+        transcript=edited,
+        author=author,
+        note=f"speaker {speaker_id} is voice {voice_id}",
+    )
+
+
+def _names(op: RenameSpeaker) -> bool:
+    return bool(dict(op.changes).get("name"))
 
 
 def _latest_or_none(session: Session, clip_id: str) -> TranscriptRevision | None:

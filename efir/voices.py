@@ -34,14 +34,18 @@ from efir.transcript import Role, Speaker, Transcript
 
 __all__ = [
     "MATCH_THRESHOLD",
+    "KnownVoice",
     "VoiceMatch",
+    "VoicePrint",
     "assign_voice",
     "delete_voice",
     "dump_centroids",
     "get_voice",
+    "known_voices",
     "list_voices",
     "load_centroids",
     "match_centroids",
+    "match_known_voices",
     "match_speakers",
     "merge_voices",
     "merged_centroid",
@@ -58,6 +62,25 @@ Centroids = Mapping[str, np.ndarray]
 class VoiceMatch:
     voice_id: str
     similarity: float
+
+
+@dataclass(frozen=True)
+class KnownVoice:
+    """A registry voice as the pipeline sees it: no session, just what matching needs."""
+
+    id: str
+    name: str
+    title: str | None
+    role: Role | None
+    centroid: np.ndarray
+
+
+@dataclass(frozen=True)
+class VoicePrint:
+    """One clip speaker's voice: unit centroid and the seconds of speech behind it."""
+
+    centroid: np.ndarray
+    speech_s: float
 
 
 def match_centroids(
@@ -110,25 +133,31 @@ def load_centroids(data: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict
     return centroids, speech_s
 
 
-def match_speakers(
-    session: Session,
+def known_voices(session: Session) -> list[KnownVoice]:
+    """The registry, detached from the session, for a pipeline run."""
+    return [
+        KnownVoice(v.id, v.name, v.title, _role(v.role), np.asarray(v.centroid))
+        for v in session.scalars(select(Voice))
+    ]
+
+
+def match_known_voices(
     transcript: Transcript,
     centroids: Centroids,
+    voices: Sequence[KnownVoice],
     *,
     threshold: float = MATCH_THRESHOLD,
 ) -> Transcript:
     """Speakers whose voice is in the registry get its id, and its name, title and role
     where the clip itself (a caption) did not already say who they are."""
-    voices = {v.id: v for v in session.scalars(select(Voice))}
-    matches = match_centroids(
-        centroids, {vid: np.asarray(v.centroid) for vid, v in voices.items()}, threshold=threshold
-    )
+    by_id = {v.id: v for v in voices}
+    matches = match_centroids(centroids, {v.id: v.centroid for v in voices}, threshold=threshold)
 
     def known(speaker: Speaker) -> Speaker:
         match = matches.get(speaker.id)
         if match is None:
             return speaker
-        voice = voices[match.voice_id]
+        voice = by_id[match.voice_id]
         if speaker.name:
             return replace(speaker, voice_id=voice.id)
         return replace(
@@ -136,10 +165,21 @@ def match_speakers(
             voice_id=voice.id,
             name=voice.name,
             title=voice.title,
-            role=_role(voice.role) or speaker.role,
+            role=voice.role or speaker.role,
         )
 
     return replace(transcript, speakers=tuple(known(s) for s in transcript.speakers))
+
+
+def match_speakers(
+    session: Session,
+    transcript: Transcript,
+    centroids: Centroids,
+    *,
+    threshold: float = MATCH_THRESHOLD,
+) -> Transcript:
+    """`match_known_voices` against the registry in the database."""
+    return match_known_voices(transcript, centroids, known_voices(session), threshold=threshold)
 
 
 def remember_voices(

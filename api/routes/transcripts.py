@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.deps import SessionDep
-from api.schemas import EditRequest, RevisionPublic
+from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
 from efir.db import Clip, TranscriptRevision
 from efir.exports import FORMATS, CueRules, render
 from efir.transcript import Transcript
@@ -17,6 +17,7 @@ from efir.transcripts_store import (
     latest_revision,
     list_revisions,
     restore_revision,
+    set_speaker_voice,
 )
 
 __all__ = ["router"]
@@ -95,6 +96,21 @@ def revisions(clip_id: str, session: SessionDep) -> list[RevisionPublic]:
 def restore(clip_id: str, revision: int, session: SessionDep) -> dict[str, Any]:
     """Make ``revision`` current again, saved as a new revision."""
     return _public(restore_revision(session, clip_id=clip_id, revision=revision))
+
+
+@router.post("/{clip_id}/speakers/{speaker_id}/voice")
+def set_voice(
+    clip_id: str, speaker_id: str, request_body: SpeakerVoiceRequest, session: SessionDep
+) -> dict[str, Any]:
+    """This speaker is that registry voice: a new revision with the voice's name, title, role."""
+    row = set_speaker_voice(
+        session,
+        clip_id=clip_id,
+        speaker_id=speaker_id,
+        voice_id=request_body.voice_id,
+        author=request_body.author,
+    )
+    return _public(row)
 
 
 def _revision(session: SessionDep, clip_id: str, revision: int | None) -> TranscriptRevision:
