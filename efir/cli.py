@@ -234,7 +234,7 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     glossary = _read_glossary(args.glossary) if args.glossary else ()
     options = pipeline_options_from_settings(settings, glossary_terms=glossary)
     with _ProgressBar(summary.duration_s) as progress:
-        transcript = run_pipeline(args.path, options, on_progress=progress.update)
+        transcript = run_pipeline(args.path, options, on_progress=progress.update).transcript
     output = render(transcript, args.format, rules=rules, title=args.title)
     if args.out:
         args.out.write_bytes(output)

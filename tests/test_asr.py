@@ -39,7 +39,7 @@ def options(tmp_path_factory: pytest.TempPathFactory) -> PipelineOptions:
 
 @pytest.fixture(scope="module")
 def plain_transcript(options: PipelineOptions) -> Transcript:
-    return run_pipeline(SEED / "seed.wav", options)
+    return run_pipeline(SEED / "seed.wav", options).transcript
 
 
 def assert_every_truth_turn_has_words(transcript: Transcript) -> None:
@@ -89,7 +89,7 @@ def test_seed_with_glossary_is_within_bounds_and_spells_the_terms(
     progress: list[tuple[str, float]] = []
     transcript = run_pipeline(
         SEED / "seed.mp4", with_glossary, on_progress=lambda *p: progress.append(p)
-    )
+    ).transcript
     assert wer(REFERENCE, transcript.text) <= 0.27
     assert cer(REFERENCE, transcript.text) <= 0.065
     assert transcript.text.count("Костана") >= 4
@@ -103,7 +103,7 @@ def test_regions_the_batched_decoder_drops_are_recovered(options: PipelineOption
     # With faster-whisper's own VAD settings the batched pipeline returns nothing
     # for the correspondent's turn at 103.4–115.8 s; the repair must fill it.
     library_vad = replace(options.asr, vad_min_silence_ms=160, vad_speech_pad_ms=400)
-    transcript = run_pipeline(SEED / "seed.wav", replace(options, asr=library_vad))
+    transcript = run_pipeline(SEED / "seed.wav", replace(options, asr=library_vad)).transcript
     assert_every_truth_turn_has_words(transcript)
     assert cer(REFERENCE, transcript.text) <= 0.075
 

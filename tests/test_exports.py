@@ -221,13 +221,13 @@ def test_a_real_asr_transcript_exports_with_no_violation(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """The bundled Whisper model on the second fixture clip: its own word times, its own
-    punctuation, no speakers yet; every subtitle format still keeps every rule."""
+    punctuation, its diarized speakers; every subtitle format still keeps every rule."""
     from efir.config import Settings
     from worker.pipeline import pipeline_options_from_settings, run_pipeline
 
     settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"), cpu_threads=1)
     clip = FIXTURES / "second" / "second.wav"
-    transcript = run_pipeline(clip, pipeline_options_from_settings(settings))
+    transcript = run_pipeline(clip, pipeline_options_from_settings(settings)).transcript
     assert len(transcript.segments) >= 3
     for fmt in ("srt", "vtt", "ttml"):
         cues = read_back(transcript, fmt)

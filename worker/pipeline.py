@@ -1,25 +1,40 @@
-"""The transcription pipeline: a media file in, a Transcript out.
+"""The transcription pipeline: a media file in, a Transcript (and voiceprints) out.
 
 probe → decode to 16 kHz mono → recognise (with the glossary as prompt) → correct
-glossary near-misses. Each stage is a plain function; this module only wires them
-and reports progress as (stage, fraction 0..1).
+glossary near-misses → speakers: diarize, read on-screen captions (video only),
+name voices the registry knows, guess the remaining roles. Registry matching comes
+before the role guess so that a known correspondent keeps the role the newsroom
+gave her. Each stage is a plain function; this module only wires them and reports
+progress as (stage, fraction 0..1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from efir.config import Settings
 from efir.glossary import Glossary
 from efir.model_assets import resolve_model_dir
 from efir.transcript import Transcript
+from efir.voices import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
 from worker.stages.asr import AsrOptions, transcribe
+from worker.stages.captions import CaptionOptions, read_captions
+from worker.stages.diarize import DiarizeOptions, diarize
 from worker.stages.media import decode_audio, probe
+from worker.stages.roles import assign_roles
 
-__all__ = ["PipelineOptions", "ProgressCallback", "pipeline_options_from_settings", "run_pipeline"]
+__all__ = [
+    "PipelineOptions",
+    "PipelineResult",
+    "ProgressCallback",
+    "pipeline_options_from_settings",
+    "run_pipeline",
+]
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -34,13 +49,31 @@ class PipelineOptions:
     cpu_threads: int = 1
     max_duration_s: float | None = None
     correct_glossary_terms: bool = True
+    find_speakers: bool = True
+    ocr_captions: bool = True
+    diarize: DiarizeOptions = field(default_factory=DiarizeOptions)
+    captions: CaptionOptions = field(default_factory=CaptionOptions)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    transcript: Transcript
+    # Speaker id → that speaker's voice in this clip, for the registry.
+    voiceprints: dict[str, VoicePrint] = field(default_factory=dict)
 
 
 def pipeline_options_from_settings(
-    settings: Settings, *, glossary_terms: Iterable[str] = ()
+    settings: Settings,
+    *,
+    glossary_terms: Iterable[str] = (),
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> PipelineOptions:
-    """Options for `run_pipeline` from settings; assembles the bundled model on first use."""
+    """Options for `run_pipeline` from settings; assembles the bundled model on first use.
+
+    The speaker-count hints are the uploader's (a job option); None leaves the estimate free."""
     glossary = Glossary.from_text("\n".join(glossary_terms))
+    count_defaults = DiarizeOptions()
     return PipelineOptions(
         model_dir=resolve_model_dir(settings),
         asr=AsrOptions(
@@ -54,6 +87,11 @@ def pipeline_options_from_settings(
         compute_type=settings.compute_type,
         cpu_threads=settings.cpu_threads,
         max_duration_s=settings.max_duration_s,
+        diarize=replace(
+            count_defaults,
+            min_speakers=min_speakers or count_defaults.min_speakers,
+            max_speakers=max_speakers or count_defaults.max_speakers,
+        ),
     )
 
 
@@ -61,9 +99,11 @@ def run_pipeline(
     media_path: Path,
     options: PipelineOptions,
     *,
+    known_voices: Sequence[KnownVoice] = (),
     on_progress: ProgressCallback | None = None,
-) -> Transcript:
-    """Transcribe one clip; raises MediaError for undecodable media, AsrError if ASR fails."""
+) -> PipelineResult:
+    """Transcribe one clip and find its speakers, naming those in `known_voices` (the
+    registry); raises MediaError for undecodable media, AsrError if ASR fails."""
     report = on_progress or _ignore_progress
     report("decoding", 0.0)
     info = probe(media_path, max_duration_s=options.max_duration_s)
@@ -84,7 +124,24 @@ def run_pipeline(
     )
     if options.correct_glossary_terms:
         transcript = options.glossary.correct(transcript)
-    return transcript
+    if not options.find_speakers:
+        return PipelineResult(transcript)
+    report("speakers", 0.0)
+    diarization = diarize(transcript, audio, options=options.diarize)
+    report("speakers", 0.5)
+    transcript = diarization.transcript
+    if options.ocr_captions and info.has_video:
+        transcript = read_captions(transcript, media_path, options=options.captions)
+    transcript = match_known_voices(transcript, diarization.centroids, known_voices)
+    transcript = assign_roles(transcript)
+    report("speakers", 1.0)
+    return PipelineResult(transcript, _voiceprints(diarization.centroids, diarization.speech_s))
+
+
+def _voiceprints(
+    centroids: dict[str, np.ndarray], speech_s: dict[str, float]
+) -> dict[str, VoicePrint]:
+    return {sid: VoicePrint(vector, speech_s.get(sid, 0.0)) for sid, vector in centroids.items()}
 
 
 def _ignore_progress(stage: str, fraction: float) -> None:

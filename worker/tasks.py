@@ -16,6 +16,7 @@ from celery import Task
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
 from efir.config import Settings, get_settings
 from efir.db import Clip, JobState, make_engine, make_session_factory
 from efir.errors import EfirError, NotFoundError
@@ -23,6 +24,7 @@ from efir.jobs import advance_job, claim_job, fail_job, finish_job, requeue_job,
 from efir.queue import TRANSCRIBE_TASK
 from efir.storage import LocalStorage
 from efir.transcripts_store import save_job_output
+from efir.voices import known_voices
 from worker.celery_app import app
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
 
@@ -68,14 +70,23 @@ def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sessi
         clip = session.get(Clip, job.clip_id)
         if clip is None:
             raise NotFoundError(f"clip {job.clip_id} of job {job_id} is gone")
-        glossary_terms = tuple(job.options.get("glossary", ()))
         try:
-            transcript = run_pipeline(
+            options = pipeline_options_from_settings(
+                settings,
+                glossary_terms=tuple(job.options.get("glossary", ())),
+                min_speakers=job.options.get("min_speakers"),
+                max_speakers=job.options.get("max_speakers"),
+            )
+            result = run_pipeline(
                 _media_path(settings, clip.media_key),
-                pipeline_options_from_settings(settings, glossary_terms=glossary_terms),
+                options,
+                known_voices=known_voices(session),
                 on_progress=_ProgressWriter(session, job_id),
             )
             advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
+            # Committed with the transcript: the registry learns the caption-named speakers.
+            store_voiceprints(session, clip.id, result.voiceprints)
+            transcript = remember_clip_voices(session, clip.id, result.transcript)
             save_job_output(session, clip_id=clip.id, job_id=job_id, transcript=transcript)
             finish_job(session, job_id)
         except TRANSIENT_ERRORS:

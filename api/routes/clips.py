@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _TEXT_FIELDS = ("title", "programme", "channel")
 _MAX_GLOSSARY_TERMS = 5000
+_MAX_SPEAKERS = 30
 # Multipart boundaries and the form fields around the file.
 _MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
@@ -47,14 +48,17 @@ async def upload_clip(
     assert form.staged is not None and form.filename is not None
     with form.staged:
         metadata = _clip_metadata(form.fields)
-        glossary = _glossary_terms(form.fields.get("glossary", ""))
+        options = {
+            "glossary": _glossary_terms(form.fields.get("glossary", "")),
+            **_speaker_hints(form.fields),
+        }
         summary = await run_in_threadpool(
             probe_media, form.staged.path, max_duration_s=settings.max_duration_s
         )
         stored = storage.commit(form.staged)
     sessions: sessionmaker[Session] = request.app.state.sessions
     job = await run_in_threadpool(
-        _record_clip, sessions, storage, stored, summary, form.filename, metadata, glossary
+        _record_clip, sessions, storage, stored, summary, form.filename, metadata, options
     )
     try:
         enqueue(job.id)
@@ -95,7 +99,7 @@ def _record_clip(
     summary: MediaSummary,
     filename: str,
     metadata: dict[str, Any],
-    glossary: list[str],
+    options: dict[str, Any],
 ) -> Job:
     try:
         with sessions() as session:
@@ -110,7 +114,7 @@ def _record_clip(
             )
             session.add(clip)
             session.flush()
-            return create_job(session, clip_id=clip.id, options={"glossary": glossary})
+            return create_job(session, clip_id=clip.id, options=options)
     except Exception:
         _forget_unreferenced(sessions, storage, stored.key)
         raise
@@ -152,6 +156,26 @@ def _glossary_terms(text: str) -> list[str]:
             f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
         )
     return terms
+
+
+def _speaker_hints(fields: dict[str, str]) -> dict[str, int]:
+    """Optional ``min_speakers``/``max_speakers`` for diarization, when the uploader knows."""
+    hints: dict[str, int] = {}
+    for name in ("min_speakers", "max_speakers"):
+        raw = fields.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_SPEAKERS:
+            raise InvalidUploadError(
+                f"Поле {name} должно быть числом от 1 до {_MAX_SPEAKERS}. "
+                f"{name} must be a whole number from 1 to {_MAX_SPEAKERS}."
+            )
+        hints[name] = int(raw)
+    if hints.get("min_speakers", 1) > hints.get("max_speakers", _MAX_SPEAKERS):
+        raise InvalidUploadError(
+            "min_speakers больше max_speakers. min_speakers is above max_speakers."
+        )
+    return hints
 
 
 def _clip(session: Session, clip_id: str) -> Clip:
