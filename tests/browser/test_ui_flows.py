@@ -89,6 +89,30 @@ def test_clicking_a_word_seeks_the_player_to_it(
     page.screenshot(path=artifacts_dir / "editor-word-seek.png")
 
 
+def test_keyboard_alone_seeks_from_the_caret(
+    uploaded_clip: UploadedClip, live_service: str, page: Page
+) -> None:
+    _open_editor(page, live_service, uploaded_clip.clip_id)
+    segment = _transcript(page, live_service, uploaded_clip.clip_id)["segments"][1]
+    assert len(segment["words"]) >= 3
+    paragraph = page.locator("#transcript .seg-text").nth(1)
+    paragraph.focus()
+    # The caret before the third word, as arrow keys would leave it.
+    paragraph.evaluate(
+        """(node) => {
+            const range = document.createRange();
+            range.setStart(node.querySelectorAll(".w")[2].firstChild, 0);
+            range.collapse(true);
+            document.getSelection().removeAllRanges();
+            document.getSelection().addRange(range);
+        }"""
+    )
+    page.keyboard.press("Alt+Enter")
+    _wait_for_player_at(page, segment["words"][2]["start"])
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.getElementById('player').paused")
+
+
 def test_renamed_speaker_appears_in_exports(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
 ) -> None:
