@@ -29,7 +29,7 @@ def upgrade() -> None:
         ),
         sa.Column("speaker_id", sa.String(length=64), nullable=False),
         sa.Column("centroid", sa.JSON(), nullable=False),
-        sa.Column("speech_s", sa.Float(), nullable=False),
+        sa.Column("speech_s", sa.Double(), nullable=False),
         sa.UniqueConstraint("clip_id", "speaker_id", name="uq_clip_speakers_clip_speaker"),
     )
 
