@@ -34,7 +34,8 @@ REFERENCE = load_truth_text(SEED / "seed.truth.json")
 @pytest.fixture(scope="module")
 def options(tmp_path_factory: pytest.TempPathFactory) -> PipelineOptions:
     settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"), cpu_threads=1)
-    return pipeline_options_from_settings(settings)
+    # ASR alone: the speaker stages have their own tests (test_diarize, test_captions).
+    return replace(pipeline_options_from_settings(settings), find_speakers=False)
 
 
 @pytest.fixture(scope="module")
