@@ -3,6 +3,7 @@
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import { renderExportLinks, renderRevisionList } from "./history.js";
+import { RevisionSaver } from "./saver.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
   caretWordIndex, fillSegmentText, NEW_SPEAKER, renderTranscript, WordFollower,
@@ -10,8 +11,6 @@ import {
 import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
-
-const AUTOSAVE_DELAY_MS = 800;
 
 const clipId = document.body.dataset.clipId;
 const clipUrl = `/api/v1/clips/${encodeURIComponent(clipId)}`;
@@ -102,7 +101,7 @@ function seekToRequestedMoment() {
 }
 
 function showTranscript() {
-  renderTranscript(container, state.transcript);
+  renderTranscript(container, state.transcript, { voices: state.voices });
   follower.reindex();
 }
 
@@ -116,65 +115,25 @@ async function loadVoices() {
   try {
     state.voices = listOf(await requestJSON("/api/v1/voices"));
   } catch {
-    state.voices = []; // the registry is optional: renaming still works by hand
+    state.voices = []; // without the registry, names are typed by hand
   }
-  document.getElementById("voice-names").replaceChildren(
-    ...state.voices.map((voice) => el("option", { value: voice.name }, voice.title || "")),
-  );
 }
 
 // ---- saving -----------------------------------------------------------------------------
 
-const pendingText = new Map(); // segment id -> text typed but not yet saved
-let autosaveTimer = 0;
-let saving = Promise.resolve();
-
-function queueTextEdit(segmentId, text) {
-  pendingText.set(segmentId, text);
-  setSaveState("editor.unsaved");
-  clearTimeout(autosaveTimer);
-  autosaveTimer = setTimeout(() => submitOps([]), AUTOSAVE_DELAY_MS);
-}
-
-// One PATCH at a time, text edits first, in the order the editor made them.
-// Resolves to whether the save went through (failures are announced here).
-function submitOps(structuralOps) {
-  clearTimeout(autosaveTimer);
-  saving = saving.then(async () => {
-    const textOps = [...pendingText].map(([segmentId, text]) => ({
-      op: "set_text", segment_id: segmentId, text,
-    }));
-    const ops = [...textOps, ...structuralOps];
-    if (!ops.length) return true;
-    pendingText.clear();
-    setSaveState("editor.saving");
-    try {
-      const updated = await requestJSON(transcriptUrl, {
-        method: "PATCH", body: { base_revision: state.transcript.revision, ops },
-      });
-      if (structuralOps.length) {
-        await adopt(updated);
-      } else {
-        adoptTextSave(updated);
-        await loadRevisions();
-      }
-      setSaveState("editor.saved", { revision: state.transcript.revision });
-      return true;
-    } catch (error) {
-      for (const op of textOps) {
-        if (!pendingText.has(op.segment_id)) pendingText.set(op.segment_id, op.text);
-      }
-      setSaveState("editor.save_failed");
-      if (error instanceof ApiError && error.status === 409) {
-        announce(t("editor.conflict"), { error: true });
-      } else {
-        announceError(error);
-      }
-      return false;
+const saver = new RevisionSaver({
+  transcriptUrl,
+  currentRevision: () => state.transcript.revision,
+  showState: setSaveState,
+  onSaved: async (updated, { structural }) => {
+    if (structural) {
+      await adopt(updated);
+    } else {
+      adoptTextSave(updated);
+      await loadRevisions();
     }
-  });
-  return saving;
-}
+  },
+});
 
 // Text saves keep the paragraph being typed in as it is; the others get fresh word timings.
 function adoptTextSave(updated) {
@@ -187,7 +146,7 @@ function adoptTextSave(updated) {
 }
 
 window.addEventListener("beforeunload", (event) => {
-  if (pendingText.size) event.preventDefault();
+  if (saver.hasUnsaved()) event.preventDefault();
 });
 
 // ---- transcript interactions ------------------------------------------------------------
@@ -215,7 +174,7 @@ container.addEventListener("click", (event) => {
       splitSegment(segmentId);
       break;
     case "merge":
-      submitOps([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
+      saver.submit([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
         .then((saved) => saved && announce(t("editor.merged")));
       break;
     default: // rename buttons belong to speaker-form.js
@@ -229,7 +188,7 @@ function splitSegment(segmentId) {
     announce(t("editor.split_where"), { error: true });
     return;
   }
-  submitOps([{ op: "split", segment_id: segmentId, at_word: atWord }])
+  saver.submit([{ op: "split", segment_id: segmentId, at_word: atWord }])
     .then((saved) => saved && announce(t("editor.split_done")));
 }
 
@@ -248,7 +207,7 @@ container.addEventListener("change", (event) => {
   const picked = event.target.value;
   const speakerId = picked === NEW_SPEAKER ? unusedSpeakerId() : picked;
   const segmentId = Number(event.target.dataset.segmentId);
-  submitOps([{ op: "set_speaker", segment_id: segmentId, speaker_id: speakerId }])
+  saver.submit([{ op: "set_speaker", segment_id: segmentId, speaker_id: speakerId }])
     .then((saved) => saved && announce(t("editor.speaker_set")));
 });
 
@@ -258,9 +217,9 @@ container.addEventListener("input", (event) => {
   const segmentId = Number(paragraph.dataset.segmentId);
   const text = paragraph.textContent.replace(/\s+/g, " ").trim();
   if (text) {
-    queueTextEdit(segmentId, text);
+    saver.queueText(segmentId, text);
   } else {
-    pendingText.delete(segmentId);
+    saver.dropText(segmentId);
     setSaveState("editor.empty_text");
   }
 });
@@ -271,12 +230,12 @@ container.addEventListener("focusout", (event) => {
   const segmentId = Number(paragraph.dataset.segmentId);
   const refill = () => {
     const segment = segmentById(segmentId);
-    if (segment && paragraph !== document.activeElement && !pendingText.has(segmentId)) {
+    if (segment && paragraph !== document.activeElement && !saver.hasUnsaved(segmentId)) {
       fillSegmentText(paragraph, segment);
       follower.reindex();
     }
   };
-  (pendingText.has(segmentId) ? submitOps([]) : Promise.resolve()).then(refill);
+  (saver.hasUnsaved(segmentId) ? saver.submit([]) : Promise.resolve()).then(refill);
 });
 
 // Escape plays and pauses from anywhere on the page (an open speaker form keeps it).
@@ -311,14 +270,24 @@ function unusedSpeakerId() {
 
 wireSpeakerForms(container, {
   voices: () => state.voices,
-  onRename: ({ speakerId, segmentIds, name, title }) => {
-    if (speakerId) return submitOps([{ op: "rename_speaker", speaker_id: speakerId, name, title }]);
-    // Nobody was assigned: the turn gets a speaker of its own, then its name.
-    const newId = unusedSpeakerId();
-    return submitOps([
-      ...segmentIds.map((id) => ({ op: "set_speaker", segment_id: id, speaker_id: newId })),
-      { op: "rename_speaker", speaker_id: newId, name, title },
-    ]);
+  onRename: async ({ speakerId, segmentIds, name, title, voiceId }) => {
+    let id = speakerId;
+    const ops = [];
+    if (!id) {
+      // Nobody was assigned: the turn gets a speaker of its own first.
+      id = unusedSpeakerId();
+      ops.push(...segmentIds.map((segmentId) => ({
+        op: "set_speaker", segment_id: segmentId, speaker_id: id,
+      })));
+    }
+    if (!voiceId) {
+      return saver.submit([...ops, { op: "rename_speaker", speaker_id: id, name, title }]);
+    }
+    // A registry voice: the API copies its name, title and role onto the speaker.
+    if (ops.length && !(await saver.submit(ops))) return false;
+    return saver.send(`${transcriptUrl}/speakers/${encodeURIComponent(id)}/voice`, {
+      voice_id: voiceId,
+    });
   },
 });
 
@@ -331,21 +300,16 @@ function loadRevisions() {
 }
 
 async function restoreRevision(number) {
-  await submitOps([]);
-  try {
-    const restoreUrl = `${transcriptUrl}/revisions/${number}/restore`;
-    await adopt(await requestJSON(restoreUrl, { method: "POST" }));
+  if (await saver.send(`${transcriptUrl}/revisions/${number}/restore`)) {
     setSaveState("editor.restored", { n: number });
     announce(t("editor.restored", { n: number }));
-  } catch (error) {
-    announceError(error);
   }
 }
 
 function renderExports() {
   // Unsaved typing belongs in the file: save it first, then download.
   renderExportLinks(document.getElementById("export-links"), {
-    transcriptUrl, beforeDownload: () => (pendingText.size ? submitOps([]) : null),
+    transcriptUrl, beforeDownload: () => (saver.hasUnsaved() ? saver.submit([]) : null),
   });
 }
 
@@ -364,7 +328,7 @@ async function start() {
   renderClipHead();
   createPlayer();
   try {
-    state.transcript = await requestJSON(transcriptUrl);
+    [state.transcript] = await Promise.all([requestJSON(transcriptUrl), loadVoices()]);
   } catch (error) {
     container.replaceChildren(el("p", { class: "empty" }, t("editor.not_ready"), " ",
       el("a", { href: "/" }, t("editor.to_queue"))));
@@ -374,7 +338,7 @@ async function start() {
   showTranscript();
   seekToRequestedMoment();
   setSaveState("editor.saved", { revision: state.transcript.revision });
-  await Promise.all([loadRevisions(), loadVoices()]);
+  await loadRevisions();
   onLanguageChange(() => {
     renderClipHead();
     renderExports();

@@ -1,6 +1,7 @@
 // The transcript as the editor shows it: turns under speaker captions, one editable
 // paragraph per segment, one <span data-start> per word, and the word that is playing.
 
+import { renderSpeakerForm } from "./speaker-form.js";
 import { el, formatClock, t } from "./ui.js";
 
 // Subtitles above this reading speed break the house rules whatever the cue split.
@@ -88,34 +89,18 @@ function renderSegment(segment, nextSegment, speakers) {
     text, tools);
 }
 
-// A turn without a speaker can be named too: the editor then gives it a speaker of its own.
-function renderSpeakerHead(turn, speaker) {
-  const speakerId = turn.speakerId ?? "";
-  const nameInput = el("input", {
-    name: "name", type: "text", list: "voice-names", value: speaker?.name || "", required: true,
-  });
-  const titleInput = el("input", { name: "title", type: "text", value: speaker?.title || "" });
-  const form = el("form", {
-    class: "speaker-form", hidden: true,
-    dataset: { speakerId, segmentIds: turn.segments.map((segment) => segment.id).join(",") },
-  },
-  el("label", {}, el("span", {}, t("editor.speaker_name")), nameInput),
-  el("label", {}, el("span", {}, t("editor.speaker_title")), titleInput),
-  el("div", { class: "button-row" },
-    el("button", { type: "submit", class: "primary small" }, t("editor.save")),
-    el("button", { type: "button", class: "small secondary", dataset: { action: "cancel-rename" } },
-      t("editor.cancel"))));
+function renderSpeakerHead(turn, speaker, voices) {
   return el("header", { class: "turn-head" },
     el("button", {
       type: "button", class: "speaker-caption", "aria-expanded": "false",
-      dataset: { action: "rename", speakerId },
+      dataset: { action: "rename", speakerId: turn.speakerId ?? "" },
       title: t("editor.rename_hint"),
     }, speakerCaption(speaker, turn.speakerId)),
-    form);
+    renderSpeakerForm(turn, speaker, voices));
 }
 
 // Consecutive segments of one speaker make one turn under one caption.
-export function renderTranscript(container, transcript) {
+export function renderTranscript(container, transcript, { voices }) {
   const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
   const turns = [];
   for (const segment of transcript.segments) {
@@ -132,7 +117,7 @@ export function renderTranscript(container, transcript) {
   container.replaceChildren(...turns.map((turn) => el("article", {
     class: "turn", dataset: { speaker: turn.speakerId ?? "" },
   },
-  renderSpeakerHead(turn, speakers.get(turn.speakerId)),
+  renderSpeakerHead(turn, speakers.get(turn.speakerId), voices),
   ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment), speakers)))));
 }
 
