@@ -165,39 +165,67 @@ def _corrected(word: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
 
 
 def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) -> _Form | None:
+    """The glossary form to write instead of `core`, or None to leave it.
+
+    The closest form decides which glossary word was meant; among that word's forms
+    the case a preceding preposition governs is worth one edit ("в Костанной" →
+    "в Костанае", not "в Костанай").
+    """
     recognised = _key(core)
     if len(recognised) < _MIN_LETTERS and not core.isupper():
         return None
-    governed = _PREPOSITION_CASES.get(context.previous, ())
     ordinary = _is_ordinary_word(core)
-    candidates: list[tuple[int, int, _Form]] = []
+    best: tuple[int, int, _Form] | None = None
     for term_word in vocabulary:
+        if recognised.startswith(_key(term_word.forms[0].text)):
+            return None  # the glossary word itself, or an inflection of it ("Спанова")
         in_phrase = context.completes(term_word)
         if ordinary and not in_phrase:
             continue  # a dictionary word is only rewritten to complete a glossary phrase
-        for form in term_word.forms:
-            target = _key(form.text)
-            if recognised == target or recognised.startswith(term_word.forms[0].text.lower()):
-                return None  # a glossary form already, or an inflection of one
-            if form.text.isupper() and not core.isupper():
-                continue  # an acronym only matches letters spoken as one
-            if not in_phrase and target[0] != recognised[0]:
-                continue
-            share = _PHRASE_EDIT_SHARE if in_phrase else _MAX_EDIT_SHARE
-            allowed = min(_MAX_EDITS, max(1, int(share * len(target))))
-            if abs(len(target) - len(recognised)) > allowed:
-                continue
-            edits = _edit_distance(recognised, target)
-            if edits <= allowed:
-                rank = min(
-                    (governed.index(case) for case in form.cases if case in governed),
-                    default=len(governed),
-                )
-                # The case a preposition governs is worth one edit: "в Костанной" → "Костанае".
-                candidates.append((edits + min(rank, 1), rank, form))
-    if not candidates:
+        distances = {form: _distance(recognised, core, form, in_phrase) for form in term_word.forms}
+        if 0 in distances.values():
+            return None  # already a form of the glossary word ("гражданских")
+        near_misses = [
+            edits
+            for form, edits in distances.items()
+            if edits is not None and edits <= _allowed_edits(form, in_phrase)
+        ]
+        if not near_misses:
+            continue
+        for form, edits in distances.items():
+            if edits is not None and edits <= min(near_misses) + 1:
+                rank = _case_rank(form, context)
+                candidate = (edits + min(rank, 1), rank, form)
+                if best is None or candidate[:2] < best[:2]:
+                    best = candidate
+    return best[2] if best else None
+
+
+def _distance(recognised: str, core: str, form: _Form, in_phrase: bool) -> int | None:
+    """Edits from the recognised word to `form`; None if it cannot be a near-miss of it."""
+    target = _key(form.text)
+    if form.text.isupper() and not (core.isupper() and len(target) == len(recognised)):
+        return None  # an acronym only matches letters spoken as one: "МПО" → "НПО"
+    if not form.text.isupper() and not in_phrase and target[0] != recognised[0]:
         return None
-    return min(candidates, key=lambda c: (c[0], c[1]))[2]
+    if abs(len(target) - len(recognised)) > _allowed_edits(form, in_phrase) + 1:
+        return None
+    return _edit_distance(recognised, target)
+
+
+def _allowed_edits(form: _Form, in_phrase: bool) -> int:
+    if form.text.isupper():
+        return 1
+    share = _PHRASE_EDIT_SHARE if in_phrase else _MAX_EDIT_SHARE
+    return min(_MAX_EDITS, max(1, int(share * len(form.text))))
+
+
+def _case_rank(form: _Form, context: _Context) -> int:
+    governed = _PREPOSITION_CASES.get(context.previous, ())
+    return min(
+        (governed.index(case) for case in form.cases if case in governed),
+        default=len(governed),
+    )
 
 
 @cache
