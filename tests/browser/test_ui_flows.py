@@ -187,3 +187,47 @@ def test_search_lands_on_the_moment_in_the_editor(
     # The word the recogniser timed is where the speaker really says it (TTS truth).
     assert min(abs(landed_at - t) for t in spoken_at) <= 1.0, (landed_at, spoken_at)
     page.screenshot(path=artifacts_dir / "search-2-editor-at-moment.png")
+
+
+def test_registry_learns_a_named_speaker_and_lends_it_to_another_turn(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    _open_editor(page, live_service, clip_id)
+    turns = page.locator("#transcript .turn")
+    assert turns.count() >= 2, "the cut has the anchor and the correspondent"
+    last_turn = turns.last
+    last_turn.locator(".speaker-caption").click()
+    last_turn.locator(".speaker-form input[name=name]").fill("Дана КОРРЕСПОНДЕНТОВА")
+    last_turn.locator(".speaker-form button[type=submit]").click()
+    expect(last_turn.locator(".speaker-caption")).to_have_text("Дана КОРРЕСПОНДЕНТОВА")
+
+    # The registry learned the voice; correct its title on the speakers page.
+    page.goto(f"{live_service}/speakers")
+    page.get_by_role("button", name="Изменить: Дана КОРРЕСПОНДЕНТОВА", exact=True).click()
+    page.fill(".voice-form input[name=title]", "СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ")
+    page.select_option(".voice-form select[name=role]", "correspondent")
+    page.screenshot(path=artifacts_dir / "speakers-edit.png")
+    page.click(".voice-form button[type=submit]")
+    row = page.locator("#speakers-body tr").filter(has_text="Дана КОРРЕСПОНДЕНТОВА")
+    expect(row).to_contain_text("СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ")
+    expect(row).to_contain_text("Корр")
+    voices = page.request.get(f"{live_service}/api/v1/voices").json()
+    voice = next(v for v in voices if v["name"] == "Дана КОРРЕСПОНДЕНТОВА")
+    assert (voice["title"], voice["role"]) == ("СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ", "correspondent")
+
+    # Back in the editor, the first turn is that person too: pick her from the registry.
+    _open_editor(page, live_service, clip_id)
+    first_turn = page.locator("#transcript .turn").first
+    first_turn.locator(".speaker-caption").click()
+    form = first_turn.locator(".speaker-form")
+    form.locator("select[name=voice]").select_option(voice["id"])
+    expect(form.locator("input[name=name]")).to_be_disabled()
+    expect(form.locator("input[name=title]")).to_have_value("СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#transcript .turn .speaker-caption").first).to_have_text(
+        "Дана КОРРЕСПОНДЕНТОВА, СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ"
+    )
+    speakers = _transcript(page, live_service, clip_id)["speakers"]
+    assert voice["id"] in {speaker["voice_id"] for speaker in speakers}
+    page.screenshot(path=artifacts_dir / "editor-registry-voice.png")
