@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,16 @@ def test_zero_byte_file_is_rejected(tmp_path: Path) -> None:
     empty.touch()
     with pytest.raises(MediaError, match="пуст"):
         probe(empty)
+
+
+def test_zero_length_wav_is_rejected(tmp_path: Path) -> None:
+    empty = tmp_path / "zero-length.wav"
+    with wave.open(str(empty), "wb") as header_only:
+        header_only.setnchannels(1)
+        header_only.setsampwidth(2)
+        header_only.setframerate(SAMPLE_RATE)
+    with pytest.raises(MediaError, match="нет ни одной секунды звука"):
+        decode_audio(empty)
 
 
 @needs_ffmpeg

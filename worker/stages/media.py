@@ -107,8 +107,8 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> MediaInfo:
 def choose_audio_stream(info: MediaInfo) -> int:
     """The audio stream to transcribe, by this rule, in order of precedence.
 
-    1. Not silent: broadcast MXF and TS files often carry empty or tone-only
-       spare tracks, so a track whose first minute stays below -60 dBFS loses
+    1. Not silent: broadcast MXF and TS files often carry empty spare
+       tracks, so a track whose first minute stays below -60 dBFS loses
        (unless every track is silent).
     2. Marked default by the container: the muxer's own choice of programme sound.
     3. More channels: a stereo programme mix beats mono clean-feed or commentary tracks.
@@ -148,7 +148,9 @@ def decode_audio(
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     decoded_s = audio.size / SAMPLE_RATE
     if audio.size == 0:
-        raise MediaError(f"В файле «{path.name}» не удалось декодировать звук (no audio decoded)")
+        raise MediaError(
+            f"В файле «{path.name}» нет ни одной секунды звука (no audio decoded: empty or corrupt)"
+        )
     if info.duration_declared and decoded_s < (
         info.duration_s * (1 - _TRUNCATION_TOLERANCE) - _TRUNCATION_SLACK_S
     ):
