@@ -1,23 +1,32 @@
 """End to end through the real parts: HTTP upload → Redis → Celery worker process →
 faster-whisper → database → transcript over HTTP, on SQLite and on PostgreSQL; a worker
-killed mid-job; the whole seed clip; and `efir serve` with its embedded Redis."""
+killed mid-job; the whole seed clip with its speakers, captions and roles, then the
+voice registry carrying an editor's naming into the next clip; and `efir serve` with
+its embedded Redis."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from scoring import cer, wer
 from service_support import (
+    REPO_ROOT,
     SEED_DIR,
+    SESSION_TOKEN,
     SettingsFactory,
     cut_seed,
     free_port,
@@ -28,8 +37,10 @@ from service_support import (
     stop_process,
 )
 
+from efir.clip_voiceprints import load_voiceprints
+from efir.config import Settings
 from efir.jobs import get_job
-from efir.transcript import Transcript
+from efir.transcript import Role, Transcript
 from efir.transcripts_store import list_revisions
 
 pytestmark = pytest.mark.slow
@@ -38,6 +49,8 @@ JOB_TIMEOUT_S = 900.0
 TRUTH = json.loads((SEED_DIR / "seed.truth.json").read_text(encoding="utf-8"))
 # The cut ends between the anchor's opening turn (3.1–20.5 s) and the correspondent's.
 CUT_S = 21.0
+# The seed correspondent's voice (kit preset f_korr) also reports in fixtures/second.
+KORR_NAME = "Алия НУРЛАНОВА"
 
 
 def truth_text(start_s: float, end_s: float) -> str:
@@ -161,26 +174,58 @@ def test_a_job_survives_its_worker_being_killed(
         assert [r.revision for r in list_revisions(session, job["clip_id"])] == [1]
 
 
-def test_the_whole_seed_broadcast(
-    make_settings: SettingsFactory, redis_url: str, queue_name: str, tmp_path: Path
-) -> None:
-    settings = make_settings(redis_url=redis_url, queue_name=queue_name)
-    glossary = (SEED_DIR / "seed.glossary").read_text(encoding="utf-8")
+@dataclass(frozen=True)
+class LiveService:
+    client: httpx.Client
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    job: dict[str, Any]
+    payload: dict[str, Any]
+    elapsed_s: float
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[LiveService]:
+    """API + worker on one SQLite database for the module: the seed runs once, and the
+    registry it fills is the one the next clip is matched against."""
+    root = tmp_path_factory.mktemp("live")
+    settings = Settings(
+        data_dir=root / "data",
+        database_url=f"sqlite:///{root / 'efir.sqlite3'}",
+        cpu_threads=1,
+        redis_url=redis_url,
+        queue_name=f"efir-test-{SESSION_TOKEN}-{uuid.uuid4().hex[:6]}",
+    )
     with (
         running_api(settings) as base_url,
         httpx.Client(base_url=base_url, timeout=60) as client,
-        running_worker(settings, tmp_path / "worker.log"),
+        running_worker(settings, root / "worker.log"),
     ):
-        job = upload(client, SEED_DIR / "seed.mp4", glossary=glossary)
-        started = time.monotonic()
-        finished = wait_for_job(client, job["id"])
-        elapsed_s = time.monotonic() - started
-        assert finished["state"] == "done", finished["error"]
-        payload = client.get(f"/api/v1/transcripts/{job['clip_id']}").json()
-    transcript = assert_sane_transcript(payload, duration_s=146.1)
+        yield LiveService(client, settings)
+    redis.Redis.from_url(redis_url).delete(settings.queue_name)
+
+
+@pytest.fixture(scope="module")
+def seed_run(live_service: LiveService) -> SeedRun:
+    glossary = (SEED_DIR / "seed.glossary").read_text(encoding="utf-8")
+    job = upload(live_service.client, SEED_DIR / "seed.mp4", glossary=glossary)
+    started = time.monotonic()
+    finished = wait_for_job(live_service.client, job["id"])
+    elapsed_s = time.monotonic() - started
+    assert finished["state"] == "done", finished["error"]
+    payload = live_service.client.get(f"/api/v1/transcripts/{job['clip_id']}").json()
+    return SeedRun(job, payload, elapsed_s)
+
+
+def test_the_whole_seed_broadcast(seed_run: SeedRun) -> None:
+    transcript = assert_sane_transcript(seed_run.payload, duration_s=146.1)
     reference = truth_text(0, 1e9)
     print(
-        f"\nseed.mp4 (146 s) done in {elapsed_s:.1f} s (RTF {elapsed_s / 146.1:.2f}); "
+        f"\nseed.mp4 (146 s) done in {seed_run.elapsed_s:.1f} s "
+        f"(RTF {seed_run.elapsed_s / 146.1:.2f}); "
         f"WER {wer(reference, transcript.text):.3f} CER {cer(reference, transcript.text):.3f}; "
         f"{len(transcript.segments)} segments, {len(transcript.speakers)} speakers"
     )
@@ -188,6 +233,81 @@ def test_the_whole_seed_broadcast(
     assert wer(reference, transcript.text) <= 0.35
     assert cer(reference, transcript.text) <= 0.15
     assert len(transcript.speakers) >= 2
+
+
+def test_seed_speakers_carry_their_captions_and_roles(
+    live_service: LiveService, seed_run: SeedRun
+) -> None:
+    transcript = Transcript.from_dict(seed_run.payload)
+    truth = {_caption_key(t["caption_name"]): t for t in TRUTH["turns"] if t["caption"]}
+    named = {_caption_key(s.name): s for s in transcript.speakers if s.name}
+    print(
+        f"\nseed speakers: {len(transcript.speakers)}; caption names "
+        f"{len(named.keys() & truth.keys())}/{len(truth)} correct; "
+        + ", ".join(f"{s.id}={s.caption}" for s in transcript.speakers)
+    )
+    assert len(transcript.speakers) == len({t["speaker"] for t in TRUTH["turns"]}) == 5
+    assert named.keys() == truth.keys()
+    for key, speaker in named.items():
+        assert _caption_key(speaker.title) == _caption_key(truth[key]["caption_title"])
+        assert speaker.role is Role.INTERVIEWEE and speaker.voice_id
+        # Each interviewee's words sit inside their own truth turn.
+        turn = truth[key]
+        words = [w for s in transcript.segments if s.speaker == speaker.id for w in s.words]
+        inside = [w for w in words if turn["start"] - 0.5 <= w.start <= turn["end"] + 0.5]
+        assert len(inside) >= 0.9 * len(words)
+    roles = {s.role for s in transcript.speakers if not s.name}
+    assert roles == {Role.ANCHOR, Role.CORRESPONDENT}
+    # The worker kept every speaker's voiceprint and taught the registry the captions.
+    voices = live_service.client.get("/api/v1/voices").json()
+    assert {_caption_key(v["name"]) for v in voices} == truth.keys()
+    with session_factory(live_service.settings.sqlalchemy_url)() as session:
+        prints = load_voiceprints(session, seed_run.job["clip_id"])
+    assert set(prints) == {s.id for s in transcript.speakers}
+
+
+def test_a_correspondent_named_by_an_editor_is_named_in_the_next_clip(
+    live_service: LiveService, seed_run: SeedRun
+) -> None:
+    client, clip_id = live_service.client, seed_run.job["clip_id"]
+    current = client.get(f"/api/v1/transcripts/{clip_id}").json()
+    korr = next(s for s in current["speakers"] if s["role"] == "correspondent")
+    renamed = client.patch(
+        f"/api/v1/transcripts/{clip_id}",
+        json={
+            "base_revision": current["revision"],
+            "ops": [{"op": "rename_speaker", "speaker_id": korr["id"], "name": KORR_NAME}],
+        },
+    )
+    assert renamed.status_code == 200, renamed.text
+    korr_voice_id = next(s for s in renamed.json()["speakers"] if s["id"] == korr["id"])["voice_id"]
+    assert korr_voice_id in {v["id"] for v in client.get("/api/v1/voices").json()}
+
+    job = upload(client, REPO_ROOT / "fixtures" / "second" / "second.wav")
+    finished = wait_for_job(client, job["id"])
+    assert finished["state"] == "done", finished["error"]
+    second = Transcript.from_dict(client.get(f"/api/v1/transcripts/{job['clip_id']}").json())
+    second_truth = json.loads(
+        (REPO_ROOT / "fixtures" / "second" / "second.truth.json").read_text(encoding="utf-8")
+    )
+    korr_turns = [t for t in second_truth["turns"] if t["voice"] == "f_korr"]
+    print("\nsecond.wav speakers: " + ", ".join(f"{s.id}={s.caption}" for s in second.speakers))
+    recognised = [s for s in second.speakers if s.voice_id]
+    assert [(s.name, s.role, s.voice_id) for s in recognised] == [
+        (KORR_NAME, Role.CORRESPONDENT, korr_voice_id)
+    ]
+    korr_words = [w for s in second.segments if s.speaker == recognised[0].id for w in s.words]
+    in_korr_turns = [
+        w
+        for w in korr_words
+        if any(t["start"] - 0.5 <= w.start <= t["end"] + 0.5 for t in korr_turns)
+    ]
+    assert len(in_korr_turns) >= 0.9 * len(korr_words) > 0
+
+
+def _caption_key(text: str | None) -> str:
+    """Case, ё/е and spacing are not OCR errors worth failing on; letters are."""
+    return re.sub(r"\s+", " ", (text or "").upper().replace("Ё", "Е")).strip()
 
 
 def test_efir_serve_with_embedded_redis(
