@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from efir.clip_voiceprints import load_voiceprints, remember_clip_voices
 from efir.db import Clip, TranscriptRevision
-from efir.edits import RenameSpeaker, apply_edits, parse_ops
+from efir.edits import EditOp, RenameSpeaker, apply_edits, parse_ops
 from efir.errors import EfirError, NotFoundError
 from efir.search import ClipMeta, index_transcript
 from efir.transcript import Transcript
@@ -136,8 +136,10 @@ def edit_transcript(
     """Apply editor ops (``efir.edits`` JSON) to ``base_revision``, saving the next revision.
 
     ValueError for ops that do not parse or fit; RevisionConflictError when someone
-    saved since ``base_revision`` was read. A speaker given a name teaches the voice
-    registry (from the clip's stored voiceprint) and is linked to that voice.
+    saved since ``base_revision`` was read. A speaker given a new name (or named but
+    not yet linked to a voice) teaches the voice registry from the clip's stored
+    voiceprint and is linked to that voice; resending the same name (the editor's
+    form always sends it with the title) is not a new sighting.
     """
     current = latest_revision(session, clip_id)
     if current.revision != base_revision:
@@ -146,8 +148,9 @@ def edit_transcript(
             f"The edit is based on revision {base_revision}; the latest is {current.revision}."
         )
     ops = parse_ops(raw_ops)
-    edited = apply_edits(Transcript.from_dict(current.data), ops)
-    named = {op.speaker_id for op in ops if isinstance(op, RenameSpeaker) and _names(op)}
+    before = Transcript.from_dict(current.data)
+    edited = apply_edits(before, ops)
+    named = _newly_named(before, edited, ops)
     if named:
         edited = remember_clip_voices(session, clip_id, edited, named)
     return save_revision(
@@ -202,8 +205,18 @@ def set_speaker_voice(
     )
 
 
-def _names(op: RenameSpeaker) -> bool:
-    return bool(dict(op.changes).get("name"))
+def _newly_named(before: Transcript, after: Transcript, ops: Sequence[EditOp]) -> set[str]:
+    renamed = {op.speaker_id for op in ops if isinstance(op, RenameSpeaker)}
+    return {
+        speaker.id
+        for speaker in after.speakers
+        if speaker.id in renamed
+        and speaker.name
+        and (
+            not speaker.voice_id
+            or speaker.name != getattr(before.speaker(speaker.id), "name", None)
+        )
+    }
 
 
 def _latest_or_none(session: Session, clip_id: str) -> TranscriptRevision | None:

@@ -88,14 +88,15 @@ def test_naming_a_speaker_teaches_the_registry(service: tuple[httpx.Client, str]
     assert speaker(named, "S2")["voice_id"] == voices[0]["id"]
     assert speaker(named, "S1")["voice_id"] is None
 
-    # A title fix only (no name) is not a new sighting of the voice.
-    retitled = rename(client, clip_id, speaker_id="S2", title="ЗАМЕСТИТЕЛЬ АКИМА")
+    # A title fix, with or without the unchanged name, is not a new sighting of the voice.
+    rename(client, clip_id, speaker_id="S2", title="ЗАМЕСТИТЕЛЬ АКИМА")
+    retitled = rename(client, clip_id, speaker_id="S2", name="Ерлан СПАНОВ", title="ЗАМ. АКИМА")
     assert client.get("/api/v1/voices").json()[0]["samples"] == 12
-    # Naming again refines the same voice rather than adding a second one.
-    rename(client, clip_id, speaker_id="S2", name="Ерлан СПАНОВ")
+    assert speaker(retitled, "S2")["voice_id"] == voices[0]["id"]
+    # A corrected name refines and renames the same voice rather than adding a second one.
+    rename(client, clip_id, speaker_id="S2", name="Ерлан СПАНОВ-мл.")
     voices = client.get("/api/v1/voices").json()
-    assert len(voices) == 1 and voices[0]["samples"] == 24
-    assert speaker(retitled, "S2")["title"] == "ЗАМЕСТИТЕЛЬ АКИМА"
+    assert [(v["name"], v["samples"]) for v in voices] == [("Ерлан СПАНОВ-мл.", 24)]
 
 
 def test_voice_rename_merge_and_delete(service: tuple[httpx.Client, str]) -> None:
