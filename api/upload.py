@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from efir.errors import EfirError
@@ -74,14 +75,15 @@ async def receive_upload(request: Request, storage: MediaStorage, *, max_bytes: 
     parser = MultipartParser(boundary, collector.callbacks())
     try:
         async for chunk in request.stream():
-            parser.write(chunk)
+            # Parsing, hashing and the disk write run off the event loop, one chunk at a time.
+            await run_in_threadpool(parser.write, chunk)
         parser.finalize()
     except BaseException:
         collector.discard()
         raise
     if collector.form.staged is None:
         raise InvalidUploadError("В запросе нет поля file. The request has no file field.")
-    collector.form.staged.close()
+    await run_in_threadpool(collector.form.staged.close)
     return collector.form
 
 
