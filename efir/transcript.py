@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["Role", "Speaker", "Segment", "Transcript", "Word"]
+__all__ = ["Role", "Segment", "Speaker", "Transcript", "Word"]
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ANCHOR = "anchor"
     CORRESPONDENT = "correspondent"
     INTERVIEWEE = "interviewee"
