@@ -204,8 +204,8 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
 def _distance(recognised: str, core: str, form: _Form, in_phrase: bool) -> int | None:
     """Edits from the recognised word to `form`; None if it cannot be a near-miss of it."""
     target = _key(form.text)
-    if form.text.isupper() and not (core.isupper() and len(target) == len(recognised)):
-        return None  # an acronym only matches letters spoken as one: "МПО" → "НПО"
+    if form.text.isupper() and not core.isupper():
+        return None  # an acronym only matches letters spoken as one: "МПО", "ГНПО" → "НПО"
     if not form.text.isupper() and not in_phrase and target[0] != recognised[0]:
         return None
     if abs(len(target) - len(recognised)) > _allowed_edits(form, in_phrase) + 1:

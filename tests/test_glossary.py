@@ -51,6 +51,7 @@ def test_an_empty_glossary_gives_no_prompt_and_changes_nothing() -> None:
         # The preposition picks the case even one edit further: not "в Костанай".
         ("Два года назад в Костанной", "Два года назад в Костанае"),
         ("различные МПО", "различные НПО"),
+        ("между ГНПО, бизнесом", "между НПО, бизнесом"),
         # A dictionary word is rewritten only where it completes a glossary phrase.
         ("гражданского арума,", "гражданского форума,"),
     ],
