@@ -92,7 +92,7 @@ def main() -> None:
     print(f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, "
           f"{options.cpu_threads} thread(s), beam {options.asr.beam_size}, "
           f"batch {options.asr.batch_size}, median of {args.repeats}")  # fmt: skip
-    print(f"{'variant':42} {'seconds':>8} {'RTF':>6} {'WER':>6} {'CER':>6}")
+    print(f"{'variant':48} {'seconds':>8} {'RTF':>6} {'WER':>6} {'CER':>6}")
     medians = {name: statistics.median(seconds) for name, seconds in timings.items()}
     for name, median_s in medians.items():
         scores = (
@@ -100,7 +100,7 @@ def main() -> None:
             if reference
             else f"{'-':>6} {'-':>6}"
         )
-        print(f"{name:42} {median_s:8.1f} {median_s / duration_s:6.3f} {scores}")
+        print(f"{name:48} {median_s:8.1f} {median_s / duration_s:6.3f} {scores}")
     for suffix in ("", GLOSSARY) if args.glossary else ("",):
         ratio = medians[EFIR + suffix] / medians[BARE + suffix]
         print(f"ratio efir / bare{suffix}: {ratio:.2f}x (target <= 1.15x)")
