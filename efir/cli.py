@@ -276,7 +276,8 @@ class _ProgressBar:
 def _save(
     args: argparse.Namespace, settings: Settings, transcript: Transcript, summary: MediaSummary
 ) -> str:
-    from efir.db import Clip, make_engine, make_session_factory, migrate
+    from efir.clips import record_clip
+    from efir.db import make_engine, make_session_factory, migrate
     from efir.storage import LocalStorage, file_chunks
     from efir.transcripts_store import save_revision
 
@@ -287,20 +288,16 @@ def _save(
     engine = make_engine(settings.sqlalchemy_url)
     try:
         with make_session_factory(engine)() as session:
-            clip = Clip(
-                sha256=stored.sha256,
-                original_filename=args.path.name[:255],
-                media_key=stored.key,
-                size_bytes=stored.size_bytes,
-                duration_s=summary.duration_s,
-                has_video=summary.has_video,
+            clip = record_clip(
+                session,
+                stored=stored,
+                summary=summary,
+                filename=args.path.name,
                 title=args.title,
                 programme=args.programme,
                 channel=args.channel,
                 air_date=args.air_date,
             )
-            session.add(clip)
-            session.flush()
             save_revision(session, clip_id=clip.id, transcript=transcript, author="efir-cli")
             return clip.id
     finally:

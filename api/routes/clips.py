@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EnqueueDep, SessionDep, SettingsDep, StorageDep
 from api.schemas import ClipPublic, JobPublic
 from api.upload import InvalidUploadError, receive_upload
+from efir.clips import record_clip
 from efir.db import Clip, Job
 from efir.errors import MediaTooLargeError, NotFoundError
 from efir.jobs import create_job
@@ -103,17 +104,9 @@ def _record_clip(
 ) -> Job:
     try:
         with sessions() as session:
-            clip = Clip(
-                sha256=stored.sha256,
-                original_filename=filename,
-                media_key=stored.key,
-                size_bytes=stored.size_bytes,
-                duration_s=summary.duration_s,
-                has_video=summary.has_video,
-                **metadata,
+            clip = record_clip(
+                session, stored=stored, summary=summary, filename=filename, **metadata
             )
-            session.add(clip)
-            session.flush()
             return create_job(session, clip_id=clip.id, options=options)
     except Exception:
         _forget_unreferenced(sessions, storage, stored.key)
