@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     beam_size: int = 5
     language: str | None = "ru"
 
+    # Where media lives: `local` is media_dir on this disk; `s3` is a bucket that API and
+    # workers on different hosts share (credentials: the usual AWS_* variables).
+    storage: Literal["local", "s3"] = "local"
+    # Empty means AWS itself; MinIO and other S3-compatible stores give their URL.
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "efir"
+    s3_region: str = "us-east-1"
+
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_bytes: int = 4 * 1024**3

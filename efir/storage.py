@@ -1,10 +1,14 @@
-"""Media storage behind one small interface, so S3-compatible storage can follow.
+"""Media storage behind one small interface: local disk here, S3 in ``storage_s3``.
 
 Media is content-addressed: the key is derived from the sha256 of the bytes, so a
 clip uploaded twice is stored once, and an uploaded file name never becomes a path.
 Uploads are staged to a temporary file in the storage's own directory while their
 hash and size are computed, then renamed into place atomically: a crash leaves at
 most a ``.part`` file, never a half-written media file under a real key.
+
+Keys look the same in every backend (``ab/abcdef…``), so clip rows survive a move
+from local disk to S3. Consumers that need a file (the decoder, the OCR) ask for
+``local_copy``: the path itself on local disk, a temporary download from S3.
 """
 
 from __future__ import annotations
@@ -14,13 +18,26 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from efir.config import Settings
 from efir.errors import MediaTooLargeError, NotFoundError
 
-__all__ = ["LocalStorage", "MediaStorage", "StagedMedia", "StoredMedia", "file_chunks"]
+__all__ = [
+    "LocalStorage",
+    "MediaStorage",
+    "StagedMedia",
+    "StoredMedia",
+    "file_chunks",
+    "make_storage",
+    "media_key",
+    "missing_media",
+    "sha256_of_key",
+    "store_chunks",
+]
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
 _STAGING_SUFFIX = ".part"
@@ -104,7 +121,43 @@ class MediaStorage(Protocol):
         """A local file path for ``key``, or None for storage that is not on this disk."""
         ...
 
+    def local_copy(self, key: str) -> AbstractContextManager[Path]:
+        """A file with the media's bytes on this machine, valid inside the ``with``."""
+        ...
+
     def delete(self, key: str) -> None: ...
+
+
+def make_storage(settings: Settings) -> MediaStorage:
+    """The storage the settings name; the API, the workers and the CLI all use this."""
+    if settings.storage == "s3":
+        from efir.storage_s3 import S3Storage  # boto3 is the optional `s3` extra
+
+        return S3Storage.from_settings(settings)
+    return LocalStorage(settings.media_dir)
+
+
+def store_chunks(storage: MediaStorage, chunks: Iterable[bytes], *, max_bytes: int) -> StoredMedia:
+    """``put_stream`` for every backend: stage while hashing, then commit."""
+    with storage.stage(max_bytes=max_bytes) as staged:
+        for chunk in chunks:
+            staged.write(chunk)
+        return storage.commit(staged)
+
+
+def media_key(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256}"
+
+
+def sha256_of_key(key: str) -> str:
+    """The hash a key names; anything else (``../x``, ``/etc``) is refused as not found."""
+    if not _KEY_PATTERN.match(key):
+        raise NotFoundError(f"not a media key: {key!r}")
+    return key[3:]
+
+
+def missing_media(key: str) -> NotFoundError:
+    return NotFoundError(f"Медиафайл {key} отсутствует в хранилище. Media file missing.")
 
 
 class LocalStorage:
@@ -112,14 +165,15 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.staging_dir = root / "incoming"
 
     def stage(self, *, max_bytes: int) -> StagedMedia:
-        return StagedMedia(self.root / "incoming", max_bytes=max_bytes)
+        return StagedMedia(self.staging_dir, max_bytes=max_bytes)
 
     def commit(self, staged: StagedMedia) -> StoredMedia:
         staged.close()
         sha256 = staged.sha256
-        key = f"{sha256[:2]}/{sha256}"
+        key = media_key(sha256)
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -129,10 +183,7 @@ class LocalStorage:
         return StoredMedia(key=key, sha256=sha256, size_bytes=staged.size_bytes)
 
     def put_stream(self, chunks: Iterable[bytes], *, max_bytes: int) -> StoredMedia:
-        with self.stage(max_bytes=max_bytes) as staged:
-            for chunk in chunks:
-                staged.write(chunk)
-            return self.commit(staged)
+        return store_chunks(self, chunks, max_bytes=max_bytes)
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -144,6 +195,13 @@ class LocalStorage:
         path = self._path(key)
         return path if path.exists() else None
 
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        path = self.path_for(key)
+        if path is None:
+            raise missing_media(key)
+        yield path
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -152,8 +210,7 @@ class LocalStorage:
             yield f"{path.parent.name}/{path.name}"
 
     def _path(self, key: str) -> Path:
-        if not _KEY_PATTERN.match(key):
-            raise NotFoundError(f"not a media key: {key!r}")
+        sha256_of_key(key)
         return self.root / key
 
 

@@ -18,6 +18,7 @@ import httpx
 import psycopg
 import pytest
 import redis
+from s3_support import S3_TEST_CREDENTIALS, running_s3_server
 from service_support import SESSION_TOKEN, SettingsFactory, running_api
 from sqlalchemy import make_url
 
@@ -69,6 +70,28 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as error:
         pytest.fail(f"Redis at {REDIS_URL} is needed for this test: {error}")
     return url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local S3 endpoint (moto's server mode) for this test session."""
+    with running_s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        yield url
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the local S3 endpoint; AWS_* credentials set for boto3 (and
+    for worker processes, which inherit them)."""
+    import boto3
+
+    for name, value in S3_TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"efir-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return bucket
 
 
 @pytest.fixture
