@@ -150,6 +150,9 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # ISO start time of each stage after decoding (which starts at started_at) of the
+    # latest attempt: per-stage durations for /metrics, whichever worker ran the job.
+    stage_started_at: Mapped[dict[str, Any] | None]
 
 
 class TranscriptRevision(Base):

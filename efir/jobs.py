@@ -79,6 +79,7 @@ def claim_job(session: Session, job_id: str) -> Job | None:
             error=None,
             attempts=Job.attempts + 1,
             started_at=now,
+            stage_started_at=None,
             updated_at=now,
         )
     )
@@ -96,6 +97,8 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
         raise InvalidTransitionError(f"job {job_id}: {job.state} → {state}")
     if _STAGE_ORDER.index(state) < _STAGE_ORDER.index(job.state):
         raise InvalidTransitionError(f"job {job_id}: {job.state} → {state} goes backwards")
+    if state is not job.state:
+        job.stage_started_at = {**(job.stage_started_at or {}), state.value: utcnow().isoformat()}
     job.state = state
     job.progress = _clamp(progress)
     session.commit()
