@@ -12,17 +12,24 @@ from service_support import REPO_ROOT
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 
 
-def _compose_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-    return probe.returncode == 0
+def _compose_command() -> list[str] | None:
+    """Compose v2 (`docker compose`) where installed, else Debian's standalone `docker-compose`."""
+    if shutil.which("docker") is not None:
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None
 
 
-@pytest.mark.skipif(not _compose_available(), reason="no docker compose client here")
+COMPOSE = _compose_command()
+
+
+@pytest.mark.skipif(COMPOSE is None, reason="no docker compose client here")
 def test_docker_compose_config_is_valid() -> None:
+    assert COMPOSE is not None
     result = subprocess.run(
-        ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
+        [*COMPOSE, "-f", str(COMPOSE_FILE), "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
