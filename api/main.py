@@ -23,7 +23,7 @@ from efir.db import make_engine, make_session_factory
 from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
 from efir.jobs import InvalidTransitionError
 from efir.queue import enqueue_job, make_celery, recover_lost_jobs
-from efir.storage import LocalStorage
+from efir.storage import make_storage
 from efir.transcripts_store import RevisionConflictError
 
 __all__ = ["create_app"]
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     )
     app.state.settings = settings
     app.state.sessions = sessions
-    app.state.storage = LocalStorage(settings.media_dir)
+    app.state.storage = make_storage(settings)
     app.state.enqueue = enqueue
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]

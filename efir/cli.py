@@ -278,11 +278,11 @@ def _save(
 ) -> str:
     from efir.clips import record_clip
     from efir.db import make_engine, make_session_factory, migrate
-    from efir.storage import LocalStorage, file_chunks
+    from efir.storage import file_chunks, make_storage
     from efir.transcripts_store import save_revision
 
     migrate(settings.sqlalchemy_url)
-    stored = LocalStorage(settings.media_dir).put_stream(
+    stored = make_storage(settings).put_stream(
         file_chunks(args.path), max_bytes=settings.max_upload_bytes
     )
     engine = make_engine(settings.sqlalchemy_url)

@@ -64,6 +64,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         environment["EFIR_REDIS_URL"] = settings.redis_url
     if settings.model_dir:
         environment["EFIR_MODEL_DIR"] = str(settings.model_dir)
+    if settings.storage == "s3":
+        environment["EFIR_STORAGE"] = "s3"
+        environment["EFIR_S3_BUCKET"] = settings.s3_bucket
+        environment["EFIR_S3_REGION"] = settings.s3_region
+        if settings.s3_endpoint_url:
+            environment["EFIR_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     return environment
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from functools import cache
-from pathlib import Path
 
 import redis.exceptions
 from celery import Task
@@ -22,7 +21,7 @@ from efir.db import Clip, JobState, make_engine, make_session_factory
 from efir.errors import EfirError, NotFoundError
 from efir.jobs import advance_job, claim_job, fail_job, finish_job, requeue_job, set_progress
 from efir.queue import TRANSCRIBE_TASK
-from efir.storage import LocalStorage
+from efir.storage import make_storage
 from efir.transcripts_store import save_job_output
 from efir.voices import known_voices
 from worker.celery_app import app
@@ -77,12 +76,14 @@ def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sessi
                 min_speakers=job.options.get("min_speakers"),
                 max_speakers=job.options.get("max_speakers"),
             )
-            result = run_pipeline(
-                _media_path(settings, clip.media_key),
-                options,
-                known_voices=known_voices(session),
-                on_progress=_ProgressWriter(session, job_id),
-            )
+            # A download when media is in S3: workers never need the API's disk.
+            with make_storage(settings).local_copy(clip.media_key) as media_path:
+                result = run_pipeline(
+                    media_path,
+                    options,
+                    known_voices=known_voices(session),
+                    on_progress=_ProgressWriter(session, job_id),
+                )
             advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
             # Committed with the transcript: the registry learns the caption-named speakers.
             store_voiceprints(session, clip.id, result.voiceprints)
@@ -125,13 +126,6 @@ class _ProgressWriter:
         else:
             return
         self._written_at = now
-
-
-def _media_path(settings: Settings, media_key: str) -> Path:
-    path = LocalStorage(settings.media_dir).path_for(media_key)
-    if path is None:
-        raise NotFoundError(f"Медиафайл {media_key} отсутствует в хранилище. Media file missing.")
-    return path
 
 
 @cache

@@ -7,13 +7,14 @@ import mimetypes
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EnqueueDep, SessionDep, SettingsDep, StorageDep
+from api.media_response import ranged_media_response
 from api.schemas import ClipPublic, JobPublic
 from api.upload import InvalidUploadError, receive_upload
 from efir.clips import record_clip
@@ -82,15 +83,26 @@ def get_clip(clip_id: str, session: SessionDep) -> ClipPublic:
     return ClipPublic.model_validate(_clip(session, clip_id))
 
 
-@router.get("/{clip_id}/media", response_class=FileResponse)
-def get_clip_media(clip_id: str, session: SessionDep, storage: StorageDep) -> FileResponse:
-    """The original upload, with HTTP Range support for the player."""
+@router.get("/{clip_id}/media")
+def get_clip_media(
+    clip_id: str, request: Request, session: SessionDep, storage: StorageDep
+) -> Response:
+    """The original upload, with HTTP Range support for the player: sent from the
+    API's disk when local, streamed from the bucket when in S3."""
     clip = _clip(session, clip_id)
+    media_type = mimetypes.guess_type(clip.original_filename)[0] or "application/octet-stream"
     path = storage.path_for(clip.media_key)
-    if path is None:
-        raise NotFoundError(f"Медиафайл клипа {clip_id} отсутствует. The clip's media is missing.")
-    media_type, _ = mimetypes.guess_type(clip.original_filename)
-    return FileResponse(path, media_type=media_type or "application/octet-stream")
+    if path is not None:
+        return FileResponse(path, media_type=media_type)
+    try:
+        media = storage.open(clip.media_key)
+    except NotFoundError:
+        raise NotFoundError(
+            f"Медиафайл клипа {clip_id} отсутствует. The clip's media is missing."
+        ) from None
+    return ranged_media_response(
+        media, media_type=media_type, range_header=request.headers.get("range")
+    )
 
 
 def _record_clip(

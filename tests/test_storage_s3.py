@@ -1,0 +1,148 @@
+"""S3 storage end to end, on moto's S3 server over HTTP: multipart uploads, the API
+serving media from the bucket with Range, and a worker on its own disk transcribing
+an upload it only ever sees through the bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from boto3.s3.transfer import TransferConfig
+from service_support import SettingsFactory, cut_seed, running_api, running_worker
+
+from efir.storage_s3 import S3Storage
+
+JOB_TIMEOUT_S = 240.0
+CUT_S = 8.0
+
+
+def test_large_media_goes_up_in_parts_and_reads_back_by_range(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    part_bytes = 5 * 1024**2  # S3's smallest part
+    storage = S3Storage(
+        client,
+        s3_bucket,
+        staging_dir=tmp_path / "incoming",
+        copies_dir=tmp_path / "copies",
+        transfer=TransferConfig(multipart_threshold=part_bytes, multipart_chunksize=part_bytes),
+    )
+    media = os.urandom(2 * part_bytes + 12345)
+    chunks = (media[offset : offset + 65536] for offset in range(0, len(media), 65536))
+    stored = storage.put_stream(chunks, max_bytes=len(media))
+    assert stored.sha256 == hashlib.sha256(media).hexdigest()
+    head = client.head_object(Bucket=s3_bucket, Key=f"media/{stored.sha256}")
+    assert head["ContentLength"] == len(media)
+    assert head["ETag"].strip('"').endswith("-3")  # a multipart upload of three parts
+    with storage.open(stored.key) as reader:
+        reader.seek(part_bytes + 7)
+        assert reader.read(100) == media[part_bytes + 7 : part_bytes + 107]
+        reader.seek(-10, os.SEEK_END)
+        assert reader.read() == media[-10:]
+
+
+def test_api_serves_media_from_the_bucket_with_ranges(
+    make_settings: SettingsFactory,
+    s3_endpoint: str,
+    s3_bucket: str,
+    redis_url: str,
+    queue_name: str,
+) -> None:
+    settings = make_settings(
+        storage="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket=s3_bucket,
+        redis_url=redis_url,
+        queue_name=queue_name,
+    )
+    media = os.urandom(300_000)
+    with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        # Not decodable, so refused after staging: nothing may reach the bucket.
+        refused = client.post("/api/v1/clips", files={"file": ("noise.wav", media)})
+        assert refused.status_code == 422, refused.text
+        assert list(S3Storage.from_settings(settings).keys()) == []
+
+        wav = _wav_of(media)
+        job = client.post("/api/v1/clips", files={"file": ("tone.wav", wav)}).json()
+        url = f"/api/v1/clips/{job['clip_id']}/media"
+        whole = client.get(url)
+        part = client.get(url, headers={"Range": "bytes=1000-1999"})
+        tail = client.get(url, headers={"Range": "bytes=-16"})
+        beyond = client.get(url, headers={"Range": f"bytes={len(wav)}-"})
+    assert whole.status_code == 200 and whole.content == wav
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert part.status_code == 206 and part.content == wav[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(wav)}"
+    assert tail.status_code == 206 and tail.content == wav[-16:]
+    assert beyond.status_code == 416
+    assert not settings.media_dir.exists()  # the API kept nothing on its own disk
+
+
+@pytest.mark.slow
+def test_a_worker_on_another_disk_transcribes_an_upload_from_the_bucket(
+    make_settings: SettingsFactory,
+    s3_endpoint: str,
+    s3_bucket: str,
+    redis_url: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    api_settings = make_settings(
+        storage="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket=s3_bucket,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        data_dir=tmp_path / "api-host",
+    )
+    # Same database, broker and bucket; a data directory the API never wrote to.
+    worker_settings = api_settings.model_copy(update={"data_dir": tmp_path / "worker-host"})
+    clip = cut_seed(tmp_path / "anchor.mp4", start_s=0, duration_s=CUT_S)
+    with (
+        running_api(api_settings) as base_url,
+        httpx.Client(base_url=base_url, timeout=60) as client,
+        running_worker(worker_settings, tmp_path / "worker.log"),
+    ):
+        with clip.open("rb") as media:
+            job = client.post("/api/v1/clips", files={"file": (clip.name, media)}).json()
+        finished = _wait_for_job(client, job["id"])
+        transcript = client.get(f"/api/v1/transcripts/{job['clip_id']}").json()
+    assert finished["state"] == "done", (finished["error"], (tmp_path / "worker.log").read_text())
+    words = " ".join(segment["text"] for segment in transcript["segments"]).split()
+    assert len(words) >= 5, transcript
+    sha256 = hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert list(S3Storage.from_settings(api_settings).keys()) == [f"{sha256[:2]}/{sha256}"]
+    for host in ("api-host", "worker-host"):
+        leftovers = [path for path in (tmp_path / host).rglob("*") if path.is_file()]
+        assert leftovers == [], leftovers
+
+
+def _wav_of(samples: bytes) -> bytes:
+    """``samples`` as 16-bit mono 16 kHz PCM in a WAV container (noise, but decodable)."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(samples)
+    return buffer.getvalue()
+
+
+def _wait_for_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
