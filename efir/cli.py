@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from efir.config import Settings, get_settings
 from efir.errors import EfirError
+from efir.logs import configure_logging
 from efir.search.cli import add_search_command
 
 if TYPE_CHECKING:
@@ -43,12 +44,10 @@ _WORKER_STOP_TIMEOUT_S = 20.0
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    settings = get_settings()
+    configure_logging(settings.log_format)
     try:
-        result: int = args.command(args, get_settings())
+        result: int = args.command(args, settings)
     except EfirError as error:
         print(f"efir: {error}", file=sys.stderr)
         return 2
@@ -173,6 +172,8 @@ def _run_services(args: argparse.Namespace, settings: Settings) -> None:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
+            log_config=None,  # uvicorn's lines go through efir's handler (EFIR_LOG_FORMAT)
+            access_log=False,  # RequestLogMiddleware logs each request, with its id
         )
 
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 4 * 1024**3
     max_duration_s: float = 6 * 3600.0
+    # "text" for people at a terminal; "json" (one object a line) for log shippers.
+    log_format: Literal["text", "json"] = "text"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -56,6 +56,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             "EFIR_QUEUE_NAME": settings.queue_name,
             "EFIR_CACHE_DIR": str(settings.cache_dir),
             "EFIR_CPU_THREADS": str(settings.cpu_threads),
+            "EFIR_LOG_FORMAT": settings.log_format,
             "OMP_NUM_THREADS": "1",
             "PYTHONPATH": str(REPO_ROOT),
         }

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery.signals import worker_ready
+from celery.signals import setup_logging, worker_ready
 
 from efir.config import get_settings
 from efir.db import make_engine, make_session_factory
+from efir.logs import configure_logging
 from efir.queue import make_celery, recover_lost_jobs
 
 __all__ = ["app"]
@@ -23,6 +24,12 @@ app = make_celery(settings)
 app.conf.include = ["worker.tasks"]
 
 log = logging.getLogger(__name__)
+
+
+@setup_logging.connect  # type: ignore[untyped-decorator]
+def _configure_logging(**_: Any) -> None:
+    # Connected, this replaces Celery's own set-up: one format (EFIR_LOG_FORMAT) for all.
+    configure_logging(settings.log_format)
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]

@@ -20,6 +20,7 @@ from efir.config import Settings, get_settings
 from efir.db import Clip, JobState, make_engine, make_session_factory
 from efir.errors import EfirError, NotFoundError
 from efir.jobs import advance_job, claim_job, fail_job, finish_job, requeue_job, set_progress
+from efir.logs import log_context
 from efir.queue import TRANSCRIBE_TASK
 from efir.storage import make_storage
 from efir.transcripts_store import save_job_output
@@ -61,6 +62,11 @@ def transcribe_clip(self: Task, job_id: str) -> None:
 
 
 def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    with log_context(job_id=job_id):
+        _process_job(job_id, settings=settings, sessions=sessions)
+
+
+def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         job = claim_job(session, job_id)
         if job is None:
@@ -69,6 +75,8 @@ def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sessi
         clip = session.get(Clip, job.clip_id)
         if clip is None:
             raise NotFoundError(f"clip {job.clip_id} of job {job_id} is gone")
+        log.info("job started: clip %s, attempt %d", clip.id, job.attempts)
+        started = time.monotonic()
         try:
             options = pipeline_options_from_settings(
                 settings,
@@ -90,6 +98,7 @@ def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sessi
             transcript = remember_clip_voices(session, clip.id, result.transcript)
             save_job_output(session, clip_id=clip.id, job_id=job_id, transcript=transcript)
             finish_job(session, job_id)
+            log.info("job done in %.1f s", time.monotonic() - started)
         except TRANSIENT_ERRORS:
             session.rollback()
             raise
@@ -97,6 +106,7 @@ def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sessi
             # Media, model and OCR errors are permanent: retrying cannot fix the input.
             session.rollback()
             fail_job(session, job_id, str(error))
+            log.warning("job failed: %s", error)
         except Exception as error:
             session.rollback()
             fail_job(session, job_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
