@@ -109,6 +109,10 @@ def run_pipeline(
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info)
     report("decoding", 1.0)
+    # Said before the model loads: ASR reports its first fraction only after a whole
+    # window is decoded, which made short clips look stuck in decoding (and /metrics
+    # count their transcription time as decoding).
+    report("transcribing", 0.0)
     model = get_whisper_model(
         options.model_dir,
         device=options.device,
