@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from efir.config import Settings
+from efir.jobs import JobQueue
 from efir.storage import MediaStorage
 
-__all__ = ["EnqueueDep", "SessionDep", "SettingsDep", "StorageDep"]
+__all__ = ["JobQueueDep", "SessionDep", "SettingsDep", "StorageDep"]
 
 
 def _settings(request: Request) -> Settings:
@@ -29,13 +30,13 @@ def _storage(request: Request) -> MediaStorage:
     return storage
 
 
-def _enqueue(request: Request) -> Callable[[str], None]:
-    enqueue: Callable[[str], None] = request.app.state.enqueue
-    return enqueue
+def _job_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.job_queue
+    return queue
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 StorageDep = Annotated[MediaStorage, Depends(_storage)]
-# Sends a job id to the workers; raises when the broker is unreachable.
-EnqueueDep = Annotated[Callable[[str], None], Depends(_enqueue)]
+# Sends job ids to the workers; its calls raise when the broker is unreachable.
+JobQueueDep = Annotated[JobQueue, Depends(_job_queue)]

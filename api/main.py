@@ -16,15 +16,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import clips, jobs, search, transcripts, ui, voices
+from api.routes import clips, jobs, search, transcripts, ui, uploads, voices
 from api.upload import InvalidUploadError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
 from efir.jobs import InvalidTransitionError
-from efir.queue import enqueue_job, make_celery, recover_lost_jobs
+from efir.queue import CeleryJobQueue, make_celery, recover_lost_jobs
 from efir.storage import make_storage
 from efir.transcripts_store import RevisionConflictError
+from efir.uploads import UploadOffsetError, UploadRangeError
 
 __all__ = ["create_app"]
 
@@ -38,6 +39,8 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
     (InvalidTransitionError, 409),
+    (UploadOffsetError, 409),
+    (UploadRangeError, 416),
     (EfirError, 400),
 )
 
@@ -48,11 +51,6 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     celery = make_celery(settings) if settings.redis_url else None
-
-    def enqueue(job_id: str) -> None:
-        if celery is None:
-            raise RuntimeError("no broker: EFIR_REDIS_URL is not set")
-        enqueue_job(celery, settings, job_id)
 
     async def sweep_lost_jobs() -> None:
         while celery is not None:
@@ -80,13 +78,14 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.storage = make_storage(settings)
-    app.state.enqueue = enqueue
+    app.state.job_queue = CeleryJobQueue(celery, settings)
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     for router in (clips.router, jobs.router, search.router, transcripts.router, ui.router):
         app.include_router(router)
     app.include_router(voices.router)
+    app.include_router(uploads.router)
     return app
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from efir.db import JobState
+from efir.jobs import JobPriority
 from efir.transcript import Role
 
 __all__ = [
     "ClipPublic",
     "EditRequest",
+    "JobPriorityRequest",
     "JobPublic",
     "JobsPublic",
     "RevisionPublic",
@@ -33,6 +35,20 @@ class JobPublic(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
+    # Read from the job row only to derive ``priority``; not part of the response.
+    options: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def priority(self) -> JobPriority:
+        try:
+            return JobPriority(self.options.get("priority", JobPriority.NORMAL))
+        except ValueError:
+            return JobPriority.NORMAL
+
+
+class JobPriorityRequest(BaseModel):
+    priority: JobPriority
 
 
 class JobsPublic(BaseModel):

@@ -116,6 +116,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.redis_url:
         print("efir worker: set EFIR_REDIS_URL (efir serve runs its own Redis)", file=sys.stderr)
         return 2
+    from efir.queue import worker_queues
     from worker.celery_app import app
 
     app.worker_main(
@@ -123,7 +124,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             "worker",
             "--loglevel=INFO",
             f"--concurrency={args.concurrency}",
-            f"--queues={settings.queue_name}",
+            f"--queues={','.join(worker_queues(settings))}",
             f"--hostname=efir-{os.getpid()}@%h",
         ]
     )

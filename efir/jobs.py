@@ -2,7 +2,11 @@
 
     queued → decoding → transcribing → speakers → indexing → done
        ↑        └──────────┴──────────────┴──────────┴──→ failed | cancelled
-       └── requeue_job (a transient error, or recovery after the broker lost the task)
+       ├── requeue_job (a transient error, or recovery after the broker lost the task)
+       └── retry_job (a person asks again for a failed or cancelled job)
+
+A job cancelled while a worker runs it stays cancelled: the worker's next stage
+change or progress write finds it so (``JobCancelledError``) and stops.
 
 Every function takes the session and commits its own small transaction, so a
 worker's progress is visible to the API at once.
@@ -10,9 +14,11 @@ worker's progress is visible to the API at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -20,9 +26,14 @@ from sqlalchemy.orm import Session
 from efir.db import Job, JobState, utcnow
 from efir.errors import EfirError, NotFoundError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "RUNNING_STATES",
     "InvalidTransitionError",
+    "JobCancelledError",
+    "JobPriority",
+    "JobQueue",
     "advance_job",
     "cancel_job",
     "claim_job",
@@ -30,9 +41,13 @@ __all__ = [
     "fail_job",
     "finish_job",
     "get_job",
+    "job_priority",
     "list_jobs",
     "requeue_job",
     "requeue_lost_jobs",
+    "retry_job",
+    "send_to_workers",
+    "set_job_priority",
     "set_progress",
 ]
 
@@ -44,8 +59,42 @@ class InvalidTransitionError(EfirError):
     """A job was asked to move to a state its current state does not lead to."""
 
 
-def create_job(session: Session, *, clip_id: str, options: dict[str, Any] | None = None) -> Job:
-    job = Job(clip_id=clip_id, options=options or {})
+class JobCancelledError(InvalidTransitionError):
+    """The job was cancelled while a worker ran it; the worker stops and writes nothing."""
+
+
+class JobPriority(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"  # breaking news: workers take these before any normal job
+
+
+class JobQueue(Protocol):
+    """The broker as the job functions see it (efir.queue.CeleryJobQueue)."""
+
+    def send(self, job_id: str, priority: JobPriority) -> None: ...
+
+    def withdraw(self, job_id: str) -> None:
+        """Remove the job's waiting messages, if any are still in the broker."""
+        ...
+
+
+def send_to_workers(queue: JobQueue, job: Job) -> None:
+    """Send a queued job; if the broker is down it stays queued for the recovery sweep."""
+    try:
+        queue.send(job.id, job_priority(job))
+    except Exception:
+        log.exception("broker unreachable; job %s stays queued for the recovery sweep", job.id)
+
+
+def create_job(
+    session: Session,
+    *,
+    clip_id: str,
+    options: dict[str, Any] | None = None,
+    priority: JobPriority = JobPriority.NORMAL,
+) -> Job:
+    # Kept in the options JSON: no schema change, and a retried job keeps its priority.
+    job = Job(clip_id=clip_id, options={**(options or {}), "priority": priority.value})
     session.add(job)
     session.commit()
     return job
@@ -56,6 +105,13 @@ def get_job(session: Session, job_id: str) -> Job:
     if job is None:
         raise NotFoundError(f"Задание {job_id} не найдено. Job {job_id} does not exist.")
     return job
+
+
+def job_priority(job: Job) -> JobPriority:
+    try:
+        return JobPriority(job.options.get("priority", JobPriority.NORMAL))
+    except ValueError:
+        return JobPriority.NORMAL
 
 
 def list_jobs(session: Session, *, limit: int = 100, offset: int = 0) -> Sequence[Job]:
@@ -93,6 +149,7 @@ def claim_job(session: Session, job_id: str) -> Job | None:
 def advance_job(session: Session, job_id: str, state: JobState, progress: float) -> Job:
     """Move a running job forward to ``state`` (or stay in it) with overall ``progress``."""
     job = get_job(session, job_id)
+    _stop_if_cancelled(job)
     if state not in RUNNING_STATES or job.state not in RUNNING_STATES:
         raise InvalidTransitionError(f"job {job_id}: {job.state} → {state}")
     if _STAGE_ORDER.index(state) < _STAGE_ORDER.index(job.state):
@@ -106,12 +163,15 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
 
 
 def set_progress(session: Session, job_id: str, progress: float) -> None:
-    session.execute(
+    """Record progress of a running job; raises JobCancelledError once it was cancelled."""
+    written: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.state.in_(RUNNING_STATES))
         .values(progress=_clamp(progress), updated_at=utcnow())
     )
     session.commit()
+    if written.rowcount == 0:
+        _stop_if_cancelled(get_job(session, job_id))
 
 
 def finish_job(session: Session, job_id: str) -> Job:
@@ -124,6 +184,30 @@ def fail_job(session: Session, job_id: str, error: str) -> Job:
 
 def cancel_job(session: Session, job_id: str) -> Job:
     return _end(session, job_id, JobState.CANCELLED, error=None)
+
+
+def retry_job(session: Session, job_id: str) -> Job:
+    """Queue a failed or cancelled job again (the caller sends it to the broker)."""
+    job = get_job(session, job_id)
+    if job.state not in (JobState.FAILED, JobState.CANCELLED):
+        raise InvalidTransitionError(
+            f"Повторить можно только задание с ошибкой или отменённое; это — {job.state}. "
+            f"Only a failed or cancelled job can be retried; job {job_id} is {job.state}."
+        )
+    job.state = JobState.QUEUED
+    job.progress = 0.0
+    job.error = None
+    job.finished_at = None
+    session.commit()
+    return job
+
+
+def set_job_priority(session: Session, job_id: str, priority: JobPriority) -> Job:
+    """Store the job's priority; only a queued job needs re-sending to take effect."""
+    job = get_job(session, job_id)
+    job.options = {**job.options, "priority": priority.value}
+    session.commit()
+    return job
 
 
 def requeue_job(session: Session, job_id: str, *, reason: str | None = None) -> Job:
@@ -140,7 +224,7 @@ def requeue_job(session: Session, job_id: str, *, reason: str | None = None) -> 
 
 def requeue_lost_jobs(
     session: Session,
-    enqueue: Callable[[str], None],
+    enqueue: Callable[[str, JobPriority], None],
     *,
     live_job_ids: set[str],
     queued_for_s: float = 60.0,
@@ -154,26 +238,33 @@ def requeue_lost_jobs(
     """
     now = utcnow()
     waiting = session.scalars(
-        select(Job.id).where(
+        select(Job).where(
             Job.state == JobState.QUEUED,
             Job.updated_at < now - timedelta(seconds=queued_for_s),
         )
     ).all()
     abandoned = session.scalars(
-        select(Job.id).where(
+        select(Job).where(
             Job.state.in_(RUNNING_STATES),
             Job.updated_at < now - timedelta(seconds=silent_for_s),
         )
     ).all()
-    lost = [job_id for job_id in waiting if job_id not in live_job_ids] + list(abandoned)
-    for job_id in lost:
-        requeue_job(session, job_id)
-        enqueue(job_id)
-    return lost
+    lost = [job for job in waiting if job.id not in live_job_ids] + list(abandoned)
+    for job in lost:
+        requeue_job(session, job.id)
+        enqueue(job.id, job_priority(job))
+    return [job.id for job in lost]
+
+
+def _stop_if_cancelled(job: Job) -> None:
+    if job.state is JobState.CANCELLED:
+        raise JobCancelledError(f"job {job.id} was cancelled")
 
 
 def _end(session: Session, job_id: str, state: JobState, *, error: str | None) -> Job:
     job = get_job(session, job_id)
+    if state is not JobState.CANCELLED:
+        _stop_if_cancelled(job)
     if job.state.is_terminal:
         raise InvalidTransitionError(f"job {job_id} is already {job.state}")
     job.state = state

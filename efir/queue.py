@@ -4,6 +4,12 @@ Only job ids travel through Redis; the job's state lives in the database. So whe
 Redis restarts and forgets its messages, ``recover_lost_jobs`` (run when the API or a
 worker starts, and every minute by the API) finds the queued jobs with no message
 left in the broker and sends them again.
+
+Breaking news goes to its own queue, ``<queue_name>.urgent``, listed first in every
+worker's ``--queues``. kombu's Redis transport rotates the queues it polls after each
+message by default (``round_robin``), which would let a normal job go before a
+waiting urgent one; the ``priority`` queue order keeps the listed order, so a worker
+(prefetching one message at a time) always takes an urgent job first while one waits.
 """
 
 from __future__ import annotations
@@ -17,9 +23,19 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
-from efir.jobs import requeue_lost_jobs
+from efir.jobs import JobPriority, requeue_lost_jobs
 
-__all__ = ["TRANSCRIBE_TASK", "enqueue_job", "live_job_ids", "make_celery", "recover_lost_jobs"]
+__all__ = [
+    "TRANSCRIBE_TASK",
+    "CeleryJobQueue",
+    "enqueue_job",
+    "live_job_ids",
+    "make_celery",
+    "queue_for",
+    "recover_lost_jobs",
+    "withdraw_job",
+    "worker_queues",
+]
 
 TRANSCRIBE_TASK = "efir.transcribe_clip"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
@@ -42,25 +58,78 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "queue_order_strategy": "priority",
+        },
         worker_hijack_root_logger=False,
     )
     return app
 
 
-def enqueue_job(celery: Celery, settings: Settings, job_id: str) -> None:
-    celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=settings.queue_name)
+def worker_queues(settings: Settings) -> list[str]:
+    """The queues a worker consumes, most urgent first (the order is the priority)."""
+    return [queue_for(settings, JobPriority.URGENT), queue_for(settings, JobPriority.NORMAL)]
+
+
+def queue_for(settings: Settings, priority: JobPriority) -> str:
+    if priority is JobPriority.URGENT:
+        return f"{settings.queue_name}.urgent"
+    return settings.queue_name
+
+
+def enqueue_job(
+    celery: Celery, settings: Settings, job_id: str, priority: JobPriority = JobPriority.NORMAL
+) -> None:
+    celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=queue_for(settings, priority))
+
+
+def withdraw_job(settings: Settings, job_id: str) -> int:
+    """Delete the job's messages still waiting in the broker; returns how many.
+
+    Cheaper and surer than a Celery revoke (which lives in worker memory only): a
+    message taken meanwhile meets a job that is no longer queued and does nothing.
+    """
+    if not settings.redis_url:
+        return 0
+    client = redis.Redis.from_url(settings.redis_url)
+    removed = 0
+    try:
+        for key in _queue_keys(settings):
+            for message in client.lrange(key, 0, -1):
+                if _job_id_of(message) == job_id:
+                    # redis-py sends bytes as they are; its stubs say str only.
+                    removed += int(client.lrem(key, 0, message))  # type: ignore[arg-type]
+    finally:
+        client.close()
+    return removed
+
+
+class CeleryJobQueue:
+    """efir.jobs.JobQueue over Celery and Redis (``celery`` None: no broker configured)."""
+
+    def __init__(self, celery: Celery | None, settings: Settings) -> None:
+        self._celery = celery
+        self._settings = settings
+
+    def send(self, job_id: str, priority: JobPriority) -> None:
+        if self._celery is None:
+            raise RuntimeError("no broker: EFIR_REDIS_URL is not set")
+        enqueue_job(self._celery, self._settings, job_id, priority)
+
+    def withdraw(self, job_id: str) -> None:
+        withdraw_job(self._settings, job_id)
 
 
 def live_job_ids(settings: Settings) -> set[str]:
-    """Job ids with a message waiting in the queue or held unacknowledged by a worker."""
+    """Job ids with a message waiting in a queue or held unacknowledged by a worker."""
     if not settings.redis_url:
         return set()
     client = redis.Redis.from_url(settings.redis_url)
     try:
         raw: list[bytes | str] = []
-        for suffix in _PRIORITY_SUFFIXES:
-            raw.extend(client.lrange(settings.queue_name + suffix, 0, -1))
+        for key in _queue_keys(settings):
+            raw.extend(client.lrange(key, 0, -1))
         raw.extend(client.hvals("unacked"))
     finally:
         client.close()
@@ -70,6 +139,11 @@ def live_job_ids(settings: Settings) -> set[str]:
         if job_id:
             found.add(job_id)
     return found
+
+
+def _queue_keys(settings: Settings) -> list[str]:
+    """Redis list names of both queues; kombu spreads priorities over name suffixes."""
+    return [queue + suffix for queue in worker_queues(settings) for suffix in _PRIORITY_SUFFIXES]
 
 
 def _job_id_of(raw_message: bytes | str) -> str | None:
@@ -98,7 +172,7 @@ def recover_lost_jobs(
     with sessions() as session:
         sent = requeue_lost_jobs(
             session,
-            lambda job_id: enqueue_job(celery, settings, job_id),
+            lambda job_id, priority: enqueue_job(celery, settings, job_id, priority),
             live_job_ids=live,
             queued_for_s=queued_for_s,
         )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.db import make_engine, make_session_factory, migrate
+from efir.queue import worker_queues
 
 __all__ = [
     "REPO_ROOT",
@@ -76,7 +77,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process (prefork, one child) consuming ``settings.queue_name``."""
+    """A real Celery worker process (prefork, one child) consuming the job queues."""
     command = [
         sys.executable,
         "-m",
@@ -86,7 +87,7 @@ def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Po
         "worker",
         "--loglevel=INFO",
         "--concurrency=1",
-        f"--queues={settings.queue_name}",
+        f"--queues={','.join(worker_queues(settings))}",
         f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
         "--without-gossip",
         "--without-mingle",

@@ -19,7 +19,15 @@ from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
 from efir.config import Settings, get_settings
 from efir.db import Clip, JobState, make_engine, make_session_factory
 from efir.errors import EfirError, NotFoundError
-from efir.jobs import advance_job, claim_job, fail_job, finish_job, requeue_job, set_progress
+from efir.jobs import (
+    JobCancelledError,
+    advance_job,
+    claim_job,
+    fail_job,
+    finish_job,
+    requeue_job,
+    set_progress,
+)
 from efir.logs import log_context
 from efir.queue import TRANSCRIBE_TASK
 from efir.storage import make_storage
@@ -102,6 +110,10 @@ def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sess
         except TRANSIENT_ERRORS:
             session.rollback()
             raise
+        except JobCancelledError:
+            # Cancelled mid-run: whatever this attempt made is dropped, the state stays.
+            session.rollback()
+            log.info("job %s was cancelled; stopped", job_id)
         except EfirError as error:
             # Media, model and OCR errors are permanent: retrying cannot fix the input.
             session.rollback()

@@ -1,4 +1,5 @@
-"""Jobs: list, status, and a server-sent event stream of status until the job ends."""
+"""Jobs: list, status, a server-sent event stream of status until the job ends,
+and the queue controls: cancel, retry, priority."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep
-from api.schemas import JobPublic, JobsPublic
-from efir.db import Job
-from efir.jobs import get_job, list_jobs
+from api.deps import JobQueueDep, SessionDep
+from api.schemas import JobPriorityRequest, JobPublic, JobsPublic
+from efir.db import Job, JobState
+from efir.jobs import (
+    cancel_job,
+    get_job,
+    list_jobs,
+    retry_job,
+    send_to_workers,
+    set_job_priority,
+)
 
 __all__ = ["router"]
 
@@ -36,6 +44,34 @@ def list_all_jobs(session: SessionDep, limit: int = 100, offset: int = 0) -> Job
 @router.get("/{job_id}", response_model=JobPublic)
 def get_one_job(job_id: str, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(get_job(session, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobPublic:
+    """Cancel a queued or running job (409 once it has ended); a running worker stops."""
+    job = cancel_job(session, job_id)
+    queue.withdraw(job_id)
+    return JobPublic.model_validate(job)
+
+
+@router.post("/{job_id}/retry", status_code=202, response_model=JobPublic)
+def retry_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobPublic:
+    """Queue a failed or cancelled job again (409 for any other state)."""
+    job = retry_job(session, job_id)
+    send_to_workers(queue, job)
+    return JobPublic.model_validate(job)
+
+
+@router.post("/{job_id}/priority", response_model=JobPublic)
+def set_one_job_priority(
+    job_id: str, request: JobPriorityRequest, session: SessionDep, queue: JobQueueDep
+) -> JobPublic:
+    """``{"priority": "urgent" | "normal"}``; a waiting job moves to that queue at once."""
+    job = set_job_priority(session, job_id, request.priority)
+    if job.state is JobState.QUEUED:
+        queue.withdraw(job_id)
+        send_to_workers(queue, job)
+    return JobPublic.model_validate(job)
 
 
 @router.get("/{job_id}/events")

@@ -1,0 +1,163 @@
+"""From a staged upload to a queued job: the one path for POST /clips and resumable uploads.
+
+The form fields are checked (``job_request``), the media probed, committed to
+content-addressed storage, recorded as a clip with its job, and sent to the workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.upload import InvalidUploadError
+from efir.clips import record_clip
+from efir.config import Settings
+from efir.db import Clip, Job
+from efir.jobs import JobPriority, JobQueue, create_job, send_to_workers
+from efir.media_probe import MediaSummary, probe_media
+from efir.storage import MediaStorage, StagedMedia, StoredMedia
+
+__all__ = ["JobRequest", "ingest_staged", "job_request"]
+
+_TEXT_FIELDS = ("title", "programme", "channel")
+_MAX_GLOSSARY_TERMS = 5000
+_MAX_SPEAKERS = 30
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """The upload form's fields, checked: clip metadata, pipeline options, priority."""
+
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+    priority: JobPriority
+
+
+def job_request(fields: dict[str, str]) -> JobRequest:
+    """Check the form fields; raises InvalidUploadError with a message for the user."""
+    return JobRequest(
+        metadata=_clip_metadata(fields),
+        options={
+            "glossary": _glossary_terms(fields.get("glossary", "")),
+            **_speaker_hints(fields),
+        },
+        priority=_priority(fields.get("priority", "")),
+    )
+
+
+async def ingest_staged(
+    *,
+    staged: StagedMedia,
+    filename: str,
+    fields: dict[str, str],
+    settings: Settings,
+    storage: MediaStorage,
+    sessions: sessionmaker[Session],
+    queue: JobQueue,
+) -> Job:
+    """Probe, commit and record a closed staged upload; returns its job, sent to the workers."""
+    with staged:
+        request = job_request(fields)
+        summary = await run_in_threadpool(
+            probe_media, staged.path, max_duration_s=settings.max_duration_s
+        )
+        stored = storage.commit(staged)
+    job = await run_in_threadpool(
+        _record_clip, sessions, storage, stored, summary, filename, request
+    )
+    send_to_workers(queue, job)
+    return job
+
+
+def _priority(raw: str) -> JobPriority:
+    try:
+        return JobPriority(raw.strip() or JobPriority.NORMAL)
+    except ValueError:
+        raise InvalidUploadError(
+            f"Поле priority должно быть normal или urgent, получено {raw!r}. "
+            "priority must be normal or urgent."
+        ) from None
+
+
+def _record_clip(
+    sessions: sessionmaker[Session],
+    storage: MediaStorage,
+    stored: StoredMedia,
+    summary: MediaSummary,
+    filename: str,
+    request: JobRequest,
+) -> Job:
+    try:
+        with sessions() as session:
+            clip = record_clip(
+                session, stored=stored, summary=summary, filename=filename, **request.metadata
+            )
+            return create_job(
+                session, clip_id=clip.id, options=request.options, priority=request.priority
+            )
+    except Exception:
+        _forget_unreferenced(sessions, storage, stored.key)
+        raise
+
+
+def _forget_unreferenced(sessions: sessionmaker[Session], storage: MediaStorage, key: str) -> None:
+    """Delete media no clip points at, so a failed upload leaves nothing behind."""
+    try:
+        with sessions() as session:
+            referenced = session.scalar(select(Clip.id).where(Clip.media_key == key).limit(1))
+    except Exception:
+        return  # cannot tell whether another clip uses it: keeping it is the safe side
+    if referenced is None:
+        storage.delete(key)
+
+
+def _clip_metadata(fields: dict[str, str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        value = fields.get(name, "").strip()
+        if len(value) > 500:
+            raise InvalidUploadError(f"Поле {name} длиннее 500 символов. {name} is too long.")
+        metadata[name] = value or None
+    raw_date = fields.get("air_date", "").strip()
+    try:
+        metadata["air_date"] = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        raise InvalidUploadError(
+            f"Дата эфира должна быть в виде ГГГГ-ММ-ДД, получено {raw_date!r}. "
+            "air_date must be YYYY-MM-DD."
+        ) from None
+    return metadata
+
+
+def _glossary_terms(text: str) -> list[str]:
+    terms = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(terms) > _MAX_GLOSSARY_TERMS:
+        raise InvalidUploadError(
+            f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
+        )
+    return terms
+
+
+def _speaker_hints(fields: dict[str, str]) -> dict[str, int]:
+    """Optional ``min_speakers``/``max_speakers`` for diarization, when the uploader knows."""
+    hints: dict[str, int] = {}
+    for name in ("min_speakers", "max_speakers"):
+        raw = fields.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_SPEAKERS:
+            raise InvalidUploadError(
+                f"Поле {name} должно быть числом от 1 до {_MAX_SPEAKERS}. "
+                f"{name} must be a whole number from 1 to {_MAX_SPEAKERS}."
+            )
+        hints[name] = int(raw)
+    if hints.get("min_speakers", 1) > hints.get("max_speakers", _MAX_SPEAKERS):
+        raise InvalidUploadError(
+            "min_speakers больше max_speakers. min_speakers is above max_speakers."
+        )
+    return hints
