@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import clips, jobs, search, transcripts, ui, uploads, voices
+from api.request_log import RequestLogMiddleware
+from api.routes import clips, health, jobs, metrics, search, transcripts, ui, uploads, voices
 from api.upload import InvalidUploadError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
         app.include_router(router)
     app.include_router(voices.router)
     app.include_router(uploads.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.add_middleware(RequestLogMiddleware)
     return app
 
 
