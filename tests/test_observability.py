@@ -47,7 +47,12 @@ def test_health_names_redis_when_the_broker_port_is_closed(
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", queue_name=queue_name)
     with running_api(settings) as base_url:
         response = httpx.get(f"{base_url}/api/v1/health", timeout=30)
+        scrape = httpx.get(f"{base_url}/metrics", timeout=30)
     assert response.status_code == 503, response.text
+    # Metrics still answer from the database, and say the broker is down.
+    assert scrape.status_code == 200
+    assert "efir_broker_up 0.0" in scrape.text.splitlines()
+    assert 'efir_jobs{state="queued"} 0.0' in scrape.text.splitlines()
     body = response.json()
     assert body["status"] == "unavailable" and body["failing"] == ["redis"]
     assert "ConnectionError" in body["checks"]["redis"]["error"]
