@@ -32,7 +32,9 @@ from browser_support import (
 )
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from efir.config import Settings
 from efir.db import migrate
+from efir.queue import worker_queues
 
 SERVICE_START_TIMEOUT_S = 90
 
@@ -135,7 +137,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--without-mingle",
                 "--without-gossip",
                 "-Q",
-                env["EFIR_QUEUE_NAME"],
+                ",".join(worker_queues(Settings(queue_name=env["EFIR_QUEUE_NAME"]))),
             ],
             cwd=REPO_ROOT,
             env=env,
@@ -149,7 +151,9 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             _stop(worker)
             _stop(api)
-            redis.Redis.from_url(env["EFIR_REDIS_URL"]).delete(env["EFIR_QUEUE_NAME"])
+            redis.Redis.from_url(env["EFIR_REDIS_URL"]).delete(
+                env["EFIR_QUEUE_NAME"], f"{env['EFIR_QUEUE_NAME']}.urgent"
+            )
     # Keep the service logs next to the screenshots: they explain a failed flow.
     for log in (api_log, worker_log):
         shutil.copy(log, ARTIFACTS_DIR / log.name)

@@ -1,5 +1,7 @@
 // Upload + queue page: pick or drop several clips, send each with a progress bar,
-// then follow every job live (SSE per job, polling as the fallback).
+// then follow every job live (SSE per job, polling as the fallback). Files over one
+// chunk go through the resumable API (POST/PATCH/HEAD /api/v1/uploads) and survive
+// a dropped connection; the queue has cancel, retry and the «Срочно» toggle.
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import {
@@ -11,6 +13,10 @@ const TERMINAL_STATES = new Set(["done", "failed", "cancelled"]);
 const MAX_LIVE_STREAMS = 4; // browsers allow ~6 connections per host over HTTP/1.1
 const POLL_INTERVAL_MS = 4000;
 const QUEUE_LENGTH = 50;
+// Files larger than one chunk are sent resumably; the form's data-chunk-bytes overrides.
+const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+const RESUME_ATTEMPTS = 6;
+const RESUME_FIRST_DELAY_MS = 1000;
 
 const form = document.getElementById("upload-form");
 const fileInput = document.getElementById("file-input");
@@ -74,20 +80,28 @@ function refreshSubmit() {
 }
 
 function metadataFor(file, { inBatch }) {
-  const data = new FormData();
+  const fields = {};
   const title = document.getElementById("meta-title").value.trim();
   const stem = fileStem(file.name);
-  data.append("file", file, file.name);
-  data.append("title", title ? (inBatch ? `${title} (${stem})` : title) : stem);
+  fields.title = title ? (inBatch ? `${title} (${stem})` : title) : stem;
   for (const name of ["programme", "air_date", "glossary"]) {
     const value = form.elements[name].value.trim();
-    if (value) data.append(name, value);
+    if (value) fields[name] = value;
   }
-  return data;
+  if (form.elements.urgent.checked) fields.priority = "urgent";
+  return fields;
 }
 
+function showProgress(entry, sentBytes) {
+  const percent = Math.round((sentBytes / entry.file.size) * 100);
+  entry.bar.value = percent;
+  entry.note.textContent = `${percent}%`;
+}
+
+class NetworkError extends Error {}
+
 // XMLHttpRequest rather than fetch: only it reports upload progress.
-function sendFile(entry, body) {
+function send(entry, method, url, body, { headers = {}, sentBefore = 0 } = {}) {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
     entry.request = request;
@@ -96,22 +110,83 @@ function sendFile(entry, body) {
       entry.request = null;
       labelFileButton(entry);
     });
-    request.open("POST", "/api/v1/clips");
+    request.open(method, url);
     request.responseType = "json";
+    for (const [name, value] of Object.entries(headers)) request.setRequestHeader(name, value);
     request.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      const percent = Math.round((event.loaded / event.total) * 100);
-      entry.bar.value = percent;
-      entry.note.textContent = `${percent}%`;
+      if (event.lengthComputable) showProgress(entry, sentBefore + event.loaded);
     });
     request.addEventListener("load", () => {
       if (request.status >= 200 && request.status < 300) resolve(request.response);
       else reject(new ApiError(request.status, request.response?.detail ?? request.statusText));
     });
-    request.addEventListener("error", () => reject(new Error(t("upload.network_error"))));
-    request.addEventListener("abort", () => reject(new Error(t("upload.aborted"))));
+    request.addEventListener("error", () => reject(new NetworkError(t("upload.network_error"))));
+    request.addEventListener("abort", () => {
+      entry.aborted = true;
+      reject(new Error(t("upload.aborted")));
+    });
     request.send(body);
   });
+}
+
+function sendWhole(entry, fields) {
+  const body = new FormData();
+  body.append("file", entry.file, entry.file.name);
+  for (const [name, value] of Object.entries(fields)) body.append(name, value);
+  return send(entry, "POST", "/api/v1/clips", body);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function serverOffset(url) {
+  const response = await fetch(url, { method: "HEAD", cache: "no-store" });
+  if (!response.ok) throw new ApiError(response.status, t("upload.expired"));
+  return Number(response.headers.get("Upload-Offset"));
+}
+
+// Chunk by chunk; after a network error ask the server how much arrived and go on
+// from there, waiting longer each time (1, 2, 4… s).
+async function sendResumable(entry, fields, chunkBytes) {
+  const { file } = entry;
+  const created = await requestJSON("/api/v1/uploads", {
+    method: "POST", body: { filename: file.name, size: file.size, metadata: fields },
+  });
+  const url = `/api/v1/uploads/${encodeURIComponent(created.id)}`;
+  let offset = 0;
+  let failures = 0;
+  for (;;) {
+    const end = Math.min(offset + chunkBytes, file.size);
+    try {
+      const status = await send(entry, "PATCH", url, file.slice(offset, end), {
+        headers: { "Content-Range": `bytes ${offset}-${end - 1}/${file.size}` },
+        sentBefore: offset,
+      });
+      failures = 0;
+      offset = status.offset;
+      showProgress(entry, offset);
+      if (status.job) return status.job;
+    } catch (error) {
+      if (entry.aborted || !(error instanceof NetworkError) || failures >= RESUME_ATTEMPTS) {
+        throw error;
+      }
+      entry.note.textContent = t("upload.resuming");
+      await sleep(RESUME_FIRST_DELAY_MS * 2 ** failures);
+      failures += 1;
+      try {
+        offset = await serverOffset(url);
+      } catch (probeError) {
+        if (probeError instanceof ApiError) throw probeError;
+      }
+    }
+  }
+}
+
+function sendFile(entry, fields) {
+  entry.aborted = false;
+  const chunkBytes = Number(form.dataset.chunkBytes) || DEFAULT_CHUNK_BYTES;
+  return entry.file.size > chunkBytes
+    ? sendResumable(entry, fields, chunkBytes)
+    : sendWhole(entry, fields);
 }
 
 async function uploadAll(event) {
@@ -122,12 +197,12 @@ async function uploadAll(event) {
   let sent = 0;
   const batch = [...pending];
   for (const entry of batch) {
-    const body = metadataFor(entry.file, { inBatch: batch.length > 1 });
+    const fields = metadataFor(entry.file, { inBatch: batch.length > 1 });
     entry.row.classList.remove("is-error");
     entry.note.textContent = t("upload.sending");
     try {
-      const job = await sendFile(entry, body);
-      clipTitles.set(job.clip_id, body.get("title"));
+      const job = await sendFile(entry, fields);
+      clipTitles.set(job.clip_id, fields.title);
       upsertJob(job);
       followJob(job);
       pending.splice(pending.indexOf(entry), 1);
@@ -233,10 +308,54 @@ function renderJob(entry) {
     ? `${percent}%`
     : `${percent}% · ${t("queue.eta", { time: formatClock(remaining) })}`;
   row.classList.toggle("is-error", job.state === "failed");
-  if (job.state === "done" && !parts.action.firstChild) {
-    parts.action.append(el("a", {
+  row.classList.toggle("is-urgent", job.priority === "urgent");
+  // Rebuilt only when something they depend on changed, so focus stays on a button.
+  const controlsKey = `${job.state}/${job.priority}`;
+  if (entry.controlsKey !== controlsKey) {
+    entry.controlsKey = controlsKey;
+    parts.action.replaceChildren(...jobControls(entry));
+  }
+}
+
+function jobControls({ job, parts }) {
+  const title = parts.title.textContent;
+  const controls = [];
+  if (job.state === "done") {
+    controls.push(el("a", {
       class: "button small", href: `/clips/${encodeURIComponent(job.clip_id)}`,
     }, t("queue.open")));
+  }
+  if (!TERMINAL_STATES.has(job.state)) {
+    const urgent = job.priority === "urgent";
+    controls.push(el("button", {
+      type: "button", class: `small secondary urgent-toggle${urgent ? " is-on" : ""}`,
+      "aria-pressed": urgent ? "true" : "false", "aria-label": `${t("queue.urgent")}: ${title}`,
+      disabled: job.state !== "queued",
+      onclick: () => jobAction(job, "priority", { priority: urgent ? "normal" : "urgent" }),
+    }, t("queue.urgent")));
+    controls.push(el("button", {
+      type: "button", class: "small secondary", "aria-label": `${t("queue.cancel")}: ${title}`,
+      onclick: () => jobAction(job, "cancel"),
+    }, t("queue.cancel")));
+  } else if (job.state !== "done") {
+    controls.push(el("button", {
+      type: "button", class: "small secondary", "aria-label": `${t("queue.retry")}: ${title}`,
+      onclick: () => jobAction(job, "retry"),
+    }, t("queue.retry")));
+  }
+  return controls;
+}
+
+async function jobAction(job, action, body) {
+  try {
+    const updated = await requestJSON(
+      `/api/v1/jobs/${encodeURIComponent(job.id)}/${action}`, { method: "POST", body },
+    );
+    upsertJob(updated);
+    followJob(updated);
+    announce(t(`queue.${action}_done`, { title: clipTitles.get(job.clip_id) || "" }));
+  } catch (error) {
+    announceError(error);
   }
 }
 
@@ -317,7 +436,7 @@ onLanguageChange(() => {
   refreshSubmit();
   for (const entry of pending) labelFileButton(entry);
   for (const entry of jobs.values()) {
-    entry.parts.action.replaceChildren();
+    entry.controlsKey = null;
     renderJob(entry);
   }
 });
