@@ -30,6 +30,7 @@ __all__ = [
     "LocalStorage",
     "MediaStorage",
     "StagedMedia",
+    "StorageUnavailableError",
     "StoredMedia",
     "file_chunks",
     "make_storage",
@@ -41,6 +42,10 @@ __all__ = [
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
 _STAGING_SUFFIX = ".part"
+
+
+class StorageUnavailableError(ConnectionError):
+    """The media store did not answer (network, endpoint down): worth retrying later."""
 
 
 @dataclass(frozen=True)

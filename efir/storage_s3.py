@@ -22,12 +22,14 @@ from typing import Any, BinaryIO
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from efir.config import Settings
 from efir.errors import NotFoundError
 from efir.storage import (
     StagedMedia,
+    StorageUnavailableError,
     StoredMedia,
     media_key,
     missing_media,
@@ -85,7 +87,10 @@ class S3Storage:
         sha256 = staged.sha256
         name = _object_name(sha256)
         if self._object_size(name) is None:  # same bytes already stored: skip the upload
-            self._client.upload_file(str(staged.path), self._bucket, name, Config=self._transfer)
+            with _reachable():
+                self._client.upload_file(
+                    str(staged.path), self._bucket, name, Config=self._transfer
+                )
         staged.discard()
         return StoredMedia(key=media_key(sha256), sha256=sha256, size_bytes=staged.size_bytes)
 
@@ -113,7 +118,8 @@ class S3Storage:
         path = Path(temp_name)
         try:
             try:
-                self._client.download_file(self._bucket, name, str(path), Config=self._transfer)
+                with _reachable():
+                    self._client.download_file(self._bucket, name, str(path), Config=self._transfer)
             except ClientError as error:
                 if _is_not_found(error):
                     raise missing_media(key) from None
@@ -123,7 +129,9 @@ class S3Storage:
             path.unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
-        self._client.delete_object(Bucket=self._bucket, Key=_object_name(sha256_of_key(key)))
+        name = _object_name(sha256_of_key(key))
+        with _reachable():
+            self._client.delete_object(Bucket=self._bucket, Key=name)
 
     def keys(self) -> Iterator[str]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
@@ -135,7 +143,8 @@ class S3Storage:
 
     def _object_size(self, name: str) -> int | None:
         try:
-            head = self._client.head_object(Bucket=self._bucket, Key=name)
+            with _reachable():
+                head = self._client.head_object(Bucket=self._bucket, Key=name)
         except ClientError as error:
             if _is_not_found(error):
                 return None
@@ -175,12 +184,13 @@ class _ObjectReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._position >= self._size:
             return 0
-        if self._body is None:
-            response = self._client.get_object(
-                Bucket=self._bucket, Key=self._name, Range=f"bytes={self._position}-"
-            )
-            self._body = response["Body"]
-        data = self._body.read(len(buffer))
+        with _reachable():
+            if self._body is None:
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=self._name, Range=f"bytes={self._position}-"
+                )
+                self._body = response["Body"]
+            data = self._body.read(len(buffer))
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -197,6 +207,15 @@ class _ObjectReader(io.RawIOBase):
 
 def _object_name(sha256: str) -> str:
     return f"{_OBJECT_PREFIX}{sha256}"
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Network failures as StorageUnavailableError, which the worker retries."""
+    try:
+        yield
+    except (EndpointUnreachableError, HTTPClientError) as error:
+        raise StorageUnavailableError(f"S3 storage is unreachable: {error}") from error
 
 
 def _is_not_found(error: ClientError) -> bool:

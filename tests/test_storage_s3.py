@@ -14,8 +14,10 @@ import boto3
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
-from service_support import SettingsFactory, cut_seed, running_api, running_worker
+from s3_support import S3_TEST_CREDENTIALS
+from service_support import SettingsFactory, cut_seed, free_port, running_api, running_worker
 
+from efir.storage import StorageUnavailableError, make_storage, media_key
 from efir.storage_s3 import S3Storage
 
 JOB_TIMEOUT_S = 240.0
@@ -46,6 +48,20 @@ def test_large_media_goes_up_in_parts_and_reads_back_by_range(
         assert reader.read(100) == media[part_bytes + 7 : part_bytes + 107]
         reader.seek(-10, os.SEEK_END)
         assert reader.read() == media[-10:]
+
+
+def test_an_unreachable_store_is_an_error_worth_retrying(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in S3_TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    nobody_listens = f"http://127.0.0.1:{free_port()}"
+    storage = make_storage(make_settings(storage="s3", s3_endpoint_url=nobody_listens))
+    with pytest.raises(StorageUnavailableError):
+        storage.put_stream([b"bytes"], max_bytes=100)
+    with pytest.raises(StorageUnavailableError), storage.local_copy(media_key("0" * 64)):
+        pass
+    assert isinstance(storage, S3Storage) and list(storage.staging_dir.iterdir()) == []
 
 
 def test_api_serves_media_from_the_bucket_with_ranges(

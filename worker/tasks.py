@@ -30,7 +30,7 @@ from efir.jobs import (
 )
 from efir.logs import log_context
 from efir.queue import TRANSCRIBE_TASK
-from efir.storage import make_storage
+from efir.storage import StorageUnavailableError, make_storage
 from efir.transcripts_store import save_job_output
 from efir.voices import known_voices
 from worker.celery_app import app
@@ -38,8 +38,13 @@ from worker.pipeline import pipeline_options_from_settings, run_pipeline
 
 __all__ = ["process_job", "transcribe_clip"]
 
-# Worth retrying: the database or broker was briefly unreachable.
-TRANSIENT_ERRORS = (sa_exc.OperationalError, redis.exceptions.ConnectionError, TimeoutError)
+# Worth retrying: the database, broker or media store was briefly unreachable.
+TRANSIENT_ERRORS = (
+    sa_exc.OperationalError,
+    redis.exceptions.ConnectionError,
+    StorageUnavailableError,
+    TimeoutError,
+)
 MAX_RETRIES = 5
 # Each pipeline stage's share of the job's overall progress.
 _STAGE_SPANS = {
