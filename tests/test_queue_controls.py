@@ -13,12 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from service_support import SettingsFactory, running_api, running_worker, session_factory
+from service_support import (
+    SettingsFactory,
+    cut_seed,
+    running_api,
+    running_worker,
+    session_factory,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.jobs import (
+    RUNNING_STATES,
     InvalidTransitionError,
     JobCancelledError,
     JobPriority,
@@ -35,6 +42,7 @@ from efir.jobs import (
     set_progress,
 )
 from efir.queue import enqueue_job, live_job_ids, make_celery, withdraw_job
+from efir.transcripts_store import list_revisions
 
 WORKER_TIMEOUT_S = 120.0
 
@@ -203,3 +211,28 @@ def test_cancel_and_retry_through_a_worker(
             assert ended.state is JobState.FAILED
     refused = client.post(f"/api/v1/jobs/{'0' * 32}/retry")
     assert refused.status_code == 404
+
+
+@pytest.mark.slow
+def test_a_job_cancelled_mid_run_stops_and_saves_nothing(
+    live_api: tuple[httpx.Client, Settings, sessionmaker[Session]], tmp_path: Path
+) -> None:
+    client, settings, sessions = live_api
+    media = cut_seed(tmp_path / "cut.mp4", start_s=0, duration_s=20)
+    with media.open("rb") as file:
+        uploaded = client.post("/api/v1/clips", files={"file": ("cut.mp4", file, "video/mp4")})
+    assert uploaded.status_code == 202, uploaded.text
+    job_id = uploaded.json()["id"]
+    log = tmp_path / "worker.log"
+    with running_worker(settings, log):
+        _wait_until(sessions, job_id, log, lambda job: job.state in RUNNING_STATES)
+        cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        while "was cancelled; stopped" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-4000:]
+            time.sleep(0.2)
+    with sessions() as session:
+        job = get_job(session, job_id)
+        assert (job.state, job.progress) == (JobState.CANCELLED, cancelled.json()["progress"])
+        assert list_revisions(session, job.clip_id) == []
