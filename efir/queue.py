@@ -20,7 +20,6 @@ import logging
 
 import redis
 from celery import Celery
-from kombu import Exchange, Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
@@ -55,9 +54,9 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         task_default_queue=settings.queue_name,
         # What a worker started without -Q consumes: both queues, urgent first.
-        task_queues=[
-            Queue(name, Exchange(name), routing_key=name) for name in worker_queues(settings)
-        ],
+        task_queues={
+            name: {"exchange": name, "routing_key": name} for name in worker_queues(settings)
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

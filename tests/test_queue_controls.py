@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,10 +21,11 @@ from service_support import (
     running_worker,
     session_factory,
 )
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
-from efir.db import Clip, Job, JobState
+from efir.db import Clip, Job, JobState, utcnow
 from efir.jobs import (
     RUNNING_STATES,
     InvalidTransitionError,
@@ -41,7 +43,13 @@ from efir.jobs import (
     set_job_priority,
     set_progress,
 )
-from efir.queue import enqueue_job, live_job_ids, make_celery, withdraw_job
+from efir.queue import (
+    enqueue_job,
+    live_job_ids,
+    make_celery,
+    recover_lost_jobs,
+    withdraw_job,
+)
 from efir.transcripts_store import list_revisions
 
 WORKER_TIMEOUT_S = 120.0
@@ -114,6 +122,26 @@ def test_the_broker_view_covers_the_urgent_queue(
         assert live_job_ids(settings) == {"normal-one"}
     finally:
         withdraw_job(settings, "normal-one")
+
+
+def test_recovery_sends_a_lost_urgent_job_back_to_the_urgent_queue(
+    make_settings: SettingsFactory, redis_url: str, queue_name: str
+) -> None:
+    settings = make_settings(redis_url=redis_url, queue_name=queue_name)
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        job = _new_job(session, JobPriority.URGENT)
+        session.execute(
+            update(Job).where(Job.id == job.id).values(updated_at=utcnow() - timedelta(minutes=5))
+        )
+        session.commit()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert recover_lost_jobs(settings, sessions, make_celery(settings)) == [job.id]
+        assert client.llen(f"{queue_name}.urgent") == 1
+        assert client.llen(queue_name) == 0
+    finally:
+        client.delete(f"{queue_name}.urgent")
 
 
 @pytest.fixture

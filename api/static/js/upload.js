@@ -155,6 +155,11 @@ async function sendResumable(entry, fields, chunkBytes) {
   let offset = 0;
   let failures = 0;
   for (;;) {
+    if (offset >= file.size) {
+      // Every byte arrived but the last response was lost: the upload names its job.
+      const status = await requestJSON(url);
+      if (status.job) return status.job;
+    }
     const end = Math.min(offset + chunkBytes, file.size);
     try {
       const status = await send(entry, "PATCH", url, file.slice(offset, end), {
@@ -166,9 +171,10 @@ async function sendResumable(entry, fields, chunkBytes) {
       showProgress(entry, offset);
       if (status.job) return status.job;
     } catch (error) {
-      if (entry.aborted || !(error instanceof NetworkError) || failures >= RESUME_ATTEMPTS) {
-        throw error;
-      }
+      // 409: the server stands elsewhere (a lost response): ask it, as after a drop.
+      const resumable = error instanceof NetworkError
+        || (error instanceof ApiError && error.status === 409);
+      if (entry.aborted || !resumable || failures >= RESUME_ATTEMPTS) throw error;
       entry.note.textContent = t("upload.resuming");
       await sleep(RESUME_FIRST_DELAY_MS * 2 ** failures);
       failures += 1;
