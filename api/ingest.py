@@ -66,7 +66,8 @@ async def ingest_staged(
         summary = await run_in_threadpool(
             probe_media, staged.path, max_duration_s=settings.max_duration_s
         )
-        stored = storage.commit(staged)
+        # Off the event loop: for S3 storage the commit is the upload to the bucket.
+        stored = await run_in_threadpool(storage.commit, staged)
     job = await run_in_threadpool(
         _record_clip, sessions, storage, stored, summary, filename, request
     )

@@ -133,6 +133,12 @@ class S3Storage:
         with _reachable():
             self._client.delete_object(Bucket=self._bucket, Key=name)
 
+    def check_bucket(self) -> dict[str, object]:
+        """For the health endpoint: the bucket answers and these credentials may use it."""
+        with _reachable():
+            self._client.head_bucket(Bucket=self._bucket)
+        return {"bucket": self._bucket, "endpoint": self._client.meta.endpoint_url}
+
     def keys(self) -> Iterator[str]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=self._bucket, Prefix=_OBJECT_PREFIX

@@ -92,13 +92,17 @@ def test_api_serves_media_from_the_bucket_with_ranges(
         part = client.get(url, headers={"Range": "bytes=1000-1999"})
         tail = client.get(url, headers={"Range": "bytes=-16"})
         beyond = client.get(url, headers={"Range": f"bytes={len(wav)}-"})
+        health = client.get("/api/v1/health").json()
     assert whole.status_code == 200 and whole.content == wav
     assert whole.headers["accept-ranges"] == "bytes"
     assert part.status_code == 206 and part.content == wav[1000:2000]
     assert part.headers["content-range"] == f"bytes 1000-1999/{len(wav)}"
     assert tail.status_code == 206 and tail.content == wav[-16:]
     assert beyond.status_code == 416
-    assert not settings.media_dir.exists()  # the API kept nothing on its own disk
+    assert health["checks"]["bucket"]["status"] == "ok", health
+    assert health["checks"]["storage"]["path"] == str(settings.data_dir / "incoming")
+    kept = [path for path in settings.data_dir.rglob("*") if path.is_file()]
+    assert kept == []  # the API kept nothing on its own disk
 
 
 @pytest.mark.slow

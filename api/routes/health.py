@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import SettingsDep
-from efir.health import check_database, check_redis, check_storage, run_health_checks
+from efir.health import (
+    HealthCheck,
+    check_database,
+    check_redis,
+    check_storage,
+    run_health_checks,
+)
 
 __all__ = ["router"]
 
@@ -21,11 +27,15 @@ def live() -> dict[str, str]:
 @router.get("", responses={503: {"description": "a dependency is down; named in `failing`"}})
 async def health(request: Request, settings: SettingsDep) -> JSONResponse:
     sessions = request.app.state.sessions
-    report = await run_health_checks(
-        {
-            "database": lambda: check_database(sessions),
-            "redis": lambda: check_redis(settings.redis_url),
-            "storage": lambda: check_storage(settings.media_dir),
-        }
-    )
+    checks: dict[str, HealthCheck] = {
+        "database": lambda: check_database(sessions),
+        "redis": lambda: check_redis(settings.redis_url),
+        "storage": lambda: check_storage(settings.media_dir),
+    }
+    if settings.storage == "s3":
+        # Media is in the bucket; this disk only stages uploads on their way there.
+        storage = request.app.state.storage
+        checks["storage"] = lambda: check_storage(storage.staging_dir)
+        checks["bucket"] = storage.check_bucket
+    report = await run_health_checks(checks)
     return JSONResponse(report.to_dict(), status_code=200 if report.ok else 503)
