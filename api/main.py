@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +24,7 @@ from efir.db import make_engine, make_session_factory
 from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
 from efir.jobs import InvalidTransitionError
 from efir.queue import CeleryJobQueue, make_celery, recover_lost_jobs
-from efir.storage import make_storage
+from efir.storage import StorageUnavailableError, make_storage
 from efir.transcripts_store import RevisionConflictError
 from efir.uploads import UploadOffsetError, UploadRangeError
 
@@ -82,7 +82,14 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.job_queue = CeleryJobQueue(celery, settings)
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
-    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(
+        OperationalError,
+        _unavailable("База данных недоступна; повторите позже. The database is unavailable."),
+    )
+    app.add_exception_handler(
+        StorageUnavailableError,
+        _unavailable("Хранилище медиа недоступно; повторите позже. Media storage is unavailable."),
+    )
     for router in (clips.router, jobs.router, search.router, transcripts.router, ui.router):
         app.include_router(router)
     app.include_router(voices.router)
@@ -98,10 +105,11 @@ def _efir_error(_: Request, error: EfirError) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=status)
 
 
-def _database_unavailable(_: Request, error: OperationalError) -> JSONResponse:
-    log.error("database unavailable: %s", error)
-    return JSONResponse(
-        {"detail": "База данных недоступна; повторите позже. The database is unavailable."},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+def _unavailable(detail: str) -> Callable[[Request, Exception], JSONResponse]:
+    """A 503 handler for a dependency that is down: the client may retry shortly."""
+
+    def handler(_: Request, error: Exception) -> JSONResponse:
+        log.error("%s: %s", detail, error)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+    return handler

@@ -64,6 +64,21 @@ def test_an_unreachable_store_is_an_error_worth_retrying(
     assert isinstance(storage, S3Storage) and list(storage.staging_dir.iterdir()) == []
 
 
+def test_an_upload_while_the_store_is_down_is_refused_with_503(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in S3_TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(storage="s3", s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        response = client.post("/api/v1/clips", files={"file": ("tone.wav", _wav_of(bytes(32000)))})
+        health = client.get("/api/v1/health")
+    assert response.status_code == 503, response.text
+    assert "Media storage is unavailable" in response.json()["detail"]
+    assert health.status_code == 503 and "bucket" in health.json()["failing"]
+    assert [path for path in settings.data_dir.rglob("*") if path.is_file()] == []
+
+
 def test_api_serves_media_from_the_bucket_with_ranges(
     make_settings: SettingsFactory,
     s3_endpoint: str,
