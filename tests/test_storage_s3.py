@@ -15,8 +15,18 @@ import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
 from s3_support import S3_TEST_CREDENTIALS
-from service_support import SettingsFactory, cut_seed, free_port, running_api, running_worker
+from service_support import (
+    SettingsFactory,
+    cut_seed,
+    free_port,
+    running_api,
+    running_worker,
+    session_factory,
+)
 
+from efir.db import Clip, JobState
+from efir.jobs import create_job, get_job
+from efir.queue import enqueue_job, make_celery
 from efir.storage import StorageUnavailableError, make_storage, media_key
 from efir.storage_s3 import S3Storage
 
@@ -62,6 +72,43 @@ def test_an_unreachable_store_is_an_error_worth_retrying(
     with pytest.raises(StorageUnavailableError), storage.local_copy(media_key("0" * 64)):
         pass
     assert isinstance(storage, S3Storage) and list(storage.staging_dir.iterdir()) == []
+
+
+def test_a_worker_retries_a_job_while_the_store_is_down(
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    for name, value in S3_TEST_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(
+        storage="s3",
+        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        redis_url=redis_url,
+        queue_name=queue_name,
+    )
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        clip = Clip(
+            sha256="0" * 64, original_filename="a.wav", media_key=media_key("0" * 64), size_bytes=1
+        )
+        session.add(clip)
+        session.flush()
+        job_id = create_job(session, clip_id=clip.id).id
+    enqueue_job(make_celery(settings), settings, job_id)
+    with running_worker(settings, tmp_path / "worker.log"):
+        deadline = time.monotonic() + 60
+        while True:
+            with sessions() as session:
+                job = get_job(session, job_id)
+            if job.attempts >= 1 and job.state is JobState.QUEUED:
+                break  # requeued for a retry, not failed: the store may be back by then
+            assert not job.state.is_terminal, job.error
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.2)
+    assert job.error is not None and "S3 storage is unreachable" in job.error
 
 
 def test_an_upload_while_the_store_is_down_is_refused_with_503(
