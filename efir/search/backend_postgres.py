@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Text, cast, func, literal, literal_column
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.orm import Session
 
 from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments, search_terms
 
-__all__ = ["insert_terms", "match", "tsquery_text"]
+__all__ = ["candidates", "insert_terms", "tsquery_text"]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -29,12 +29,24 @@ def tsquery_text(resolved: ResolvedQuery) -> str:
     return required + "".join(f" & !{_tsquery_clause(p)}" for p in resolved.excluded)
 
 
-def match(resolved: ResolvedQuery) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
+def candidates(
+    resolved: ResolvedQuery, filters: Sequence[ColumnElement[bool]], limit: int
+) -> Select[Any]:
+    """(id, score) of the newest ``limit`` matching segments that pass the filters."""
     # The terms go in verbatim (a ::tsquery cast, not to_tsquery) to mirror the
     # verbatim vector; see schema.py.
     query = cast(literal(tsquery_text(resolved), Text), TSQUERY)
-    condition = _vector.op("@@")(query)
-    return search_segments, condition, func.ts_rank_cd(_vector, query, _RANK_NORMALISATION)
+    newest = (
+        select(search_segments.c.id)
+        .where(_vector.op("@@")(query), *filters)
+        .order_by(search_segments.c.id.desc())
+        .limit(limit)
+    )
+    # Scored outside the LIMIT: PostgreSQL would otherwise rank every match first.
+    score = func.ts_rank_cd(_vector, query, _RANK_NORMALISATION)
+    return select(search_segments.c.id, score.label("score")).where(
+        search_segments.c.id.in_(newest.scalar_subquery())
+    )
 
 
 def insert_terms(session: Session, pairs: Sequence[dict[str, str]]) -> None:

@@ -1,4 +1,4 @@
-"""SQLite FTS5: the embedded backend. Ranks by FTS5's own bm25()."""
+"""SQLite FTS5: the embedded backend. Ranks by FTS5's own bm25() (lower is better, negated)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from itertools import product
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, column, func, literal_column, table
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments, search_terms
 
-__all__ = ["fts_expression", "insert_terms", "match"]
+__all__ = ["candidates", "fts_expression", "insert_terms"]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -34,11 +34,21 @@ def fts_expression(resolved: ResolvedQuery) -> str:
     return expression
 
 
-def match(resolved: ResolvedQuery) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
-    source = _fts_table.join(search_segments, search_segments.c.id == _fts_table.c.rowid)
-    condition = _fts_name.op("MATCH")(fts_expression(resolved))
-    # bm25() is lower-is-better; efir scores are higher-is-better.
-    return source, condition, -func.bm25(_fts_name)
+def candidates(
+    resolved: ResolvedQuery, filters: Sequence[ColumnElement[bool]], limit: int
+) -> Select[Any]:
+    """(id, score) of the newest ``limit`` matching segments that pass the filters."""
+    # bm25() only works in the query holding the MATCH, so it is computed here, and
+    # only for the rows the LIMIT keeps: FTS5 walks its doclists backwards by rowid.
+    joined = _fts_table.join(search_segments, search_segments.c.id == _fts_table.c.rowid)
+    source = joined if filters else _fts_table
+    return (
+        select(_fts_table.c.rowid.label("id"), (-func.bm25(_fts_name)).label("score"))
+        .select_from(source)
+        .where(_fts_name.op("MATCH")(fts_expression(resolved)), *filters)
+        .order_by(_fts_table.c.rowid.desc())
+        .limit(limit)
+    )
 
 
 def insert_terms(session: Session, pairs: Sequence[dict[str, str]]) -> None:

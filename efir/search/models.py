@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["ClipHits", "ClipMeta", "SearchHit", "SearchPage", "clip_url", "media_url"]
+__all__ = ["ClipHits", "ClipMeta", "Ranking", "SearchHit", "SearchPage", "clip_url", "media_url"]
+
+# "bm25": every match ranked. "recent-first": the query matched more segments than
+# are ranked, so only the most recently indexed of them were (see efir.search.searching).
+Ranking = Literal["bm25", "recent-first"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class SearchPage:
     clips: list[ClipHits]
     hit_count: int
     next_cursor: str | None
+    ranking: Ranking = "bm25"
 
     @property
     def hits(self) -> list[SearchHit]:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, literal, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from efir.search.highlight import Highlighter
@@ -19,7 +19,10 @@ from efir.search.resolve import resolve
 from efir.search.schema import search_segments as segments
 from efir.transcript import ROLE_LABELS_RU, Role
 
-__all__ = ["search"]
+__all__ = ["MAX_RANKED_CANDIDATES", "search"]
+
+# Matches ranked per query; beyond this the newest are ranked and the rest left out.
+MAX_RANKED_CANDIDATES = 5000
 
 _ROLE_BY_NAME = {
     **{normalise(label): role for role, label in ROLE_LABELS_RU.items()},
@@ -82,30 +85,52 @@ def _decode_cursor(query: SearchQuery) -> int:
     return offset
 
 
-def _statement(session: Session, query: SearchQuery) -> tuple[Select[Any], Highlighter] | None:
+def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[Any], ...]:
+    return (
+        score.desc(),
+        columns.air_date.desc().nulls_last(),
+        columns.clip_id,
+        columns.start,
+        columns.segment_id,
+    )
+
+
+def _statement(
+    session: Session, query: SearchQuery, rows_needed: int, max_ranked: int
+) -> tuple[Select[Any], Highlighter] | None:
+    """Ids, scores and candidate count of the ranked matches, best first."""
     if not query.parsed.required:
         # Filters alone browse the archive, newest first.
-        source, conditions, score = segments, _filters(query), literal(0.0)
-        highlighter = Highlighter(frozenset())
-    else:
-        resolved = resolve(session, query.parsed)
-        if resolved is None:
-            return None
-        source, condition, score = backend_of(session).match(resolved)
-        conditions, highlighter = [condition, *_filters(query)], resolved.highlighter
-    statement = (
-        select(segments, score.label("score"))
-        .select_from(source)
-        .where(*conditions)
-        .order_by(
-            score.desc(),
-            segments.c.air_date.desc().nulls_last(),
-            segments.c.clip_id,
-            segments.c.start,
-            segments.c.segment_id,
-        )
+        score = literal(0.0)
+        browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
+        browse = browse.where(*_filters(query)).order_by(*_rank_order(score, segments.c))
+        return browse, Highlighter(frozenset())
+    resolved = resolve(session, query.parsed)
+    if resolved is None:
+        return None
+    candidates = (
+        backend_of(session)
+        .candidates(resolved, _filters(query), max_ranked)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
     )
-    return statement, highlighter
+    # The tie-break keys live in the wide segment rows; reading them for every
+    # candidate costs more than ranking. Only rows scoring at least the last needed
+    # row's score can be on the page, whatever the tie-break, so only those are read.
+    last_needed = (
+        select(candidates.c.score)
+        .order_by(candidates.c.score.desc())
+        .offset(rows_needed - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    count = select(func.count()).select_from(candidates).scalar_subquery()
+    ranked = (
+        select(segments.c.id, candidates.c.score, count.label("candidate_count"))
+        .join(candidates, candidates.c.id == segments.c.id)
+        .where(or_(last_needed.is_(None), candidates.c.score >= last_needed))
+    )
+    return ranked.order_by(*_rank_order(candidates.c.score, segments.c)), resolved.highlighter
 
 
 def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
@@ -126,14 +151,24 @@ def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
     )
 
 
-def search(session: Session, query: SearchQuery) -> SearchPage:
+def search(
+    session: Session, query: SearchQuery, *, max_ranked: int = MAX_RANKED_CANDIDATES
+) -> SearchPage:
+    """One page of hits; a query with more than ``max_ranked`` matches ranks only the
+    newest ``max_ranked`` of them and says so with ``ranking="recent-first"``."""
     offset = _decode_cursor(query)
-    planned = _statement(session, query)
+    # One row past the page tells whether another page exists without counting.
+    rows_needed = offset + query.limit + 1
+    planned = _statement(session, query, rows_needed, max_ranked)
     if planned is None:
         return SearchPage(query=query.text, clips=[], hit_count=0, next_cursor=None)
     statement, highlighter = planned
-    # One row past the page tells whether another page exists without counting.
-    rows = session.execute(statement.limit(query.limit + 1).offset(offset)).all()
+    page = statement.limit(query.limit + 1).offset(offset).subquery("page")
+    rows = session.execute(
+        select(segments, page.c.score, page.c.candidate_count)
+        .join(page, page.c.id == segments.c.id)
+        .order_by(*_rank_order(page.c.score, segments.c))
+    ).all()
     groups: dict[str, ClipHits] = {}
     for row in rows[: query.limit]:
         group = groups.setdefault(
@@ -142,9 +177,11 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         )
         group.hits.append(_hit(row, highlighter))
     more = len(rows) > query.limit
+    capped = bool(rows) and rows[0].candidate_count >= max_ranked
     return SearchPage(
         query=query.text,
         clips=list(groups.values()),
         hit_count=min(len(rows), query.limit),
         next_cursor=_encode_cursor(query, offset + query.limit) if more else None,
+        ranking="recent-first" if capped else "bm25",
     )
