@@ -11,9 +11,10 @@ Callers: ``index_transcript`` inside the transaction that saves each revision
 (edits and speaker renames included), ``update_clip_meta`` when a clip's title,
 programme, channel or air date changes, ``remove_clip`` when a clip is deleted.
 
-Cost: every match of a query is scored before the top page is cut, so a word in a
-large share of the archive costs time in proportion to its matches (see
-bench/search_bench.py); rare words, names and phrases stay fast.
+Cost: at most the newest 1,000 matches of a query (after its filters) are scored
+before the page is cut, so a word found in a large share of the archive costs no
+more than a rare one; such pages carry ``ranking="recent-first"`` (see
+``efir.search.searching`` and bench/search_bench.py).
 """
 
 from efir.search.indexing import index_transcript, remove_clip, update_clip_meta
