@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.orm import Session
 
@@ -17,6 +27,12 @@ __all__ = ["candidates", "insert_terms", "tsquery_text"]
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
 _RANK_NORMALISATION = 1
+# A word in at least this share of segments is found by walking ids newest first.
+_WALK_FREQUENCY = 0.02
+_ELEMENT_STATS = text(
+    "SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs"
+    " FROM pg_stats WHERE tablename = 'search_segments' AND attname = 'lemma_vector'"
+)
 
 
 def _tsquery_clause(positions: Positions) -> str:
@@ -30,22 +46,42 @@ def tsquery_text(resolved: ResolvedQuery) -> str:
 
 
 def candidates(
-    resolved: ResolvedQuery, filters: Sequence[ColumnElement[bool]], limit: int
+    session: Session,
+    resolved: ResolvedQuery,
+    filters: Sequence[ColumnElement[bool]],
+    limit: int,
 ) -> Select[Any]:
     """(id, score) of the newest ``limit`` matching segments that pass the filters."""
     # The terms go in verbatim (a ::tsquery cast, not to_tsquery) to mirror the
     # verbatim vector; see schema.py.
     query = cast(literal(tsquery_text(resolved), Text), TSQUERY)
-    # For a frequent word the planner walks the primary key backwards and stops at
-    # the LIMIT; otherwise it reads every match through the GIN index, so a word in
-    # 1-5% of segments still costs one heap visit per match (see the bench figures).
     score = func.ts_rank_cd(_vector, query, _RANK_NORMALISATION)
+    # Walking the primary key backwards until `limit` rows match is fast only when
+    # matches are dense; for a rare word (or a selective filter) it reads the whole
+    # table (measured: rare words p50 678 ms), so there the planner must take the
+    # GIN index, which "id + 0" forces. The same rows either way.
+    walk = not filters and _frequency(session, resolved) >= _WALK_FREQUENCY
+    newest_first = search_segments.c.id if walk else search_segments.c.id + 0
     return (
         select(search_segments.c.id, score.label("score"))
         .where(_vector.op("@@")(query), *filters)
-        .order_by(search_segments.c.id.desc())
+        .order_by(newest_first.desc())
         .limit(limit)
     )
+
+
+def _frequency(session: Session, resolved: ResolvedQuery) -> float:
+    """The share of segments holding the query's one word, from ANALYZE's element
+    stats; 0 (rare) for a word not among the most common, and for phrases and
+    several words, whose matches can be rare however common each word is."""
+    if len(resolved.required) != 1 or len(resolved.required[0]) != 1:
+        return 0.0
+    row = session.execute(_ELEMENT_STATS).first()
+    if row is None or row.elems is None:
+        return 0.0
+    share = dict(zip(row.elems, row.freqs, strict=False))
+    ((terms,),) = resolved.required
+    return float(sum(share.get(term, 0.0) for term in terms))
 
 
 def insert_terms(session: Session, pairs: Sequence[dict[str, str]]) -> None:

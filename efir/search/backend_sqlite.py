@@ -35,9 +35,15 @@ def fts_expression(resolved: ResolvedQuery) -> str:
 
 
 def candidates(
-    resolved: ResolvedQuery, filters: Sequence[ColumnElement[bool]], limit: int
+    session: Session,
+    resolved: ResolvedQuery,
+    filters: Sequence[ColumnElement[bool]],
+    limit: int,
 ) -> Select[Any]:
-    """(id, score) of the newest ``limit`` matching segments that pass the filters."""
+    """(id, score) of the newest ``limit`` matching segments that pass the filters.
+
+    The session is unused here (PostgreSQL's planner needs statistics read first).
+    """
     # bm25() only works in the query holding the MATCH, so it is computed here, and
     # only for the rows the LIMIT keeps: FTS5 walks its doclists backwards by rowid.
     joined = _fts_table.join(search_segments, search_segments.c.id == _fts_table.c.rowid)

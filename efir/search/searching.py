@@ -131,7 +131,7 @@ def _statement(
         return None
     candidates = (
         backend_of(session)
-        .candidates(resolved, _filters(query), max_ranked)
+        .candidates(session, resolved, _filters(query), max_ranked)
         .cte("candidates")
         .prefix_with("MATERIALIZED")
     )
