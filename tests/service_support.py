@@ -1,5 +1,6 @@
 """Helpers shared by the service tests: settings for child processes, a live Celery
-worker process, a live uvicorn API, clips cut from the seed, database sessions.
+worker process, a live uvicorn API, waits for a child's log line or for an API process
+to serve, free ports, clips cut from the seed, database sessions.
 
 A plain module (not conftest.py) so tests can import it by a name no other conftest
 shadows; the fixtures built on it live in tests/conftest.py.
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +38,10 @@ __all__ = [
     "running_worker",
     "session_factory",
     "settings_environment",
+    "start_worker",
     "stop_process",
+    "wait_for_log",
+    "wait_until_serving",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +80,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-@contextmanager
-def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process (prefork, one child) consuming the job queues."""
+def start_worker(
+    settings: Settings, log_path: Path, *, pool: str = "prefork"
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (one child under prefork, none under solo) consuming
+    the job queues of ``worker_queues``, most urgent first. Not waited for: see
+    ``running_worker``, or ``wait_for_log(process, log_path, "ready.")``."""
     command = [
         sys.executable,
         "-m",
@@ -85,6 +93,7 @@ def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Po
         "-A",
         "worker.celery_app",
         "worker",
+        f"--pool={pool}",
         "--loglevel=INFO",
         "--concurrency=1",
         f"--queues={','.join(worker_queues(settings))}",
@@ -93,15 +102,21 @@ def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Po
         "--without-mingle",
     ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             env=settings_environment(settings),
             cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+@contextmanager
+def running_worker(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process (prefork, one child) consuming the job queues."""
+    process = start_worker(settings, log_path)
     try:
-        _wait_for_log(process, log_path, "ready.")
+        wait_for_log(process, log_path, "ready.")
         yield process
     finally:
         stop_process(process)
@@ -117,15 +132,49 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> N
             process.wait()
 
 
-def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, marker: str) -> None:
-    deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+def wait_for_log(
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    marker: str,
+    timeout_s: float = WORKER_READY_TIMEOUT_S,
+) -> None:
+    """Until ``marker`` is in the log (Celery logs "ready." once it consumes); a process
+    that exits first (an import error, say) fails at once, with its log's tail."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if marker in log_path.read_text(errors="replace"):
             return
         if process.poll() is not None:
             break
         time.sleep(0.2)
-    raise AssertionError(f"worker did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+    raise AssertionError(
+        f"{log_path.name} never logged {marker!r}, the process did not start:\n"
+        f"{log_path.read_text(errors='replace')[-4000:]}"
+    )
+
+
+def wait_until_serving(
+    base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float
+) -> None:
+    """Until the API in ``process`` answers GET /api/v1/jobs with 200; a process that
+    exits first, or no 200 in ``timeout_s``, fails with the log's tail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the API exited at start ({process.returncode}):\n"
+                f"{log_path.read_text(errors='replace')[-4000:]}"
+            )
+        try:
+            if httpx.get(f"{base_url}/api/v1/jobs", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(
+        f"the API did not serve in {timeout_s:.0f} s:\n"
+        f"{log_path.read_text(errors='replace')[-4000:]}"
+    )
 
 
 def free_port() -> int:

@@ -35,6 +35,7 @@ from service_support import (
     session_factory,
     settings_environment,
     stop_process,
+    wait_until_serving,
 )
 
 from efir.clip_voiceprints import load_voiceprints
@@ -329,7 +330,7 @@ def test_efir_serve_with_embedded_redis(
         )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_until_up(base_url, serve, log_path)
+        wait_until_serving(base_url, serve, log_path, timeout_s=180)
         with httpx.Client(base_url=base_url, timeout=60) as client:
             job = upload(client, anchor_cut)
             finished = wait_for_job(client, job["id"])
@@ -349,19 +350,6 @@ def test_efir_serve_with_embedded_redis(
     time.sleep(1)
     leftovers = [pid for pid in family if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)]
     assert leftovers == [], f"children left running: {leftovers}"
-
-
-def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log_path.read_text(errors="replace")[-4000:]
-        try:
-            if httpx.get(f"{base_url}/api/v1/jobs", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"efir serve did not come up:\n{log_path.read_text()[-4000:]}")
 
 
 def _child_pids(pid: int) -> list[int]:

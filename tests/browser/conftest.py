@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from browser_support import (
@@ -31,53 +28,20 @@ from browser_support import (
     upload_through_ui,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
+from service_support import (
+    free_port,
+    settings_environment,
+    start_worker,
+    stop_process,
+    wait_for_log,
+    wait_until_serving,
+)
 
 from efir.config import Settings
 from efir.db import migrate
 from efir.queue import worker_queues
 
 SERVICE_START_TIMEOUT_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited at start:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/api/v1/jobs", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the API did not start in {SERVICE_START_TIMEOUT_S} s")
-
-
-def _wait_until_consuming(process: subprocess.Popen[bytes], log: Path) -> None:
-    """Celery logs "ready." once it consumes; an import error ends the process instead."""
-    deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if "ready." in log.read_text(errors="replace"):
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    raise RuntimeError(f"the worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -88,24 +52,23 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of the API serving the UI, with one worker consuming its private queue."""
+    """Base URL of the API serving the UI, with one worker consuming its private queues."""
     data_dir = tmp_path_factory.mktemp("efir-browser-data")
-    env = {
-        **os.environ,
-        "EFIR_DATA_DIR": str(data_dir),
-        "EFIR_REDIS_URL": os.environ.get("EFIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        # A queue of our own: other test runs on the same Redis must not take our jobs.
-        "EFIR_QUEUE_NAME": f"efir-browser-{uuid.uuid4().hex[:8]}",
-        "EFIR_CPU_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    env.pop("EFIR_DATABASE_URL", None)
-    migrate(f"sqlite:///{data_dir / 'efir.sqlite3'}")
-    port = _free_port()
+    redis_url = os.environ.get("EFIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=None,
+        redis_url=redis_url,
+        # Queues of our own: other test runs on the same Redis must not take our jobs.
+        queue_name=f"efir-browser-{uuid.uuid4().hex[:8]}",
+        cpu_threads=1,
+    )
+    migrate(settings.sqlalchemy_url)
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     api_log = data_dir / "api.log"
     worker_log = data_dir / "worker.log"
-    with api_log.open("wb") as api_out, worker_log.open("wb") as worker_out:
+    with api_log.open("wb") as api_out:
         api = subprocess.Popen(
             [
                 sys.executable,
@@ -119,41 +82,20 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
             ],
             cwd=REPO_ROOT,
-            env=env,
+            env=settings_environment(settings),
             stdout=api_out,
             stderr=subprocess.STDOUT,
         )
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "-Q",
-                ",".join(worker_queues(Settings(queue_name=env["EFIR_QUEUE_NAME"]))),
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=worker_out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_serving(base_url, api, api_log)
-            _wait_until_consuming(worker, worker_log)
-            yield base_url
-        finally:
-            _stop(worker)
-            _stop(api)
-            redis.Redis.from_url(env["EFIR_REDIS_URL"]).delete(
-                env["EFIR_QUEUE_NAME"], f"{env['EFIR_QUEUE_NAME']}.urgent"
-            )
+    # Started together: the worker loads while the API does.
+    worker = start_worker(settings, worker_log, pool="solo")
+    try:
+        wait_until_serving(base_url, api, api_log, SERVICE_START_TIMEOUT_S)
+        wait_for_log(worker, worker_log, "ready.", SERVICE_START_TIMEOUT_S)
+        yield base_url
+    finally:
+        stop_process(worker, timeout_s=20)
+        stop_process(api, timeout_s=20)
+        redis.Redis.from_url(redis_url).delete(*worker_queues(settings))
     # Keep the service logs next to the screenshots: they explain a failed flow.
     for log in (api_log, worker_log):
         shutil.copy(log, ARTIFACTS_DIR / log.name)
