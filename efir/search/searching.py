@@ -2,23 +2,33 @@
 
 Ranking cost is bounded. Each backend takes the newest ``MAX_RANKED_CANDIDATES``
 matching segments that pass the filters (newest = most recently indexed: highest
-row id, which FTS5 walks backwards through its doclists and PostgreSQL through its
-primary key, both stopping at the LIMIT), scores only those, and the page is cut
-from them. A query with fewer matches is ranked over all of them exactly as
-before; one with more says so: ``SearchPage.ranking == "recent-first"``.
+row id), scores only those, and cuts the page from them. A query with fewer
+matches is ranked over all of them exactly as before; one with more says so:
+``SearchPage.ranking == "recent-first"``. Then only candidates scoring at least
+the last needed row's score are joined to their wide rows for the tie-break.
 
-Why this and not a cheaper estimate first: scoring every match is what made a
-word found in a third of the archive cost a second (measured at 300,000 segments:
-SQLite p95 765 ms, PostgreSQL 568 ms), while for such words BM25's IDF is near
-zero and the order is mostly segment length; archivists want recent material
-first. The cap needs no per-term frequency table and no second query, and both
-backends pick the same candidates, so their hit sets stay identical. 1,000 rather
-than 5,000: at 5,000 reading the candidates alone cost 50-75 ms on this 2-core
-machine, at 1,000 common words take under 10 ms (figures in bench/search_bench.py).
+Why: scoring every match made a word found in a third of the archive cost up to a
+second, while for such words BM25's IDF is near zero (FTS5 clamps it to 1e-6) and
+the order is mostly segment length; archivists want recent material first. The
+cap needs no per-term frequency table kept at index time, and both backends pick
+the same candidates, so their hit sets stay identical. 1,000 rather than 5,000:
+at 5,000 reading the candidates alone cost 50-75 ms here. The price: a common
+word's hits are its newest 1,000 segments; older mentions need a narrower query
+(a date range, a programme, a phrase), ranked in full when it matches fewer.
 
-The price: a common word's hits are its newest 1,000 segments, paged like any
-other result; older mentions need a narrower query (a date range, a programme, a
-phrase), which is then ranked in full if it matches fewer segments.
+How each backend finds the newest: FTS5 walks its doclists backwards by rowid
+and stops at the LIMIT. PostgreSQL walks the primary key backwards only for a
+single word ANALYZE counts in 2%+ of segments (backend_postgres.py); otherwise it
+reads every match through the GIN index, one heap visit each.
+
+Measured (bench/search_bench.py --reuse, 300,000 segments, p50/p95 ms, old code
+and this run back to back): SQLite common words 56/165 -> 7/10, filtered 12/66
+-> 18-20/78-85, rare words and phrases unchanged (6-11/9-17); PostgreSQL common
+words 106/415 -> 40/84, filtered 24/150 -> 24/142, rare words 12/16 -> 10/12,
+phrases 14/23 -> 10/24. Still over 50 ms at p95: PostgreSQL words in 1-2% of
+segments (every match is a heap visit), and a frequent word with a filter no
+index serves (speaker substring, role) on both backends, which checks every
+match of the word against the filter.
 """
 
 from __future__ import annotations
