@@ -29,6 +29,9 @@ FILE_FIELD = "file"
 _MAX_FIELD_BYTES = 256 * 1024  # a glossary of a few thousand names fits
 _MAX_FIELDS = 16
 _MAX_FILENAME_BYTES = 255
+# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069) make a name display
+# as something else ("clip\u202egpj.exe" reads as "clipexe.jpg") in every list it shows in.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class InvalidUploadError(EfirError):
@@ -51,7 +54,7 @@ def display_filename(raw: str) -> str:
         raise InvalidUploadError(
             "Имя файла длиннее 255 байт. The file name is longer than 255 bytes."
         )
-    if any(unicodedata.category(char) == "Cc" for char in name):
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in name):
         raise InvalidUploadError(
             "Имя файла содержит управляющие символы. The file name contains control characters."
         )

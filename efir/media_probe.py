@@ -15,10 +15,18 @@ import av
 
 from efir.errors import MediaError, MediaTooLargeError, NoAudioError
 
-__all__ = ["MediaSummary", "probe_media"]
+__all__ = ["MAX_AUDIO_TRACKS", "MediaSummary", "probe_media"]
 
 # Enough decoded audio to be sure the stream is real, cheap even for a 4 GB file.
 _CHECK_DECODE_S = 2.0
+# The worker measures the first minute of every audio track to skip silent spares
+# (about 0.15 s of CPU per track); broadcast MXF carries at most 16, so 64 is generous
+# and keeps a hostile file with thousands of tracks from costing minutes.
+MAX_AUDIO_TRACKS = 64
+# A WAV holding less than this share of the data its header declares is a cut download.
+_WAV_MIN_DATA_SHARE = 0.95
+# Streaming writers that cannot seek back leave the data size unknown.
+_WAV_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,12 @@ def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaSumm
                 raise NoAudioError(
                     "В файле нет звуковой дорожки. The file has no audio track to transcribe."
                 )
+            if len(audio) > MAX_AUDIO_TRACKS:
+                raise MediaError(
+                    f"В файле {len(audio)} звуковых дорожек, допустимо не больше "
+                    f"{MAX_AUDIO_TRACKS}. The file has {len(audio)} audio tracks; "
+                    f"at most {MAX_AUDIO_TRACKS} are accepted."
+                )
             has_video = bool(container.streams.video)
             duration_s = _duration_s(container, audio[0])
             decoded_s = _decode_seconds(container, audio[0])
@@ -53,7 +67,11 @@ def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaSumm
             "Файл не распознан как аудио или видео или повреждён. "
             f"The file is not decodable audio or video ({error.strerror or error})."
         ) from error
-    if decoded_s < min(_CHECK_DECODE_S, duration_s * 0.9) or tail_missing:
+    if (
+        decoded_s < min(_CHECK_DECODE_S, duration_s * 0.9)
+        or tail_missing
+        or (format_name == "wav" and _wav_data_missing(path))
+    ):
         raise MediaError(
             "Звуковая дорожка не декодируется: файл повреждён или обрезан. "
             "The audio track does not decode; the file is damaged or truncated."
@@ -112,3 +130,28 @@ def _duration_s(container: av.container.InputContainer, stream: av.AudioStream) 
     if container.duration is not None:
         return container.duration / av.time_base
     return 0.0
+
+
+def _wav_data_missing(path: Path) -> bool:
+    """Whether the RIFF header declares much more sample data than the file holds.
+
+    FFmpeg quietly clamps the data chunk to the file's size, so a WAV cut short
+    (or a header that claims ten hours over a second of data) would pass as a
+    short clip; the header's own size is the only trace of what is missing.
+    """
+    file_size = path.stat().st_size
+    with path.open("rb") as file:
+        riff = file.read(12)
+        if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
+            return False  # RF64, W64: their sizes live elsewhere; trust the decode
+        while header := file.read(8):
+            if len(header) < 8:
+                return False
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"data":
+                if chunk_size in _WAV_UNKNOWN_SIZES:
+                    return False
+                held = file_size - file.tell()
+                return held < chunk_size * _WAV_MIN_DATA_SHARE
+            file.seek(chunk_size + chunk_size % 2, 1)  # chunks are word-aligned
+    return False

@@ -107,7 +107,7 @@ def run_pipeline(
     report = on_progress or _ignore_progress
     report("decoding", 0.0)
     info = probe(media_path, max_duration_s=options.max_duration_s)
-    audio = decode_audio(media_path, info=info)
+    audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
     report("decoding", 1.0)
     # Said before the model loads: ASR reports its first fraction only after a whole
     # window is decoded, which made short clips look stuck in decoding (and /metrics

@@ -128,23 +128,40 @@ def choose_audio_stream(info: MediaInfo) -> int:
 
 
 def decode_audio(
-    path: Path, *, stream_index: int | None = None, info: MediaInfo | None = None
+    path: Path,
+    *,
+    stream_index: int | None = None,
+    info: MediaInfo | None = None,
+    max_duration_s: float | None = None,
 ) -> np.ndarray:
     """Decode one audio track to float32 mono at 16 kHz, downmixing all its channels.
 
     Without `stream_index`, the track is picked by `choose_audio_stream`. Raises
     MediaError when nothing decodes or when the container promised much more audio
-    than it holds (a truncated upload).
+    than it holds (a truncated upload), and MediaTooLargeError as soon as the decoded
+    audio passes `max_duration_s`: a container's declared duration can be a guess
+    (MP3 without a Xing header, concatenated ADTS), so only the decode itself can
+    stop a small file from expanding into hours of audio in memory.
     """
     path = Path(path)
-    info = info or probe(path)
+    info = info or probe(path, max_duration_s=max_duration_s)
     if stream_index is None:
         stream_index = choose_audio_stream(info)
+    max_samples = None if max_duration_s is None else int(max_duration_s * SAMPLE_RATE)
     with _open(path) as container:
         stream = container.streams[stream_index]
         if not isinstance(stream, av.audio.stream.AudioStream):
             raise MediaError(f"Поток {stream_index} не звуковой (stream is not audio)")
-        chunks = list(_resampled(container, stream))
+        chunks: list[np.ndarray] = []
+        decoded_samples = 0
+        for chunk in _resampled(container, stream):
+            chunks.append(chunk)
+            decoded_samples += chunk.size
+            if max_samples is not None and decoded_samples > max_samples:
+                raise MediaTooLargeError(
+                    f"Файл «{path.name}» длиннее предела {max_samples / SAMPLE_RATE / 3600:.1f} ч: "
+                    "заявленная длительность неверна (media decodes past the duration limit)"
+                )
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     decoded_s = audio.size / SAMPLE_RATE
     if audio.size == 0:
