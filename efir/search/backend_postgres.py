@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     Text,
     cast,
     func,
@@ -20,9 +21,9 @@ from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.orm import Session
 
 from efir.search.resolve import Positions, ResolvedQuery
-from efir.search.schema import search_segments, search_terms
+from efir.search.schema import search_segments
 
-__all__ = ["candidates", "insert_terms", "tsquery_text"]
+__all__ = ["candidates", "insert_missing", "tsquery_text"]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -84,6 +85,7 @@ def _frequency(session: Session, resolved: ResolvedQuery) -> float:
     return float(sum(share.get(term, 0.0) for term in terms))
 
 
-def insert_terms(session: Session, pairs: Sequence[dict[str, str]]) -> None:
-    if pairs:
-        session.execute(insert(search_terms).on_conflict_do_nothing(), list(pairs))
+def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
+    if rows:
+        session.execute(insert(into).on_conflict_do_nothing(), list(rows))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize
 from efir.search.models import ClipMeta
-from efir.search.schema import search_segments, search_terms
+from efir.search.schema import search_segments, search_speakers, search_terms
 from efir.transcript import Segment, Transcript
 
 __all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
@@ -63,6 +63,10 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
+    speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
+    backend_of(session).insert_missing(
+        session, search_speakers, [{"speaker_key": key} for key in speaker_keys]
+    )
     session.execute(search_segments.insert(), rows)
 
 
@@ -77,7 +81,7 @@ def _add_terms(session: Session, terms: set[str]) -> None:
         for term in sorted(terms - known)
         for lemma in term.split(TERM_JOINER)
     ]
-    backend_of(session).insert_terms(session, pairs)
+    backend_of(session).insert_missing(session, search_terms, pairs)
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

@@ -28,7 +28,16 @@ from sqlalchemy import (
     text,
 )
 
-__all__ = ["create_search_schema", "drop_search_schema", "search_segments", "search_terms"]
+__all__ = [
+    "FILTER_INDEX_DDL",
+    "create_filter_indexes",
+    "create_search_schema",
+    "drop_filter_indexes",
+    "drop_search_schema",
+    "search_segments",
+    "search_speakers",
+    "search_terms",
+]
 
 # Query-building mirrors of the DDL below; the DDL itself is dialect-specific SQL.
 _metadata = MetaData()
@@ -59,6 +68,16 @@ search_terms = Table(
     Column("term", Text, primary_key=True),
 )
 
+# Every speaker_key ever indexed (a few thousand, not one per segment): a speaker
+# substring filter scans this instead of every segment, then looks the keys up
+# through ix_search_segments_speaker_key. Keys of removed clips may linger; they
+# match no segment, so they change no result.
+search_speakers = Table(
+    "search_speakers",
+    _metadata,
+    Column("speaker_key", Text, primary_key=True),
+)
+
 _SEGMENT_COLUMNS = """
     clip_id VARCHAR(64) NOT NULL,
     segment_id INTEGER NOT NULL,
@@ -82,6 +101,26 @@ _COMMON_INDEXES = (
     "CREATE INDEX ix_search_segments_programme ON search_segments (programme)",
     "CREATE INDEX ix_search_segments_channel ON search_segments (channel)",
     "CREATE INDEX ix_search_segments_voice ON search_segments (voice_id)",
+)
+
+# Added by migration 0005: filters an index serves are applied before the word's
+# matches are read (see searching.py). Composite with air_date because the role
+# and programme filters come with a date range. Idempotent, because a fresh
+# database gets them from 0002 (create_search_schema) before 0005 runs.
+FILTER_INDEX_DDL = (
+    "CREATE TABLE IF NOT EXISTS search_speakers (speaker_key TEXT PRIMARY KEY)",
+    "CREATE INDEX IF NOT EXISTS ix_search_segments_speaker_key ON search_segments (speaker_key)",
+    "CREATE INDEX IF NOT EXISTS ix_search_segments_role_date ON search_segments (role, air_date)",
+    "CREATE INDEX IF NOT EXISTS ix_search_segments_programme_date"
+    " ON search_segments (programme, air_date)",
+    "INSERT INTO search_speakers (speaker_key) SELECT DISTINCT speaker_key"
+    " FROM search_segments WHERE speaker_key IS NOT NULL ON CONFLICT DO NOTHING",
+)
+_FILTER_INDEX_DROP = (
+    "DROP INDEX IF EXISTS ix_search_segments_programme_date",
+    "DROP INDEX IF EXISTS ix_search_segments_role_date",
+    "DROP INDEX IF EXISTS ix_search_segments_speaker_key",
+    "DROP TABLE IF EXISTS search_speakers",
 )
 
 _SQLITE_DDL = (
@@ -125,11 +164,13 @@ _POSTGRES_DDL = (
 )
 
 _SQLITE_DROP = (
+    "DROP TABLE IF EXISTS search_speakers",
     "DROP TABLE IF EXISTS search_segments_fts",
     "DROP TABLE IF EXISTS search_segments",
     "DROP TABLE IF EXISTS search_terms",
 )
 _POSTGRES_DROP = (
+    "DROP TABLE IF EXISTS search_speakers",
     "DROP TABLE IF EXISTS search_segments",
     "DROP TABLE IF EXISTS search_terms",
     "DROP FUNCTION IF EXISTS efir_lemma_vector(text)",
@@ -137,8 +178,20 @@ _POSTGRES_DROP = (
 
 
 def create_search_schema(connection: Connection) -> None:
+    """The whole search schema as of the newest migration (0002 plus 0005)."""
     ddl = _POSTGRES_DDL if connection.dialect.name == "postgresql" else _SQLITE_DDL
-    for statement in ddl:
+    for statement in (*ddl, *FILTER_INDEX_DDL):
+        connection.execute(text(statement))
+
+
+def create_filter_indexes(connection: Connection) -> None:
+    """Migration 0005's part: the speaker table (filled from existing rows) and indexes."""
+    for statement in FILTER_INDEX_DDL:
+        connection.execute(text(statement))
+
+
+def drop_filter_indexes(connection: Connection) -> None:
+    for statement in _FILTER_INDEX_DROP:
         connection.execute(text(statement))
 
 

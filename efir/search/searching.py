@@ -48,6 +48,7 @@ from efir.search.models import ClipHits, SearchHit, SearchPage, clip_url, media_
 from efir.search.query import SearchQuery, SearchQueryError
 from efir.search.resolve import resolve
 from efir.search.schema import search_segments as segments
+from efir.search.schema import search_speakers
 from efir.transcript import ROLE_LABELS_RU, Role
 
 __all__ = ["MAX_RANKED_CANDIDATES", "search"]
@@ -69,14 +70,20 @@ def _role_value(role: str) -> str:
         raise SearchQueryError(f"неизвестная роль «{role}»; допустимо: {names}") from None
 
 
-def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.speaker:
-        conditions.append(
-            or_(
-                segments.c.voice_id == query.speaker,
-                segments.c.speaker_key.contains(normalise(query.speaker.strip()), autoescape=True),
+        # The substring is looked for among the few thousand distinct speaker keys,
+        # not in every segment. The keys found go in as values, not a subquery, so
+        # both planners see an index lookup they can intersect with the word's matches.
+        fragment = normalise(query.speaker.strip())
+        matching_keys = session.scalars(
+            select(search_speakers.c.speaker_key).where(
+                search_speakers.c.speaker_key.contains(fragment, autoescape=True)
             )
+        ).all()
+        conditions.append(
+            or_(segments.c.voice_id == query.speaker, segments.c.speaker_key.in_(matching_keys))
         )
     if query.role:
         conditions.append(segments.c.role == _role_value(query.role))
@@ -134,14 +141,14 @@ def _statement(
         # Filters alone browse the archive, newest first.
         score = literal(0.0)
         browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
-        browse = browse.where(*_filters(query)).order_by(*_rank_order(score, segments.c))
+        browse = browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
         return browse, Highlighter(frozenset())
     resolved = resolve(session, query.parsed)
     if resolved is None:
         return None
     candidates = (
         backend_of(session)
-        .candidates(session, resolved, _filters(query), max_ranked)
+        .candidates(session, resolved, _filters(session, query), max_ranked)
         .cte("candidates")
         .prefix_with("MATERIALIZED")
     )
