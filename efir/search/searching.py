@@ -26,9 +26,20 @@ and this run back to back): SQLite common words 56/165 -> 7/10, filtered 12/66
 -> 18-20/78-85, rare words and phrases unchanged (6-11/9-17); PostgreSQL common
 words 106/415 -> 40/84, filtered 24/150 -> 24/142, rare words 12/16 -> 10/12,
 phrases 14/23 -> 10/24. Still over 50 ms at p95: PostgreSQL words in 1-2% of
-segments (every match is a heap visit), and a frequent word with a filter no
-index serves (speaker substring, role) on both backends, which checks every
-match of the word against the filter.
+segments (every match is a heap visit).
+
+Filters (migration 0005): a speaker substring is matched against the distinct
+speaker keys in ``search_speakers`` and the keys found are passed as values, so
+the segment side is an index lookup; role and programme have (column, air_date)
+indexes. PostgreSQL then intersects the filter's bitmap with the GIN bitmap and
+visits only rows passing both; SQLite probes the word's backwards walk against
+the set of passing ids (backend_sqlite.py says when it checks rows instead).
+Measured the same way, before -> after: SQLite filtered 22/125 -> 17-19/33-51,
+PostgreSQL filtered 37/198 -> 20/57 (under load from other work on this
+machine; unfiltered classes unchanged within noise). Still slow: PostgreSQL, a
+word in 5%+ of segments with a filter that passes a third of the archive (role
+«Корр» over all years: 50-300 ms), where the GIN path visits every match; walking
+ids instead was not reliably faster in a quick trial.
 """
 
 from __future__ import annotations
