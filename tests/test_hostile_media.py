@@ -182,26 +182,6 @@ def test_a_length_the_container_underdeclares_is_stopped_while_decoding(
     assert decode_audio(path, info=info).size / SAMPLE_RATE > 2 * LIMIT_S
 
 
-@pytest.mark.parametrize(
-    ("filename", "message"),
-    [
-        ("clip\u202egpj.wav".encode(), "control characters"),  # shows as "clipvaw.jpg"
-        ("\u2067clip.wav".encode(), "control characters"),
-        (b"a" * 1000 + b".wav", "longer than 255 bytes"),
-    ],
-)
-def test_names_that_disguise_themselves_are_refused(
-    api_client: tuple[httpx.Client, Settings], filename: bytes, message: str
-) -> None:
-    """Complements test_upload_errors' traversal, NUL and UTF-8 cases."""
-    client, settings = api_client
-    media = (SEED_DIR / "seed.wav").read_bytes()[:200_000]
-    response = post_raw(client, multipart_body(filename, media))
-    assert response.status_code == 400
-    assert message in response.json()["detail"]
-    assert_nothing_left(settings)
-
-
 def test_an_encoded_traversal_name_is_only_displayed(
     api_client: tuple[httpx.Client, Settings],
 ) -> None:

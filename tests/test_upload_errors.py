@@ -108,6 +108,10 @@ def test_zero_byte_upload_is_refused(api_client: tuple[httpx.Client, Settings]) 
         (b"clip\x1b[31m.mp4", "control characters"),
         ("я".encode() * 200 + b".mp4", "longer than 255 bytes"),
         (b"\xff\xfe.mp4", "not UTF-8"),
+        # Bidi overrides disguise a name: "clip\u202egpj.wav" shows as "clipvaw.jpg".
+        ("clip\u202egpj.wav".encode(), "control characters"),
+        ("\u2067clip.wav".encode(), "control characters"),
+        (b"a" * 1000 + b".wav", "longer than 255 bytes"),
     ],
 )
 def test_hostile_file_names_are_refused_before_anything_is_written(
