@@ -15,19 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import redis
 from s3_support import S3_TEST_CREDENTIALS, running_s3_server
-from service_support import SESSION_TOKEN, SettingsFactory, running_api
-from sqlalchemy import make_url
+from service_support import SESSION_TOKEN, SettingsFactory, fresh_postgres_database, running_api
 
 from efir.config import Settings
 
 REDIS_URL = os.environ.get("EFIR_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-POSTGRES_ADMIN_URL = os.environ.get(
-    "EFIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # One Redis logical database per session, on top of unique queue names.
 REDIS_DB = int(SESSION_TOKEN, 16) % 15 + 1
 
@@ -35,17 +30,8 @@ REDIS_DB = int(SESSION_TOKEN, 16) % 15 + 1
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    admin = make_url(POSTGRES_ADMIN_URL)
-    name = f"efir_test_{SESSION_TOKEN}"
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is needed for this test: {error}")
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(f"efir_test_{SESSION_TOKEN}") as url:
+        yield url
 
 
 @pytest.fixture

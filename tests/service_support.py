@@ -20,7 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 import uvicorn
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
@@ -28,12 +31,14 @@ from efir.db import make_engine, make_session_factory, migrate
 from efir.queue import worker_queues
 
 __all__ = [
+    "POSTGRES_ADMIN_URL",
     "REPO_ROOT",
     "SEED_DIR",
     "SESSION_TOKEN",
     "SettingsFactory",
     "cut_seed",
     "free_port",
+    "fresh_postgres_database",
     "running_api",
     "running_worker",
     "session_factory",
@@ -47,6 +52,9 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = REPO_ROOT / "fixtures" / "seed"
 SESSION_TOKEN = uuid.uuid4().hex[:10]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "EFIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 WORKER_READY_TIMEOUT_S = 90.0
 
 SettingsFactory = Callable[..., Settings]
@@ -226,3 +234,20 @@ def session_factory(url: str) -> sessionmaker[Session]:
     """A session factory on ``url`` (migrated), for tests that look into the database."""
     migrate(url)
     return make_session_factory(make_engine(url))
+
+
+@contextmanager
+def fresh_postgres_database(name: str) -> Iterator[str]:
+    """A new database ``name`` made from the admin URL's server, dropped afterwards."""
+    admin = make_url(POSTGRES_ADMIN_URL)
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is needed for this test: {error}")
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -14,9 +14,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from service_support import fresh_postgres_database
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
-from test_search_support import CORRESPONDENT, POSTGRES_ADMIN_URL, hit_keys, transcript_of
+from test_search_support import CORRESPONDENT, hit_keys, transcript_of
 
 from efir.search import ClipMeta, SearchHit, SearchQuery, create_search_schema, index_transcript
 from efir.search.searching import search
@@ -95,19 +96,13 @@ def sqlite_many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def postgres_many() -> Iterator[Engine]:
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"efir_recent_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(make_url(POSTGRES_ADMIN_URL).set(database=name))
-    try:
-        _fill(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database(f"efir_recent_{uuid.uuid4().hex[:10]}") as url:
+        engine = create_engine(url)
+        try:
+            _fill(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,23 +5,20 @@ No tests here; test_search_*.py import the fixtures from this module.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from service_support import fresh_postgres_database
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from efir.search import ClipMeta, create_search_schema, index_transcript
 from efir.search.models import SearchPage
 from efir.transcript import Role, Segment, Speaker, Transcript
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "EFIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 BACKENDS = ("sqlite", "postgresql")
 
 ANCHOR = Speaker("S0", role=Role.ANCHOR)
@@ -114,16 +111,8 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def search_postgres_url() -> Iterator[str]:
     """A fresh database made from the `test` one, dropped when the session ends."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"efir_search_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database(f"efir_search_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
