@@ -37,12 +37,17 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "ApiToken",
     "Base",
     "Clip",
     "ClipSpeaker",
     "Job",
     "JobState",
+    "LoginFailure",
+    "Role",
     "TranscriptRevision",
+    "UiSession",
+    "User",
     "Voice",
     "make_engine",
     "make_session_factory",
@@ -96,6 +101,28 @@ class JobState(StrEnum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
+class Role(StrEnum):
+    """What an account may do; efir.accounts maps each permission to the roles holding it."""
+
+    UPLOADER = "uploader"
+    EDITOR = "editor"
+    ARCHIVIST = "archivist"
+    ADMIN = "admin"
+
+
+def _role_column(constraint_name: str) -> Mapped[Role]:
+    return mapped_column(
+        type_=SqlEnum(
+            Role,
+            name=constraint_name,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda roles: [role.value for role in roles],
+        )
+    )
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UtcDateTime,
@@ -122,6 +149,7 @@ class Clip(Base):
     air_date: Mapped[date | None]
     tags: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
 
 class Job(Base):
@@ -199,6 +227,60 @@ class ClipSpeaker(Base):
     speaker_id: Mapped[str] = mapped_column(String(64))
     centroid: Mapped[list[float]]
     speech_s: Mapped[float]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = _role_column("user_role")
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = _role_column("api_token_role")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class UiSession(Base):
+    """A signed-in browser; the cookie holds the session id, the row only its SHA-256."""
+
+    __tablename__ = "ui_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """Consecutive failed logins for one username from one address, for the lockout."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        UniqueConstraint("username", "client_ip", name="uq_login_failures_username_ip"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(150))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
 
 
 def make_engine(url: str) -> Engine:
