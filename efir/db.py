@@ -49,6 +49,8 @@ __all__ = [
     "UiSession",
     "User",
     "Voice",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "make_engine",
     "make_session_factory",
     "migrate",
@@ -281,6 +283,49 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class WebhookSubscription(Base):
+    """A clip's callback URL (efir.webhooks), signed for the token that set it."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    clip_id: Mapped[str] = mapped_column(
+        ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    # No foreign key: the signing secret derives from the id, and must not change to
+    # another token's (or the local one) if the token row goes.
+    token_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for a callback URL and every attempt to send it; the id is its
+    X-Efir-Delivery. ``state`` is pending (``next_attempt_at`` says when), delivered or
+    failed (gave up)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None]
+    # The job's error, for job.failed.
+    reason: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(default=0)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # Per attempt: number, times, status code, error, the response's first bytes.
+    attempts_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def make_engine(url: str) -> Engine:
