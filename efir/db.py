@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -306,6 +307,10 @@ class WebhookDelivery(Base):
     failed (gave up)."""
 
     __tablename__ = "webhook_deliveries"
+    # The recovery sweep's question: which pending deliveries are due.
+    __table_args__ = (
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
