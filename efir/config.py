@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     # "text" for people at a terminal; "json" (one object a line) for log shippers.
     log_format: Literal["text", "json"] = "text"
 
+    # Webhooks (efir/webhooks.py): the hosts a clip's callback URL may name, comma-separated
+    # `host`, `host:port` or `*.domain` entries; empty turns webhooks off.
+    webhook_allowed_hosts: str = ""
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    # The wait before the first retry; later waits are 3, 12, 60 and 360 times it.
+    webhook_retry_delay_s: float = Field(default=10.0, gt=0)
+    # Where newsroom systems reach efir, for the links in webhook events; empty means
+    # http://host:port.
+    public_url: str | None = None
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def sqlalchemy_url(self) -> str:
