@@ -18,6 +18,7 @@ from api.upload import InvalidUploadError
 from efir.clips import record_clip
 from efir.config import Settings
 from efir.db import Clip, Job
+from efir.health import check_database
 from efir.jobs import JobPriority, JobQueue, create_job, send_to_workers
 from efir.media_probe import MediaSummary, probe_media
 from efir.storage import MediaStorage, StagedMedia, StoredMedia
@@ -63,6 +64,9 @@ async def ingest_staged(
     """Probe, commit and record a closed staged upload; returns its job, sent to the workers."""
     with staged:
         request = job_request(fields)
+        # Media committed while the database is down would have no clip row to point at
+        # it, and could not be told apart from another clip's: refuse before storing.
+        await run_in_threadpool(check_database, sessions)
         summary = await run_in_threadpool(
             probe_media, staged.path, max_duration_s=settings.max_duration_s
         )

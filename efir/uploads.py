@@ -163,6 +163,11 @@ class ResumableUploads:
         self._save(upload)
         self._data_path(upload.id).unlink(missing_ok=True)
 
+    def rewind(self, upload_id: str, offset: int) -> None:
+        """Drop the bytes after ``offset``: the chunk that completed the upload is sent
+        again, and finishes it, once the dependency that failed the finish is back."""
+        os.truncate(self._data_path(upload_id), offset)
+
     def discard(self, upload_id: str) -> None:
         self._data_path(upload_id).unlink(missing_ok=True)
         self._record_path(upload_id).unlink(missing_ok=True)

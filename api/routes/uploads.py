@@ -23,6 +23,7 @@ from api.ingest import ingest_staged, job_request
 from api.schemas import JobPublic
 from api.upload import InvalidUploadError, display_filename
 from efir.config import Settings
+from efir.errors import EfirError
 from efir.jobs import get_job
 from efir.storage import MediaStorage, StagedMedia
 from efir.uploads import PendingUpload, ResumableUploads
@@ -125,8 +126,12 @@ async def append_chunk(
             sessions=request.app.state.sessions,
             queue=queue,
         )
-    except Exception:
+    except EfirError:
         uploads.discard(upload.id)  # unprocessable media is not worth resuming
+        raise
+    except Exception:
+        # A dependency is down (503): keep the upload for the client's retry of this chunk.
+        uploads.rewind(upload.id, start)
         raise
     uploads.finish(upload, job.id)
     return _public(upload, JobPublic.model_validate(job))
