@@ -10,6 +10,10 @@ worker's ``--queues``. kombu's Redis transport rotates the queues it polls after
 message by default (``round_robin``), which would let a normal job go before a
 waiting urgent one; the ``priority`` queue order keeps the listed order, so a worker
 (prefetching one message at a time) always takes an urgent job first while one waits.
+
+Webhook deliveries (efir.webhooks) travel the same way, as ids, on the urgent queue: a
+delivery takes a moment and a newsroom system is waiting for it. The recovery sweep
+also re-sends deliveries that are overdue and that no worker is making.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.jobs import JobPriority, requeue_lost_jobs
+from efir.webhooks import requeue_lost_deliveries
 
 __all__ = [
+    "DELIVER_WEBHOOK_TASK",
     "TRANSCRIBE_TASK",
     "CeleryJobQueue",
+    "enqueue_delivery",
     "enqueue_job",
     "live_job_ids",
     "make_celery",
@@ -38,6 +45,7 @@ __all__ = [
 ]
 
 TRANSCRIBE_TASK = "efir.transcribe_clip"
+DELIVER_WEBHOOK_TASK = "efir.deliver_webhook"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
 # handed to a second worker, so it must exceed the longest clip's processing time.
 VISIBILITY_TIMEOUT_S = 12 * 3600
@@ -86,6 +94,17 @@ def enqueue_job(
     celery: Celery, settings: Settings, job_id: str, priority: JobPriority = JobPriority.NORMAL
 ) -> None:
     celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=queue_for(settings, priority))
+
+
+def enqueue_delivery(
+    celery: Celery, settings: Settings, delivery_id: str, countdown_s: float | None = None
+) -> None:
+    celery.send_task(
+        DELIVER_WEBHOOK_TASK,
+        args=[delivery_id],
+        queue=queue_for(settings, JobPriority.URGENT),
+        countdown=countdown_s,
+    )
 
 
 def withdraw_job(settings: Settings, job_id: str) -> int:
@@ -171,7 +190,7 @@ def recover_lost_jobs(
     *,
     queued_for_s: float = 60.0,
 ) -> list[str]:
-    """Re-send jobs the broker has lost; returns their ids."""
+    """Re-send jobs (and webhook deliveries) the broker has lost; returns the job ids."""
     live = live_job_ids(settings)
     with sessions() as session:
         sent = requeue_lost_jobs(
@@ -182,4 +201,12 @@ def recover_lost_jobs(
         )
     if sent:
         log.warning("re-enqueued %d job(s) the broker had lost: %s", len(sent), sent)
+    with sessions() as session:
+        resent = requeue_lost_deliveries(
+            session,
+            lambda delivery_id: enqueue_delivery(celery, settings, delivery_id),
+            due_for_s=queued_for_s,
+        )
+    if resent:
+        log.warning("re-sent %d webhook delivery(ies) the broker had lost", len(resent))
     return sent

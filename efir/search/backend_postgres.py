@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "insert_missing", "tsquery_text"]
+__all__ = ["candidates", "insert_missing", "new_terms", "tsquery_text"]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -89,3 +89,14 @@ def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]
     """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
     if rows:
         session.execute(insert(into).on_conflict_do_nothing(), list(rows))
+
+
+_NEW_TERMS = text(
+    'SELECT term FROM unnest(CAST(:terms AS text[]) COLLATE "C") AS given(term)'
+    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE search_terms.term = given.term)"
+)
+
+
+def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
+    """The terms not in search_terms yet."""
+    return list(session.scalars(_NEW_TERMS, {"terms": list(terms)}))

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from itertools import product
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, column, func, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "fts_expression", "insert_missing"]
+__all__ = ["candidates", "fts_expression", "insert_missing", "new_terms"]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -77,3 +88,14 @@ def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]
     """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
     if rows:
         session.execute(insert(into).on_conflict_do_nothing(), list(rows))
+
+
+_NEW_TERMS = text(
+    "SELECT value FROM json_each(:terms)"
+    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE term = value)"
+)
+
+
+def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
+    """The terms not in search_terms yet."""
+    return list(session.scalars(_NEW_TERMS, {"terms": json.dumps(list(terms))}))

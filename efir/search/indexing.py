@@ -10,11 +10,11 @@ import unicodedata
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
-from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize
+from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
 from efir.search.models import ClipMeta
 from efir.search.schema import search_segments, search_speakers, search_terms
 from efir.transcript import Segment, Transcript
@@ -52,7 +52,7 @@ def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> di
         "speaker_key": normalise(caption) if caption else None,
         "role": speaker.role.value if speaker and speaker.role else None,
         "text": text,
-        "lemmas": " ".join(term_of(token.text) for token in tokenize(text)),
+        "lemmas": " ".join(map(term_of, words(text))),
     }
 
 
@@ -71,17 +71,16 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
 
 
 def _add_terms(session: Session, terms: set[str]) -> None:
-    # Most terms of a new transcript are already known; asking first is far cheaper
-    # than one conflicting insert per (lemma, term) pair.
-    known = set(
-        session.scalars(select(search_terms.c.term).where(search_terms.c.term.in_(sorted(terms))))
-    )
+    # Most terms of a new transcript are already known; asking which are new is far
+    # cheaper than one conflicting insert per (lemma, term) pair, and asking with one
+    # array parameter cheaper than an IN list of hundreds (or reading back the known).
+    backend = backend_of(session)
     pairs = [
         {"lemma": lemma, "term": term}
-        for term in sorted(terms - known)
+        for term in sorted(backend.new_terms(session, sorted(terms)))
         for lemma in term.split(TERM_JOINER)
     ]
-    backend_of(session).insert_missing(session, search_terms, pairs)
+    backend.insert_missing(session, search_terms, pairs)
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "query_lemmas",
     "term_of",
     "tokenize",
+    "words",
 ]
 
 TERM_JOINER = "_"
@@ -64,6 +65,11 @@ class Token:
 
 def normalise(word: str) -> str:
     return word.lower().replace("ё", "е")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text without their spans: all the indexer needs, and much cheaper."""
+    return _WORD_RE.findall(text)
 
 
 def tokenize(text: str) -> Iterator[Token]:
