@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from efir.db import Job, JobState, utcnow
 from efir.errors import EfirError, NotFoundError
+from efir.webhooks import record_job_event
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,8 @@ def _end(session: Session, job_id: str, state: JobState, *, error: str | None) -
     job.finished_at = utcnow()
     if state is JobState.DONE:
         job.progress = 1.0
+    # In the same transaction: the end and its webhook event are saved together or not at all.
+    record_job_event(session, job)
     session.commit()
     return job
 
