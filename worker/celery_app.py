@@ -21,7 +21,7 @@ __all__ = ["app"]
 
 settings = get_settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks"]
+app.conf.include = ["worker.tasks", "worker.webhooks"]
 
 log = logging.getLogger(__name__)
 
