@@ -60,8 +60,10 @@ async def ingest_staged(
     storage: MediaStorage,
     sessions: sessionmaker[Session],
     queue: JobQueue,
+    uploaded_by_user_id: int | None,
 ) -> Job:
-    """Probe, commit and record a closed staged upload; returns its job, sent to the workers."""
+    """Probe, commit and record a closed staged upload; returns its job, sent to the workers.
+    ``uploaded_by_user_id`` is None in local mode, which has no accounts."""
     with staged:
         request = job_request(fields)
         # Media committed while the database is down would have no clip row to point at
@@ -73,7 +75,7 @@ async def ingest_staged(
         # Off the event loop: for S3 storage the commit is the upload to the bucket.
         stored = await run_in_threadpool(storage.commit, staged)
     job = await run_in_threadpool(
-        _record_clip, sessions, storage, stored, summary, filename, request
+        _record_clip, sessions, storage, stored, summary, filename, request, uploaded_by_user_id
     )
     send_to_workers(queue, job)
     return job
@@ -96,11 +98,17 @@ def _record_clip(
     summary: MediaSummary,
     filename: str,
     request: JobRequest,
+    uploaded_by_user_id: int | None,
 ) -> Job:
     try:
         with sessions() as session:
             clip = record_clip(
-                session, stored=stored, summary=summary, filename=filename, **request.metadata
+                session,
+                stored=stored,
+                summary=summary,
+                filename=filename,
+                uploaded_by_user_id=uploaded_by_user_id,
+                **request.metadata,
             )
             return create_job(
                 session, clip_id=clip.id, options=request.options, priority=request.priority

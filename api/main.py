@@ -16,9 +16,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from api.body_limit import BodyLimitMiddleware
+from api.rate_limits import RateLimits
 from api.request_log import RequestLogMiddleware
-from api.routes import clips, health, jobs, metrics, search, transcripts, ui, uploads, voices
+from api.routes import (
+    accounts,
+    clips,
+    health,
+    jobs,
+    metrics,
+    search,
+    session,
+    transcripts,
+    ui,
+    uploads,
+    voices,
+)
 from api.upload import InvalidUploadError
+from efir.accounts import AccountConflictError, refuse_unsafe_serving
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
@@ -40,6 +55,7 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
     (InvalidTransitionError, 409),
+    (AccountConflictError, 409),
     (UploadOffsetError, 409),
     (UploadRangeError, 416),
     (EfirError, 400),
@@ -47,10 +63,16 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
 
 
 def create_app(settings: Settings | None = None, *, recovery_interval_s: float = 60.0) -> FastAPI:
-    """The API. Every ``recovery_interval_s`` it re-sends jobs the broker has lost."""
+    """The API. Every ``recovery_interval_s`` it re-sends jobs the broker has lost.
+    Refuses (ServeRefusedError) local mode off loopback and an unprepared production."""
     settings = settings or get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
+    try:
+        refuse_unsafe_serving(sessions=sessions, settings=settings, host=settings.host)
+    except Exception:
+        engine.dispose()
+        raise
     celery = make_celery(settings) if settings.redis_url else None
 
     async def sweep_lost_jobs() -> None:
@@ -80,6 +102,10 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.sessions = sessions
     app.state.storage = make_storage(settings)
     app.state.job_queue = CeleryJobQueue(celery, settings)
+    app.state.rate_limits = RateLimits(
+        requests_per_minute=settings.rate_limit_per_minute,
+        uploads_per_minute=settings.upload_rate_limit_per_minute,
+    )
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
     app.add_exception_handler(
@@ -96,6 +122,10 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(uploads.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(session.router)
+    app.include_router(accounts.users_router)
+    app.include_router(accounts.tokens_router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     return app
 

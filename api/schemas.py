@@ -71,6 +71,8 @@ class ClipPublic(BaseModel):
     air_date: date | None
     tags: list[str]
     created_at: datetime
+    # None for clips uploaded in local mode or before accounts existed.
+    uploaded_by_user_id: int | None = None
 
 
 class RevisionPublic(BaseModel):

@@ -23,6 +23,7 @@ def record_clip(
     programme: str | None = None,
     channel: str | None = None,
     air_date: date | None = None,
+    uploaded_by_user_id: int | None = None,
 ) -> Clip:
     """Add a clip for media already in storage; the original file name is kept for display only."""
     clip = Clip(
@@ -36,6 +37,7 @@ def record_clip(
         programme=programme,
         channel=channel,
         air_date=air_date,
+        uploaded_by_user_id=uploaded_by_user_id,
     )
     session.add(clip)
     session.flush()

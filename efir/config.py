@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     # http://host:port.
     public_url: str | None = None
 
+    # Accounts and limits (efir/accounts.py, api/auth.py). `local` mode has no login and
+    # serves loopback only; `production` requires an admin account and this secret, from
+    # which per-purpose keys are derived (HMAC), e.g. webhook signing secrets.
+    secret_key: str | None = None
+    # A browser sign-in lasts one long shift; signing in again is cheap.
+    session_ttl_s: float = 12 * 3600.0
+    # After this many wrong passwords for one username from one address, that pair is
+    # locked for login_lockout_s (a correct password does not get through meanwhile).
+    login_max_failures: int = 5
+    login_lockout_s: float = 15 * 60.0
+    # Per token or signed-in user, per API process (local mode has no limit): requests,
+    # and new uploads on top of that.
+    rate_limit_per_minute: int = 600
+    upload_rate_limit_per_minute: int = 60
+    # Bodies of every route but the two media uploads (JSON edits, forms).
+    max_request_body_bytes: int = 1024 * 1024
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def sqlalchemy_url(self) -> str:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import mimetypes
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.ingest import ingest_staged
 from api.media_response import ranged_media_response
 from api.schemas import ClipPublic, JobPublic
 from api.upload import receive_upload
+from efir.accounts import Permission
 from efir.db import Clip
 from efir.errors import MediaTooLargeError, NotFoundError
 
@@ -26,7 +29,11 @@ _MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 @router.post("", status_code=202, response_model=JobPublic)
 async def upload_clip(
-    request: Request, settings: SettingsDep, storage: StorageDep, queue: JobQueueDep
+    request: Request,
+    settings: SettingsDep,
+    storage: StorageDep,
+    queue: JobQueueDep,
+    uploader: Annotated[Principal, require(Permission.UPLOAD, new_upload=True)],
 ) -> JobPublic:
     """Upload a clip (multipart ``file`` plus optional metadata and ``priority``
     ``normal``|``urgent``); returns its queued job."""
@@ -45,11 +52,12 @@ async def upload_clip(
         storage=storage,
         sessions=request.app.state.sessions,
         queue=queue,
+        uploaded_by_user_id=uploader.user_id,
     )
     return JobPublic.model_validate(job)
 
 
-@router.get("", response_model=list[ClipPublic])
+@router.get("", response_model=list[ClipPublic], dependencies=[require(Permission.READ)])
 def list_clips(session: SessionDep, limit: int = 50, offset: int = 0) -> list[ClipPublic]:
     clips = session.scalars(
         select(Clip).order_by(Clip.created_at.desc()).limit(min(limit, 500)).offset(offset)
@@ -57,12 +65,12 @@ def list_clips(session: SessionDep, limit: int = 50, offset: int = 0) -> list[Cl
     return [ClipPublic.model_validate(clip) for clip in clips]
 
 
-@router.get("/{clip_id}", response_model=ClipPublic)
+@router.get("/{clip_id}", response_model=ClipPublic, dependencies=[require(Permission.READ)])
 def get_clip(clip_id: str, session: SessionDep) -> ClipPublic:
     return ClipPublic.model_validate(_clip(session, clip_id))
 
 
-@router.get("/{clip_id}/media")
+@router.get("/{clip_id}/media", dependencies=[require(Permission.READ)])
 def get_clip_media(
     clip_id: str, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import require
 from api.deps import JobQueueDep, SessionDep
 from api.schemas import JobPriorityRequest, JobPublic, JobsPublic
+from efir.accounts import Permission
 from efir.db import Job, JobState
 from efir.jobs import (
     cancel_job,
@@ -33,7 +35,7 @@ _EVENT_POLL_S = 0.5
 _KEEPALIVE_S = 15.0
 
 
-@router.get("", response_model=JobsPublic)
+@router.get("", response_model=JobsPublic, dependencies=[require(Permission.READ)])
 def list_all_jobs(session: SessionDep, limit: int = 100, offset: int = 0) -> JobsPublic:
     """Jobs, newest first."""
     jobs = list_jobs(session, limit=min(max(limit, 1), 500), offset=max(offset, 0))
@@ -41,12 +43,12 @@ def list_all_jobs(session: SessionDep, limit: int = 100, offset: int = 0) -> Job
     return JobsPublic(data=[JobPublic.model_validate(job) for job in jobs], count=count)
 
 
-@router.get("/{job_id}", response_model=JobPublic)
+@router.get("/{job_id}", response_model=JobPublic, dependencies=[require(Permission.READ)])
 def get_one_job(job_id: str, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(get_job(session, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post("/{job_id}/cancel", response_model=JobPublic, dependencies=[require(Permission.QUEUE)])
 def cancel_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobPublic:
     """Cancel a queued or running job (409 once it has ended); a running worker stops."""
     job = cancel_job(session, job_id)
@@ -54,7 +56,12 @@ def cancel_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobP
     return JobPublic.model_validate(job)
 
 
-@router.post("/{job_id}/retry", status_code=202, response_model=JobPublic)
+@router.post(
+    "/{job_id}/retry",
+    status_code=202,
+    response_model=JobPublic,
+    dependencies=[require(Permission.QUEUE)],
+)
 def retry_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobPublic:
     """Queue a failed or cancelled job again (409 for any other state)."""
     job = retry_job(session, job_id)
@@ -62,7 +69,9 @@ def retry_one_job(job_id: str, session: SessionDep, queue: JobQueueDep) -> JobPu
     return JobPublic.model_validate(job)
 
 
-@router.post("/{job_id}/priority", response_model=JobPublic)
+@router.post(
+    "/{job_id}/priority", response_model=JobPublic, dependencies=[require(Permission.QUEUE)]
+)
 def set_one_job_priority(
     job_id: str, request: JobPriorityRequest, session: SessionDep, queue: JobQueueDep
 ) -> JobPublic:
@@ -74,7 +83,7 @@ def set_one_job_priority(
     return JobPublic.model_validate(job)
 
 
-@router.get("/{job_id}/events")
+@router.get("/{job_id}/events", dependencies=[require(Permission.READ)])
 async def job_events(job_id: str, request: Request) -> StreamingResponse:
     """``text/event-stream`` of JobPublic JSON on every change, ending when the job ends."""
     sessions: sessionmaker[Session] = request.app.state.sessions

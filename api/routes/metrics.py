@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
+from api.auth import require
 from api.deps import SettingsDep
+from efir.accounts import Permission
 from efir.metrics import JobMetricsCollector
 
 __all__ = ["router"]
@@ -13,7 +15,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", response_class=Response)
+# Admins only: job counts and queue depth say what the newsroom is working on. A
+# Prometheus scraper gets an admin token (bearer_token_file in its scrape config).
+@router.get("/metrics", response_class=Response, dependencies=[require(Permission.METRICS)])
 def metrics(request: Request, settings: SettingsDep) -> Response:
     # A registry per scrape: the collector holds no state between scrapes anyway.
     registry = CollectorRegistry()

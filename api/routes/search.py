@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth import require
 from api.deps import SessionDep
+from efir.accounts import Permission
 from efir.search import SearchPage, SearchQuery, search
 from efir.search.query import MAX_LIMIT
 
@@ -16,7 +18,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
 
-@router.get("", response_model=SearchPage)
+@router.get("", response_model=SearchPage, dependencies=[require(Permission.SEARCH)])
 def search_archive(
     session: SessionDep,
     q: Annotated[

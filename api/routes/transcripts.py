@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from api.auth import require
 from api.deps import SessionDep
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
+from efir.accounts import Permission
 from efir.db import Clip, TranscriptRevision
 from efir.exports import FORMATS, CueRules, render
 from efir.transcript import Transcript
@@ -25,7 +27,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
 
 
-@router.get("/{clip_id}")
+@router.get("/{clip_id}", dependencies=[require(Permission.READ)])
 def get_transcript(
     clip_id: str, session: SessionDep, revision: int | None = None
 ) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def get_transcript(
     return _public(_revision(session, clip_id, revision))
 
 
-@router.get("/{clip_id}/export")
+@router.get("/{clip_id}/export", dependencies=[require(Permission.EXPORT)])
 def export_transcript(
     clip_id: str,
     request: Request,
@@ -70,7 +72,7 @@ def export_transcript(
     )
 
 
-@router.patch("/{clip_id}")
+@router.patch("/{clip_id}", dependencies=[require(Permission.EDIT)])
 def edit(clip_id: str, request_body: EditRequest, session: SessionDep) -> dict[str, Any]:
     """Apply edit ops to ``base_revision``; 409 when someone saved a newer revision first."""
     try:
@@ -86,19 +88,23 @@ def edit(clip_id: str, request_body: EditRequest, session: SessionDep) -> dict[s
     return _public(row)
 
 
-@router.get("/{clip_id}/revisions", response_model=list[RevisionPublic])
+@router.get(
+    "/{clip_id}/revisions",
+    response_model=list[RevisionPublic],
+    dependencies=[require(Permission.READ)],
+)
 def revisions(clip_id: str, session: SessionDep) -> list[RevisionPublic]:
     """History, newest first."""
     return [RevisionPublic.model_validate(row) for row in list_revisions(session, clip_id)]
 
 
-@router.post("/{clip_id}/revisions/{revision}/restore")
+@router.post("/{clip_id}/revisions/{revision}/restore", dependencies=[require(Permission.EDIT)])
 def restore(clip_id: str, revision: int, session: SessionDep) -> dict[str, Any]:
     """Make ``revision`` current again, saved as a new revision."""
     return _public(restore_revision(session, clip_id=clip_id, revision=revision))
 
 
-@router.post("/{clip_id}/speakers/{speaker_id}/voice")
+@router.post("/{clip_id}/speakers/{speaker_id}/voice", dependencies=[require(Permission.EDIT)])
 def set_voice(
     clip_id: str, speaker_id: str, request_body: SpeakerVoiceRequest, session: SessionDep
 ) -> dict[str, Any]:

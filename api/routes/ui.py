@@ -1,4 +1,4 @@
-"""The newsroom web UI: four pages and their static assets, no build step.
+"""The newsroom web UI: four pages, the login page and static assets, no build step.
 
 Every page is the shared shell (``static/shell.html``: header, navigation, language
 switch, live status region) around one fragment from ``static/pages/``; the page's
@@ -13,6 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from api.auth import SIGNED_IN_PAGE
 
 __all__ = ["STATIC_DIR", "router"]
 
@@ -35,22 +37,28 @@ def _render_page(page: str, *, clip_id: str = "") -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse)
+def login_page() -> HTMLResponse:
+    """Open to everyone: the one page an anonymous browser is sent to."""
+    return _render_page("login")
+
+
+@router.get("/", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])
 def upload_page() -> HTMLResponse:
     return _render_page("upload")
 
 
-@router.get("/clips/{clip_id}", response_class=HTMLResponse)
+@router.get("/clips/{clip_id}", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])
 def editor_page(clip_id: str) -> HTMLResponse:
     """The transcript editor; ``?t=SECONDS`` is read by the page to open at that moment."""
     return _render_page("editor", clip_id=clip_id)
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])
 def search_page() -> HTMLResponse:
     return _render_page("search")
 
 
-@router.get("/speakers", response_class=HTMLResponse)
+@router.get("/speakers", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])
 def speakers_page() -> HTMLResponse:
     return _render_page("speakers")

@@ -18,10 +18,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Principal, require
 from api.deps import JobQueueDep, SettingsDep, StorageDep
 from api.ingest import ingest_staged, job_request
 from api.schemas import JobPublic
 from api.upload import InvalidUploadError, display_filename
+from efir.accounts import Permission
 from efir.config import Settings
 from efir.errors import EfirError
 from efir.jobs import get_job
@@ -63,7 +65,12 @@ def _uploads(settings: SettingsDep) -> ResumableUploads:
 UploadsDep = Annotated[ResumableUploads, Depends(_uploads)]
 
 
-@router.post("", status_code=201, response_model=UploadPublic)
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadPublic,
+    dependencies=[require(Permission.UPLOAD, new_upload=True)],
+)
 def start_upload(body: UploadRequest, uploads: UploadsDep, response: Response) -> UploadPublic:
     """Start an upload; the metadata is checked now so a typo fails before the bytes."""
     job_request(body.metadata)
@@ -75,13 +82,13 @@ def start_upload(body: UploadRequest, uploads: UploadsDep, response: Response) -
     return _public(upload, None)
 
 
-@router.head("/{upload_id}")
+@router.head("/{upload_id}", dependencies=[require(Permission.UPLOAD)])
 def upload_offset(upload_id: str, uploads: UploadsDep) -> Response:
     upload = uploads.get(upload_id)
     return Response(headers={"Upload-Offset": str(upload.offset), "Cache-Control": "no-store"})
 
 
-@router.get("/{upload_id}", response_model=UploadPublic)
+@router.get("/{upload_id}", response_model=UploadPublic, dependencies=[require(Permission.UPLOAD)])
 def upload_status(
     upload_id: str, uploads: UploadsDep, request: Request, response: Response
 ) -> UploadPublic:
@@ -100,8 +107,10 @@ async def append_chunk(
     settings: SettingsDep,
     storage: StorageDep,
     queue: JobQueueDep,
+    uploader: Annotated[Principal, require(Permission.UPLOAD)],
 ) -> UploadPublic:
-    """Append the body at Content-Range's start (409 if the upload stands elsewhere)."""
+    """Append the body at Content-Range's start (409 if the upload stands elsewhere).
+    The clip is recorded as uploaded by whoever sends the completing chunk."""
     start, end, total = _content_range(request.headers.get("content-range", ""))
     writer = await run_in_threadpool(
         uploads.open_chunk, upload_id, start=start, end=end, total=total
@@ -125,6 +134,7 @@ async def append_chunk(
             storage=storage,
             sessions=request.app.state.sessions,
             queue=queue,
+            uploaded_by_user_id=uploader.user_id,
         )
     except EfirError:
         uploads.discard(upload.id)  # unprocessable media is not worth resuming

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from api.auth import require
 from api.deps import SessionDep
 from api.schemas import VoiceMergeRequest, VoicePublic, VoiceUpdate
+from efir.accounts import Permission
 from efir.voices import delete_voice, get_voice, list_voices, merge_voices, rename_voice
 
 __all__ = ["router"]
@@ -17,18 +19,20 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/voices", tags=["voices"])
 
 
-@router.get("", response_model=list[VoicePublic])
+@router.get("", response_model=list[VoicePublic], dependencies=[require(Permission.READ)])
 def voices(session: SessionDep) -> list[VoicePublic]:
     """Every known voice, by name."""
     return [VoicePublic.model_validate(voice) for voice in list_voices(session)]
 
 
-@router.get("/{voice_id}", response_model=VoicePublic)
+@router.get("/{voice_id}", response_model=VoicePublic, dependencies=[require(Permission.READ)])
 def voice(voice_id: str, session: SessionDep) -> VoicePublic:
     return VoicePublic.model_validate(get_voice(session, voice_id))
 
 
-@router.patch("/{voice_id}", response_model=VoicePublic)
+@router.patch(
+    "/{voice_id}", response_model=VoicePublic, dependencies=[require(Permission.VOICES_EDIT)]
+)
 def update_voice(voice_id: str, changes: VoiceUpdate, session: SessionDep) -> VoicePublic:
     """New name, title or role; clips processed later are captioned with them."""
     updated = rename_voice(
@@ -38,7 +42,11 @@ def update_voice(voice_id: str, changes: VoiceUpdate, session: SessionDep) -> Vo
     return VoicePublic.model_validate(updated)
 
 
-@router.post("/{voice_id}/merge", response_model=VoicePublic)
+@router.post(
+    "/{voice_id}/merge",
+    response_model=VoicePublic,
+    dependencies=[require(Permission.VOICES_ADMIN)],
+)
 def merge(voice_id: str, request_body: VoiceMergeRequest, session: SessionDep) -> VoicePublic:
     """``other_id`` is the same person: folded into this voice and removed."""
     merged = merge_voices(session, into_id=voice_id, from_id=request_body.other_id)
@@ -46,7 +54,7 @@ def merge(voice_id: str, request_body: VoiceMergeRequest, session: SessionDep) -
     return VoicePublic.model_validate(merged)
 
 
-@router.delete("/{voice_id}", status_code=204)
+@router.delete("/{voice_id}", status_code=204, dependencies=[require(Permission.VOICES_ADMIN)])
 def forget(voice_id: str, session: SessionDep) -> Response:
     """Forget the voice; transcripts that name the speaker keep the name."""
     delete_voice(session, voice_id)
