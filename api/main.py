@@ -36,7 +36,13 @@ from api.upload import InvalidUploadError
 from efir.accounts import AccountConflictError, refuse_unsafe_serving
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
-from efir.errors import EfirError, MediaError, MediaTooLargeError, NotFoundError
+from efir.errors import (
+    EfirError,
+    MediaError,
+    MediaTooLargeError,
+    NotFoundError,
+    StorageFullError,
+)
 from efir.jobs import InvalidTransitionError
 from efir.queue import CeleryJobQueue, make_celery, recover_lost_jobs
 from efir.storage import StorageUnavailableError, make_storage
@@ -58,6 +64,7 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (AccountConflictError, 409),
     (UploadOffsetError, 409),
     (UploadRangeError, 416),
+    (StorageFullError, 507),
     (EfirError, 400),
 )
 

@@ -7,7 +7,8 @@ EfirError
  ├── AsrError          the speech model failed
  ├── ModelNotFoundError  no usable CTranslate2 Whisper model at the configured path
  ├── OcrError          caption reading failed
- └── NotFoundError     a clip, job or transcript id that does not exist
+ ├── NotFoundError     a clip, job or transcript id that does not exist
+ └── StorageFullError  the disk that receives uploads has no room (ENOSPC, EDQUOT)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "NoAudioError",
     "NotFoundError",
     "OcrError",
+    "StorageFullError",
 ]
 
 
@@ -54,3 +56,7 @@ class OcrError(EfirError):
 
 class NotFoundError(EfirError):
     """A clip, job or transcript id that does not exist."""
+
+
+class StorageFullError(EfirError):
+    """The disk that receives uploads is full; nothing of the upload is kept."""

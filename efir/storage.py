@@ -13,18 +13,21 @@ from local disk to S3. Consumers that need a file (the decoder, the OCR) ask for
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from efir.config import Settings
-from efir.errors import MediaTooLargeError, NotFoundError
+from efir.errors import MediaTooLargeError, NotFoundError, StorageFullError
 
 __all__ = [
     "LocalStorage",
@@ -36,16 +39,48 @@ __all__ = [
     "make_storage",
     "media_key",
     "missing_media",
+    "require_free_space",
     "sha256_of_key",
     "store_chunks",
+    "translate_disk_full",
 ]
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
 _STAGING_SUFFIX = ".part"
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class StorageUnavailableError(ConnectionError):
     """The media store did not answer (network, endpoint down): worth retrying later."""
+
+
+@contextmanager
+def translate_disk_full(on_full: Callable[[], None] | None = None) -> Iterator[None]:
+    """Turn a write that found the disk (or the quota) full into ``StorageFullError``,
+    after ``on_full`` has removed what the write had taken."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _DISK_FULL_ERRNOS:
+            raise
+        if on_full is not None:
+            on_full()
+        raise StorageFullError(
+            "На диске сервера закончилось место; загрузка отменена. "
+            "The server's disk is full; the upload was cancelled."
+        ) from error
+
+
+def require_free_space(directory: Path, size_bytes: int) -> None:
+    """Refuse an upload of a declared size the disk cannot hold before writing any of it."""
+    existing = next(path for path in (directory, *directory.parents) if path.exists())
+    free_bytes = shutil.disk_usage(existing).free
+    if size_bytes > free_bytes:
+        raise StorageFullError(
+            f"На диске сервера нет места для файла ({_human_size(size_bytes)}, свободно "
+            f"{_human_size(free_bytes)}). The server's disk has no room for the file "
+            f"({_human_size(size_bytes)}, {_human_size(free_bytes)} free)."
+        )
 
 
 @dataclass(frozen=True)
@@ -80,14 +115,17 @@ class StagedMedia:
                 f"Файл больше допустимого размера ({_human_size(self._max_bytes)}). "
                 f"The file is over the {_human_size(self._max_bytes)} upload limit."
             )
-        self._file.write(chunk)
+        # A full disk is freed at once: other uploads and the workers need it more.
+        with translate_disk_full(on_full=self.discard):
+            self._file.write(chunk)
         self._hash.update(chunk)
 
     def close(self) -> None:
         """Finish writing; the staged file stays in place for probing."""
         if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            with translate_disk_full(on_full=self.discard):
+                self._file.flush()
+                os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
 
@@ -97,7 +135,9 @@ class StagedMedia:
 
     def discard(self) -> None:
         if self._file is not None:
-            self._file.close()
+            # Closing flushes the buffer, which fails again on a full disk.
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
         self.path.unlink(missing_ok=True)
 
@@ -111,6 +151,9 @@ class StagedMedia:
 
 class MediaStorage(Protocol):
     """Where uploaded media lives. Keys are opaque strings made by the storage."""
+
+    # Uploads are written here, on this machine's disk, whatever the backend.
+    staging_dir: Path
 
     def stage(self, *, max_bytes: int) -> StagedMedia:
         """Start an upload; write chunks, close, optionally probe ``path``, then commit."""
@@ -180,7 +223,8 @@ class LocalStorage:
         sha256 = staged.sha256
         key = media_key(sha256)
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        with translate_disk_full(on_full=staged.discard):
+            target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             staged.discard()  # same bytes already stored
         else:

@@ -12,18 +12,20 @@ the job. Uploads untouched for ``expire_after_s`` are deleted.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from efir.errors import EfirError, MediaTooLargeError, NotFoundError
+from efir.storage import require_free_space, translate_disk_full
 
 __all__ = [
     "PendingUpload",
@@ -60,12 +62,19 @@ class PendingUpload:
 
 
 class UploadWriter:
-    """Appends one request's chunk to the part file, holding an exclusive lock meanwhile."""
+    """Appends one request's chunk to the part file, holding an exclusive lock meanwhile.
 
-    def __init__(self, file: BinaryIO, upload: PendingUpload, end: int) -> None:
+    On a full disk the whole upload is discarded (``StorageFullError``): its part file
+    would keep the disk full for every other upload and for the workers.
+    """
+
+    def __init__(
+        self, file: BinaryIO, upload: PendingUpload, end: int, discard: Callable[[], None]
+    ) -> None:
         self._file = file
         self._upload = upload
         self._end = end
+        self._discard = discard
 
     def write(self, chunk: bytes) -> None:
         if self._upload.offset + len(chunk) > self._end:
@@ -73,14 +82,22 @@ class UploadWriter:
                 f"Фрагмент длиннее заявленного диапазона (до байта {self._end}). "
                 f"The chunk is longer than its Content-Range (ends at byte {self._end})."
             )
-        self._file.write(chunk)
+        with translate_disk_full(on_full=self._abandon):
+            self._file.write(chunk)
         self._upload.offset += len(chunk)
 
     def close(self) -> PendingUpload:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()  # also releases the lock
+        if not self._file.closed:
+            with translate_disk_full(on_full=self._abandon):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._file.close()  # also releases the lock
         return self._upload
+
+    def _abandon(self) -> None:
+        with contextlib.suppress(OSError):  # the buffered bytes cannot be written anyway
+            self._file.close()
+        self._discard()
 
 
 class ResumableUploads:
@@ -99,9 +116,11 @@ class ResumableUploads:
             )
         self.directory.mkdir(parents=True, exist_ok=True)
         self.expire_stale()
+        require_free_space(self.directory, size_bytes)
         upload = PendingUpload(secrets.token_hex(16), filename, size_bytes, dict(fields))
-        self._data_path(upload.id).touch()
-        self._save(upload)
+        with translate_disk_full(on_full=lambda: self.discard(upload.id)):
+            self._data_path(upload.id).touch()
+            self._save(upload)
         return upload
 
     def get(self, upload_id: str) -> PendingUpload:
@@ -150,7 +169,7 @@ class ResumableUploads:
                 f"продолжите с {upload.offset}. The chunk starts at byte {start} but the "
                 f"upload is at {upload.offset}: continue from {upload.offset}."
             )
-        return UploadWriter(file, upload, end)
+        return UploadWriter(file, upload, end, discard=lambda: self.discard(upload_id))
 
     def read(self, upload_id: str) -> Iterator[bytes]:
         with self._data_path(upload_id).open("rb") as file:

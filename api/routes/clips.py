@@ -19,6 +19,7 @@ from api.upload import receive_upload
 from efir.accounts import Permission
 from efir.db import Clip
 from efir.errors import MediaTooLargeError, NotFoundError
+from efir.storage import require_free_space
 
 __all__ = ["router"]
 
@@ -42,6 +43,7 @@ async def upload_clip(
         raise MediaTooLargeError(
             "Файл больше допустимого размера. The file is over the upload size limit."
         )
+    require_free_space(storage.staging_dir, declared)
     form = await receive_upload(request, storage, max_bytes=settings.max_upload_bytes)
     assert form.staged is not None and form.filename is not None
     job = await ingest_staged(
