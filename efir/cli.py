@@ -5,6 +5,7 @@ efir worker       a worker alone, for other machines
 efir migrate      bring the database to the newest schema
 efir setup        assemble the bundled model and migrate
 efir transcribe   run the pipeline in-process on one file, no server needed
+efir user/token   accounts and API tokens (production mode)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from efir.accounts_cli import add_account_commands
 from efir.config import Settings, get_settings
 from efir.errors import EfirError
 from efir.logs import configure_logging
@@ -94,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.set_defaults(command=_transcribe)
 
     add_search_command(commands)
+    add_account_commands(commands)
     return parser
 
 
@@ -160,6 +163,10 @@ def _run_services(args: argparse.Namespace, settings: Settings) -> None:
 
     from api.main import create_app
 
+    # create_app refuses local mode off loopback; it must see the address uvicorn binds.
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
     with ExitStack() as cleanup:
         if not settings.redis_url:
             settings = settings.model_copy(
@@ -170,8 +177,8 @@ def _run_services(args: argparse.Namespace, settings: Settings) -> None:
         # On SIGINT/SIGTERM uvicorn drains requests, then re-raises the signal (see _serve).
         uvicorn.run(
             create_app(settings),
-            host=args.host or settings.host,
-            port=args.port or settings.port,
+            host=settings.host,
+            port=settings.port,
             log_level="info",
             log_config=None,  # uvicorn's lines go through efir's handler (EFIR_LOG_FORMAT)
             access_log=False,  # RequestLogMiddleware logs each request, with its id
