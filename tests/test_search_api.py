@@ -80,7 +80,7 @@ def test_api_search_follows_saved_and_edited_revisions(
         assert [h["segment_id"] for g in moved["clips"] for h in g["hits"]] == [0]
 
 
-def test_cli_search_prints_json_hits(database_url: str, make_settings: SettingsFactory) -> None:
+def test_cli_search_prints_json_hits_and_pages(database_url: str, make_settings: SettingsFactory) -> None:
     clip_id = store_clip(database_url)
     settings = make_settings(database_url=database_url)
     command = [sys.executable, "-m", "efir.cli", "search", '"неправительственная организация"']
@@ -96,6 +96,18 @@ def test_cli_search_prints_json_hits(database_url: str, make_settings: SettingsF
     assert (hit["start"], hit["end"], hit["speaker"]) == (4.5, 8.0, "Корр")
     assert hit["text"].startswith("Представители неправительственных организаций")
     assert "<mark>неправительственных</mark> <mark>организаций</mark>" in hit["snippet"]
+
+    page = json.loads(
+        subprocess.run(
+            [*command, "--clip", clip_id, "--json-page"],
+            env=settings_environment(settings),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert page["hits"] == [hit]
+    assert (page["ranking"], page["hit_count"], page["next_cursor"]) == ("bm25", 1, None)
 
     plain = subprocess.run(
         [*command[:-1], "Костанай", "--clip", clip_id],

@@ -1,4 +1,9 @@
-"""`efir search QUERY [filters] [--json]`: the archive search from a terminal."""
+"""`efir search QUERY [filters] [--json | --json-page]`: the archive search from a terminal.
+
+``--json`` prints the hits as one JSON list (the shape scripts already read);
+``--json-page`` prints the page around that list: the ranking (``bm25``, or
+``recent-first`` when only the newest matches were ranked) and the next cursor.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from efir.search.models import SearchPage
 from efir.search.query import SearchQuery
 from efir.search.searching import search
 
-__all__ = ["add_search_command", "page_as_json_rows"]
+__all__ = ["add_search_command", "page_as_json", "page_as_json_rows"]
 
 
 def add_search_command(commands: Any) -> None:
@@ -30,7 +35,13 @@ def add_search_command(commands: Any) -> None:
     parser.add_argument("--clip", dest="clip_id", help="one clip id")
     parser.add_argument("--limit", type=int, default=20, help="hits per page (default 20)")
     parser.add_argument("--cursor", help="the next-page cursor a previous search printed")
-    parser.add_argument("--json", action="store_true", help="one JSON list of hits")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON list of hits")
+    output.add_argument(
+        "--json-page",
+        action="store_true",
+        help="one JSON object: the hits, ranking (bm25 | recent-first) and next cursor",
+    )
     parser.set_defaults(command=run_search_command)
 
 
@@ -46,6 +57,16 @@ def page_as_json_rows(page: SearchPage) -> list[dict[str, Any]]:
         }
         for hit in page.hits
     ]
+
+
+def page_as_json(page: SearchPage) -> dict[str, Any]:
+    return {
+        "query": page.query,
+        "ranking": page.ranking,
+        "hit_count": page.hit_count,
+        "next_cursor": page.next_cursor,
+        "hits": page_as_json_rows(page),
+    }
 
 
 def _plain(snippet: str) -> str:
@@ -89,8 +110,9 @@ def run_search_command(args: argparse.Namespace, settings: Settings) -> int:
             page = search(session, query)
     finally:
         engine.dispose()
-    if args.json:
-        json.dump(page_as_json_rows(page), sys.stdout, ensure_ascii=False, indent=2)
+    if args.json or args.json_page:
+        printed = page_as_json(page) if args.json_page else page_as_json_rows(page)
+        json.dump(printed, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         _print_page(page)
