@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Principal
 from api.upload import InvalidUploadError
 from efir.clips import record_clip
 from efir.config import Settings
@@ -22,6 +23,7 @@ from efir.health import check_database
 from efir.jobs import JobPriority, JobQueue, create_job, send_to_workers
 from efir.media_probe import MediaSummary, probe_media
 from efir.storage import MediaStorage, StagedMedia, StoredMedia
+from efir.webhooks import callback_url_for, subscribe
 
 __all__ = ["JobRequest", "ingest_staged", "job_request"]
 
@@ -32,15 +34,19 @@ _MAX_SPEAKERS = 30
 
 @dataclass(frozen=True)
 class JobRequest:
-    """The upload form's fields, checked: clip metadata, pipeline options, priority."""
+    """The upload form's fields, checked: clip metadata, pipeline options, priority, and
+    the callback URL for the job's end (efir.webhooks)."""
 
     metadata: dict[str, Any]
     options: dict[str, Any]
     priority: JobPriority
+    callback_url: str | None
 
 
-def job_request(fields: dict[str, str]) -> JobRequest:
-    """Check the form fields; raises InvalidUploadError with a message for the user."""
+def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
+    """Check the form fields; raises InvalidUploadError or CallbackUrlError with a message
+    for the user. May resolve the callback's host name: call it off the event loop."""
+    callback_url = fields.get("callback_url", "").strip()
     return JobRequest(
         metadata=_clip_metadata(fields),
         options={
@@ -48,6 +54,7 @@ def job_request(fields: dict[str, str]) -> JobRequest:
             **_speaker_hints(fields),
         },
         priority=_priority(fields.get("priority", "")),
+        callback_url=callback_url_for(callback_url, settings) if callback_url else None,
     )
 
 
@@ -60,12 +67,12 @@ async def ingest_staged(
     storage: MediaStorage,
     sessions: sessionmaker[Session],
     queue: JobQueue,
-    uploaded_by_user_id: int | None,
+    uploader: Principal,
 ) -> Job:
     """Probe, commit and record a closed staged upload; returns its job, sent to the workers.
-    ``uploaded_by_user_id`` is None in local mode, which has no accounts."""
+    The clip records ``uploader``'s user (none in local mode); its callback, the token."""
     with staged:
-        request = job_request(fields)
+        request = await run_in_threadpool(job_request, fields, settings)
         # Media committed while the database is down would have no clip row to point at
         # it, and could not be told apart from another clip's: refuse before storing.
         await run_in_threadpool(check_database, sessions)
@@ -75,7 +82,7 @@ async def ingest_staged(
         # Off the event loop: for S3 storage the commit is the upload to the bucket.
         stored = await run_in_threadpool(storage.commit, staged)
     job = await run_in_threadpool(
-        _record_clip, sessions, storage, stored, summary, filename, request, uploaded_by_user_id
+        _record_clip, sessions, storage, stored, summary, filename, request, uploader
     )
     send_to_workers(queue, job)
     return job
@@ -98,7 +105,7 @@ def _record_clip(
     summary: MediaSummary,
     filename: str,
     request: JobRequest,
-    uploaded_by_user_id: int | None,
+    uploader: Principal,
 ) -> Job:
     try:
         with sessions() as session:
@@ -107,9 +114,16 @@ def _record_clip(
                 stored=stored,
                 summary=summary,
                 filename=filename,
-                uploaded_by_user_id=uploaded_by_user_id,
+                uploaded_by_user_id=uploader.user_id,
                 **request.metadata,
             )
+            if request.callback_url:
+                subscribe(
+                    session,
+                    clip_id=clip.id,
+                    url=request.callback_url,
+                    token_id=uploader.token_id,
+                )
             return create_job(
                 session, clip_id=clip.id, options=request.options, priority=request.priority
             )

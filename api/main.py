@@ -31,6 +31,7 @@ from api.routes import (
     ui,
     uploads,
     voices,
+    webhooks,
 )
 from api.upload import InvalidUploadError
 from efir.accounts import AccountConflictError, refuse_unsafe_serving
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(session.router)
     app.include_router(accounts.users_router)
     app.include_router(accounts.tokens_router)
+    app.include_router(webhooks.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -1,4 +1,5 @@
-"""Clip rows: one way to record stored media as a clip, for the API upload and the CLI."""
+"""Clip rows: one way to record stored media as a clip, for the API upload and the CLI,
+and one way to find a clip or say it does not exist."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from efir.db import Clip
+from efir.errors import NotFoundError
 from efir.media_probe import MediaSummary
 from efir.storage import StoredMedia
 
-__all__ = ["record_clip"]
+__all__ = ["get_clip", "record_clip"]
+
+
+def get_clip(session: Session, clip_id: str) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise NotFoundError(f"Клип {clip_id} не найден. Clip {clip_id} does not exist.")
+    return clip
 
 
 def record_clip(

@@ -108,7 +108,7 @@ def admit_callback_url(
             f"Host {host}:{port} is not on the webhook allow-list."
         )
     try:
-        addresses = resolve(host, port)
+        addresses = _addresses(host, port, resolve)
     except OSError as error:
         raise CallbackUnresolvedError(
             f"Не удалось найти адрес хоста {host}. Host {host} does not resolve: {error}"
@@ -122,6 +122,13 @@ def admit_callback_url(
             f"non-public address {blocked[0]}; only a host named exactly on the allow-list may."
         )
     return CallbackTarget(url, addresses[0])
+
+
+def _addresses(host: str, port: int, resolve: Resolver) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal is its own answer
+    except ValueError:
+        return resolve(host, port)
 
 
 def _parse_url(raw: str) -> httpx.URL:

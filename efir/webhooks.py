@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from efir.clips import get_clip
 from efir.config import Settings
 from efir.db import Job, JobState, WebhookDelivery, WebhookSubscription, utcnow
 from efir.webhook_urls import (
@@ -45,6 +46,7 @@ __all__ = [
     "JOB_DONE",
     "JOB_FAILED",
     "DeliveryState",
+    "callback_url_for",
     "deliver",
     "event_body",
     "new_delivery_ids",
@@ -54,6 +56,7 @@ __all__ = [
     "sign",
     "signing_secret",
     "subscribe",
+    "unsubscribe",
     "webhook_log",
 ]
 
@@ -96,10 +99,23 @@ def retry_delay_s(attempt: int, base_s: float) -> float:
     return base_s * _BACKOFF_STEPS[min(max(attempt, 1), len(_BACKOFF_STEPS)) - 1]
 
 
+def callback_url_for(raw: str, settings: Settings, *, resolve: Resolver = resolve_host) -> str:
+    """The callback URL to keep for a clip (an upload's ``callback_url``, PUT …/webhook),
+    checked now; raises CallbackUrlError (HTTP 400) with a message for the user."""
+    target = admit_callback_url(raw, settings.webhook_allowed_hosts, resolve=resolve)
+    if not settings.secret_key:
+        raise CallbackUrlError(
+            "Вебхуки требуют EFIR_SECRET_KEY: без него события нечем подписать. "
+            "Webhooks need EFIR_SECRET_KEY to sign their events."
+        )
+    return str(target.url)
+
+
 def subscribe(
     session: Session, *, clip_id: str, url: str, token_id: int | None
 ) -> WebhookSubscription:
-    """Set (or replace) the clip's callback URL, already admitted; the caller commits."""
+    """Set (or replace) the clip's callback URL, already checked; the caller commits."""
+    get_clip(session, clip_id)
     subscription = session.get(WebhookSubscription, clip_id)
     if subscription is None:
         subscription = WebhookSubscription(clip_id=clip_id)
@@ -109,6 +125,15 @@ def subscribe(
     subscription.created_at = utcnow()
     session.flush()
     return subscription
+
+
+def unsubscribe(session: Session, clip_id: str) -> None:
+    """Forget the clip's callback URL (deliveries already recorded still go); the caller
+    commits."""
+    get_clip(session, clip_id)
+    subscription = session.get(WebhookSubscription, clip_id)
+    if subscription is not None:
+        session.delete(subscription)
 
 
 def record_job_event(session: Session, job: Job) -> WebhookDelivery | None:
@@ -246,6 +271,7 @@ def webhook_log(
     session: Session, clip_id: str, *, limit: int = 100
 ) -> tuple[WebhookSubscription | None, Sequence[WebhookDelivery]]:
     """The clip's callback and its deliveries, newest first."""
+    get_clip(session, clip_id)
     deliveries = session.scalars(
         select(WebhookDelivery)
         .where(WebhookDelivery.clip_id == clip_id)

@@ -79,6 +79,14 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         environment["EFIR_REDIS_URL"] = settings.redis_url
     if settings.model_dir:
         environment["EFIR_MODEL_DIR"] = str(settings.model_dir)
+    if settings.secret_key:
+        environment["EFIR_SECRET_KEY"] = settings.secret_key
+    if settings.webhook_allowed_hosts:
+        environment["EFIR_WEBHOOK_ALLOWED_HOSTS"] = settings.webhook_allowed_hosts
+        environment["EFIR_WEBHOOK_MAX_ATTEMPTS"] = str(settings.webhook_max_attempts)
+        environment["EFIR_WEBHOOK_RETRY_DELAY_S"] = str(settings.webhook_retry_delay_s)
+    if settings.public_url:
+        environment["EFIR_PUBLIC_URL"] = settings.public_url
     if settings.storage == "s3":
         environment["EFIR_STORAGE"] = "s3"
         environment["EFIR_S3_BUCKET"] = settings.s3_bucket

@@ -54,7 +54,7 @@ async def upload_clip(
         storage=storage,
         sessions=request.app.state.sessions,
         queue=queue,
-        uploaded_by_user_id=uploader.user_id,
+        uploader=uploader,
     )
     return JobPublic.model_validate(job)
 

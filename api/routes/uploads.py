@@ -71,9 +71,11 @@ UploadsDep = Annotated[ResumableUploads, Depends(_uploads)]
     response_model=UploadPublic,
     dependencies=[require(Permission.UPLOAD, new_upload=True)],
 )
-def start_upload(body: UploadRequest, uploads: UploadsDep, response: Response) -> UploadPublic:
+def start_upload(
+    body: UploadRequest, uploads: UploadsDep, settings: SettingsDep, response: Response
+) -> UploadPublic:
     """Start an upload; the metadata is checked now so a typo fails before the bytes."""
-    job_request(body.metadata)
+    job_request(body.metadata, settings)
     upload = uploads.create(
         filename=display_filename(body.filename), size_bytes=body.size, fields=body.metadata
     )
@@ -134,7 +136,7 @@ async def append_chunk(
             storage=storage,
             sessions=request.app.state.sessions,
             queue=queue,
-            uploaded_by_user_id=uploader.user_id,
+            uploader=uploader,
         )
     except EfirError:
         uploads.discard(upload.id)  # unprocessable media is not worth resuming
