@@ -342,7 +342,7 @@ def token_owner(*, session: Session, secret: str) -> tuple[ApiToken, User] | Non
     ).first()
     if row is None:
         return None
-    token, user = row.tuple()
+    token, user = row
     # A token whose owner has since been given a narrower role stops rather than
     # keeping powers the owner lost.
     if token.revoked_at is not None or user.disabled or not role_within(token.role, user.role):
@@ -447,7 +447,7 @@ def ui_session_user(*, session: Session, session_id: str) -> User | None:
     ).first()
     if row is None:
         return None
-    ui_session, user = row.tuple()
+    ui_session, user = row
     if ui_session.expires_at <= utcnow() or user.disabled:
         return None
     return user

@@ -2,6 +2,7 @@
 // formatting helpers.
 
 import { applyTranslations, currentLanguage, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { showSession } from "./session.js";
 
 export { t, onLanguageChange };
 
@@ -97,4 +98,5 @@ export function initShell(titleKey) {
   setTitle();
   markCurrentNavLink();
   wireLanguageSwitch();
+  showSession().catch(() => {}); // the page's own requests report an unreachable API
 }
