@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import BodyLimitMiddleware
+from api.openapi import document_error_bodies
 from api.rate_limits import RateLimits
 from api.request_log import RequestLogMiddleware
 from api.routes import (
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
         version="0.1.0",
         lifespan=lifespan,
     )
+    document_error_bodies(app)
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.storage = make_storage(settings)

@@ -15,6 +15,7 @@ from api.account_schemas import (
 )
 from api.auth import require
 from api.deps import SessionDep
+from api.params import RowId
 from efir.accounts import (
     Permission,
     create_token,
@@ -50,7 +51,7 @@ def add_user(body: UserCreate, session: SessionDep) -> UserPublic:
 
 
 @users_router.patch("/{user_id}", response_model=UserPublic)
-def change_user(user_id: int, body: UserUpdate, session: SessionDep) -> UserPublic:
+def change_user(user_id: RowId, body: UserUpdate, session: SessionDep) -> UserPublic:
     """New role, password, or ``disabled``: a disabled user's sessions end and tokens stop."""
     user = update_user(
         session=session,
@@ -75,5 +76,5 @@ def add_token(body: TokenCreate, session: SessionDep) -> TokenCreated:
 
 
 @tokens_router.delete("/{token_id}", response_model=TokenPublic)
-def revoke(token_id: int, session: SessionDep) -> TokenPublic:
+def revoke(token_id: RowId, session: SessionDep) -> TokenPublic:
     return TokenPublic.model_validate(revoke_token(session=session, token_id=token_id))

@@ -14,6 +14,7 @@ from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.ingest import ingest_staged
 from api.media_response import ranged_media_response
+from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, JobPublic
 from api.upload import receive_upload
 from efir.accounts import Permission
@@ -60,7 +61,9 @@ async def upload_clip(
 
 
 @router.get("", response_model=list[ClipPublic], dependencies=[require(Permission.READ)])
-def list_clips(session: SessionDep, limit: int = 50, offset: int = 0) -> list[ClipPublic]:
+def list_clips(
+    session: SessionDep, limit: PageLimit = 50, offset: PageOffset = 0
+) -> list[ClipPublic]:
     clips = session.scalars(
         select(Clip).order_by(Clip.created_at.desc()).limit(min(limit, 500)).offset(offset)
     )

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.deps import JobQueueDep, SessionDep
+from api.params import PageLimit, PageOffset
 from api.schemas import JobPriorityRequest, JobPublic, JobsPublic
 from efir.accounts import Permission
 from efir.db import Job, JobState
@@ -36,9 +37,11 @@ _KEEPALIVE_S = 15.0
 
 
 @router.get("", response_model=JobsPublic, dependencies=[require(Permission.READ)])
-def list_all_jobs(session: SessionDep, limit: int = 100, offset: int = 0) -> JobsPublic:
+def list_all_jobs(
+    session: SessionDep, limit: PageLimit = 100, offset: PageOffset = 0
+) -> JobsPublic:
     """Jobs, newest first."""
-    jobs = list_jobs(session, limit=min(max(limit, 1), 500), offset=max(offset, 0))
+    jobs = list_jobs(session, limit=min(limit, 500), offset=offset)
     count = session.scalar(select(func.count()).select_from(Job)) or 0
     return JobsPublic(data=[JobPublic.model_validate(job) for job in jobs], count=count)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.auth import require
 from api.deps import SessionDep
+from api.params import RevisionNumber, RevisionQuery
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
 from efir.accounts import Permission
 from efir.db import Clip, TranscriptRevision
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
 
 @router.get("/{clip_id}", dependencies=[require(Permission.READ)])
 def get_transcript(
-    clip_id: str, session: SessionDep, revision: int | None = None
+    clip_id: str, session: SessionDep, revision: RevisionQuery = None
 ) -> dict[str, Any]:
     """``{"clip_id", "revision", ...the transcript JSON}``; the latest revision by default."""
     return _public(_revision(session, clip_id, revision))
@@ -41,7 +42,7 @@ def export_transcript(
     request: Request,
     session: SessionDep,
     format_name: Annotated[str, Query(alias="format")] = "srt",
-    revision: int | None = None,
+    revision: RevisionQuery = None,
     timecodes: bool = False,
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
@@ -99,7 +100,7 @@ def revisions(clip_id: str, session: SessionDep) -> list[RevisionPublic]:
 
 
 @router.post("/{clip_id}/revisions/{revision}/restore", dependencies=[require(Permission.EDIT)])
-def restore(clip_id: str, revision: int, session: SessionDep) -> dict[str, Any]:
+def restore(clip_id: str, revision: RevisionNumber, session: SessionDep) -> dict[str, Any]:
     """Make ``revision`` current again, saved as a new revision."""
     return _public(restore_revision(session, clip_id=clip_id, revision=revision))
 
