@@ -38,9 +38,11 @@ from service_support import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.accounts import create_token, create_user
+from efir.clips import record_clip
 from efir.config import Settings
 from efir.db import Clip, JobState, Role, WebhookDelivery
 from efir.jobs import claim_job, create_job, fail_job, finish_job, get_job
+from efir.media_probe import probe_media
 from efir.queue import DELIVER_WEBHOOK_TASK, enqueue_job, make_celery, recover_lost_jobs
 from efir.storage import LocalStorage, file_chunks
 from efir.webhook_urls import CallbackUnresolvedError, CallbackUrlError, is_public_address
@@ -487,16 +489,11 @@ def test_a_done_job_is_announced_signed_after_a_500_and_logged(
 def test_a_failed_job_and_its_retry_each_send_job_failed_with_the_reason(
     service: WebhookService, receiver: Receiver
 ) -> None:
+    media = SEED_DIR / "seed.wav"
     storage = LocalStorage(service.settings.media_dir)
-    stored = storage.put_stream(file_chunks(SEED_DIR / "seed.wav"), max_bytes=10**9)
+    stored = storage.put_stream(file_chunks(media), max_bytes=10**9)
     with service.sessions() as session:
-        clip = Clip(
-            sha256=stored.sha256,
-            original_filename="seed.wav",
-            media_key=stored.key,
-            size_bytes=stored.size_bytes,
-        )
-        session.add(clip)
+        clip = record_clip(session, stored=stored, summary=probe_media(media), filename=media.name)
         session.commit()
     callback = receiver.url("/newsroom/failed")
     answer = service.client.put(f"/api/v1/clips/{clip.id}/webhook", json={"url": callback})
