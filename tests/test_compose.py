@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -28,13 +29,16 @@ COMPOSE = _compose_command()
 @pytest.mark.skipif(COMPOSE is None, reason="no docker compose client here")
 def test_docker_compose_config_is_valid() -> None:
     assert COMPOSE is not None
+    command = [*COMPOSE, "-f", str(COMPOSE_FILE), "config", "-q"]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("EFIR_")}
+    secret = {"EFIR_SECRET_KEY": "a-long-random-secret-for-the-compose-check-0123456789"}
     result = subprocess.run(
-        [*COMPOSE, "-f", str(COMPOSE_FILE), "config", "-q"],
-        capture_output=True,
-        text=True,
-        check=False,
+        command, env={**environment, **secret}, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+    # Without the secret, Compose refuses before anything starts.
+    unset = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    assert unset.returncode != 0 and "EFIR_SECRET_KEY" in unset.stderr
 
 
 def test_compose_runs_the_documented_services() -> None:
