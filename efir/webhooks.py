@@ -205,7 +205,8 @@ def deliver(
     if not _claim(session, delivery_id, started):
         return None
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
-    assert delivery is not None  # just claimed; deleting the clip waits for our commit
+    if delivery is None:
+        return None  # its clip was deleted just now
     outcome = _attempt(delivery, settings, resolve)
     finished = utcnow()
     delivery.attempt += 1
@@ -330,19 +331,21 @@ def _attempt(delivery: WebhookDelivery, settings: Settings, resolve: Resolver) -
     # trust_env off: a proxy from the environment would connect to the name, not the
     # address checked. The certificate is still checked against the name (SNI).
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        request = client.build_request(
-            "POST",
-            target.url.copy_with(host=target.address),
-            content=body,
-            headers=headers,
-            extensions={"sni_hostname": target.url.raw_host.decode("ascii")},
-        )
         try:
+            request = client.build_request(
+                "POST",
+                target.url.copy_with(host=target.address),
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": target.url.raw_host.decode("ascii")},
+            )
             response = client.send(request, stream=True)
             try:
                 excerpt = _read_excerpt(response)
             finally:
                 response.close()
+        except httpx.InvalidURL as error:  # e.g. a scoped link-local address the host named
+            return _Outcome(None, f"refused: {target.address}: {error}", None, retry=False)
         except httpx.HTTPError as error:
             return _Outcome(None, f"{type(error).__name__}: {error}", None, retry=True)
     code = response.status_code
