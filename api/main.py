@@ -35,7 +35,7 @@ from api.routes import (
     webhooks,
 )
 from api.upload import InvalidUploadError
-from efir.accounts import AccountConflictError, refuse_unsafe_serving
+from efir.accounts import AccountConflictError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import (
@@ -47,6 +47,7 @@ from efir.errors import (
 )
 from efir.jobs import InvalidTransitionError
 from efir.queue import CeleryJobQueue, make_celery, recover_lost_jobs
+from efir.startup_checks import refuse_unsafe_serving
 from efir.storage import StorageUnavailableError, make_storage
 from efir.transcripts_store import RevisionConflictError
 from efir.uploads import UploadOffsetError, UploadRangeError

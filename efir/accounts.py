@@ -12,7 +12,6 @@ SHA-256 digests (see ``_digest`` for why a fast hash is right for those).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -21,10 +20,9 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from efir.config import Settings
 from efir.db import ApiToken, LoginFailure, Role, UiSession, User, utcnow
 from efir.errors import EfirError, NotFoundError
 
@@ -36,19 +34,16 @@ __all__ = [
     "LoginLockedError",
     "Permission",
     "Role",
-    "ServeRefusedError",
     "create_token",
     "create_user",
     "end_ui_session",
     "get_user",
     "has_enabled_admin",
     "hash_password",
-    "is_loopback_host",
     "list_tokens",
     "list_users",
     "log_in",
     "permissions_of",
-    "refuse_unsafe_serving",
     "revoke_token",
     "role_allows",
     "role_within",
@@ -57,11 +52,9 @@ __all__ = [
     "ui_session_user",
     "update_user",
     "verify_password",
-    "weak_secret_key_reason",
 ]
 
 MIN_PASSWORD_CHARS = 10
-MIN_SECRET_KEY_CHARS = 32
 TOKEN_PREFIX = "efir_"
 # Writing last_used_at on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -108,10 +101,6 @@ class AccountConflictError(AccountError):
     """The username is already taken."""
 
 
-class ServeRefusedError(EfirError):
-    """The settings would expose efir unsafely: the server does not start."""
-
-
 class LoginFailedError(EfirError):
     """Wrong username or password, or a disabled account (not told apart on purpose)."""
 
@@ -152,60 +141,6 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def weak_secret_key_reason(secret_key: str | None) -> str | None:
-    """Why EFIR_SECRET_KEY is unfit for production, or None when it will do."""
-    if not secret_key:
-        return "EFIR_SECRET_KEY не задан. EFIR_SECRET_KEY is not set."
-    if secret_key.strip().lower() in {"changethis", "changeme", "secret", "efir"}:
-        return "EFIR_SECRET_KEY — пример из документации. EFIR_SECRET_KEY is a placeholder."
-    if len(secret_key) < MIN_SECRET_KEY_CHARS or len(set(secret_key)) < 10:
-        return (
-            f"EFIR_SECRET_KEY слишком простой: нужно от {MIN_SECRET_KEY_CHARS} случайных символов. "
-            f"EFIR_SECRET_KEY is too weak: use {MIN_SECRET_KEY_CHARS}+ random characters "
-            '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
-        )
-    return None
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def refuse_unsafe_serving(
-    *, sessions: sessionmaker[Session], settings: Settings, host: str
-) -> None:
-    """Raise ServeRefusedError, naming every problem, when serving on ``host`` would be
-    unsafe: local mode (no login) off loopback; production without a strong secret key
-    or an enabled admin account."""
-    if settings.environment == "local":
-        if not is_loopback_host(host):
-            raise ServeRefusedError(
-                f"Локальный режим (без входа) работает только на 127.0.0.1, а не на {host}; "
-                "для сети задайте EFIR_ENVIRONMENT=production. "
-                f"Local mode has no login and serves loopback only, not {host}; "
-                "set EFIR_ENVIRONMENT=production to serve a network."
-            )
-        return
-    problems = [reason for reason in [weak_secret_key_reason(settings.secret_key)] if reason]
-    try:
-        with sessions() as session:
-            admin_exists = has_enabled_admin(session=session)
-    except DBAPIError:
-        admin_exists = False  # not migrated yet: no users table
-    if not admin_exists:
-        problems.append(
-            "Нет администратора: efir migrate, затем efir user add ИМЯ --role admin. "
-            "No admin account: run efir migrate, then efir user add NAME --role admin."
-        )
-    if problems:
-        raise ServeRefusedError(" ".join(problems))
 
 
 # ---- users --------------------------------------------------------------------------------

@@ -29,13 +29,13 @@ from api.main import create_app
 from efir.accounts import (
     AccountError,
     Role,
-    ServeRefusedError,
     get_user,
     update_user,
     verify_password,
 )
 from efir.config import Settings
 from efir.db import ApiToken, Clip
+from efir.startup_checks import ServeRefusedError
 
 
 @pytest.fixture
