@@ -161,6 +161,13 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_it(live: httpx.
     assert live.delete("/api/v1/session", headers=_origin(live)).status_code == 204
     assert live.get("/api/v1/clips").status_code == 401
     assert live.get("/api/v1/session").json()["authenticated"] is False
+    # Behind a TLS proxy (uvicorn trusts X-Forwarded-Proto from loopback) it is Secure.
+    proxied = live.post(
+        "/api/v1/session",
+        json={"username": "chief", "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "secure" in proxied.headers["set-cookie"].lower()
 
 
 def test_a_session_expires(prod: Settings) -> None:
