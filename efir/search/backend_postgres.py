@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import sqrt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Float,
     Select,
     Table,
     Text,
+    and_,
     cast,
     func,
     literal,
@@ -17,7 +21,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
 from sqlalchemy.orm import Session
 
 from efir.search.resolve import Positions, ResolvedQuery
@@ -28,12 +32,13 @@ __all__ = ["candidates", "insert_missing", "new_terms", "tsquery_text"]
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
 _RANK_NORMALISATION = 1
-# A word in at least this share of segments is found by walking ids newest first.
-_WALK_FREQUENCY = 0.02
-_ELEMENT_STATS = text(
-    "SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs"
-    " FROM pg_stats WHERE tablename = 'search_segments' AND attname = 'lemma_vector'"
-)
+# An id window is sized to hold this many times the matches still needed.
+_WINDOW_MARGIN = 1.25
+# Below this many expected matches per ranked candidate, all are read at once.
+_FEW_MATCHES = 4
+# One heap visit costs about this many filter-bitmap rows (measured here at 1M
+# segments: 5-8 us a visit, 0.1-0.3 us a bitmap row); see candidates().
+_HEAP_VISIT_COST = 25
 
 
 def _tsquery_clause(positions: Positions) -> str:
@@ -56,33 +61,76 @@ def candidates(
     # The terms go in verbatim (a ::tsquery cast, not to_tsquery) to mirror the
     # verbatim vector; see schema.py.
     query = cast(literal(tsquery_text(resolved), Text), TSQUERY)
-    score = func.ts_rank_cd(_vector, query, _RANK_NORMALISATION)
-    # Walking the primary key backwards until `limit` rows match is fast only when
-    # matches are dense; for a rare word (or a selective filter) it reads the whole
-    # table (measured: rare words p50 678 ms), so there the planner must take the
-    # GIN index, which "id + 0" forces. The same rows either way.
-    walk = not filters and _frequency(session, resolved) >= _WALK_FREQUENCY
-    newest_first = search_segments.c.id if walk else search_segments.c.id + 0
-    return (
-        select(search_segments.c.id, score.label("score"))
-        .where(_vector.op("@@")(query), *filters)
-        .order_by(newest_first.desc())
-        .limit(limit)
+    matches = _vector.op("@@")(query)
+    newest = session.scalar(select(func.max(search_segments.c.id))) or 0
+    expected = _estimated_rows(session, select(search_segments.c.id).where(matches))
+    if filters and newest:
+        # Two estimates combined as the planner would (independence), because
+        # planning the filters once more with the word costs as much again for a
+        # speaker filter's list of hundreds of keys.
+        passing = _estimated_rows(session, select(search_segments.c.id).where(*filters))
+        expected *= passing / newest
+        if passing > sqrt(_HEAP_VISIT_COST * limit * newest):
+            # Reading a filter's index builds a bitmap of every passing row, while
+            # checking it on the rows visited costs one heap visit per match in the
+            # window, and the window widens as the filter narrows: past this many
+            # passing rows the visits are cheaper. "IS TRUE" keeps the planner off
+            # the index; it changes no result (NULL fails a WHERE either way).
+            filters = [and_(*filters).is_(True)]
+    newest_first = (
+        select(search_segments.c.id, func.ts_rank_cd(_vector, query, _RANK_NORMALISATION))
+        .where(matches, *filters)
+        # "id + 0": never a backwards primary-key walk, which reads every row of
+        # the window when matches are sparse; a window is a BRIN page range.
+        .order_by((search_segments.c.id + 0).desc())
     )
+    if expected < _FEW_MATCHES * limit:
+        rows: list[Any] = list(session.execute(newest_first.limit(limit)).all())
+    else:
+        rows = _newest_in_windows(session, newest_first, newest, expected / newest, limit)
+    found = (
+        func.unnest(
+            literal([row[0] for row in rows], ARRAY(BigInteger)),
+            literal([row[1] for row in rows], ARRAY(Float)),
+        )
+        .table_valued("id", "score")
+        .render_derived()
+    )
+    return select(found.c.id, found.c.score)
 
 
-def _frequency(session: Session, resolved: ResolvedQuery) -> float:
-    """The share of segments holding the query's one word, from ANALYZE's element
-    stats; 0 (rare) for a word not among the most common, and for phrases and
-    several words, whose matches can be rare however common each word is."""
-    if len(resolved.required) != 1 or len(resolved.required[0]) != 1:
-        return 0.0
-    row = session.execute(_ELEMENT_STATS).first()
-    if row is None or row.elems is None:
-        return 0.0
-    share = dict(zip(row.elems, row.freqs, strict=False))
-    ((terms,),) = resolved.required
-    return float(sum(share.get(term, 0.0) for term in terms))
+def _newest_in_windows(
+    session: Session, newest_first: Select[Any], newest: int, density: float, limit: int
+) -> list[Any]:
+    """The first ``limit`` rows of ``newest_first``, read one id window at a time from
+    the newest backwards: each window sized to hold the rows still needed at the
+    density expected (the planner's at first, then the one just seen), plus a margin;
+    the last one open to the oldest id."""
+    rows: list[Any] = []
+    upper = newest + 1
+    while upper > 1 and len(rows) < limit:
+        needed = limit - len(rows)
+        lower = upper - int(_WINDOW_MARGIN * needed / density)
+        window = [search_segments.c.id < upper]
+        if lower > 1:
+            window.append(search_segments.c.id >= lower)
+        found = session.execute(newest_first.where(*window).limit(needed)).all()
+        rows += found
+        # Nothing found: assume half a match in the window, so the next is far wider.
+        density = max(len(found), 0.5) / (upper - lower)
+        upper = lower
+    return rows
+
+
+def _estimated_rows(session: Session, statement: Select[Any]) -> float:
+    """The planner's row estimate: ANALYZE's lexeme frequencies times the filters'."""
+    compiled = statement.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    plan = session.connection().exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params
+    )
+    return float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
 
 
 def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:

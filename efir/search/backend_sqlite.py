@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from itertools import product
+from math import sqrt
 from typing import Any
 
 from sqlalchemy import (
@@ -45,12 +46,16 @@ def fts_expression(resolved: ResolvedQuery) -> str:
     return expression
 
 
-# Up to this many segments passing the filters, their ids are gathered first (one
-# indexed scan) and the word's matches probed against that set; more, and most
-# matches pass anyway, so checking each match's own row stops sooner. Measured at
-# 300,000 segments: 10-15k passing ids, set 20-27 ms vs row checks 22-119 ms;
-# 88k passing ids, set 49-93 ms vs row checks 16-26 ms.
-_ID_SET_MAX_ROWS = 30_000
+# Two ways to apply filters to the backwards walk over a word's matches: gather the
+# passing ids first and probe each match against that set (cost: one per passing
+# id), or look each walked match's row up (cost: one row per match walked, until
+# `limit` pass: min(matches, limit * segments / passing)). A row lookup costs about
+# this many gathered ids (measured at 1,000,000 segments, under load 4-6: 14 us a
+# row against 3-3.5 us an id). So the id set wins below sqrt(this * limit *
+# segments) passing ids (63,000 at 1M, 35,000 at 300k: the old fixed 30,000), and
+# only when the word has more than passing / this matches to walk: a rare word's
+# few rows are looked up sooner than a broad filter's ids are gathered.
+_ROW_LOOKUP_COST = 4
 
 
 def candidates(
@@ -62,16 +67,25 @@ def candidates(
     """(id, score) of the newest ``limit`` matching segments that pass the filters."""
     # bm25() only works in the query holding the MATCH, so it is computed here, and
     # only for the rows the LIMIT keeps: FTS5 walks its doclists backwards by rowid.
+    matches = _fts_name.op("MATCH")(fts_expression(resolved))
     statement = (
         select(_fts_table.c.rowid.label("id"), (-func.bm25(_fts_name)).label("score"))
-        .where(_fts_name.op("MATCH")(fts_expression(resolved)))
+        .where(matches)
         .order_by(_fts_table.c.rowid.desc())
         .limit(limit)
     )
     if not filters:
         return statement
+    # Both counts stop at the most that can still change the choice, and the word's
+    # comes first: FTS5 counts a doclist far faster than an index yields ids.
+    segments = session.scalar(select(func.max(search_segments.c.id))) or 0
+    id_set_ceiling = int(sqrt(_ROW_LOOKUP_COST * limit * segments)) + 1
+    matches_seen = _count_up_to(
+        session, select(_fts_table.c.rowid).where(matches), id_set_ceiling // _ROW_LOOKUP_COST
+    )
     passing = select(search_segments.c.id).where(*filters)
-    if _count_up_to(session, passing, _ID_SET_MAX_ROWS) < _ID_SET_MAX_ROWS:
+    passing_ceiling = min(id_set_ceiling, matches_seen * _ROW_LOOKUP_COST)
+    if _count_up_to(session, passing, passing_ceiling) < passing_ceiling:
         # "+ 0" keeps SQLite from handing the ids to FTS5 as rowid lookups: one
         # doclist seek per id measured 0.7-300 s, against one backwards walk.
         return statement.where((_fts_table.c.rowid + 0).in_(passing))
