@@ -138,8 +138,14 @@ def keys_of(hits: list[SearchHit]) -> list[tuple[str, int]]:
     return [(hit.clip_id, hit.segment_id) for hit in hits]
 
 
-def newest_matches(count: int, programme: str | None = None) -> list[tuple[str, int]]:
-    matching = [(c, s) for c, s, prog, has in ROWS if has and programme in (None, prog)]
+def newest_matches(
+    count: int, programme: str | None = None, clip: str | None = None
+) -> list[tuple[str, int]]:
+    matching = [
+        (c, s)
+        for c, s, prog, has in ROWS
+        if has and programme in (None, prog) and clip in (None, c)
+    ]
     return matching[-count:]
 
 
@@ -174,3 +180,24 @@ def test_backends_cap_to_identical_hits(sqlite_many: Engine, postgres_many: Engi
         on_postgres, _ = walk(postgres_many, query, MAX_RANKED, **filters)
         assert on_sqlite, (query, filters)
         assert sorted(keys_of(on_sqlite)) == sorted(keys_of(on_postgres)), (query, filters)
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        # Every segment is a correspondent's: on PostgreSQL a filter passing this
+        # much is checked on the visited rows; SQLite looks each walked match up.
+        ({"role": "Корр"}, newest_matches(5)),
+        ({"programme": "Агро"}, newest_matches(5, "Агро")),
+        # Thirty segments: SQLite probes the matches against the passing ids.
+        ({"clip_id": "clip07"}, newest_matches(5, clip="clip07")),
+        # The oldest clip: PostgreSQL's first id window finds nothing and widens.
+        ({"clip_id": "clip00"}, newest_matches(5, clip="clip00")),
+    ],
+)
+def test_each_filter_path_caps_to_the_newest_matches(
+    many: Engine, filters: dict[str, str], expected: list[tuple[str, int]]
+) -> None:
+    hits, rankings = walk(many, "год", 5, **filters)
+    assert rankings == {"recent-first"}
+    assert sorted(keys_of(hits)) == sorted(expected)
