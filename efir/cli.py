@@ -136,6 +136,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _setup(args, settings)
+    # The address uvicorn will bind, which the safety check (and create_app) must see.
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    _refuse_unsafe_serving(settings)  # before Redis and the worker start for nothing
     # uvicorn re-raises the signal that stopped it once it has shut down; turning the
     # signal into an exception lets the ExitStack stop the worker and Redis first.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -145,6 +150,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except _ShutdownRequested:
         log.info("stopped")
     return 0
+
+
+def _refuse_unsafe_serving(settings: Settings) -> None:
+    from efir.db import make_engine, make_session_factory
+    from efir.startup_checks import refuse_unsafe_serving
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        sessions = make_session_factory(engine)
+        refuse_unsafe_serving(sessions=sessions, settings=settings, host=settings.host)
+    finally:
+        engine.dispose()
 
 
 class _ShutdownRequested(Exception):
@@ -163,10 +180,6 @@ def _run_services(args: argparse.Namespace, settings: Settings) -> None:
 
     from api.main import create_app
 
-    # create_app refuses local mode off loopback; it must see the address uvicorn binds.
-    settings = settings.model_copy(
-        update={"host": args.host or settings.host, "port": args.port or settings.port}
-    )
     with ExitStack() as cleanup:
         if not settings.redis_url:
             settings = settings.model_copy(
