@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 4 * 1024**3
     max_duration_s: float = 6 * 3600.0
+    # Long-programme mode: media longer than this is cut at silences into chunks of about
+    # chunk_seconds, transcribed in parallel by any free workers (worker/long_programme.py).
+    chunked_above_s: float = 1200.0
+    chunk_seconds: float = 480.0
     # "text" for people at a terminal; "json" (one object a line) for log shippers.
     log_format: Literal["text", "json"] = "text"
 

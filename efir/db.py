@@ -43,6 +43,7 @@ __all__ = [
     "Clip",
     "ClipSpeaker",
     "Job",
+    "JobChunk",
     "JobState",
     "LoginFailure",
     "Role",
@@ -230,6 +231,25 @@ class ClipSpeaker(Base):
     speaker_id: Mapped[str] = mapped_column(String(64))
     centroid: Mapped[list[float]]
     speech_s: Mapped[float]
+
+
+class JobChunk(Base):
+    """One chunk of a long programme's job (efir.chunks): its span, audio and result."""
+
+    __tablename__ = "job_chunks"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    # The whole programme's decoded audio (raw float32, 16 kHz mono) in media storage.
+    audio_key: Mapped[str] = mapped_column(String(255))
+    # The VAD speech regions inside the chunk, [[start, end], ...] in programme seconds.
+    speech: Mapped[list[list[float]]] = mapped_column(JSON)
+    done: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    result_key: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class User(Base):

@@ -14,6 +14,12 @@ waiting urgent one; the ``priority`` queue order keeps the listed order, so a wo
 Webhook deliveries (efir.webhooks) travel the same way, as ids, on the urgent queue: a
 delivery takes a moment and a newsroom system is waiting for it. The recovery sweep
 also re-sends deliveries that are overdue and that no worker is making.
+
+Long programmes (worker/long_programme.py) are cut into chunks whose tasks go to a
+third queue, ``<queue_name>.bulk``, listed last: a worker finishing a chunk takes any
+waiting short clip or breaking news before the programme's next chunk, so a two-hour
+programme delays them by one chunk at most. The programme's merge, short, goes to the
+normal queue.
 """
 
 from __future__ import annotations
@@ -31,11 +37,16 @@ from efir.jobs import JobPriority, requeue_lost_jobs
 from efir.webhooks import requeue_lost_deliveries
 
 __all__ = [
+    "CHUNK_TASK",
     "DELIVER_WEBHOOK_TASK",
+    "MERGE_TASK",
     "TRANSCRIBE_TASK",
     "CeleryJobQueue",
+    "bulk_queue",
+    "enqueue_chunk",
     "enqueue_delivery",
     "enqueue_job",
+    "enqueue_merge",
     "live_job_ids",
     "make_celery",
     "queue_for",
@@ -46,6 +57,8 @@ __all__ = [
 
 TRANSCRIBE_TASK = "efir.transcribe_clip"
 DELIVER_WEBHOOK_TASK = "efir.deliver_webhook"
+CHUNK_TASK = "efir.transcribe_chunk"
+MERGE_TASK = "efir.merge_chunks"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
 # handed to a second worker, so it must exceed the longest clip's processing time.
 VISIBILITY_TIMEOUT_S = 12 * 3600
@@ -61,7 +74,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("efir", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
         task_default_queue=settings.queue_name,
-        # What a worker started without -Q consumes: both queues, urgent first.
+        # What a worker started without -Q consumes: every queue, urgent first.
         task_queues={
             name: {"exchange": name, "routing_key": name} for name in worker_queues(settings)
         },
@@ -81,7 +94,16 @@ def make_celery(settings: Settings) -> Celery:
 
 def worker_queues(settings: Settings) -> list[str]:
     """The queues a worker consumes, most urgent first (the order is the priority)."""
-    return [queue_for(settings, JobPriority.URGENT), queue_for(settings, JobPriority.NORMAL)]
+    return [
+        queue_for(settings, JobPriority.URGENT),
+        queue_for(settings, JobPriority.NORMAL),
+        bulk_queue(settings),
+    ]
+
+
+def bulk_queue(settings: Settings) -> str:
+    """Where long programmes' chunk tasks wait: taken only when nothing else does."""
+    return f"{settings.queue_name}.bulk"
 
 
 def queue_for(settings: Settings, priority: JobPriority) -> str:
@@ -105,6 +127,14 @@ def enqueue_delivery(
         queue=queue_for(settings, JobPriority.URGENT),
         countdown=countdown_s,
     )
+
+
+def enqueue_chunk(celery: Celery, settings: Settings, job_id: str, position: int) -> None:
+    celery.send_task(CHUNK_TASK, args=[job_id, position], queue=bulk_queue(settings))
+
+
+def enqueue_merge(celery: Celery, settings: Settings, job_id: str) -> None:
+    celery.send_task(MERGE_TASK, args=[job_id], queue=queue_for(settings, JobPriority.NORMAL))
 
 
 def withdraw_job(settings: Settings, job_id: str) -> int:
@@ -165,7 +195,7 @@ def live_job_ids(settings: Settings) -> set[str]:
 
 
 def _queue_keys(settings: Settings) -> list[str]:
-    """Redis list names of both queues; kombu spreads priorities over name suffixes."""
+    """Redis list names of the queues; kombu spreads priorities over name suffixes."""
     return [queue + suffix for queue in worker_queues(settings) for suffix in _PRIORITY_SUFFIXES]
 
 

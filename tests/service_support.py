@@ -71,6 +71,9 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             "EFIR_CACHE_DIR": str(settings.cache_dir),
             "EFIR_CPU_THREADS": str(settings.cpu_threads),
             "EFIR_LOG_FORMAT": settings.log_format,
+            "EFIR_CHUNKED_ABOVE_S": str(settings.chunked_above_s),
+            "EFIR_CHUNK_SECONDS": str(settings.chunk_seconds),
+            "EFIR_BATCH_SIZE": str(settings.batch_size),
             "OMP_NUM_THREADS": "1",
             "PYTHONPATH": str(REPO_ROOT),
         }

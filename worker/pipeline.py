@@ -5,7 +5,9 @@ glossary near-misses → speakers: diarize, read on-screen captions (video only)
 name voices the registry knows, guess the remaining roles. Registry matching comes
 before the role guess so that a known correspondent keeps the role the newsroom
 gave her. Each stage is a plain function; this module only wires them and reports
-progress as (stage, fraction 0..1).
+progress as (stage, fraction 0..1). `recognise` and `name_speakers` are also the two
+halves a long programme runs apart: per chunk, then once over the whole programme
+(worker/long_programme.py).
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ from efir.model_assets import resolve_model_dir
 from efir.transcript import Transcript
 from efir.voices import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
-from worker.stages.asr import AsrOptions, transcribe
+from worker.stages.asr import AsrOptions, TimeSpan, transcribe
 from worker.stages.captions import CaptionOptions, read_captions
-from worker.stages.diarize import DiarizeOptions, diarize
+from worker.stages.diarize import (
+    DiarizeOptions,
+    SpeechEmbeddings,
+    cluster_speakers,
+    embed_speech,
+)
 from worker.stages.media import decode_audio, probe
 from worker.stages.roles import assign_roles
 
@@ -32,7 +39,9 @@ __all__ = [
     "PipelineOptions",
     "PipelineResult",
     "ProgressCallback",
+    "name_speakers",
     "pipeline_options_from_settings",
+    "recognise",
     "run_pipeline",
 ]
 
@@ -109,10 +118,38 @@ def run_pipeline(
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
     report("decoding", 1.0)
+    transcript = recognise(
+        audio, options, on_progress=lambda fraction: report("transcribing", fraction)
+    )
+    if not options.find_speakers:
+        return PipelineResult(transcript)
+    report("speakers", 0.0)
+    embeddings = embed_speech(transcript, audio, options=options.diarize)
+    return name_speakers(
+        transcript,
+        embeddings,
+        media_path,
+        options,
+        has_video=info.has_video,
+        known_voices=known_voices,
+        on_progress=report,
+    )
+
+
+def recognise(
+    audio: np.ndarray,
+    options: PipelineOptions,
+    *,
+    regions: Sequence[TimeSpan] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Transcript:
+    """ASR over 16 kHz mono audio (the whole clip, or one chunk of a long programme,
+    with its VAD `regions`), glossary near-misses corrected."""
     # Said before the model loads: ASR reports its first fraction only after a whole
     # window is decoded, which made short clips look stuck in decoding (and /metrics
     # count their transcription time as decoding).
-    report("transcribing", 0.0)
+    report = on_progress or (lambda fraction: None)
+    report(0.0)
     model = get_whisper_model(
         options.model_dir,
         device=options.device,
@@ -124,17 +161,31 @@ def run_pipeline(
         model,
         options.asr,
         model_name=options.model_dir.name,
-        on_progress=lambda fraction: report("transcribing", fraction),
+        regions=regions,
+        on_progress=report,
     )
     if options.correct_glossary_terms:
         transcript = options.glossary.correct(transcript)
-    if not options.find_speakers:
-        return PipelineResult(transcript)
-    report("speakers", 0.0)
-    diarization = diarize(transcript, audio, options=options.diarize)
+    return transcript
+
+
+def name_speakers(
+    transcript: Transcript,
+    embeddings: SpeechEmbeddings,
+    media_path: Path,
+    options: PipelineOptions,
+    *,
+    has_video: bool,
+    known_voices: Sequence[KnownVoice] = (),
+    on_progress: ProgressCallback | None = None,
+) -> PipelineResult:
+    """The speaker stages over a whole clip's transcript and speech embeddings: cluster
+    the voices, read captions (video only), name registry voices, guess roles."""
+    report = on_progress or _ignore_progress
+    diarization = cluster_speakers(transcript, embeddings, options=options.diarize)
     report("speakers", 0.5)
     transcript = diarization.transcript
-    if options.ocr_captions and info.has_video:
+    if options.ocr_captions and has_video:
         transcript = read_captions(transcript, media_path, options=options.captions)
     transcript = match_known_voices(transcript, diarization.centroids, known_voices)
     transcript = assign_roles(transcript)

@@ -2,12 +2,18 @@
 
 ``process_job`` is the plain function behind the task, usable without Celery. It is
 idempotent: a redelivered or retried job re-runs and replaces its own transcript.
+A job longer than EFIR_CHUNKED_ABOVE_S is only planned by its task: its chunks run as
+``transcribe_chunk`` tasks on any workers and the last one sends ``merge_chunks``,
+which saves the transcript the same way (worker/long_programme.py, efir/chunks.py).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import redis.exceptions
@@ -15,28 +21,62 @@ from celery import Task
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from efir.chunks import (
+    CHUNKS_PROGRESS_SPAN,
+    claim_merge,
+    finish_chunk,
+    job_chunks,
+    plan_chunks,
+    start_chunk,
+    touch_job,
+)
 from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
 from efir.config import Settings, get_settings
-from efir.db import Clip, JobState, make_engine, make_session_factory
+from efir.db import Clip, Job, JobState, make_engine, make_session_factory
 from efir.errors import EfirError, NotFoundError
 from efir.jobs import (
+    InvalidTransitionError,
     JobCancelledError,
     advance_job,
     claim_job,
     fail_job,
     finish_job,
+    get_job,
     requeue_job,
     set_progress,
 )
 from efir.logs import log_context
-from efir.queue import TRANSCRIBE_TASK
-from efir.storage import StorageUnavailableError, make_storage
+from efir.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
+from efir.storage import MediaStorage, StorageUnavailableError, make_storage
 from efir.transcripts_store import save_job_output
 from efir.voices import known_voices
 from worker.celery_app import app
-from worker.pipeline import pipeline_options_from_settings, run_pipeline
+from worker.long_programme import (
+    decode_and_plan,
+    decode_chunk_result,
+    encode_chunk_result,
+    merge_chunk_results,
+    read_chunk_audio,
+    transcribe_chunk_audio,
+)
+from worker.pipeline import (
+    PipelineOptions,
+    PipelineResult,
+    name_speakers,
+    pipeline_options_from_settings,
+    run_pipeline,
+)
+from worker.stages.asr import TimeSpan
+from worker.stages.media import MediaInfo, probe
 
-__all__ = ["process_job", "transcribe_clip"]
+__all__ = [
+    "merge_chunks",
+    "process_chunk",
+    "process_job",
+    "process_merge",
+    "transcribe_chunk",
+    "transcribe_clip",
+]
 
 # Worth retrying: the database, broker or media store was briefly unreachable.
 TRANSIENT_ERRORS = (
@@ -55,6 +95,7 @@ _STAGE_SPANS = {
 _STAGE_ORDER = [state for state, _, _ in _STAGE_SPANS.values()]
 _INDEXING_PROGRESS = 0.95
 _PROGRESS_WRITE_INTERVAL_S = 0.5
+_HEARTBEAT_INTERVAL_S = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +103,112 @@ log = logging.getLogger(__name__)
 @app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
 def transcribe_clip(self: Task, job_id: str) -> None:
     settings, sessions = _context()
-    try:
+    with _retried_when_transient(self, sessions, job_id, requeue=True):
         process_job(job_id, settings=settings, sessions=sessions)
+
+
+# One chunk of a long programme; a transient failure retries this chunk alone.
+@app.task(name=CHUNK_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
+def transcribe_chunk(self: Task, job_id: str, position: int) -> None:
+    settings, sessions = _context()
+    with _retried_when_transient(self, sessions, job_id, requeue=False):
+        process_chunk(job_id, position, settings=settings, sessions=sessions)
+
+
+@app.task(name=MERGE_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
+def merge_chunks(self: Task, job_id: str) -> None:
+    settings, sessions = _context()
+    with _retried_when_transient(self, sessions, job_id, requeue=False):
+        process_merge(job_id, settings=settings, sessions=sessions)
+
+
+@contextmanager
+def _retried_when_transient(
+    task: Task, sessions: sessionmaker[Session], job_id: str, *, requeue: bool
+) -> Iterator[None]:
+    """Retry the task with backoff after a transient error; fail the job after the last.
+
+    ``requeue`` puts the job back to queued meanwhile: right for a whole job, wrong
+    for one chunk, whose job stays transcribing while the other chunks run."""
+    try:
+        yield
     except TRANSIENT_ERRORS as error:
-        if self.request.retries >= MAX_RETRIES:
+        if task.request.retries >= MAX_RETRIES:
             with sessions() as session:
                 fail_job(session, job_id, f"Сбой инфраструктуры: {error}")
             raise
-        with sessions() as session:
-            requeue_job(session, job_id, reason=f"retrying after: {error}")
-        raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
+        if requeue:
+            with sessions() as session:
+                requeue_job(session, job_id, reason=f"retrying after: {error}")
+        raise task.retry(exc=error, countdown=min(300, 5 * 2**task.request.retries)) from error
 
 
 def process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
     with log_context(job_id=job_id):
         _process_job(job_id, settings=settings, sessions=sessions)
+
+
+def process_chunk(
+    job_id: str, position: int, *, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    """Transcribe one chunk of a long programme; the last chunk done sends the merge."""
+    with log_context(job_id=job_id), sessions() as session:
+        chunk = start_chunk(session, job_id, position)
+        if chunk is None:
+            log.info("chunk %d: done already or job not transcribing; nothing to do", position)
+            return
+        log.info(
+            "chunk %d started: %.1f-%.1f s, attempt %d",
+            position,
+            chunk.start_s,
+            chunk.end_s,
+            chunk.attempts,
+        )
+        started = time.monotonic()
+        with _job_outcome(session, job_id):
+            storage = make_storage(settings)
+            audio = read_chunk_audio(storage, chunk.audio_key, chunk.start_s, chunk.end_s)
+            result = transcribe_chunk_audio(
+                audio,
+                chunk.start_s,
+                [TimeSpan(start, end) for start, end in chunk.speech],
+                _job_options(settings, get_job(session, job_id)),
+                on_progress=_Heartbeat(session, job_id),
+            )
+            stored = storage.put_stream([encode_chunk_result(result)], max_bytes=sys.maxsize)
+            merge_due = finish_chunk(session, job_id, position, result_key=stored.key)
+            log.info("chunk %d done in %.1f s", position, time.monotonic() - started)
+            if merge_due:
+                enqueue_merge(app, settings, job_id)
+
+
+def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Join a long programme's chunks, find its speakers once, save like a short clip."""
+    with log_context(job_id=job_id), sessions() as session:
+        job = get_job(session, job_id)
+        if job.state is not JobState.SPEAKERS:
+            log.info("job %s is %s, not awaiting its merge; nothing to do", job_id, job.state)
+            return
+        clip = _clip_of(session, job)
+        with _job_outcome(session, job_id):
+            storage = make_storage(settings)
+            chunks = job_chunks(session, job_id)
+            results = [decode_chunk_result(_read_blob(storage, c.result_key)) for c in chunks]
+            duration_s = chunks[-1].end_s
+            transcript, embeddings = merge_chunk_results(results, duration_s)
+            with storage.local_copy(clip.media_key) as media_path:
+                result = name_speakers(
+                    transcript,
+                    embeddings,
+                    media_path,
+                    _job_options(settings, job),
+                    has_video=probe(media_path).has_video,
+                    known_voices=known_voices(session),
+                )
+            _save_output(session, clip.id, job_id, result)
+            for key in {chunks[0].audio_key, *(c.result_key for c in chunks if c.result_key)}:
+                storage.delete(key)
+            log.info("long programme merged: %d chunks, %.0f s", len(chunks), duration_s)
 
 
 def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
@@ -85,49 +217,141 @@ def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sess
         if job is None:
             log.info("job %s is already finished; nothing to do", job_id)
             return
-        clip = session.get(Clip, job.clip_id)
-        if clip is None:
-            raise NotFoundError(f"clip {job.clip_id} of job {job_id} is gone")
+        clip = _clip_of(session, job)
         log.info("job started: clip %s, attempt %d", clip.id, job.attempts)
         started = time.monotonic()
-        try:
-            options = pipeline_options_from_settings(
-                settings,
-                glossary_terms=tuple(job.options.get("glossary", ())),
-                min_speakers=job.options.get("min_speakers"),
-                max_speakers=job.options.get("max_speakers"),
-            )
+        with _job_outcome(session, job_id):
+            options = _job_options(settings, job)
+            storage = make_storage(settings)
             # A download when media is in S3: workers never need the API's disk.
-            with make_storage(settings).local_copy(clip.media_key) as media_path:
+            with storage.local_copy(clip.media_key) as media_path:
+                info = probe(media_path, max_duration_s=options.max_duration_s)
+                if info.duration_s > settings.chunked_above_s:
+                    _start_long_programme(session, job_id, info, storage, options, settings)
+                    return
                 result = run_pipeline(
                     media_path,
                     options,
                     known_voices=known_voices(session),
                     on_progress=_ProgressWriter(session, job_id),
                 )
-            advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
-            # Committed with the transcript: the registry learns the caption-named speakers.
-            store_voiceprints(session, clip.id, result.voiceprints)
-            transcript = remember_clip_voices(session, clip.id, result.transcript)
-            save_job_output(session, clip_id=clip.id, job_id=job_id, transcript=transcript)
-            finish_job(session, job_id)
+            _save_output(session, clip.id, job_id, result)
             log.info("job done in %.1f s", time.monotonic() - started)
-        except TRANSIENT_ERRORS:
-            session.rollback()
-            raise
-        except JobCancelledError:
-            # Cancelled mid-run: whatever this attempt made is dropped, the state stays.
-            session.rollback()
-            log.info("job %s was cancelled; stopped", job_id)
-        except EfirError as error:
-            # Media, model and OCR errors are permanent: retrying cannot fix the input.
-            session.rollback()
-            fail_job(session, job_id, str(error))
-            log.warning("job failed: %s", error)
-        except Exception as error:
-            session.rollback()
-            fail_job(session, job_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
-            raise
+
+
+def _start_long_programme(
+    session: Session,
+    job_id: str,
+    info: MediaInfo,
+    storage: MediaStorage,
+    options: PipelineOptions,
+    settings: Settings,
+) -> None:
+    """Plan the chunks (or keep a re-sent job's plan) and send what is not done yet."""
+    chunks = job_chunks(session, job_id)
+    if not chunks or not _stored(storage, chunks[0].audio_key):
+        plan = decode_and_plan(info, storage, options, chunk_s=settings.chunk_seconds)
+        chunks = plan_chunks(
+            session,
+            job_id,
+            [(chunk.span.start, chunk.span.end) for chunk in plan.chunks],
+            speech=[[(r.start, r.end) for r in chunk.speech] for chunk in plan.chunks],
+            audio_key=plan.audio_key,
+        )
+    advance_job(session, job_id, JobState.TRANSCRIBING, CHUNKS_PROGRESS_SPAN[0])
+    pending = [chunk.position for chunk in chunks if not chunk.done]
+    log.info("long programme: %d chunks, %d to transcribe", len(chunks), len(pending))
+    for position in pending:
+        enqueue_chunk(app, settings, job_id, position)
+    if not pending and claim_merge(session, job_id):
+        enqueue_merge(app, settings, job_id)
+
+
+def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineResult) -> None:
+    advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
+    # Committed with the transcript: the registry learns the caption-named speakers.
+    store_voiceprints(session, clip_id, result.voiceprints)
+    transcript = remember_clip_voices(session, clip_id, result.transcript)
+    save_job_output(session, clip_id=clip_id, job_id=job_id, transcript=transcript)
+    finish_job(session, job_id)
+
+
+@contextmanager
+def _job_outcome(session: Session, job_id: str) -> Iterator[None]:
+    """How a task's errors end its job: transient ones propagate (the task retries)."""
+    try:
+        yield
+    except TRANSIENT_ERRORS:
+        session.rollback()
+        raise
+    except JobCancelledError:
+        # Cancelled mid-run: whatever this attempt made is dropped, the state stays.
+        session.rollback()
+        log.info("job %s was cancelled; stopped", job_id)
+    except EfirError as error:
+        # Media, model and OCR errors are permanent: retrying cannot fix the input.
+        session.rollback()
+        _fail(session, job_id, str(error))
+        log.warning("job failed: %s", error)
+    except Exception as error:
+        session.rollback()
+        _fail(session, job_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
+        raise
+
+
+def _fail(session: Session, job_id: str, reason: str) -> None:
+    try:
+        fail_job(session, job_id, reason)
+    except InvalidTransitionError:
+        # Another chunk of the same programme failed (or the job was cancelled) first.
+        log.info("job %s had already ended; not failed again", job_id)
+
+
+def _job_options(settings: Settings, job: Job) -> PipelineOptions:
+    return pipeline_options_from_settings(
+        settings,
+        glossary_terms=tuple(job.options.get("glossary", ())),
+        min_speakers=job.options.get("min_speakers"),
+        max_speakers=job.options.get("max_speakers"),
+    )
+
+
+def _clip_of(session: Session, job: Job) -> Clip:
+    clip = session.get(Clip, job.clip_id)
+    if clip is None:
+        raise NotFoundError(f"clip {job.clip_id} of job {job.id} is gone")
+    return clip
+
+
+def _stored(storage: MediaStorage, key: str) -> bool:
+    try:
+        storage.open(key).close()
+    except NotFoundError:
+        return False
+    return True
+
+
+def _read_blob(storage: MediaStorage, key: str | None) -> bytes:
+    if key is None:
+        raise NotFoundError("a done chunk has no stored result")
+    with storage.open(key) as source:
+        return source.read()
+
+
+class _Heartbeat:
+    """A chunk's ASR progress callback: keeps its job from looking abandoned (the
+    recovery sweep re-sends silent jobs) and stops the chunk once the job is cancelled."""
+
+    def __init__(self, session: Session, job_id: str) -> None:
+        self._session = session
+        self._job_id = job_id
+        self._beaten_at = time.monotonic()
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._beaten_at >= _HEARTBEAT_INTERVAL_S:
+            touch_job(self._session, self._job_id)
+            self._beaten_at = now
 
 
 class _ProgressWriter:

@@ -30,12 +30,16 @@ __all__ = [
     "TimeSpan",
     "collapse_loops",
     "find_unheard_spans",
+    "group_windows",
     "is_phantom",
     "speech_regions",
+    "speech_regions_of_windows",
     "transcribe",
 ]
 
 SAMPLE_RATE = 16000
+# VAD runs over this much audio at a time, in memory or read from disk.
+VAD_WINDOW_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,21 @@ def transcribe(
     options: AsrOptions,
     *,
     model_name: str,
+    regions: Sequence[TimeSpan] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Transcript:
-    """Recognise `audio` (float32, 16 kHz mono); times are seconds on its timeline."""
+    """Recognise `audio` (float32, 16 kHz mono); times are seconds on its timeline.
+
+    `regions` are its VAD speech regions when already known (a long programme's chunk
+    gets the programme's own, so it decodes the very windows the whole would)."""
     duration_s = audio.size / SAMPLE_RATE
     report = on_progress or (lambda fraction: None)
-    regions = speech_regions(audio, options)
+    if regions is None:
+        regions = speech_regions(audio, options)
     words: list[Word] = []
     language = options.language
     try:
-        windows = _windows(regions, options.window_s)
+        windows = group_windows(regions, options.window_s)
         if windows:
             language, decoded = _decode_batched(model, audio, windows, options)
             for batch_words, fraction in decoded:
@@ -120,8 +129,42 @@ def transcribe(
     )
 
 
-def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[TimeSpan]:
-    """Silero VAD speech regions, padded, each at most one window long."""
+def speech_regions(
+    audio: np.ndarray, options: AsrOptions, *, window_s: float = VAD_WINDOW_S
+) -> list[TimeSpan]:
+    """Silero VAD speech regions, padded, each at most one ASR window long.
+
+    Found `window_s` of audio at a time (`speech_regions_of_windows`), so that a long
+    programme's VAD, read from disk window by window, finds exactly these regions and
+    its chunks decode exactly what the programme in one piece would."""
+    step = int(window_s * SAMPLE_RATE)
+    windows = ((i / SAMPLE_RATE, audio[i : i + step]) for i in range(0, audio.size, step))
+    return speech_regions_of_windows(windows, options)
+
+
+def speech_regions_of_windows(
+    windows: Iterable[tuple[float, np.ndarray]], options: AsrOptions
+) -> list[TimeSpan]:
+    """Speech regions of consecutive (start seconds, samples) windows of one audio; a
+    region a window edge cut in two is joined again if still one ASR window long."""
+    regions: list[TimeSpan] = []
+    join_gap_s = options.vad_min_silence_ms / 1000
+    for window_start, audio in windows:
+        for region in _vad_regions(audio, options):
+            start, end = window_start + region.start, window_start + region.end
+            if (
+                regions
+                and region.start < join_gap_s
+                and start - regions[-1].end < join_gap_s
+                and end - regions[-1].start <= options.window_s
+            ):
+                regions[-1] = TimeSpan(regions[-1].start, end)
+            else:
+                regions.append(TimeSpan(start, end))
+    return regions
+
+
+def _vad_regions(audio: np.ndarray, options: AsrOptions) -> list[TimeSpan]:
     vad = VadOptions(
         threshold=options.vad_threshold,
         min_speech_duration_ms=options.vad_min_speech_ms,
@@ -157,7 +200,8 @@ def find_unheard_spans(
     return _merge_close(unheard, max_gap_s=options.segment_pause_s, max_s=options.window_s)
 
 
-def _windows(regions: Sequence[TimeSpan], window_s: float) -> list[TimeSpan]:
+def group_windows(regions: Sequence[TimeSpan], window_s: float) -> list[TimeSpan]:
+    """Consecutive regions joined, in time order, into windows at most `window_s` long."""
     windows: list[TimeSpan] = []
     for region in regions:
         if windows and region.end - windows[-1].start <= window_s:
@@ -187,7 +231,9 @@ def _decode_batched(
     """The language and, lazily, each decoded segment's words with the fraction done."""
     segments, info = BatchedInferencePipeline(model).transcribe(
         audio,
-        clip_timestamps=[{"start": w.start, "end": w.end} for w in windows],
+        clip_timestamps=[
+            {"start": _sample_time(w.start), "end": _sample_time(w.end)} for w in windows
+        ],
         batch_size=options.batch_size,
         **_decoding_kwargs(model, options),
     )
@@ -201,7 +247,7 @@ def _decode_batched(
 def _decode_sequential(
     model: WhisperModel, audio: np.ndarray, span: TimeSpan, options: AsrOptions
 ) -> list[Word]:
-    clip = audio[int(span.start * SAMPLE_RATE) : int(span.end * SAMPLE_RATE)]
+    clip = audio[round(span.start * SAMPLE_RATE) : round(span.end * SAMPLE_RATE)]
     segments, _ = model.transcribe(
         clip,
         temperature=0.0,
@@ -210,6 +256,14 @@ def _decode_sequential(
         **_decoding_kwargs(model, options),
     )
     return [w for s in segments for w in _words(s.words or (), offset_s=span.start)]
+
+
+def _sample_time(time_s: float) -> float:
+    """`time_s` nudged to the middle of its sample: faster-whisper truncates seconds ×
+    rate to a sample index, and a time a hair under a whole sample (203.123 s, or the
+    same moment as 10.323 s into a chunk cut at 192.8 s) lost a sample. One sample's
+    shift changed 5% of a chunk's words, so both must land on the same one."""
+    return (round(time_s * SAMPLE_RATE) + 0.5) / SAMPLE_RATE
 
 
 def _decoding_kwargs(model: WhisperModel, options: AsrOptions) -> dict[str, object]:

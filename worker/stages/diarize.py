@@ -40,7 +40,14 @@ from worker.stages.speaker_embedding import (
     unit_rows,
 )
 
-__all__ = ["Diarization", "DiarizeOptions", "diarize"]
+__all__ = [
+    "Diarization",
+    "DiarizeOptions",
+    "SpeechEmbeddings",
+    "cluster_speakers",
+    "diarize",
+    "embed_speech",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,43 @@ class _Unit:
     word: int | None
 
 
+@dataclass(frozen=True)
+class SpeechEmbeddings:
+    """The d-vectors diarization clusters: one per ~0.8 s chunk of speech.
+
+    Kept apart from the clustering so a long programme's chunks can each embed their
+    own audio and the speakers still be clustered once, over the whole programme.
+    """
+
+    spans: np.ndarray  # (n, 2) start and end seconds of each embedded chunk
+    runs: np.ndarray  # (n,) index of the speech run each chunk belongs to
+    vectors: np.ndarray  # (n, dim) unit d-vectors
+
+    @classmethod
+    def empty(cls) -> SpeechEmbeddings:
+        return cls(spans=np.zeros((0, 2)), runs=np.zeros(0, dtype=int), vectors=np.zeros((0, 0)))
+
+    def shifted(self, offset_s: float) -> SpeechEmbeddings:
+        """The same embeddings on a timeline starting `offset_s` earlier."""
+        return replace(self, spans=self.spans + offset_s)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[SpeechEmbeddings]) -> SpeechEmbeddings:
+        """Parts in time order, their speech runs kept apart."""
+        parts = [part for part in parts if len(part.vectors)]
+        if not parts:
+            return cls.empty()
+        runs, first_run = [], 0
+        for part in parts:
+            runs.append(part.runs + first_run)
+            first_run += int(part.runs.max()) + 1
+        return cls(
+            spans=np.concatenate([p.spans for p in parts]),
+            runs=np.concatenate(runs).astype(int),
+            vectors=np.concatenate([p.vectors for p in parts]),
+        )
+
+
 def diarize(
     transcript: Transcript,
     audio: np.ndarray,
@@ -90,14 +134,44 @@ def diarize(
     embedder: SpeakerEmbedder | None = None,
 ) -> Diarization:
     options = options or DiarizeOptions()
-    units = _units(transcript)
-    if not units:
-        return Diarization(transcript=replace(transcript, speakers=()))
-    embedder = embedder or get_dvector_embedder()
+    embeddings = embed_speech(transcript, audio, options=options, embedder=embedder)
+    return cluster_speakers(transcript, embeddings, options=options)
 
-    chunks = _chunk_spans(_speech_runs(units, options.pause_s), audio, options)
+
+def embed_speech(
+    transcript: Transcript,
+    audio: np.ndarray,
+    *,
+    options: DiarizeOptions | None = None,
+    embedder: SpeakerEmbedder | None = None,
+) -> SpeechEmbeddings:
+    """Step 1: the transcript's speech runs cut into encoder-sized chunks, each embedded."""
+    options = options or DiarizeOptions()
+    chunks = _chunk_spans(_speech_runs(_units(transcript), options.pause_s), audio, options)
+    if not chunks:
+        return SpeechEmbeddings.empty()
+    embedder = embedder or get_dvector_embedder()
     vectors = embedder.embed_batch([_slice(audio, start, end) for start, end, _ in chunks])
-    runs = np.array([run for _, _, run in chunks])
+    return SpeechEmbeddings(
+        spans=np.array([(start, end) for start, end, _ in chunks]),
+        runs=np.array([run for _, _, run in chunks]),
+        vectors=vectors,
+    )
+
+
+def cluster_speakers(
+    transcript: Transcript, embeddings: SpeechEmbeddings, *, options: DiarizeOptions | None = None
+) -> Diarization:
+    """Steps 2-4: speakers from the embeddings, written onto the transcript's words."""
+    options = options or DiarizeOptions()
+    units = _units(transcript)
+    if not units or not len(embeddings.vectors):
+        return Diarization(transcript=replace(transcript, speakers=()))
+    vectors, runs = embeddings.vectors, embeddings.runs
+    chunks = [
+        (float(start), float(end), int(run))
+        for (start, end), run in zip(embeddings.spans, runs, strict=True)
+    ]
 
     segments = _contiguous_segments(runs, _fragment_labels(vectors, runs, options))
     segment_labels = _speaker_per_segment(vectors, chunks, segments, options)

@@ -3,7 +3,8 @@
 PyAV (FFmpeg's libraries in-process) reads every container a newsroom sends:
 WAV, MP3, MP4/MOV, MXF, MPEG-TS, MKV. Frames are decoded and resampled as they
 are demuxed, so the compressed file is never held in memory; only the 16 kHz mono
-float32 result is (about 230 MB for six hours).
+float32 result is (about 230 MB an hour), and long programmes stream even that to a
+file (`decode_audio_to_file`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -26,8 +27,10 @@ __all__ = [
     "MediaInfo",
     "choose_audio_stream",
     "decode_audio",
+    "decode_audio_to_file",
     "grab_frames",
     "probe",
+    "stream_audio",
 ]
 
 SAMPLE_RATE = 16000
@@ -37,6 +40,10 @@ _SILENCE_PROBE_S = 60.0
 # Containers round their declared duration; losing more than this means a cut file.
 _TRUNCATION_TOLERANCE = 0.05
 _TRUNCATION_SLACK_S = 0.5
+
+
+class SupportsWrite(Protocol):
+    def write(self, data: bytes, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -136,35 +143,67 @@ def decode_audio(
 ) -> np.ndarray:
     """Decode one audio track to float32 mono at 16 kHz, downmixing all its channels.
 
+    The whole track in memory; long programmes use `decode_audio_to_file`. Errors as
+    `stream_audio`.
+    """
+    pieces = list(
+        stream_audio(path, stream_index=stream_index, info=info, max_duration_s=max_duration_s)
+    )
+    return np.concatenate(pieces)
+
+
+def decode_audio_to_file(
+    path: Path,
+    target: SupportsWrite,
+    *,
+    info: MediaInfo | None = None,
+    max_duration_s: float | None = None,
+) -> int:
+    """Decode as `decode_audio`, writing raw float32 samples to `target` as they come;
+    returns the sample count. Memory stays at one frame whatever the length."""
+    samples = 0
+    for piece in stream_audio(path, info=info, max_duration_s=max_duration_s):
+        target.write(piece.tobytes())
+        samples += piece.size
+    return samples
+
+
+def stream_audio(
+    path: Path,
+    *,
+    stream_index: int | None = None,
+    info: MediaInfo | None = None,
+    max_duration_s: float | None = None,
+) -> Iterator[np.ndarray]:
+    """One audio track as consecutive float32 mono 16 kHz pieces, as they decode.
+
     Without `stream_index`, the track is picked by `choose_audio_stream`. Raises
     MediaError when nothing decodes or when the container promised much more audio
     than it holds (a truncated upload), and MediaTooLargeError as soon as the decoded
     audio passes `max_duration_s`: a container's declared duration can be a guess
     (MP3 without a Xing header, concatenated ADTS), so only the decode itself can
-    stop a small file from expanding into hours of audio in memory.
+    stop a small file from expanding into hours of audio.
     """
     path = Path(path)
     info = info or probe(path, max_duration_s=max_duration_s)
     if stream_index is None:
         stream_index = choose_audio_stream(info)
     max_samples = None if max_duration_s is None else int(max_duration_s * SAMPLE_RATE)
+    decoded_samples = 0
     with _open(path) as container:
         stream = container.streams[stream_index]
         if not isinstance(stream, av.audio.stream.AudioStream):
             raise MediaError(f"Поток {stream_index} не звуковой (stream is not audio)")
-        chunks: list[np.ndarray] = []
-        decoded_samples = 0
-        for chunk in _resampled(container, stream):
-            chunks.append(chunk)
-            decoded_samples += chunk.size
+        for piece in _resampled(container, stream):
+            decoded_samples += piece.size
             if max_samples is not None and decoded_samples > max_samples:
                 raise MediaTooLargeError(
                     f"Файл «{path.name}» длиннее предела {max_samples / SAMPLE_RATE / 3600:.1f} ч: "
                     "заявленная длительность неверна (media decodes past the duration limit)"
                 )
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    decoded_s = audio.size / SAMPLE_RATE
-    if audio.size == 0:
+            yield piece
+    decoded_s = decoded_samples / SAMPLE_RATE
+    if decoded_samples == 0:
         raise MediaError(
             f"В файле «{path.name}» нет ни одной секунды звука (no audio decoded: empty or corrupt)"
         )
@@ -175,7 +214,6 @@ def decode_audio(
             f"Файл «{path.name}» обрезан: заявлено {info.duration_s:.1f} с, "
             f"декодировано {decoded_s:.1f} с (the file is truncated)"
         )
-    return audio
 
 
 def grab_frames(path: Path, times_s: Sequence[float]) -> list[Image.Image]:

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("start_s", sa.Float(), nullable=False),
         sa.Column("end_s", sa.Float(), nullable=False),
         sa.Column("audio_key", sa.String(255), nullable=False),
+        sa.Column("speech", sa.JSON(), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("result_key", sa.String(255), nullable=True),
