@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import BodyLimitMiddleware
@@ -122,6 +123,11 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.add_exception_handler(
         OperationalError,
         _unavailable("База данных недоступна; повторите позже. The database is unavailable."),
+    )
+    # Every pooled connection stayed busy for the pool's timeout: overload, not a bug.
+    app.add_exception_handler(
+        PoolTimeoutError,
+        _unavailable("Сервер перегружен; повторите позже. The server is overloaded."),
     )
     app.add_exception_handler(
         StorageUnavailableError,

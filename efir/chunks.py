@@ -11,7 +11,7 @@ with the broker either: a job whose chunk or merge messages vanished goes silent
 recovery sweep sends the job again, and the re-run keeps this plan and sends only
 what is not done (``pending_chunks``).
 
-    plan_chunks → start_chunk → finish_chunk … → (the last one) the merge
+    save_chunk_plan → start_chunk → finish_chunk … → (the last one) the merge
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = [
     "claim_merge",
     "finish_chunk",
     "job_chunks",
-    "plan_chunks",
+    "save_chunk_plan",
     "start_chunk",
     "touch_job",
 ]
@@ -39,7 +39,7 @@ __all__ = [
 CHUNKS_PROGRESS_SPAN = (0.05, 0.85)
 
 
-def plan_chunks(
+def save_chunk_plan(
     session: Session,
     job_id: str,
     spans: Sequence[tuple[float, float]],

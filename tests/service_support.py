@@ -27,8 +27,11 @@ from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
-from efir.db import make_engine, make_session_factory, migrate
+from efir.db import Clip, make_engine, make_session_factory, migrate
+from efir.jobs import claim_job, create_job, finish_job
 from efir.queue import worker_queues
+from efir.transcript import Segment, Speaker, Transcript
+from efir.transcripts_store import save_job_output
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
@@ -41,6 +44,7 @@ __all__ = [
     "fresh_postgres_database",
     "running_api",
     "running_worker",
+    "save_clip_with_transcript",
     "session_factory",
     "settings_environment",
     "start_worker",
@@ -245,6 +249,36 @@ def session_factory(url: str) -> sessionmaker[Session]:
     """A session factory on ``url`` (migrated), for tests that look into the database."""
     migrate(url)
     return make_session_factory(make_engine(url))
+
+
+def save_clip_with_transcript(url: str, text: str, *, clip_id: str | None = None) -> str:
+    """A clip (no media) whose job a worker finished with ``text`` as one segment;
+    returns the clip's id."""
+    sessions = session_factory(url)
+    with sessions() as session:
+        clip = Clip(
+            id=clip_id or uuid.uuid4().hex,
+            sha256="c" * 64,
+            original_filename="сюжет.mp4",
+            media_key="cc/" + "c" * 64,
+            size_bytes=1,
+        )
+        session.add(clip)
+        session.flush()
+        job = create_job(session, clip_id=clip.id)
+        claim_job(session, job.id)
+        transcript = Transcript(
+            duration=3.0,
+            language="ru",
+            model="test",
+            speakers=(Speaker("S0"),),
+            segments=(Segment(0, 0.0, 3.0, text, "S0"),),
+        )
+        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=transcript)
+        finish_job(session, job.id)
+        saved: str = clip.id
+    sessions.kw["bind"].dispose()
+    return saved
 
 
 @contextmanager

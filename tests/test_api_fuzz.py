@@ -23,15 +23,12 @@ from schemathesis import APIOperation, BaseSchema, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from service_support import SESSION_TOKEN, running_api, session_factory
+from service_support import SESSION_TOKEN, running_api, save_clip_with_transcript
 
 from efir.config import Settings
-from efir.db import Clip
-from efir.jobs import claim_job, create_job, finish_job
-from efir.transcript import Segment, Speaker, Transcript, Word
-from efir.transcripts_store import save_job_output
 
 EXAMPLES_PER_OPERATION = 40
+SEED_CLIP_ID = uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
@@ -46,41 +43,10 @@ def live_api(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
         cpu_threads=1,
     )
     with running_api(settings) as base_url:
-        _seed_clip(settings)
+        save_clip_with_transcript(settings.sqlalchemy_url, "Добрый вечер.", clip_id=SEED_CLIP_ID)
         yield base_url
     client = redis.Redis.from_url(redis_url)
     client.delete(queue_name, f"{queue_name}.urgent")
-
-
-SEED_CLIP_ID = uuid.uuid4().hex
-
-
-def _seed_clip(settings: Settings) -> None:
-    sessions = session_factory(settings.sqlalchemy_url)
-    with sessions() as session:
-        clip = Clip(
-            id=SEED_CLIP_ID,
-            sha256="d" * 64,
-            original_filename="фуззинг.mp4",
-            media_key="dd/" + "d" * 64,
-            size_bytes=1,
-        )
-        session.add(clip)
-        session.flush()
-        job = create_job(session, clip_id=clip.id)
-        claim_job(session, job.id)
-        transcript = Transcript(
-            duration=4.0,
-            language="ru",
-            model="test",
-            speakers=(Speaker("S0"),),
-            segments=(
-                Segment(0, 0.0, 4.0, "Добрый вечер.", "S0", (Word(0.0, 1.0, " Добрый", 0.9),)),
-            ),
-        )
-        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=transcript)
-        finish_job(session, job.id)
-    sessions.kw["bind"].dispose()
 
 
 @pytest.fixture(scope="module")

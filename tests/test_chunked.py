@@ -15,15 +15,30 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import pytest
 from der import read_wav_16k
 from programme_support import SECOND_WAV, SEED_WAV, speaker_agreement, write_programme
 from scoring import wer
 from service_support import SettingsFactory, running_worker, session_factory, wait_for_log
 from sqlalchemy.orm import Session, sessionmaker
 
-from efir.chunks import job_chunks
+from efir.chunks import (
+    claim_merge,
+    finish_chunk,
+    job_chunks,
+    save_chunk_plan,
+    start_chunk,
+    touch_job,
+)
 from efir.db import Clip, JobState
-from efir.jobs import create_job, get_job
+from efir.jobs import (
+    JobCancelledError,
+    advance_job,
+    cancel_job,
+    claim_job,
+    create_job,
+    get_job,
+)
 from efir.queue import enqueue_job, make_celery
 from efir.storage import LocalStorage, file_chunks
 from efir.transcript import Transcript, Word
@@ -189,3 +204,45 @@ def test_a_programme_in_chunks_matches_it_in_one_piece_with_one_chunk_killed(
     assert chunk_of[0] != chunk_of[1] and first[1] == again[1]
     one_to_one, agreement = speaker_agreement(reference, chunked)
     assert one_to_one and agreement >= 0.9
+
+
+def _transcribing_job(sessions: sessionmaker[Session], spans: list[tuple[float, float]]) -> str:
+    with sessions() as session:
+        clip = Clip(sha256="d" * 64, original_filename="эфир.mp4", media_key="k", size_bytes=1)
+        session.add(clip)
+        session.flush()
+        job_id = create_job(session, clip_id=clip.id).id
+        claim_job(session, job_id)
+        advance_job(session, job_id, JobState.TRANSCRIBING, 0.05)
+        save_chunk_plan(session, job_id, spans, speech=[[] for _ in spans], audio_key="a")
+    return job_id
+
+
+def test_each_chunk_counts_once_and_exactly_one_finisher_sends_the_merge(
+    database_url: str,
+) -> None:
+    sessions = session_factory(database_url)
+    job_id = _transcribing_job(sessions, [(0.0, 60.0), (60.0, 130.0)])
+    with sessions() as session:
+        assert start_chunk(session, job_id, 1) is not None
+        assert start_chunk(session, job_id, 0) is not None
+        assert finish_chunk(session, job_id, 1, result_key="r1") is False
+        assert get_job(session, job_id).progress == pytest.approx(0.05 + 0.8 / 2)
+        assert start_chunk(session, job_id, 1) is None  # done: a redelivery does nothing
+        assert finish_chunk(session, job_id, 1, result_key="r1") is False
+        assert finish_chunk(session, job_id, 0, result_key="r0") is True
+        assert finish_chunk(session, job_id, 0, result_key="r0") is False
+        assert claim_merge(session, job_id) is False  # claimed once, by the last finisher
+        job = get_job(session, job_id)
+        assert job.state is JobState.SPEAKERS and "speakers" in (job.stage_started_at or {})
+        assert [c.attempts for c in job_chunks(session, job_id)] == [1, 1]
+
+
+def test_a_cancelled_programme_starts_no_more_chunks(database_url: str) -> None:
+    sessions = session_factory(database_url)
+    job_id = _transcribing_job(sessions, [(0.0, 60.0), (60.0, 130.0)])
+    with sessions() as session:
+        cancel_job(session, job_id)
+        assert start_chunk(session, job_id, 0) is None
+        with pytest.raises(JobCancelledError):
+            touch_job(session, job_id)

@@ -10,15 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from postgres_support import PrivatePostgres, private_postgres
-from service_support import SEED_DIR, SettingsFactory, cut_seed, running_api, session_factory
-from sqlalchemy import func, select
+from service_support import (
+    SEED_DIR,
+    SettingsFactory,
+    cut_seed,
+    running_api,
+    save_clip_with_transcript,
+    session_factory,
+)
+from sqlalchemy import Engine, func, select
 
+from api.main import create_app
 from efir.config import Settings
-from efir.db import Clip, Job
-from efir.jobs import claim_job, create_job, finish_job
-from efir.transcript import Segment, Speaker, Transcript
-from efir.transcripts_store import save_job_output
+from efir.db import Clip, Job, migrate
 
 # A refused connection fails at once; this bounds anything that would wait on a timeout.
 OUTAGE_ANSWER_S = 5.0
@@ -40,28 +46,6 @@ def outage_api(
             yield client, settings, postgres
 
 
-def _clip_with_transcript(settings: Settings) -> str:
-    sessions = session_factory(settings.sqlalchemy_url)
-    with sessions() as session:
-        clip = Clip(sha256="c" * 64, original_filename="утро.mp4", media_key="k", size_bytes=1)
-        session.add(clip)
-        session.flush()
-        job = create_job(session, clip_id=clip.id)
-        claim_job(session, job.id)
-        transcript = Transcript(
-            duration=3.0,
-            language="ru",
-            model="test",
-            speakers=(Speaker("S0"),),
-            segments=(Segment(0, 0.0, 3.0, "Доброе утро, Костанай.", "S0"),),
-        )
-        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=transcript)
-        finish_job(session, job.id)
-        clip_id: str = clip.id
-    sessions.kw["bind"].dispose()
-    return clip_id
-
-
 def _stored_files(settings: Settings) -> list[Path]:
     return sorted(path for path in settings.media_dir.rglob("*") if path.is_file())
 
@@ -74,7 +58,7 @@ def test_routes_answer_503_while_postgresql_is_down_and_recover_without_a_restar
     outage_api: tuple[httpx.Client, Settings, PrivatePostgres], tmp_path: Path
 ) -> None:
     client, settings, postgres = outage_api
-    clip_id = _clip_with_transcript(settings)
+    clip_id = save_clip_with_transcript(settings.sqlalchemy_url, "Доброе утро, Костанай.")
     reads = [
         "/api/v1/clips",
         f"/api/v1/clips/{clip_id}",
@@ -151,3 +135,29 @@ def test_a_resumable_upload_finished_during_the_outage_is_kept_for_a_retry(
     assert finished.status_code == 200, finished.text
     assert finished.json()["complete"] and finished.json()["job"]["state"] == "queued"
     assert len(_stored_files(settings)) == 1
+
+
+def test_a_request_that_finds_every_pooled_connection_busy_gets_503(
+    make_settings: SettingsFactory, postgres_url: str
+) -> None:
+    """Overload: the pool's connections are all held (here by the test) for longer than
+    the pool waits; the request gives up with a 503 the client may retry, not a 500."""
+    settings = make_settings(database_url=postgres_url)
+    migrate(postgres_url)
+    app = create_app(settings)
+    engine: Engine = app.state.sessions.kw["bind"]
+    capacity = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
+    held = [engine.connect() for _ in range(capacity)]
+    try:
+        # In-process without the lifespan, so the lost-job sweep takes no connection.
+        started = time.monotonic()
+        response = TestClient(app).get("/api/v1/clips")
+        waited_s = time.monotonic() - started
+    finally:
+        for connection in held:
+            connection.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"].isdigit()
+    assert "The server is overloaded." in response.json()["detail"]
+    assert waited_s < engine.pool.timeout() + OUTAGE_ANSWER_S
+    assert TestClient(app).get("/api/v1/clips").status_code == 200

@@ -26,7 +26,7 @@ from efir.chunks import (
     claim_merge,
     finish_chunk,
     job_chunks,
-    plan_chunks,
+    save_chunk_plan,
     start_chunk,
     touch_job,
 )
@@ -251,7 +251,7 @@ def _start_long_programme(
     chunks = job_chunks(session, job_id)
     if not chunks or not _stored(storage, chunks[0].audio_key):
         plan = decode_and_plan(info, storage, options, chunk_s=settings.chunk_seconds)
-        chunks = plan_chunks(
+        chunks = save_chunk_plan(
             session,
             job_id,
             [(chunk.span.start, chunk.span.end) for chunk in plan.chunks],
