@@ -1,7 +1,7 @@
 """Search on PostgreSQL: a BRIN index on segment ids, so an id window costs a few pages.
 
 Revision ID: 0009
-Revises: 0007 (the head: 0008 is chained before 0007)
+Revises: 0008
 Create Date: 2026-11-26
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from efir.search.schema import create_id_window_index, drop_id_window_index
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

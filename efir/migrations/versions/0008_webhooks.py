@@ -1,10 +1,7 @@
 """Webhooks: a clip's callback URL and the log of every event sent to it (efir.webhooks).
 
-Chained after 0008 although numbered before it: 0008 (job chunks) landed on 0006 first,
-and a second revision on 0006 would give Alembic two heads.
-
-Revision ID: 0007
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-26
 """
 
@@ -13,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
