@@ -130,9 +130,13 @@ _FILTER_INDEX_DROP = (
 # summary of each few pages turns a window into a page-range bitmap for a few
 # hundred bytes of index, where the primary key had to list every id in it (35-95
 # ms for a 320,000-id window). SQLite's FTS5 walks rowids newest first itself.
+# A BRIN range not yet summarised matches every window: autosummarize has
+# autovacuum summarise each range once it is full, not only when it vacuums the
+# table (measured: an index created before a 1,000,000-segment build and never
+# summarised made common words 176/627 ms p50/p95).
 _ID_WINDOW_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_search_segments_id_brin ON search_segments"
-    " USING brin (id) WITH (pages_per_range = 16)"
+    " USING brin (id) WITH (pages_per_range = 16, autosummarize = on)"
 )
 
 _SQLITE_DDL = (
