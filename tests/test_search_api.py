@@ -80,7 +80,9 @@ def test_api_search_follows_saved_and_edited_revisions(
         assert [h["segment_id"] for g in moved["clips"] for h in g["hits"]] == [0]
 
 
-def test_cli_search_prints_json_hits_and_pages(database_url: str, make_settings: SettingsFactory) -> None:
+def test_cli_search_prints_json_hits_and_pages(
+    database_url: str, make_settings: SettingsFactory
+) -> None:
     clip_id = store_clip(database_url)
     settings = make_settings(database_url=database_url)
     command = [sys.executable, "-m", "efir.cli", "search", '"неправительственная организация"']

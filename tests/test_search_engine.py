@@ -147,6 +147,21 @@ def test_speaker_filter_by_caption_substring_or_voice_id(engine: Engine) -> None
     assert all_hits(engine, "министр", speaker="ДЕПУТАТ мажилиса") == [("clipb", 2)]
 
 
+def test_speaker_filter_keeps_quotes_and_backslashes_of_a_caption(engine: Engine) -> None:
+    meta = ClipMeta("clipquote", "Кавычки", "Тест", "Тест", date(2020, 1, 1))
+    speaker = Speaker("S2", 'Марат "Ак\\Жол" БЕКОВ', 'ДИРЕКТОР ТОО "ЗЕРНО"')
+    with Session(engine) as session:
+        index_transcript(session, meta, transcript_of((speaker,), [("S2", "Зерно вывезли.")]))
+        session.commit()
+        try:
+            for fragment in ('"ак\\жол"', 'тоо "зерно"', "беков"):
+                hits = search(session, SearchQuery("вывезти", speaker=fragment)).hits
+                assert [(hit.clip_id, hit.segment_id) for hit in hits] == [("clipquote", 0)]
+        finally:
+            remove_clip(session, "clipquote")
+            session.commit()
+
+
 def test_role_filter_accepts_value_or_russian_label(engine: Engine) -> None:
     corr = all_hits(engine, "Костанай", role="Корр")
     assert corr == all_hits(engine, "Костанай", role="correspondent") == [("clipa", 1)]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "fts_expression", "insert_missing", "new_terms"]
+__all__ = ["candidates", "fts_expression", "insert_missing", "new_terms", "one_of"]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -113,3 +113,7 @@ _NEW_TERMS = text(
 def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
     """The terms not in search_terms yet."""
     return list(session.scalars(_NEW_TERMS, {"terms": json.dumps(list(terms))}))
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    return column.in_(values)

@@ -17,29 +17,22 @@ word's hits are its newest 1,000 segments; older mentions need a narrower query
 (a date range, a programme, a phrase), ranked in full when it matches fewer.
 
 How each backend finds the newest: FTS5 walks its doclists backwards by rowid
-and stops at the LIMIT. PostgreSQL walks the primary key backwards only for a
-single word ANALYZE counts in 2%+ of segments (backend_postgres.py); otherwise it
-reads every match through the GIN index, one heap visit each.
-
-Measured (bench/search_bench.py --reuse, 300,000 segments, p50/p95 ms, old code
-and this run back to back): SQLite common words 56/165 -> 7/10, filtered 12/66
--> 18-20/78-85, rare words and phrases unchanged (6-11/9-17); PostgreSQL common
-words 106/415 -> 40/84, filtered 24/150 -> 24/142, rare words 12/16 -> 10/12,
-phrases 14/23 -> 10/24. Still over 50 ms at p95: PostgreSQL words in 1-2% of
-segments (every match is a heap visit).
+and stops at the LIMIT. PostgreSQL reads id windows from the newest backwards,
+sized from the planner's estimate and then from the density seen, each a BRIN
+page range intersected with the GIN bitmap (backend_postgres.py), so it visits
+about as many rows as it ranks; few expected matches are read in one go.
 
 Filters (migration 0005): a speaker substring is matched against the distinct
 speaker keys in ``search_speakers`` and the keys found are passed as values, so
 the segment side is an index lookup; role and programme have (column, air_date)
-indexes. PostgreSQL then intersects the filter's bitmap with the GIN bitmap and
-visits only rows passing both; SQLite probes the word's backwards walk against
-the set of passing ids (backend_sqlite.py says when it checks rows instead).
-Measured the same way, before -> after: SQLite filtered 22/125 -> 17-19/33-51,
-PostgreSQL filtered 37/198 -> 20/57 (under load from other work on this
-machine; unfiltered classes unchanged within noise). Still slow: PostgreSQL, a
-word in 5%+ of segments with a filter that passes a third of the archive (role
-«Корр» over all years: 50-300 ms), where the GIN path visits every match; walking
-ids instead was not reliably faster in a quick trial.
+indexes. PostgreSQL intersects a filter's bitmap with the word's, except for a
+filter passing more than sqrt(25 * cap * segments) rows (160,000 of 1,000,000),
+which is cheaper to check on the rows a window visits. SQLite probes its
+backwards walk against the set of passing ids, or looks each walked match's row
+up, whichever capped counts of both say is cheaper (backend_sqlite.py).
+
+Measured at 1,000,000 segments (bench/search_bench.py; tables, dates and load
+averages in bench/results/search_1m.txt): MEASURED_SUMMARY
 """
 
 from __future__ import annotations
@@ -93,9 +86,8 @@ def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
                 search_speakers.c.speaker_key.contains(fragment, autoescape=True)
             )
         ).all()
-        conditions.append(
-            or_(segments.c.voice_id == query.speaker, segments.c.speaker_key.in_(matching_keys))
-        )
+        key_matches = backend_of(session).one_of(segments.c.speaker_key, matching_keys)
+        conditions.append(or_(segments.c.voice_id == query.speaker, key_matches))
     if query.role:
         conditions.append(segments.c.role == _role_value(query.role))
     if query.date_from:
