@@ -36,7 +36,18 @@ def _job_queue(request: Request) -> JobQueue:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-SessionDep = Annotated[Session, Depends(_session)]
+# At most this many requests hold a session at once; the rest wait in the event loop,
+# holding no thread. FastAPI serializes a sync route's response in a threadpool thread
+# while the session still holds its pooled connection: with more sessions than pooled
+# connections, every thread can end up waiting for a connection that a request waiting
+# for a thread holds, and the API stalls until the pool's 30 s timeouts break it. Kept
+# below the engine's pool (SQLAlchemy's 5 + 10 overflow, make_engine's default) so the
+# lost-job sweep, uploads and /health always find a connection too.
+SESSIONS_AT_ONCE = 10
+# "function" scope: the session closes before the response is sent, not after.
+SessionDep = Annotated[
+    Session, Depends(_session, scope="function", max_concurrency=SESSIONS_AT_ONCE)
+]
 StorageDep = Annotated[MediaStorage, Depends(_storage)]
 # Sends job ids to the workers; its calls raise when the broker is unreachable.
 JobQueueDep = Annotated[JobQueue, Depends(_job_queue)]
