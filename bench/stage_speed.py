@@ -1,0 +1,164 @@
+"""What each pipeline stage costs, and the whole pipeline beside bare faster-whisper.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/stage_speed.py [MEDIA] [--repeats N]
+
+On one clip (default: the seed's MP4, so caption OCR runs), in one process, with one
+loaded model and EFIR_CPU_THREADS=1 as a worker runs:
+
+* each stage alone, fed the previous stage's real output: decode (probe + PyAV to
+  16 kHz mono), VAD (Silero, five-minute windows), ASR (batched decode of the VAD
+  windows, repair of unheard regions, guards, glossary correction), diarization
+  (d-vectors + clustering), caption OCR (video only), indexing (transcript revision
+  and search rows, SQLite);
+* the whole pipeline: `run_pipeline` (all of the above but indexing) then indexing,
+  timed end to end;
+* bare faster-whisper: `BatchedInferencePipeline.transcribe(path, beam 5, batch 8,
+  word timestamps, VAD on)`, consumed to the last segment, same model.
+
+Runs alternate (bare, stages, whole, bare…) so load from other processes falls on
+all; medians are reported with RTF (seconds per second of media). The whole
+pipeline does more than bare faster-whisper (speakers, captions, search), so its
+ratio is printed beside the ratio of the ASR part (decode + VAD + ASR) alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from faster_whisper import BatchedInferencePipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from service_support import session_factory  # noqa: E402
+
+from efir.config import Settings  # noqa: E402
+from efir.db import Clip  # noqa: E402
+from efir.transcript import Transcript  # noqa: E402
+from efir.transcripts_store import save_job_output  # noqa: E402
+from worker.model_cache import get_whisper_model  # noqa: E402
+from worker.pipeline import PipelineOptions, pipeline_options_from_settings, recognise, run_pipeline  # noqa: E402
+from worker.stages.asr import speech_regions  # noqa: E402
+from worker.stages.captions import read_captions  # noqa: E402
+from worker.stages.diarize import diarize  # noqa: E402
+from worker.stages.media import SAMPLE_RATE, decode_audio, probe  # noqa: E402
+
+STAGES = ("decode", "VAD", "ASR", "diarization", "caption OCR", "indexing")
+BARE = "bare faster-whisper"
+WHOLE = "whole pipeline"
+T = TypeVar("T")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("media", type=Path, nargs="?", default=ROOT / "fixtures/seed/seed.mp4")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    options = pipeline_options_from_settings(Settings(cpu_threads=1))
+    model = get_whisper_model(
+        options.model_dir, device=options.device, compute_type=options.compute_type, cpu_threads=1
+    )
+    indexer = _Indexer(Path(tempfile.mkdtemp(prefix="efir-stages-")))
+    timings: dict[str, list[float]] = {name: [] for name in (BARE, *STAGES, WHOLE)}
+
+    def bare() -> None:
+        segments, _ = BatchedInferencePipeline(model).transcribe(
+            str(args.media),
+            language=options.asr.language,
+            beam_size=options.asr.beam_size,
+            batch_size=options.asr.batch_size,
+            word_timestamps=True,
+            vad_filter=True,
+        )
+        for _ in segments:
+            pass
+
+    def whole() -> None:
+        indexer.save(run_pipeline(args.media, options).transcript)
+
+    duration_s = 0.0
+    for _ in range(args.repeats):
+        timings[BARE].append(_timed(bare))
+        duration_s = _time_stages(args.media, options, indexer, timings)
+        timings[WHOLE].append(_timed(whole))
+
+    medians = {name: statistics.median(seconds) for name, seconds in timings.items() if seconds}
+    print(
+        f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, 1 thread, "
+        f"beam {options.asr.beam_size}, batch {options.asr.batch_size}, median of {args.repeats}"
+    )
+    print(f"{'':24} {'seconds':>8} {'RTF':>7}")
+    for name, seconds in medians.items():
+        print(f"{name:24} {seconds:8.2f} {seconds / duration_s:7.4f}")
+    asr_part = sum(medians[name] for name in ("decode", "VAD", "ASR"))
+    print(f"{'stages, sum':24} {sum(medians[name] for name in STAGES):8.2f}")
+    print(f"ratio whole pipeline / bare: {medians[WHOLE] / medians[BARE]:.2f}x (target <= 1.15x)")
+    print(f"ratio decode + VAD + ASR / bare: {asr_part / medians[BARE]:.2f}x")
+
+
+def _time_stages(
+    media: Path, options: PipelineOptions, indexer: _Indexer, timings: dict[str, list[float]]
+) -> float:
+    started = time.perf_counter()
+    info = probe(media)
+    audio = decode_audio(media, info=info)
+    timings["decode"].append(time.perf_counter() - started)
+    regions = _timed_value(timings["VAD"], lambda: speech_regions(audio, options.asr))
+    transcript = _timed_value(timings["ASR"], lambda: recognise(audio, options, regions=regions))
+    diarization = _timed_value(
+        timings["diarization"], lambda: diarize(transcript, audio, options=options.diarize)
+    )
+    named = diarization.transcript
+    if info.has_video:
+        named = _timed_value(
+            timings["caption OCR"], lambda: read_captions(named, media, options=options.captions)
+        )
+    timings["indexing"].append(_timed(lambda: indexer.save(named)))
+    return audio.size / SAMPLE_RATE
+
+
+class _Indexer:
+    """Saves transcripts as a worker does: a revision and its search rows (SQLite)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._sessions = session_factory(f"sqlite:///{directory / 'efir.sqlite3'}")
+        with self._sessions() as session:
+            clip = Clip(sha256="0" * 64, original_filename="bench", media_key="bench", size_bytes=0)
+            session.add(clip)
+            session.commit()
+            self._clip_id = clip.id
+        self._runs = 0
+
+    def save(self, transcript: Transcript) -> None:
+        self._runs += 1
+        with self._sessions() as session:
+            save_job_output(
+                session, clip_id=self._clip_id, job_id=str(self._runs), transcript=transcript
+            )
+
+
+def _timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def _timed_value(into: list[float], run: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    value = run()
+    into.append(time.perf_counter() - started)
+    return value
+
+
+if __name__ == "__main__":
+    main()
