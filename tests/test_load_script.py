@@ -31,7 +31,8 @@ def test_the_load_script_runs_small_and_loses_no_job() -> None:
     assert "uploads 3, accepted 3" in output
     assert _count("unfinished at timeout", output) == 0, output
     assert _count("lost", output) == 0, output
-    assert _count("done", output) + _count("failed", output) == 3, output
+    # The first cut (the seed's opening 2 s, no words recognised) once failed every time.
+    assert _count("done", output) == 3, output
 
 
 def _count(label: str, output: str) -> int:

@@ -326,6 +326,8 @@ _SENTENCE_END = re.compile(r"[.!?…]+[»\"')]*$")
 
 
 def _sentences(words: Sequence[Word], options: AsrOptions) -> list[_Sentence]:
+    if not words:
+        return []  # nothing recognised (a short cut of music or silence)
     sentences: list[_Sentence] = []
     current: list[Word] = []
     for word, following in zip(words, [*words[1:], None], strict=True):
