@@ -32,10 +32,11 @@ backwards walk against the set of passing ids, or looks each walked match's row
 up, whichever capped counts of both say is cheaper (backend_sqlite.py).
 
 Measured at 1,000,000 segments (bench/search_bench.py --reuse, p50/p95 ms, load
-about 3 on this 2-core machine; tables, dates and load averages in
-bench/results/search_1m.txt): SQLite common words 5/8, rare words 4/5, phrases
-5/14, filtered 16/49; PostgreSQL common words 21/40, rare words 6/8, phrases 9/32,
-filtered 19/48. Old and new code interleaved on the same data: PostgreSQL common
+1.5 on this 2-core machine, caches warm; tables, dates and load averages in
+bench/results/search_1m.txt): SQLite common words 5/7, rare words 3/4, phrases
+5/11, filtered 15/46; PostgreSQL common words 20/38, rare words 6/7, phrases 8/30,
+filtered 20/48. Right after other work had filled PostgreSQL's shared buffers,
+the first run gave PostgreSQL common words 28/63, filtered 20/56. Old and new code interleaved on the same data: PostgreSQL common
 words p95 137 -> 44, filtered 155 -> 75; SQLite filtered 212 -> 91 (load 2.5-3.8).
 Near or over 50 ms at p95 still: filters passing a fifth or more of the archive
 with a word in 5%+ of segments (role «Корр» over several years: 50-110 ms on
