@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from faster_whisper import BatchedInferencePipeline
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -32,6 +32,7 @@ from efir.config import Settings  # noqa: E402
 from efir.glossary import Glossary  # noqa: E402
 from worker.model_cache import get_whisper_model  # noqa: E402
 from worker.pipeline import PipelineOptions, pipeline_options_from_settings, run_pipeline  # noqa: E402
+from worker.stages.asr import AsrOptions  # noqa: E402
 from worker.stages.media import SAMPLE_RATE, decode_audio  # noqa: E402
 
 BARE = "bare BatchedInferencePipeline"
@@ -61,16 +62,7 @@ def main() -> None:
     reference = load_truth_text(args.truth) if args.truth and args.truth.exists() else None
 
     def bare(prompt: str | None = None) -> str:
-        segments, _ = BatchedInferencePipeline(model).transcribe(
-            str(args.media),
-            language=options.asr.language,
-            beam_size=options.asr.beam_size,
-            batch_size=options.asr.batch_size,
-            word_timestamps=True,
-            vad_filter=True,
-            initial_prompt=prompt,
-        )
-        return " ".join(segment.text.strip() for segment in segments)
+        return bare_transcribe(model, args.media, options.asr, prompt)
 
     variants: dict[str, Callable[[], str]] = {
         BARE: bare,
@@ -104,6 +96,22 @@ def main() -> None:
     for suffix in ("", GLOSSARY) if args.glossary else ("",):
         ratio = medians[EFIR + suffix] / medians[BARE + suffix]
         print(f"ratio efir / bare{suffix}: {ratio:.2f}x (target <= 1.15x)")
+
+
+def bare_transcribe(
+    model: WhisperModel, media: Path, asr: AsrOptions, prompt: str | None = None
+) -> str:
+    """Bare faster-whisper on `media` with efir's decoding options, to the last segment."""
+    segments, _ = BatchedInferencePipeline(model).transcribe(
+        str(media),
+        language=asr.language,
+        beam_size=asr.beam_size,
+        batch_size=asr.batch_size,
+        word_timestamps=True,
+        vad_filter=True,
+        initial_prompt=prompt,
+    )
+    return " ".join(segment.text.strip() for segment in segments)
 
 
 def _with_glossary(options: PipelineOptions, glossary: Glossary) -> PipelineOptions:

@@ -31,20 +31,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from programme_support import SECOND_WAV, SEED_WAV, speaker_agreement, write_programme  # noqa: E402
+from programme_support import (  # noqa: E402
+    SECOND_WAV,
+    SEED_WAV,
+    speaker_agreement,
+    store_clip_job,
+    write_programme,
+)
 from scoring import wer  # noqa: E402
 from service_support import session_factory, start_worker, stop_process, wait_for_log  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
-from efir.db import Clip, JobState, utcnow  # noqa: E402
-from efir.jobs import create_job, get_job  # noqa: E402
+from efir.db import JobState, utcnow  # noqa: E402
+from efir.jobs import get_job  # noqa: E402
 from efir.queue import enqueue_job, make_celery  # noqa: E402
-from efir.storage import LocalStorage, file_chunks  # noqa: E402
+from efir.storage import LocalStorage  # noqa: E402
 from efir.transcript import Transcript  # noqa: E402
 from efir.transcripts_store import latest_revision  # noqa: E402
 
@@ -119,8 +124,8 @@ def _run(
     )
     sessions = session_factory(settings.sqlalchemy_url)
     storage = LocalStorage(settings.media_dir)
-    long_job = _clip_job(sessions, storage, programme)
-    short_job = _clip_job(sessions, storage, short)
+    long_job = store_clip_job(sessions, storage, programme)
+    short_job = store_clip_job(sessions, storage, short)
     logs = [run_dir / f"worker{i}.log" for i in range(workers)]
     processes = [start_worker(settings, log) for log in logs]
     sampler = _RssSampler(processes)
@@ -173,20 +178,6 @@ def _run(
         load_before=load_before,
         load_after=load_after,
     )
-
-
-def _clip_job(sessions: sessionmaker[Session], storage: LocalStorage, media: Path) -> str:
-    stored = storage.put_stream(file_chunks(media), max_bytes=10**10)
-    with sessions() as session:
-        clip = Clip(
-            sha256=stored.sha256,
-            original_filename=media.name,
-            media_key=stored.key,
-            size_bytes=stored.size_bytes,
-        )
-        session.add(clip)
-        session.flush()
-        return str(create_job(session, clip_id=clip.id).id)
 
 
 class _RssSampler:

@@ -32,11 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from faster_whisper import BatchedInferencePipeline
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from asr_speed import bare_transcribe  # noqa: E402
 from service_support import session_factory  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
@@ -72,16 +71,7 @@ def main() -> None:
     timings: dict[str, list[float]] = {name: [] for name in (BARE, *STAGES, WHOLE)}
 
     def bare() -> None:
-        segments, _ = BatchedInferencePipeline(model).transcribe(
-            str(args.media),
-            language=options.asr.language,
-            beam_size=options.asr.beam_size,
-            batch_size=options.asr.batch_size,
-            word_timestamps=True,
-            vad_filter=True,
-        )
-        for _ in segments:
-            pass
+        bare_transcribe(model, args.media, options.asr)
 
     def whole() -> None:
         indexer.save(run_pipeline(args.media, options).transcript)

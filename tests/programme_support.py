@@ -10,9 +10,21 @@ import wave
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from efir.db import Clip
+from efir.jobs import create_job
+from efir.storage import MediaStorage, file_chunks
 from efir.transcript import Transcript
 
-__all__ = ["FIXTURES", "SECOND_WAV", "SEED_WAV", "speaker_agreement", "write_programme"]
+__all__ = [
+    "FIXTURES",
+    "SECOND_WAV",
+    "SEED_WAV",
+    "speaker_agreement",
+    "store_clip_job",
+    "write_programme",
+]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_WAV = FIXTURES / "seed" / "seed.wav"
@@ -32,6 +44,21 @@ def write_programme(out: Path, stories: Sequence[Path], gaps_s: Sequence[float])
                 programme.writeframes(source.readframes(source.getnframes()))
             programme.writeframes(b"\0\0" * int(gaps_s[i % len(gaps_s)] * _RATE))
     return out
+
+
+def store_clip_job(sessions: sessionmaker[Session], storage: MediaStorage, media: Path) -> str:
+    """Store `media` as a clip with a queued job for it; returns the job's id."""
+    stored = storage.put_stream(file_chunks(media), max_bytes=10**10)
+    with sessions() as session:
+        clip = Clip(
+            sha256=stored.sha256,
+            original_filename=media.name,
+            media_key=stored.key,
+            size_bytes=stored.size_bytes,
+        )
+        session.add(clip)
+        session.flush()
+        return create_job(session, clip_id=clip.id).id
 
 
 def speaker_agreement(reference: Transcript, other: Transcript) -> tuple[bool, float]:

@@ -17,7 +17,13 @@ import numpy as np
 import psutil
 import pytest
 from der import read_wav_16k
-from programme_support import SECOND_WAV, SEED_WAV, speaker_agreement, write_programme
+from programme_support import (
+    SECOND_WAV,
+    SEED_WAV,
+    speaker_agreement,
+    store_clip_job,
+    write_programme,
+)
 from scoring import wer
 from service_support import SettingsFactory, running_worker, session_factory, wait_for_log
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +46,7 @@ from efir.jobs import (
     get_job,
 )
 from efir.queue import enqueue_job, make_celery
-from efir.storage import LocalStorage, file_chunks
+from efir.storage import LocalStorage
 from efir.transcript import Transcript, Word
 from efir.transcripts_store import latest_revision, list_revisions
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
@@ -102,20 +108,6 @@ def test_vad_read_from_disk_window_by_window_finds_what_it_finds_in_memory(
     assert plan_chunks(from_disk, duration_s, target_s=30.0) == in_one_window
 
 
-def _clip_job(sessions: sessionmaker[Session], storage: LocalStorage, media: Path) -> str:
-    stored = storage.put_stream(file_chunks(media), max_bytes=10**9)
-    with sessions() as session:
-        clip = Clip(
-            sha256=stored.sha256,
-            original_filename=media.name,
-            media_key=stored.key,
-            size_bytes=stored.size_bytes,
-        )
-        session.add(clip)
-        session.flush()
-        return create_job(session, clip_id=clip.id).id
-
-
 def _wait_until_ended(sessions: sessionmaker[Session], job_id: str, log_path: Path) -> JobState:
     deadline = time.monotonic() + WORKER_TIMEOUT_S
     while True:
@@ -153,8 +145,8 @@ def test_a_programme_in_chunks_matches_it_in_one_piece_with_one_chunk_killed(
     )
     sessions = session_factory(settings.sqlalchemy_url)
     storage = LocalStorage(settings.media_dir)
-    long_job = _clip_job(sessions, storage, programme)
-    short_job = _clip_job(sessions, storage, short)
+    long_job = store_clip_job(sessions, storage, programme)
+    short_job = store_clip_job(sessions, storage, short)
     celery = make_celery(settings)
     log_path = tmp_path / "worker.log"
 
