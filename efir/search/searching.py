@@ -36,8 +36,9 @@ Measured at 1,000,000 segments (bench/search_bench.py --reuse, p50/p95 ms, load
 bench/results/search_1m.txt): SQLite common words 5/7, rare words 3/4, phrases
 5/11, filtered 15/46; PostgreSQL common words 20/38, rare words 6/7, phrases 8/30,
 filtered 20/48. Right after other work had filled PostgreSQL's shared buffers,
-the first run gave PostgreSQL common words 28/63, filtered 20/56. Old and new code interleaved on the same data: PostgreSQL common
-words p95 137 -> 44, filtered 155 -> 75; SQLite filtered 212 -> 91 (load 2.5-3.8).
+the first run gave PostgreSQL common words 28/63, filtered 20/56. Old and new code
+interleaved on the same data: PostgreSQL common words p95 137 -> 44, filtered
+155 -> 75; SQLite filtered 212 -> 91 (load 2.5-3.8).
 Near or over 50 ms at p95 still: filters passing a fifth or more of the archive
 with a word in 5%+ of segments (role «Корр» over several years: 50-110 ms on
 PostgreSQL, where a window visits every match of the word in it to check the
