@@ -13,6 +13,7 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 
 from efir.errors import ModelNotFoundError
+from worker.memory import return_large_buffers_on_free
 
 __all__ = ["get_whisper_model"]
 
@@ -28,6 +29,8 @@ def get_whisper_model(
     with _lock:
         if key not in _loaded:
             _loaded.clear()
+            # Before the first decode, so its buffers are never kept in the heap.
+            return_large_buffers_on_free()
             try:
                 _loaded[key] = WhisperModel(
                     key[0],
