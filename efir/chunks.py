@@ -23,7 +23,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from efir.db import Job, JobChunk, JobState, utcnow
-from efir.jobs import RUNNING_STATES, JobCancelledError, get_job
+from efir.jobs import RUNNING_STATES, get_job
 
 __all__ = [
     "CHUNKS_PROGRESS_SPAN",
@@ -32,7 +32,6 @@ __all__ = [
     "job_chunks",
     "save_chunk_plan",
     "start_chunk",
-    "touch_job",
 ]
 
 # The share of a chunked job's overall progress its chunks fill, as done/total.
@@ -133,16 +132,3 @@ def claim_merge(session: Session, job_id: str) -> bool:
     )
     session.commit()
     return bool(claimed.rowcount)
-
-
-def touch_job(session: Session, job_id: str) -> None:
-    """Show a chunked job is alive (the recovery sweep re-sends silent ones); raises
-    JobCancelledError once it was cancelled, so the chunk stops."""
-    touched: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Job)
-        .where(Job.id == job_id, Job.state.in_(RUNNING_STATES))
-        .values(updated_at=utcnow())
-    )
-    session.commit()
-    if touched.rowcount == 0 and get_job(session, job_id).state is JobState.CANCELLED:
-        raise JobCancelledError(f"job {job_id} was cancelled")

@@ -50,6 +50,7 @@ __all__ = [
     "send_to_workers",
     "set_job_priority",
     "set_progress",
+    "touch_job",
 ]
 
 RUNNING_STATES = (JobState.DECODING, JobState.TRANSCRIBING, JobState.SPEAKERS, JobState.INDEXING)
@@ -165,10 +166,20 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
 
 def set_progress(session: Session, job_id: str, progress: float) -> None:
     """Record progress of a running job; raises JobCancelledError once it was cancelled."""
+    _write_while_running(session, job_id, progress=_clamp(progress))
+
+
+def touch_job(session: Session, job_id: str) -> None:
+    """Show a running job is alive (the recovery sweep re-sends silent ones) without
+    moving its progress; raises JobCancelledError once it was cancelled."""
+    _write_while_running(session, job_id)
+
+
+def _write_while_running(session: Session, job_id: str, **values: Any) -> None:
     written: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.state.in_(RUNNING_STATES))
-        .values(progress=_clamp(progress), updated_at=utcnow())
+        .values(updated_at=utcnow(), **values)
     )
     session.commit()
     if written.rowcount == 0:

@@ -34,7 +34,6 @@ from efir.chunks import (
     job_chunks,
     save_chunk_plan,
     start_chunk,
-    touch_job,
 )
 from efir.db import Clip, JobState
 from efir.jobs import (
@@ -44,6 +43,7 @@ from efir.jobs import (
     claim_job,
     create_job,
     get_job,
+    touch_job,
 )
 from efir.queue import enqueue_job, make_celery
 from efir.storage import LocalStorage

@@ -28,7 +28,6 @@ from efir.chunks import (
     job_chunks,
     save_chunk_plan,
     start_chunk,
-    touch_job,
 )
 from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
 from efir.config import Settings, get_settings
@@ -44,6 +43,7 @@ from efir.jobs import (
     get_job,
     requeue_job,
     set_progress,
+    touch_job,
 )
 from efir.logs import log_context
 from efir.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
