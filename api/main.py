@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     try:
-        refuse_unsafe_serving(sessions=sessions, settings=settings, host=settings.host)
+        refuse_unsafe_serving(sessions=sessions, settings=settings)
     except Exception:
         engine.dispose()
         raise

@@ -251,11 +251,8 @@ def create_token(
     return token, secret
 
 
-def list_tokens(*, session: Session, user_id: int | None = None) -> Sequence[ApiToken]:
-    query = select(ApiToken).order_by(ApiToken.id)
-    if user_id is not None:
-        query = query.where(ApiToken.user_id == user_id)
-    return session.scalars(query).all()
+def list_tokens(*, session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
 
 
 def revoke_token(*, session: Session, token_id: int) -> ApiToken:

@@ -159,7 +159,7 @@ def _refuse_unsafe_serving(settings: Settings) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     try:
         sessions = make_session_factory(engine)
-        refuse_unsafe_serving(sessions=sessions, settings=settings, host=settings.host)
+        refuse_unsafe_serving(sessions=sessions, settings=settings)
     finally:
         engine.dispose()
 

@@ -52,13 +52,12 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def refuse_unsafe_serving(
-    *, sessions: sessionmaker[Session], settings: Settings, host: str
-) -> None:
-    """Raise ServeRefusedError, naming every problem, when serving on ``host`` would be
-    unsafe: local mode (no login) off loopback; production without a strong secret key
+def refuse_unsafe_serving(*, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Raise ServeRefusedError, naming every problem, when serving on ``settings.host``
+    would be unsafe: local mode (no login) off loopback; production without a strong secret key
     or an enabled admin account."""
     if settings.environment == "local":
+        host = settings.host
         if not is_loopback_host(host):
             raise ServeRefusedError(
                 f"Локальный режим (без входа) работает только на 127.0.0.1, а не на {host}; "

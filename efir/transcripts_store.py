@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from efir.clip_voiceprints import load_voiceprints, remember_clip_voices
+from efir.clips import get_clip
 from efir.db import Clip, TranscriptRevision
 from efir.edits import EditOp, RenameSpeaker, apply_edits, parse_ops
 from efir.errors import EfirError, NotFoundError
@@ -49,7 +50,7 @@ def save_revision(
     author: str | None = None,
     note: str | None = None,
 ) -> TranscriptRevision:
-    clip = _clip(session, clip_id)
+    clip = get_clip(session, clip_id)
     latest = session.scalar(
         select(func.max(TranscriptRevision.revision)).where(TranscriptRevision.clip_id == clip_id)
     )
@@ -88,7 +89,7 @@ def save_job_output(
             session, clip_id=clip_id, transcript=transcript, author=WORKER_AUTHOR, note=note
         )
     current.data = transcript.to_dict()
-    _reindex(session, _clip(session, clip_id), transcript)
+    _reindex(session, get_clip(session, clip_id), transcript)
     session.commit()
     return current
 
@@ -96,7 +97,7 @@ def save_job_output(
 def latest_revision(session: Session, clip_id: str) -> TranscriptRevision:
     row = _latest_or_none(session, clip_id)
     if row is None:
-        _clip(session, clip_id)
+        get_clip(session, clip_id)
         raise NotFoundError(
             f"Расшифровки клипа {clip_id} ещё нет. Clip {clip_id} has no transcript yet."
         )
@@ -117,7 +118,7 @@ def get_revision(session: Session, clip_id: str, revision: int) -> TranscriptRev
 
 
 def list_revisions(session: Session, clip_id: str) -> Sequence[TranscriptRevision]:
-    _clip(session, clip_id)
+    get_clip(session, clip_id)
     return session.scalars(
         select(TranscriptRevision)
         .where(TranscriptRevision.clip_id == clip_id)
@@ -226,13 +227,6 @@ def _latest_or_none(session: Session, clip_id: str) -> TranscriptRevision | None
         .order_by(TranscriptRevision.revision.desc())
         .limit(1)
     )
-
-
-def _clip(session: Session, clip_id: str) -> Clip:
-    clip = session.get(Clip, clip_id)
-    if clip is None:
-        raise NotFoundError(f"Клип {clip_id} не найден. Clip {clip_id} does not exist.")
-    return clip
 
 
 def _reindex(session: Session, clip: Clip, transcript: Transcript) -> None:

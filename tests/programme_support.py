@@ -12,8 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from efir.db import Clip
+from efir.clips import record_clip
 from efir.jobs import create_job
+from efir.media_probe import probe_media
 from efir.storage import MediaStorage, file_chunks
 from efir.transcript import Transcript
 
@@ -50,14 +51,7 @@ def store_clip_job(sessions: sessionmaker[Session], storage: MediaStorage, media
     """Store `media` as a clip with a queued job for it; returns the job's id."""
     stored = storage.put_stream(file_chunks(media), max_bytes=10**10)
     with sessions() as session:
-        clip = Clip(
-            sha256=stored.sha256,
-            original_filename=media.name,
-            media_key=stored.key,
-            size_bytes=stored.size_bytes,
-        )
-        session.add(clip)
-        session.flush()
+        clip = record_clip(session, stored=stored, summary=probe_media(media), filename=media.name)
         return create_job(session, clip_id=clip.id).id
 
 

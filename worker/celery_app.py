@@ -8,22 +8,31 @@ prefetched at a time — lives in ``efir.queue.make_celery``.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 from celery.signals import setup_logging, worker_ready
+from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import get_settings
 from efir.db import make_engine, make_session_factory
 from efir.logs import configure_logging
 from efir.queue import make_celery, recover_lost_jobs
 
-__all__ = ["app"]
+__all__ = ["app", "sessions", "settings"]
 
 settings = get_settings()
 app = make_celery(settings)
 app.conf.include = ["worker.tasks", "worker.webhooks"]
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def sessions() -> sessionmaker[Session]:
+    """The database sessions of this worker child: one engine and pool, made on first use
+    (after the fork; the prefork parent must not hand pooled connections to children)."""
+    return make_session_factory(make_engine(settings.sqlalchemy_url))
 
 
 @setup_logging.connect  # type: ignore[untyped-decorator]

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import redis.exceptions
 from celery import Task
@@ -31,7 +30,7 @@ from efir.chunks import (
 )
 from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
 from efir.config import Settings, get_settings
-from efir.db import Clip, Job, JobState, make_engine, make_session_factory
+from efir.db import Clip, Job, JobState
 from efir.errors import EfirError, NotFoundError
 from efir.jobs import (
     InvalidTransitionError,
@@ -51,6 +50,7 @@ from efir.storage import MediaStorage, StorageUnavailableError, make_storage
 from efir.transcripts_store import save_job_output
 from efir.voices import known_voices
 from worker.celery_app import app
+from worker.celery_app import sessions as worker_sessions
 from worker.long_programme import (
     decode_and_plan,
     decode_chunk_result,
@@ -379,8 +379,6 @@ class _ProgressWriter:
         self._written_at = now
 
 
-@cache
 def _context() -> tuple[Settings, sessionmaker[Session]]:
-    """Settings and a session factory, made once per worker child (after the fork)."""
-    settings = get_settings()
-    return settings, make_session_factory(make_engine(settings.sqlalchemy_url))
+    """Settings and the worker child's session factory (shared with its webhook task)."""
+    return get_settings(), worker_sessions()

@@ -9,17 +9,14 @@ broker was down — is re-sent by the recovery sweep (efir.queue.recover_lost_jo
 from __future__ import annotations
 
 import logging
-from functools import cache
 from typing import Any
 
 from celery import Task
 from celery.signals import task_postrun
-from sqlalchemy.orm import Session, sessionmaker
 
-from efir.db import make_engine, make_session_factory
 from efir.queue import DELIVER_WEBHOOK_TASK, enqueue_delivery
 from efir.webhooks import deliver, new_delivery_ids
-from worker.celery_app import app, settings
+from worker.celery_app import app, sessions, settings
 
 __all__ = ["deliver_webhook", "send_job_webhooks"]
 
@@ -28,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @app.task(name=DELIVER_WEBHOOK_TASK)  # type: ignore[untyped-decorator]
 def deliver_webhook(delivery_id: str) -> None:
-    with _sessions()() as session:
+    with sessions()() as session:
         next_attempt_in_s = deliver(session, delivery_id, settings=settings)
     if next_attempt_in_s is not None:
         enqueue_delivery(app, settings, delivery_id, next_attempt_in_s)
@@ -41,14 +38,8 @@ def send_job_webhooks(task: Task, args: tuple[Any, ...] | None = None, **_: Any)
     if task.name == DELIVER_WEBHOOK_TASK or not args or not isinstance(args[0], str):
         return
     try:
-        with _sessions()() as session:
+        with sessions()() as session:
             for delivery_id in new_delivery_ids(session, job_id=args[0]):
                 enqueue_delivery(app, settings, delivery_id)
     except Exception:
         log.exception("could not send the webhooks of job %s; the recovery sweep will", args[0])
-
-
-@cache
-def _sessions() -> sessionmaker[Session]:
-    """Made once per worker child, after the fork."""
-    return make_session_factory(make_engine(settings.sqlalchemy_url))

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
@@ -17,6 +16,7 @@ from api.media_response import ranged_media_response
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, JobPublic
 from api.upload import receive_upload
+from efir import clips as clip_store
 from efir.accounts import Permission
 from efir.db import Clip
 from efir.errors import MediaTooLargeError, NotFoundError
@@ -72,7 +72,7 @@ def list_clips(
 
 @router.get("/{clip_id}", response_model=ClipPublic, dependencies=[require(Permission.READ)])
 def get_clip(clip_id: str, session: SessionDep) -> ClipPublic:
-    return ClipPublic.model_validate(_clip(session, clip_id))
+    return ClipPublic.model_validate(clip_store.get_clip(session, clip_id))
 
 
 @router.get("/{clip_id}/media", dependencies=[require(Permission.READ)])
@@ -81,7 +81,7 @@ def get_clip_media(
 ) -> Response:
     """The original upload, with HTTP Range support for the player: sent from the
     API's disk when local, streamed from the bucket when in S3."""
-    clip = _clip(session, clip_id)
+    clip = clip_store.get_clip(session, clip_id)
     media_type = mimetypes.guess_type(clip.original_filename)[0] or "application/octet-stream"
     path = storage.path_for(clip.media_key)
     if path is not None:
@@ -95,10 +95,3 @@ def get_clip_media(
     return ranged_media_response(
         media, media_type=media_type, range_header=request.headers.get("range")
     )
-
-
-def _clip(session: Session, clip_id: str) -> Clip:
-    clip = session.get(Clip, clip_id)
-    if clip is None:
-        raise NotFoundError(f"Клип {clip_id} не найден. Clip {clip_id} does not exist.")
-    return clip
