@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from efir.accounts import Permission, Role
+from efir.accounts.users import AccountRole, Permission
 
 __all__ = [
     "LoginRequest",
@@ -33,18 +33,18 @@ class SessionPublic(BaseModel):
     authenticated: bool
     mode: Literal["local", "production"]
     username: str | None = None
-    role: Role | None = None
+    role: AccountRole | None = None
     permissions: list[Permission] = Field(default_factory=list)
 
 
 class UserCreate(BaseModel):
     username: str = Field(max_length=150)
     password: str = Field(max_length=1000)
-    role: Role
+    role: AccountRole
 
 
 class UserUpdate(BaseModel):
-    role: Role | None = None
+    role: AccountRole | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, max_length=1000)
 
@@ -54,7 +54,7 @@ class UserPublic(BaseModel):
 
     id: int
     username: str
-    role: Role
+    role: AccountRole
     disabled: bool
     created_at: datetime
 
@@ -62,7 +62,9 @@ class UserPublic(BaseModel):
 class TokenCreate(BaseModel):
     username: str = Field(max_length=150, description="the token's owner")
     name: str = Field(default="", max_length=200, description="what the token is for")
-    role: Role | None = Field(default=None, description="at most the owner's; theirs if empty")
+    role: AccountRole | None = Field(
+        default=None, description="at most the owner's; theirs if empty"
+    )
 
 
 class TokenPublic(BaseModel):
@@ -71,7 +73,7 @@ class TokenPublic(BaseModel):
     id: int
     name: str
     user_id: int
-    role: Role
+    role: AccountRole
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None

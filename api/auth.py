@@ -3,7 +3,7 @@ files depends on ``require(permission)``.
 
 Production: an ``Authorization: Bearer <token>`` header or the browser's session cookie;
 missing or bad credentials are 401 (with ``WWW-Authenticate: Bearer``), a role without
-the route's permission is 403 (efir.accounts.ROLE_PERMISSIONS). A cookie is sent by the
+the route's permission is 403 (efir.accounts.users.ROLE_PERMISSIONS). A cookie is sent by the
 browser to any site's request, so unsafe methods with one must come from our own origin
 (CSRF). Local mode: no login; every request is the local admin, on loopback only.
 Requests are counted per principal (api.rate_limits) before the permission check.
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
 from api.rate_limits import RateLimits
-from efir.accounts import Permission, Role, role_allows, token_owner, ui_session_user
+from efir.accounts.users import AccountRole, Permission, role_allows, token_owner, ui_session_user
 from efir.config import Settings
 
 __all__ = [
@@ -44,7 +44,7 @@ class Principal:
 
     user_id: int | None
     username: str
-    role: Role
+    role: AccountRole
     token_id: int | None
 
     @property
@@ -54,7 +54,7 @@ class Principal:
         return f"user:{self.user_id}"
 
 
-LOCAL_PRINCIPAL = Principal(user_id=None, username="local", role=Role.ADMIN, token_id=None)
+LOCAL_PRINCIPAL = Principal(user_id=None, username="local", role=AccountRole.ADMIN, token_id=None)
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from efir.config import Settings
-from efir.jobs import JobQueue
-from efir.storage import MediaStorage
+from efir.jobs.lifecycle import JobQueue
+from efir.media.storage.base import MediaStorage
 
 __all__ = ["JobQueueDep", "SessionDep", "SettingsDep", "StorageDep"]
 

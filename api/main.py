@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import BodyLimitMiddleware
+from api.multipart import InvalidUploadError
 from api.openapi import document_error_bodies
 from api.rate_limits import RateLimits
 from api.request_log import RequestLogMiddleware
@@ -27,16 +28,15 @@ from api.routes import (
     health,
     jobs,
     metrics,
+    resumable,
     search,
     session,
     transcripts,
     ui,
-    uploads,
     voices,
     webhooks,
 )
-from api.upload import InvalidUploadError
-from efir.accounts import AccountConflictError
+from efir.accounts.users import AccountConflictError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import (
@@ -46,12 +46,13 @@ from efir.errors import (
     NotFoundError,
     StorageFullError,
 )
-from efir.jobs import InvalidTransitionError
-from efir.queue import CeleryJobQueue, make_celery, recover_lost_jobs
+from efir.jobs.lifecycle import InvalidTransitionError
+from efir.jobs.queue import CeleryJobQueue, make_celery, recover_lost_jobs
+from efir.media.staging import UploadOffsetError, UploadRangeError
+from efir.media.storage import make_storage
+from efir.media.storage.base import StorageUnavailableError
 from efir.startup_checks import refuse_unsafe_serving
-from efir.storage import StorageUnavailableError, make_storage
-from efir.transcripts_store import RevisionConflictError
-from efir.uploads import UploadOffsetError, UploadRangeError
+from efir.transcripts.revisions import RevisionConflictError
 
 __all__ = ["create_app"]
 
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     for router in (clips.router, jobs.router, search.router, transcripts.router, ui.router):
         app.include_router(router)
     app.include_router(voices.router)
-    app.include_router(uploads.router)
+    app.include_router(resumable.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(session.router)

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from efir.db import JobState
-from efir.jobs import JobPriority
-from efir.transcript import Role
+from efir.jobs.lifecycle import JobPriority
+from efir.transcripts.model import SpeakerRole
 
 __all__ = [
     "ClipPublic",
@@ -98,7 +98,7 @@ class VoicePublic(BaseModel):
     id: str
     name: str
     title: str | None
-    role: Role | None
+    role: SpeakerRole | None
     samples: int
     created_at: datetime
     updated_at: datetime
@@ -109,7 +109,7 @@ class VoiceUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=300)
     title: str | None = Field(default=None, max_length=500)
-    role: Role | None = None
+    role: SpeakerRole | None = None
 
 
 class VoiceMergeRequest(BaseModel):

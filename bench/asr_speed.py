@@ -26,7 +26,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from scoring import cer, load_truth_text, wer  # noqa: E402
+from support.scoring import cer, load_truth_text, wer  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
 from efir.glossary import Glossary  # noqa: E402

@@ -239,13 +239,13 @@ def local_service(args: argparse.Namespace, directory: Path) -> Iterator[str]:
             environment["EFIR_DATABASE_URL"] = args.database_url
         port = _free_port()
         api = _child(
-            [sys.executable, "-m", "efir.cli", "serve", "--no-worker", f"--port={port}"],
+            [sys.executable, "-m", "cli.main", "serve", "--no-worker", f"--port={port}"],
             environment, directory / "api.log", cleanup,
         )  # fmt: skip
         base_url = f"http://127.0.0.1:{port}"
         _wait_until(partial(_answers, f"{base_url}/api/v1/health/live"), api, directory / "api.log")
         logs = [directory / f"worker-{index}.log" for index in range(args.workers)]
-        worker_command = [sys.executable, "-m", "efir.cli", "worker", "--concurrency=1"]
+        worker_command = [sys.executable, "-m", "cli.main", "worker", "--concurrency=1"]
         workers = [_child(worker_command, environment, path, cleanup) for path in logs]
         for worker, log_path in zip(workers, logs, strict=True):
             _wait_until(partial(_has_logged, log_path, "ready."), worker, log_path)

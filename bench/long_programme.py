@@ -35,23 +35,23 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from programme_support import (  # noqa: E402
+from support.programme_support import (  # noqa: E402
     SECOND_WAV,
     SEED_WAV,
     speaker_agreement,
     store_clip_job,
     write_programme,
 )
-from scoring import wer  # noqa: E402
-from service_support import session_factory, start_worker, stop_process, wait_for_log  # noqa: E402
+from support.scoring import wer  # noqa: E402
+from support.service_support import session_factory, start_worker, stop_process, wait_for_log  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
 from efir.db import JobState, utcnow  # noqa: E402
-from efir.jobs import get_job  # noqa: E402
-from efir.queue import enqueue_job, make_celery  # noqa: E402
-from efir.storage import LocalStorage  # noqa: E402
-from efir.transcript import Transcript  # noqa: E402
-from efir.transcripts_store import latest_revision  # noqa: E402
+from efir.jobs.lifecycle import get_job  # noqa: E402
+from efir.jobs.queue import enqueue_job, make_celery  # noqa: E402
+from efir.media.storage.base import LocalStorage  # noqa: E402
+from efir.transcripts.model import Transcript  # noqa: E402
+from efir.transcripts.revisions import latest_revision  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SHORT_CLIP_AFTER_S = 20.0

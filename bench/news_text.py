@@ -20,7 +20,7 @@ from pathlib import Path
 import pymorphy3
 
 from efir.search import ClipMeta
-from efir.transcript import Role, Segment, Speaker, Transcript
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript
 
 
 def _words(block: str) -> list[str]:
@@ -360,14 +360,14 @@ class NewsWriter:
                 f"S{i + 2}",
                 f"{r.choice(FIRST_NAMES)} {r.choice(SURNAMES)}",
                 f"{self.role('nomn').upper()} {self.region('gent').upper()}",
-                Role.INTERVIEWEE,
+                SpeakerRole.INTERVIEWEE,
                 f"voice-{r.randint(1, 400)}",
             )
             for i in range(r.randint(1, 2))
         ]
         speakers = (
-            Speaker("S0", role=Role.ANCHOR),
-            Speaker("S1", role=Role.CORRESPONDENT),
+            Speaker("S0", role=SpeakerRole.ANCHOR),
+            Speaker("S1", role=SpeakerRole.CORRESPONDENT),
             *guests,
         )
         rows = []

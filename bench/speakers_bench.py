@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from der import (  # noqa: E402
+from support.der import (  # noqa: E402
     diarization_error_rate,
     read_rttm,
     transcript_turns,
     truth_transcript,
 )
 
-from efir.transcript import Segment, Transcript, Word  # noqa: E402
+from efir.transcripts.model import Segment, Transcript, Word  # noqa: E402
 from worker.stages.captions import read_captions  # noqa: E402
 from worker.stages.diarize import diarize  # noqa: E402
 from worker.stages.media import decode_audio  # noqa: E402

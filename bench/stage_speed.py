@@ -36,12 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from asr_speed import bare_transcribe  # noqa: E402
-from service_support import session_factory  # noqa: E402
+from support.service_support import session_factory  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
 from efir.db import Clip  # noqa: E402
-from efir.transcript import Transcript  # noqa: E402
-from efir.transcripts_store import save_job_output  # noqa: E402
+from efir.transcripts.model import Transcript  # noqa: E402
+from efir.transcripts.revisions import save_job_output  # noqa: E402
 from worker.model_cache import get_whisper_model  # noqa: E402
 from worker.pipeline import PipelineOptions, pipeline_options_from_settings, recognise, run_pipeline  # noqa: E402
 from worker.stages.asr import speech_regions  # noqa: E402

@@ -38,6 +38,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AccountRole",
     "ApiToken",
     "Base",
     "Clip",
@@ -46,7 +47,6 @@ __all__ = [
     "JobChunk",
     "JobState",
     "LoginFailure",
-    "Role",
     "TranscriptRevision",
     "UiSession",
     "User",
@@ -105,8 +105,8 @@ class JobState(StrEnum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
-class Role(StrEnum):
-    """What an account may do; efir.accounts maps each permission to the roles holding it."""
+class AccountRole(StrEnum):
+    """What an account may do; efir.accounts.users maps each permission to the roles holding it."""
 
     UPLOADER = "uploader"
     EDITOR = "editor"
@@ -114,10 +114,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-def _role_column(constraint_name: str) -> Mapped[Role]:
+def _role_column(constraint_name: str) -> Mapped[AccountRole]:
     return mapped_column(
         type_=SqlEnum(
-            Role,
+            AccountRole,
             name=constraint_name,
             native_enum=False,
             create_constraint=True,
@@ -234,7 +234,7 @@ class ClipSpeaker(Base):
 
 
 class JobChunk(Base):
-    """One chunk of a long programme's job (efir.chunks): its span, audio and result."""
+    """One chunk of a long programme's job (efir.jobs.chunks): its span, audio and result."""
 
     __tablename__ = "job_chunks"
 
@@ -258,7 +258,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = _role_column("user_role")
+    role: Mapped[AccountRole] = _role_column("user_role")
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -272,7 +272,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = _role_column("api_token_role")
+    role: Mapped[AccountRole] = _role_column("api_token_role")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -307,7 +307,7 @@ class LoginFailure(Base):
 
 
 class WebhookSubscription(Base):
-    """A clip's callback URL (efir.webhooks), signed for the token that set it."""
+    """A clip's callback URL (efir.webhooks.delivery), signed for the token that set it."""
 
     __tablename__ = "webhook_subscriptions"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pymorphy3
 
-from efir.transcript import Segment, Transcript
+from efir.transcripts.model import Segment, Transcript
 
 __all__ = ["Glossary", "correct_words"]
 

@@ -10,7 +10,7 @@ import ipaddress
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from efir.accounts import has_enabled_admin
+from efir.accounts.users import has_enabled_admin
 from efir.config import Settings
 from efir.errors import EfirError
 

@@ -17,8 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from s3_support import S3_TEST_CREDENTIALS, running_s3_server
-from service_support import SESSION_TOKEN, SettingsFactory, fresh_postgres_database, running_api
+from support.s3_support import S3_TEST_CREDENTIALS, running_s3_server
+from support.service_support import (
+    SESSION_TOKEN,
+    SettingsFactory,
+    fresh_postgres_database,
+    running_api,
+)
 
 from efir.config import Settings
 

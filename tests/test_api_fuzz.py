@@ -23,7 +23,7 @@ from schemathesis import APIOperation, BaseSchema, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from service_support import SESSION_TOKEN, running_api, save_clip_with_transcript
+from support.service_support import SESSION_TOKEN, running_api, save_clip_with_transcript
 
 from efir.config import Settings
 

@@ -13,11 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from scoring import cer, load_truth_text, wer
+from support.scoring import cer, load_truth_text, wer
 
 from efir.config import Settings
 from efir.glossary import Glossary
-from efir.transcript import Transcript, Word
+from efir.transcripts.model import Transcript, Word
 from worker.pipeline import PipelineOptions, pipeline_options_from_settings, run_pipeline
 from worker.stages.asr import (
     AsrOptions,

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from auth_support import PASSWORD, add_user, bearer, production
-from service_support import (
+from sqlalchemy import select, text
+from support.auth_support import PASSWORD, add_user, bearer, production
+from support.service_support import (
     REPO_ROOT,
     SettingsFactory,
     cut_seed,
@@ -23,12 +24,11 @@ from service_support import (
     session_factory,
     settings_environment,
 )
-from sqlalchemy import select, text
 
 from api.main import create_app
-from efir.accounts import (
+from efir.accounts.users import (
     AccountError,
-    Role,
+    AccountRole,
     get_user,
     update_user,
     verify_password,
@@ -42,7 +42,7 @@ from efir.startup_checks import ServeRefusedError
 def prod(make_settings: SettingsFactory, redis_url: str, queue_name: str) -> Settings:
     """Production settings on the test's SQLite database, with an admin already there."""
     settings = production(make_settings(redis_url=redis_url, queue_name=queue_name))
-    add_user(settings, "chief", Role.ADMIN)
+    add_user(settings, "chief", AccountRole.ADMIN)
     return settings
 
 
@@ -69,7 +69,7 @@ def test_tokens_are_stored_only_as_their_sha256_and_stop_when_revoked(
 ) -> None:
     settings = production(Settings(data_dir=tmp_path / "data", database_url=database_url))
     name = f"archive-{uuid.uuid4().hex[:6]}"
-    user_id, token = add_user(settings, name, Role.ARCHIVIST)
+    user_id, token = add_user(settings, name, AccountRole.ARCHIVIST)
     sessions = session_factory(settings.sqlalchemy_url)
     with sessions() as session:
         stored = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)).one()
@@ -77,7 +77,7 @@ def test_tokens_are_stored_only_as_their_sha256_and_stop_when_revoked(
         # The token's text is in no column of any row of the table.
         rows = session.execute(text("SELECT * FROM api_tokens")).all()
         assert all(token not in str(value) for row in rows for value in row)
-    admin_token = add_user(settings, f"ops-{name}", Role.ADMIN)[1]
+    admin_token = add_user(settings, f"ops-{name}", AccountRole.ADMIN)[1]
     with running_api(settings) as base_url, httpx.Client(base_url=base_url) as client:
         assert client.get("/api/v1/clips", headers=bearer(token)).status_code == 200
         with sessions() as session:
@@ -194,7 +194,7 @@ def test_cookie_requests_that_change_things_must_come_from_our_origin(
     assert live.patch("/api/v1/voices/nope", headers=_origin(live), **change).status_code == 404
     assert live.get("/api/v1/voices", headers={"Origin": "https://evil.example"}).status_code == 200
     # A bearer token is not sent by browsers on their own: no origin needed.
-    token = add_user(prod, "script", Role.EDITOR)[1]
+    token = add_user(prod, "script", AccountRole.EDITOR)[1]
     live.cookies.clear()
     scripted = live.patch("/api/v1/voices/nope", headers=bearer(token), **change)
     assert scripted.status_code == 404
@@ -202,7 +202,7 @@ def test_cookie_requests_that_change_things_must_come_from_our_origin(
 
 def test_wrong_passwords_lock_that_username_for_a_while(prod: Settings) -> None:
     locked_prod = prod.model_copy(update={"login_max_failures": 3, "login_lockout_s": 60.0})
-    add_user(prod, "other", Role.EDITOR)
+    add_user(prod, "other", AccountRole.EDITOR)
     for client in _serve(locked_prod):
         wrong = {"username": "chief", "password": "не тот пароль"}
         for _ in range(3):
@@ -223,7 +223,7 @@ def test_rate_limit_answers_429_with_retry_after_then_recovers(prod: Settings) -
     limited = prod.model_copy(
         update={"rate_limit_per_minute": 60, "upload_rate_limit_per_minute": 6}
     )
-    token = add_user(prod, "busy", Role.UPLOADER)[1]
+    token = add_user(prod, "busy", AccountRole.UPLOADER)[1]
     for client in _serve(limited):
         statuses = [
             client.get("/api/v1/jobs", headers=bearer(token)).status_code for _ in range(10)
@@ -235,7 +235,7 @@ def test_rate_limit_answers_429_with_retry_after_then_recovers(prod: Settings) -
         assert 1 <= wait_s <= 10
         assert "Too many requests" in refused.json()["detail"]
         # Another principal has its own allowance.
-        admin_token = add_user(prod, "calm", Role.ADMIN)[1]
+        admin_token = add_user(prod, "calm", AccountRole.ADMIN)[1]
         assert client.get("/api/v1/jobs", headers=bearer(admin_token)).status_code == 200
         time.sleep(wait_s + 0.2)
         assert client.get("/api/v1/jobs", headers=bearer(token)).status_code == 200
@@ -247,7 +247,7 @@ def test_rate_limit_answers_429_with_retry_after_then_recovers(prod: Settings) -
 
 
 def test_bodies_over_the_limit_get_413_even_without_content_length(prod: Settings) -> None:
-    token = add_user(prod, "writer", Role.ADMIN)[1]
+    token = add_user(prod, "writer", AccountRole.ADMIN)[1]
     small = prod.model_copy(update={"max_request_body_bytes": 1024})
     for client in _serve(small):
         big_name = {"username": "x" * 2000, "password": PASSWORD, "role": "editor"}
@@ -285,7 +285,7 @@ def test_clips_record_who_uploaded_them_by_either_upload_route(
     prod: Settings, tmp_path: Path
 ) -> None:
     media = cut_seed(tmp_path / "cut.mp4", start_s=10, duration_s=2).read_bytes()
-    user_id, token = add_user(prod, "newsroom", Role.UPLOADER)
+    user_id, token = add_user(prod, "newsroom", AccountRole.UPLOADER)
     for client in _serve(prod):
         plain = client.post(
             "/api/v1/clips", files={"file": ("утро.mp4", media)}, headers=bearer(token)
@@ -318,19 +318,19 @@ def test_production_refuses_to_start_without_a_strong_secret_or_an_admin(
             create_app(bare.model_copy(update={"secret_key": secret}))
     with pytest.raises(ServeRefusedError, match="No admin account"):
         create_app(bare)
-    admin_id = add_user(bare, "boss", Role.ADMIN)[0]
-    add_user(bare, "deputy", Role.ADMIN)
+    admin_id = add_user(bare, "boss", AccountRole.ADMIN)[0]
+    add_user(bare, "deputy", AccountRole.ADMIN)
     with session_factory(bare.sqlalchemy_url)() as session:
         update_user(session=session, user_id=admin_id, disabled=True)
         deputy = get_user(session=session, username="deputy")
         with pytest.raises(AccountError, match="last enabled admin"):
-            update_user(session=session, user_id=deputy.id, role=Role.EDITOR)
+            update_user(session=session, user_id=deputy.id, role=AccountRole.EDITOR)
     assert create_app(bare).state.settings.environment == "production"
     # `efir serve` says why and exits non-zero.
     without_secret = bare.model_copy(update={"secret_key": None})
     environment = {**settings_environment(without_secret), "EFIR_ENVIRONMENT": "production"}
     served = subprocess.run(
-        [sys.executable, "-m", "efir.cli", "serve", "--no-worker", "--port", "1"],
+        [sys.executable, "-m", "cli.main", "serve", "--no-worker", "--port", "1"],
         cwd=REPO_ROOT,
         env={**environment, "EFIR_REDIS_URL": "redis://127.0.0.1:6379/15"},
         capture_output=True,
@@ -356,7 +356,7 @@ def test_local_mode_is_an_admin_without_login_on_loopback_only(
         assert client.get("/metrics").status_code == 200
         assert client.get("/api/v1/users").status_code == 200
     served = subprocess.run(
-        [sys.executable, "-m", "efir.cli", "serve", "--no-worker", "--host", "0.0.0.0"],
+        [sys.executable, "-m", "cli.main", "serve", "--no-worker", "--host", "0.0.0.0"],
         cwd=REPO_ROOT,
         env={**settings_environment(local), "EFIR_REDIS_URL": redis_url},
         capture_output=True,

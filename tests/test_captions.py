@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from der import read_wav_16k, truth_speaker_transcript, truth_transcript
 from PIL import Image
+from support.der import read_wav_16k, truth_speaker_transcript, truth_transcript
 
 from efir.exports import render
-from efir.transcript import ROLE_LABELS_RU, Role, Segment, Speaker, Transcript
+from efir.transcripts.model import ROLE_LABELS_RU, Segment, Speaker, SpeakerRole, Transcript
 from worker.stages.captions import CaptionOptions, read_caption_text, read_captions
 from worker.stages.diarize import diarize
 from worker.stages.roles import assign_roles
@@ -49,7 +49,7 @@ def test_every_interviewee_caption_on_the_right_speaker() -> None:
             name, title = expected[speaker.id]
             assert _norm(speaker.name) == _norm(name)
             assert _norm(speaker.title) == _norm(title)
-            assert speaker.role is Role.INTERVIEWEE
+            assert speaker.role is SpeakerRole.INTERVIEWEE
             assert speaker.caption == f"{speaker.name}, {speaker.title}"
         else:  # anchor and correspondent: no lower-third, no name
             assert speaker.name is None and speaker.title is None and speaker.role is None
@@ -80,7 +80,9 @@ def test_captions_follow_diarized_speakers(seed_chain: Transcript) -> None:
 
 def test_broadcast_transcript_reads_like_the_seed_document(seed_chain: Transcript) -> None:
     """Same turn order, same captions: the txt export's headings against the truth's."""
-    expected = [_norm(t["caption"] or ROLE_LABELS_RU[Role(t["role"])]) for t in TRUTH["turns"]]
+    expected = [
+        _norm(t["caption"] or ROLE_LABELS_RU[SpeakerRole(t["role"])]) for t in TRUTH["turns"]
+    ]
     text = render(seed_chain, "txt").decode("utf-8")
     headings = [_norm(line[:-1]) for line in text.splitlines() if line.endswith(":")]
     assert headings == expected
@@ -112,7 +114,7 @@ def test_missing_language_data_is_an_ocr_error(tmp_path: Path) -> None:
 def test_roles_on_the_seed_read_like_the_newsroom_transcript() -> None:
     captioned = read_captions(truth_speaker_transcript(SEED / "seed.truth.json"), SEED / "seed.mp4")
     roles = {s.id: s.role for s in assign_roles(captioned).speakers}
-    assert roles == {t["speaker"]: Role(t["role"]) for t in TRUTH["turns"]}
+    assert roles == {t["speaker"]: SpeakerRole(t["role"]) for t in TRUTH["turns"]}
 
 
 def test_roles_keep_what_is_known_and_fall_back_to_other() -> None:
@@ -130,7 +132,7 @@ def test_roles_keep_what_is_known_and_fall_back_to_other() -> None:
             segment(3, 40, 50, "S4"),
         ),
         speakers=(
-            Speaker("S1", role=Role.CORRESPONDENT),  # known from the registry
+            Speaker("S1", role=SpeakerRole.CORRESPONDENT),  # known from the registry
             Speaker("S2"),
             Speaker("S3"),
             Speaker("S4", name="Ерлан СПАНОВ"),
@@ -138,10 +140,20 @@ def test_roles_keep_what_is_known_and_fall_back_to_other() -> None:
     )
     roles = [s.role for s in assign_roles(transcript).speakers]
     # The opener is the known correspondent: no anchor, no second correspondent.
-    assert roles == [Role.CORRESPONDENT, Role.OTHER, Role.OTHER, Role.INTERVIEWEE]
+    assert roles == [
+        SpeakerRole.CORRESPONDENT,
+        SpeakerRole.OTHER,
+        SpeakerRole.OTHER,
+        SpeakerRole.INTERVIEWEE,
+    ]
     unknown_opener = replace(transcript, speakers=(Speaker("S1"), *transcript.speakers[1:]))
     roles = [s.role for s in assign_roles(unknown_opener).speakers]
-    assert roles == [Role.ANCHOR, Role.OTHER, Role.CORRESPONDENT, Role.INTERVIEWEE]
+    assert roles == [
+        SpeakerRole.ANCHOR,
+        SpeakerRole.OTHER,
+        SpeakerRole.CORRESPONDENT,
+        SpeakerRole.INTERVIEWEE,
+    ]
 
 
 def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:

@@ -16,27 +16,27 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from der import read_wav_16k
-from programme_support import (
+from sqlalchemy.orm import Session, sessionmaker
+from support.der import read_wav_16k
+from support.programme_support import (
     SECOND_WAV,
     SEED_WAV,
     speaker_agreement,
     store_clip_job,
     write_programme,
 )
-from scoring import wer
-from service_support import SettingsFactory, running_worker, session_factory, wait_for_log
-from sqlalchemy.orm import Session, sessionmaker
+from support.scoring import wer
+from support.service_support import SettingsFactory, running_worker, session_factory, wait_for_log
 
-from efir.chunks import (
+from efir.db import Clip, JobState
+from efir.jobs.chunks import (
     claim_merge,
     finish_chunk,
     job_chunks,
     save_chunk_plan,
     start_chunk,
 )
-from efir.db import Clip, JobState
-from efir.jobs import (
+from efir.jobs.lifecycle import (
     JobCancelledError,
     advance_job,
     cancel_job,
@@ -45,13 +45,13 @@ from efir.jobs import (
     get_job,
     touch_job,
 )
-from efir.queue import enqueue_job, make_celery
-from efir.storage import LocalStorage
-from efir.transcript import Transcript, Word
-from efir.transcripts_store import latest_revision, list_revisions
+from efir.jobs.queue import enqueue_job, make_celery
+from efir.media.storage.base import LocalStorage
+from efir.transcripts.model import Transcript, Word
+from efir.transcripts.revisions import latest_revision, list_revisions
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
 from worker.stages.asr import AsrOptions, TimeSpan, speech_regions
-from worker.stages.chunking import PCM_DTYPE, plan_chunks, speech_regions_in_file
+from worker.stages.chunk_plan import PCM_DTYPE, plan_chunks, speech_regions_in_file
 
 GAPS_S = (1.5, 2.0)
 CHUNK_S = 60.0

@@ -8,23 +8,23 @@ import sys
 from pathlib import Path
 
 import pytest
-from service_support import (
+from sqlalchemy import inspect
+from support.service_support import (
     SEED_DIR,
     SettingsFactory,
     cut_seed,
     session_factory,
     settings_environment,
 )
-from sqlalchemy import inspect
 
 from efir.db import make_engine
-from efir.transcript import Transcript
-from efir.transcripts_store import latest_revision
+from efir.transcripts.model import Transcript
+from efir.transcripts.revisions import latest_revision
 
 
 def run_efir(settings_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "efir.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=settings_env,
         capture_output=True,
         timeout=900,

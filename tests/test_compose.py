@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from service_support import REPO_ROOT
+from support.service_support import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from der import (
+from support.der import (
     diarization_error_rate,
     read_rttm,
     read_wav_16k,
@@ -16,7 +16,7 @@ from der import (
     truth_transcript,
 )
 
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 from worker.stages.diarize import Diarization, DiarizeOptions, diarize
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")

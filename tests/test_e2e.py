@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from scoring import cer, wer
-from service_support import (
+from support.scoring import cer, wer
+from support.service_support import (
     REPO_ROOT,
     SEED_DIR,
     SESSION_TOKEN,
@@ -38,11 +38,11 @@ from service_support import (
     wait_until_serving,
 )
 
-from efir.clip_voiceprints import load_voiceprints
 from efir.config import Settings
-from efir.jobs import get_job
-from efir.transcript import Role, Transcript
-from efir.transcripts_store import list_revisions
+from efir.jobs.lifecycle import get_job
+from efir.transcripts.model import SpeakerRole, Transcript
+from efir.transcripts.revisions import list_revisions
+from efir.voices.voiceprints import load_voiceprints
 
 pytestmark = pytest.mark.slow
 
@@ -251,14 +251,14 @@ def test_seed_speakers_carry_their_captions_and_roles(
     assert named.keys() == truth.keys()
     for key, speaker in named.items():
         assert _caption_key(speaker.title) == _caption_key(truth[key]["caption_title"])
-        assert speaker.role is Role.INTERVIEWEE and speaker.voice_id
+        assert speaker.role is SpeakerRole.INTERVIEWEE and speaker.voice_id
         # Each interviewee's words sit inside their own truth turn.
         turn = truth[key]
         words = [w for s in transcript.segments if s.speaker == speaker.id for w in s.words]
         inside = [w for w in words if turn["start"] - 0.5 <= w.start <= turn["end"] + 0.5]
         assert len(inside) >= 0.9 * len(words)
     roles = {s.role for s in transcript.speakers if not s.name}
-    assert roles == {Role.ANCHOR, Role.CORRESPONDENT}
+    assert roles == {SpeakerRole.ANCHOR, SpeakerRole.CORRESPONDENT}
     # The worker kept every speaker's voiceprint and taught the registry the captions.
     voices = live_service.client.get("/api/v1/voices").json()
     assert {_caption_key(v["name"]) for v in voices} == truth.keys()
@@ -295,7 +295,7 @@ def test_a_correspondent_named_by_an_editor_is_named_in_the_next_clip(
     print("\nsecond.wav speakers: " + ", ".join(f"{s.id}={s.caption}" for s in second.speakers))
     recognised = [s for s in second.speakers if s.voice_id]
     assert [(s.name, s.role, s.voice_id) for s in recognised] == [
-        (KORR_NAME, Role.CORRESPONDENT, korr_voice_id)
+        (KORR_NAME, SpeakerRole.CORRESPONDENT, korr_voice_id)
     ]
     korr_words = [w for s in second.segments if s.speaker == recognised[0].id for w in s.words]
     in_korr_turns = [
@@ -322,7 +322,7 @@ def test_efir_serve_with_embedded_redis(
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "efir.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,

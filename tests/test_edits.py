@@ -9,9 +9,10 @@ import docx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from subtitle_rules import read_back, read_vtt, spoken_text, truth_transcript, violations
+from support.subtitle_rules import read_back, read_vtt, spoken_text, truth_transcript, violations
 
-from efir.edits import (
+from efir.exports import CueRules, render
+from efir.transcripts.edits import (
     MergeSegments,
     RenameSpeaker,
     SetSpeaker,
@@ -21,8 +22,7 @@ from efir.edits import (
     apply_edits,
     parse_ops,
 )
-from efir.exports import CueRules, render
-from efir.transcript import Role, Segment, Transcript, Word
+from efir.transcripts.model import Segment, SpeakerRole, Transcript, Word
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_speaker_changes_and_renames_show_in_every_export(seed: Transcript) -> N
     )
     edited = apply_edits(seed, ops)
     assert edited.speaker("korr").caption == "Анна ИВАНОВА, КОРРЕСПОНДЕНТ"
-    assert edited.speaker("korr").role is Role.CORRESPONDENT  # untouched fields stay
+    assert edited.speaker("korr").role is SpeakerRole.CORRESPONDENT  # untouched fields stay
     text = render(edited, "txt").decode()
     assert "Анна ИВАНОВА, КОРРЕСПОНДЕНТ:\n«Главная тема" in text
     assert "Ерлан СПАНОВ" not in text  # his only turn now belongs to Kakenov
@@ -260,7 +260,7 @@ def test_parse_ops_reads_every_op() -> None:
     assert ops == [
         SetText(1, "Текст"),
         SetSpeaker(1, "korr"),
-        RenameSpeaker("korr", (("name", None), ("role", Role.ANCHOR))),
+        RenameSpeaker("korr", (("name", None), ("role", SpeakerRole.ANCHOR))),
         SplitSegment(1, 2),
         MergeSegments((1, 2)),
     ]

@@ -11,7 +11,7 @@ import docx
 import pysubs2
 import pytest
 import webvtt
-from subtitle_rules import (
+from support.subtitle_rules import (
     FIXTURES,
     TRUTH_FIXTURES,
     ReadCue,
@@ -24,9 +24,9 @@ from subtitle_rules import (
     violations,
 )
 
-from efir.edits import SplitSegment, apply_edits
 from efir.exports import FORMATS, CueRules, render
-from efir.transcript import Segment, Transcript, Word
+from efir.transcripts.edits import SplitSegment, apply_edits
+from efir.transcripts.model import Segment, Transcript, Word
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from subtitle_rules import normalised, read_back, read_srt, spoken_text, violations
+from support.subtitle_rules import normalised, read_back, read_srt, spoken_text, violations
 
 from efir.exports import CueRules, render
 from efir.exports.rules import CLINGING_WORDS
-from efir.transcript import Role, Segment, Speaker, Transcript, Word
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript, Word
 
 LETTERS = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 VOWELS = "аеёиоуыэюя"
 STRESS = "\u0301"
 CLINGING = sorted(w for w in CLINGING_WORDS if "-" not in w)
 SPEAKERS = (
-    Speaker("anchor", role=Role.ANCHOR),
-    Speaker("korr", role=Role.CORRESPONDENT),
-    Speaker("guest", name="Ерлан СПАНОВ", title="ЗАМЕСТИТЕЛЬ АКИМА", role=Role.INTERVIEWEE),
+    Speaker("anchor", role=SpeakerRole.ANCHOR),
+    Speaker("korr", role=SpeakerRole.CORRESPONDENT),
+    Speaker("guest", name="Ерлан СПАНОВ", title="ЗАМЕСТИТЕЛЬ АКИМА", role=SpeakerRole.INTERVIEWEE),
     Speaker("unknown"),
 )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_support import SEED_DIR, SettingsFactory, cut_seed, running_api
+from support.service_support import SEED_DIR, SettingsFactory, cut_seed, running_api
 from test_upload_errors import assert_nothing_left, multipart_body, post_raw, post_streamed
 
 from efir.config import Settings

@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from service_support import SettingsFactory, running_api, save_clip_with_transcript
+from support.service_support import SettingsFactory, running_api, save_clip_with_transcript
 
 CONCURRENT_REQUESTS = 300
 # Far below SQLAlchemy's 30 s pool timeout, which the deadlock took to break one request.

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from postgres_support import PrivatePostgres, private_postgres
-from service_support import (
+from sqlalchemy import Engine, func, select
+from support.postgres_support import PrivatePostgres, private_postgres
+from support.service_support import (
     SEED_DIR,
     SettingsFactory,
     cut_seed,
@@ -20,7 +21,6 @@ from service_support import (
     save_clip_with_transcript,
     session_factory,
 )
-from sqlalchemy import Engine, func, select
 
 from api.main import create_app
 from efir.config import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from efir.glossary import Glossary, correct_words
-from efir.transcript import Segment, Transcript, Word
+from efir.transcripts.model import Segment, Transcript, Word
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
 

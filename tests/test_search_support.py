@@ -11,22 +11,26 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from service_support import fresh_postgres_database
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
+from support.service_support import fresh_postgres_database
 
 from efir.search import ClipMeta, create_search_schema, index_transcript
 from efir.search.models import SearchPage
-from efir.transcript import Role, Segment, Speaker, Transcript
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript
 
 BACKENDS = ("sqlite", "postgresql")
 
-ANCHOR = Speaker("S0", role=Role.ANCHOR)
-CORRESPONDENT = Speaker("S1", role=Role.CORRESPONDENT)
+ANCHOR = Speaker("S0", role=SpeakerRole.ANCHOR)
+CORRESPONDENT = Speaker("S1", role=SpeakerRole.CORRESPONDENT)
 SPANOV = Speaker(
-    "S2", "Ерлан СПАНОВ", "ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ", Role.INTERVIEWEE, "voice-spanov"
+    "S2",
+    "Ерлан СПАНОВ",
+    "ЗАМЕСТИТЕЛЬ АКИМА КОСТАНАЙСКОЙ ОБЛАСТИ",
+    SpeakerRole.INTERVIEWEE,
+    "voice-spanov",
 )
-NUROVA = Speaker("S2", "Айгуль НУРОВА", "ДЕПУТАТ МАЖИЛИСА", Role.INTERVIEWEE, "voice-nurova")
+NUROVA = Speaker("S2", "Айгуль НУРОВА", "ДЕПУТАТ МАЖИЛИСА", SpeakerRole.INTERVIEWEE, "voice-nurova")
 
 # clip id → (metadata, speakers, [(speaker id, text)])
 CORPUS: dict[str, tuple[ClipMeta, tuple[Speaker, ...], list[tuple[str, str]]]] = {

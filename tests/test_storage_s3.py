@@ -14,8 +14,9 @@ import boto3
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
-from s3_support import S3_TEST_CREDENTIALS
-from service_support import (
+from efir.media.storage.s3 import S3Storage
+from support.s3_support import S3_TEST_CREDENTIALS
+from support.service_support import (
     SettingsFactory,
     cut_seed,
     free_port,
@@ -25,10 +26,10 @@ from service_support import (
 )
 
 from efir.db import Clip, JobState
-from efir.jobs import create_job, get_job
-from efir.queue import enqueue_job, make_celery
-from efir.storage import StorageUnavailableError, make_storage, media_key
-from efir.storage_s3 import S3Storage
+from efir.jobs.lifecycle import create_job, get_job
+from efir.jobs.queue import enqueue_job, make_celery
+from efir.media.storage import make_storage
+from efir.media.storage.base import StorageUnavailableError, media_key
 
 JOB_TIMEOUT_S = 240.0
 CUT_S = 8.0

@@ -7,20 +7,23 @@ import json
 
 import httpx
 import pytest
-from service_support import SEED_DIR, session_factory
+from support.service_support import SEED_DIR, session_factory
 
 from efir.config import Settings
 from efir.db import Clip
-from efir.jobs import claim_job, create_job, finish_job
+from efir.jobs.lifecycle import claim_job, create_job, finish_job
 from efir.search import SearchQuery, search
-from efir.transcript import Role, Segment, Speaker, Transcript, Word
-from efir.transcripts_store import save_job_output
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript, Word
+from efir.transcripts.revisions import save_job_output
 
 TRANSCRIPT = Transcript(
     duration=8.0,
     language="ru",
     model="test",
-    speakers=(Speaker("S0", role=Role.ANCHOR), Speaker("S1", role=Role.CORRESPONDENT)),
+    speakers=(
+        Speaker("S0", role=SpeakerRole.ANCHOR),
+        Speaker("S1", role=SpeakerRole.CORRESPONDENT),
+    ),
     segments=(
         Segment(
             0,

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_support import SEED_DIR, SettingsFactory, cut_seed, running_api, session_factory
 from sqlalchemy import func, select
+from support.service_support import (
+    SEED_DIR,
+    SettingsFactory,
+    cut_seed,
+    running_api,
+    session_factory,
+)
 
 from efir.config import Settings
 from efir.db import Clip, Job

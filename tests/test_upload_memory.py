@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from service_support import (
+from support.service_support import (
     REPO_ROOT,
     SettingsFactory,
     free_port,

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from der import read_wav_16k, truth_transcript
-from service_support import session_factory
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.der import read_wav_16k, truth_transcript
+from support.service_support import session_factory
 
 from efir.db import Voice
 from efir.errors import NotFoundError
-from efir.transcript import Role, Transcript
-from efir.voices import (
+from efir.transcripts.model import SpeakerRole, Transcript
+from efir.voices.registry import (
     MATCH_THRESHOLD,
     assign_voice,
     delete_voice,
@@ -75,7 +75,7 @@ def seed() -> tuple[Diarization, Transcript]:
     """The seed as the pipeline leaves it, then the editor names the correspondent."""
     diarization = _diarized("seed")
     transcript = assign_roles(read_captions(diarization.transcript, FIXTURES / "seed" / "seed.mp4"))
-    korr = next(s for s in transcript.speakers if s.role is Role.CORRESPONDENT)
+    korr = next(s for s in transcript.speakers if s.role is SpeakerRole.CORRESPONDENT)
     assert _voices_by_speaker(diarization, "seed")[korr.id] == "f_korr"
     named = tuple(
         replace(s, name=KORR_NAME, title="корреспондент") if s.id == korr.id else s
@@ -135,7 +135,7 @@ def test_correspondent_comes_back_named(
     for speaker in matched.speakers:
         if second_voice[speaker.id] == "f_korr":
             assert speaker.name == KORR_NAME
-            assert speaker.role is Role.CORRESPONDENT
+            assert speaker.role is SpeakerRole.CORRESPONDENT
             assert speaker.voice_id is not None
         else:
             assert speaker.name is None and speaker.voice_id is None
@@ -205,7 +205,9 @@ def test_editor_operations_on_the_registry(
         voices = {v.name: v for v in list_voices(session)}
         korr = voices[KORR_NAME]
 
-        renamed = rename_voice(session, korr.id, name="Алия НУРЛАНОВА-ЖАН", role=Role.CORRESPONDENT)
+        renamed = rename_voice(
+            session, korr.id, name="Алия НУРЛАНОВА-ЖАН", role=SpeakerRole.CORRESPONDENT
+        )
         assert (renamed.name, renamed.title, renamed.role) == (
             "Алия НУРЛАНОВА-ЖАН",
             "корреспондент",
@@ -222,7 +224,7 @@ def test_editor_operations_on_the_registry(
         )
         speaker = edited.speaker(anchor_id)
         assert speaker is not None and speaker.name == "Ерлан СПАНОВ"
-        assert speaker.voice_id == spanov.id and speaker.role is Role.INTERVIEWEE
+        assert speaker.voice_id == spanov.id and speaker.role is SpeakerRole.INTERVIEWEE
         assert spanov.samples > samples_before
 
         kakenov = voices["Абылай-хан КАКЕНОВ"]

@@ -14,16 +14,16 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from service_support import SEED_DIR, SettingsFactory, running_api, session_factory
 from sqlalchemy import delete
+from support.service_support import SEED_DIR, SettingsFactory, running_api, session_factory
 
-from efir.clip_voiceprints import load_voiceprints, store_voiceprints
 from efir.config import Settings
 from efir.db import Clip, Voice
-from efir.jobs import get_job
-from efir.transcript import Role, Segment, Speaker, Transcript
-from efir.transcripts_store import save_revision
-from efir.voices import VoicePrint
+from efir.jobs.lifecycle import get_job
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript
+from efir.transcripts.revisions import save_revision
+from efir.voices.registry import VoicePrint
+from efir.voices.voiceprints import load_voiceprints, store_voiceprints
 
 ANCHOR_PRINT = np.array([1.0, 0.0, 0.0], dtype=np.float32)
 GUEST_PRINT = np.array([0.0, 1.0, 0.0], dtype=np.float32)
@@ -49,7 +49,10 @@ def service(
                 Segment(0, 0.0, 8.0, "Добрый вечер.", speaker="S1"),
                 Segment(1, 8.5, 20.0, "Мы начали работу.", speaker="S2"),
             ),
-            speakers=(Speaker("S1", role=Role.ANCHOR), Speaker("S2", role=Role.OTHER)),
+            speakers=(
+                Speaker("S1", role=SpeakerRole.ANCHOR),
+                Speaker("S2", role=SpeakerRole.OTHER),
+            ),
         )
         store_voiceprints(
             session,

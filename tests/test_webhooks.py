@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from service_support import (
+from sqlalchemy.orm import Session, sessionmaker
+from support.service_support import (
     REPO_ROOT,
     SEED_DIR,
     SESSION_TOKEN,
@@ -35,18 +36,16 @@ from service_support import (
     running_worker,
     session_factory,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
-from efir.accounts import create_token, create_user
-from efir.clips import record_clip
+from efir.accounts.users import create_token, create_user
 from efir.config import Settings
-from efir.db import Clip, JobState, Role, WebhookDelivery
-from efir.jobs import claim_job, create_job, fail_job, finish_job, get_job
-from efir.media_probe import probe_media
-from efir.queue import DELIVER_WEBHOOK_TASK, enqueue_job, make_celery, recover_lost_jobs
-from efir.storage import LocalStorage, file_chunks
-from efir.webhook_urls import CallbackUnresolvedError, CallbackUrlError, is_public_address
-from efir.webhooks import (
+from efir.db import AccountRole, Clip, JobState, WebhookDelivery
+from efir.jobs.lifecycle import claim_job, create_job, fail_job, finish_job, get_job
+from efir.jobs.queue import DELIVER_WEBHOOK_TASK, enqueue_job, make_celery, recover_lost_jobs
+from efir.media.clips import record_clip
+from efir.media.probe import probe_media
+from efir.media.storage.base import LocalStorage, file_chunks
+from efir.webhooks.delivery import (
     callback_url_for,
     deliver,
     retry_delay_s,
@@ -54,6 +53,7 @@ from efir.webhooks import (
     signing_secret,
     subscribe,
 )
+from efir.webhooks.urls import CallbackUnresolvedError, CallbackUrlError, is_public_address
 
 SECRET_KEY = "webhook-test-" + secrets.token_hex(20)
 EVENT_TIMEOUT_S = 240.0
@@ -411,8 +411,10 @@ def service(
     sessions = session_factory(settings.sqlalchemy_url)
     with sessions() as session:
         password = "выпускающий-редактор-2026"
-        create_user(session=session, username="chief", password=password, role=Role.ADMIN)
-        desk = create_user(session=session, username="desk", password=password, role=Role.EDITOR)
+        create_user(session=session, username="chief", password=password, role=AccountRole.ADMIN)
+        desk = create_user(
+            session=session, username="desk", password=password, role=AccountRole.EDITOR
+        )
         token, secret = create_token(session=session, user=desk, name="cms")
     headers = {"Authorization": f"Bearer {secret}"}
     log = directory / "worker.log"

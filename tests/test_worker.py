@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from service_support import SEED_DIR, SettingsFactory, running_worker, session_factory
+from support.service_support import SEED_DIR, SettingsFactory, running_worker, session_factory
 
 from efir.db import Clip, JobState
-from efir.jobs import create_job, get_job
-from efir.queue import enqueue_job, make_celery
-from efir.storage import LocalStorage, file_chunks
+from efir.jobs.lifecycle import create_job, get_job
+from efir.jobs.queue import enqueue_job, make_celery
+from efir.media.storage.base import LocalStorage, file_chunks
 
 
 def test_missing_media_fails_the_job_with_its_reason(

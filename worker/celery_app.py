@@ -2,7 +2,7 @@
 
 Configured from efir settings (EFIR_REDIS_URL, EFIR_QUEUE_NAME); the policy that
 matters for long jobs — late acks, requeue when a worker child dies, one job
-prefetched at a time — lives in ``efir.queue.make_celery``.
+prefetched at a time — lives in ``efir.jobs.queue.make_celery``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import get_settings
 from efir.db import make_engine, make_session_factory
+from efir.jobs.queue import make_celery, recover_lost_jobs
 from efir.logs import configure_logging
-from efir.queue import make_celery, recover_lost_jobs
 
 __all__ = ["app", "sessions", "settings"]
 

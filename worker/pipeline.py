@@ -21,8 +21,8 @@ import numpy as np
 from efir.config import Settings
 from efir.glossary import Glossary
 from efir.model_assets import resolve_model_dir
-from efir.transcript import Transcript
-from efir.voices import KnownVoice, VoicePrint, match_known_voices
+from efir.transcripts.model import Transcript
+from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
 from worker.stages.asr import AsrOptions, TimeSpan, transcribe
 from worker.stages.captions import CaptionOptions, read_captions

@@ -20,7 +20,10 @@ from celery import Task
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from efir.chunks import (
+from efir.config import Settings, get_settings
+from efir.db import Clip, Job, JobState
+from efir.errors import EfirError, NotFoundError
+from efir.jobs.chunks import (
     CHUNKS_PROGRESS_SPAN,
     claim_merge,
     finish_chunk,
@@ -28,11 +31,7 @@ from efir.chunks import (
     save_chunk_plan,
     start_chunk,
 )
-from efir.clip_voiceprints import remember_clip_voices, store_voiceprints
-from efir.config import Settings, get_settings
-from efir.db import Clip, Job, JobState
-from efir.errors import EfirError, NotFoundError
-from efir.jobs import (
+from efir.jobs.lifecycle import (
     InvalidTransitionError,
     JobCancelledError,
     advance_job,
@@ -44,14 +43,16 @@ from efir.jobs import (
     set_progress,
     touch_job,
 )
+from efir.jobs.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
 from efir.logs import log_context
-from efir.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
-from efir.storage import MediaStorage, StorageUnavailableError, make_storage
-from efir.transcripts_store import save_job_output
-from efir.voices import known_voices
+from efir.media.storage import make_storage
+from efir.media.storage.base import MediaStorage, StorageUnavailableError
+from efir.transcripts.revisions import save_job_output
+from efir.voices.registry import known_voices
+from efir.voices.voiceprints import remember_clip_voices, store_voiceprints
 from worker.celery_app import app
 from worker.celery_app import sessions as worker_sessions
-from worker.long_programme import (
+from worker.chunked import (
     decode_and_plan,
     decode_chunk_result,
     encode_chunk_result,

@@ -1,9 +1,9 @@
-"""Webhook delivery in the worker: the task is thin, the logic is efir.webhooks.deliver.
+"""Webhook delivery in the worker: the task is thin, the logic is efir.webhooks.delivery.deliver.
 
-A job's end records its webhook delivery in the database (efir.jobs); the hook below sends
+A job's end records its webhook delivery in the database (efir.jobs.lifecycle); the hook below sends
 it once the task that ended the job returns, whichever task that was (a whole clip, a long
 programme's merge, a failing chunk). A delivery that is never sent — the worker died, the
-broker was down — is re-sent by the recovery sweep (efir.queue.recover_lost_jobs).
+broker was down — is re-sent by the recovery sweep (efir.jobs.queue.recover_lost_jobs).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from celery import Task
 from celery.signals import task_postrun
 
-from efir.queue import DELIVER_WEBHOOK_TASK, enqueue_delivery
-from efir.webhooks import deliver, new_delivery_ids
+from efir.jobs.queue import DELIVER_WEBHOOK_TASK, enqueue_delivery
+from efir.webhooks.delivery import deliver, new_delivery_ids
 from worker.celery_app import app, sessions, settings
 
 __all__ = ["deliver_webhook", "send_job_webhooks"]

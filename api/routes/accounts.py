@@ -16,7 +16,7 @@ from api.account_schemas import (
 from api.auth import require
 from api.deps import SessionDep
 from api.params import RowId
-from efir.accounts import (
+from efir.accounts.users import (
     Permission,
     create_token,
     create_user,

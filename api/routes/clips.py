@@ -11,16 +11,16 @@ from sqlalchemy import select
 
 from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
-from api.ingest import ingest_staged
+from api.intake import ingest_staged
 from api.media_response import ranged_media_response
+from api.multipart import receive_upload
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, JobPublic
-from api.upload import receive_upload
-from efir import clips as clip_store
-from efir.accounts import Permission
+from efir.accounts.users import Permission
 from efir.db import Clip
 from efir.errors import MediaTooLargeError, NotFoundError
-from efir.storage import require_free_space
+from efir.media import clips as clip_store
+from efir.media.storage.base import require_free_space
 
 __all__ = ["router"]
 

@@ -16,9 +16,9 @@ from api.auth import require
 from api.deps import JobQueueDep, SessionDep
 from api.params import PageLimit, PageOffset
 from api.schemas import JobPriorityRequest, JobPublic, JobsPublic
-from efir.accounts import Permission
+from efir.accounts.users import Permission
 from efir.db import Job, JobState
-from efir.jobs import (
+from efir.jobs.lifecycle import (
     cancel_job,
     get_job,
     list_jobs,

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, gener
 
 from api.auth import require
 from api.deps import SettingsDep
-from efir.accounts import Permission
+from efir.accounts.users import Permission
 from efir.metrics import JobMetricsCollector
 
 __all__ = ["router"]

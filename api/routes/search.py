@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import require
 from api.deps import SessionDep
-from efir.accounts import Permission
+from efir.accounts.users import Permission
 from efir.search import SearchPage, SearchQuery, search
 from efir.search.query import MAX_LIMIT
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from api.account_schemas import LoginRequest, SessionPublic
 from api.auth import LOCAL_PRINCIPAL, SESSION_COOKIE, Principal, authenticate, require_same_origin
 from api.deps import SessionDep, SettingsDep
-from efir.accounts import (
+from efir.accounts.users import (
     LoginFailedError,
     LoginLockedError,
     end_ui_session,

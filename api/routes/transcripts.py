@@ -10,11 +10,11 @@ from api.auth import require
 from api.deps import SessionDep
 from api.params import RevisionNumber, RevisionQuery
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
-from efir.accounts import Permission
+from efir.accounts.users import Permission
 from efir.db import Clip, TranscriptRevision
 from efir.exports import FORMATS, CueRules, render
-from efir.transcript import Transcript
-from efir.transcripts_store import (
+from efir.transcripts.model import Transcript
+from efir.transcripts.revisions import (
     edit_transcript,
     get_revision,
     latest_revision,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 from api.auth import require
 from api.deps import SessionDep
 from api.schemas import VoiceMergeRequest, VoicePublic, VoiceUpdate
-from efir.accounts import Permission
-from efir.voices import delete_voice, get_voice, list_voices, merge_voices, rename_voice
+from efir.accounts.users import Permission
+from efir.voices.registry import delete_voice, get_voice, list_voices, merge_voices, rename_voice
 
 __all__ = ["router"]
 

@@ -5,7 +5,7 @@
     GET    /api/v1/clips/{id}/webhooks  the callback and every delivery with its attempts
     GET    /api/v1/webhooks/secret      the secret signing the caller's token's events
 
-The rules (allow-list, signing, retries) are in efir.webhooks and efir.webhook_urls.
+The rules (allow-list, signing, retries) are in efir.webhooks.delivery and efir.webhooks.urls.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, require
 from api.deps import SessionDep, SettingsDep
-from efir.accounts import Permission, role_allows
-from efir.webhooks import (
+from efir.accounts.users import Permission, role_allows
+from efir.webhooks.delivery import (
     callback_url_for,
     signing_secret,
     subscribe,

@@ -16,7 +16,7 @@ from efir.exports.rules import CueRules
 from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
 from efir.exports.ttml import render_ttml
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 
 __all__ = ["FORMATS", "Cue", "CueRules", "ExportFormat", "build_cues", "render"]
 

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from efir.edits import align_words, share_span
 from efir.exports.rules import CLINGING_WORDS, CueRules, visible_length
-from efir.transcript import Transcript
+from efir.transcripts.edits import align_words, share_span
+from efir.transcripts.model import Transcript
 
 __all__ = ["DASH", "Cue", "build_cues", "media_clock"]
 

@@ -10,7 +10,7 @@ from docx.shared import Pt, RGBColor
 
 from efir.exports.text import quoted
 from efir.exports.turns import format_clock, turns_of
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 
 __all__ = ["render_docx"]
 

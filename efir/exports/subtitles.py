@@ -9,7 +9,7 @@ import webvtt
 
 from efir.exports.cues import Cue, media_clock
 from efir.exports.turns import voice_name
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 
 __all__ = ["render_srt", "render_vtt"]
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from efir.exports.turns import format_clock, turns_of
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 
 __all__ = ["quoted", "render_text"]
 

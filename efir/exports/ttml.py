@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 from efir.exports.cues import Cue, media_clock
 from efir.exports.turns import voice_name
-from efir.transcript import Transcript
+from efir.transcripts.model import Transcript
 
 __all__ = ["render_ttml"]
 

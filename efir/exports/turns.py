@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from efir.transcript import Role, Transcript
+from efir.transcripts.model import SpeakerRole, Transcript
 
 __all__ = ["Turn", "format_clock", "speaker_heading", "turns_of", "voice_name"]
 
@@ -64,7 +64,7 @@ def turns_of(transcript: Transcript) -> list[Turn]:
                 speaker=segment.speaker,
                 heading=speaker_heading(transcript, segment.speaker),
                 text=text,
-                quoted=bool(speaker and (speaker.name or speaker.role is Role.INTERVIEWEE)),
+                quoted=bool(speaker and (speaker.name or speaker.role is SpeakerRole.INTERVIEWEE)),
             )
         )
     return turns

@@ -17,7 +17,7 @@ from efir.search import backend_postgres, backend_sqlite
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
 from efir.search.models import ClipMeta
 from efir.search.schema import search_segments, search_speakers, search_terms
-from efir.transcript import Segment, Transcript
+from efir.transcripts.model import Segment, Transcript
 
 __all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
 

@@ -70,7 +70,7 @@ class SearchQuery:
     text: str = ""
     # A registry voice id, or a substring of the on-screen caption (any case, ё = е).
     speaker: str | None = None
-    # A Role value ("anchor") or its Russian label ("Ведущий").
+    # A SpeakerRole value ("anchor") or its Russian label ("Ведущий").
     role: str | None = None
     date_from: date | None = None
     date_to: date | None = None

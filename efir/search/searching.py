@@ -64,7 +64,7 @@ from efir.search.query import SearchQuery, SearchQueryError
 from efir.search.resolve import resolve
 from efir.search.schema import search_segments as segments
 from efir.search.schema import search_speakers
-from efir.transcript import ROLE_LABELS_RU, Role
+from efir.transcripts.model import ROLE_LABELS_RU, SpeakerRole
 
 __all__ = ["MAX_RANKED_CANDIDATES", "search"]
 
@@ -73,7 +73,7 @@ MAX_RANKED_CANDIDATES = 1000
 
 _ROLE_BY_NAME = {
     **{normalise(label): role for role, label in ROLE_LABELS_RU.items()},
-    **{role.value: role for role in Role},
+    **{role.value: role for role in SpeakerRole},
 }
 
 

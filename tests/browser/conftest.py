@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from browser_support import (
+from playwright.sync_api import Browser, Page, sync_playwright
+from support.browser_support import (
     ARTIFACTS_DIR,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -27,8 +28,7 @@ from browser_support import (
     UploadedClip,
     upload_through_ui,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
-from service_support import (
+from support.service_support import (
     free_port,
     settings_environment,
     start_worker,
@@ -39,7 +39,7 @@ from service_support import (
 
 from efir.config import Settings
 from efir.db import migrate
-from efir.queue import worker_queues
+from efir.jobs.queue import worker_queues
 
 SERVICE_START_TIMEOUT_S = 90
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import UploadedClip, truth_word_times
 from playwright.sync_api import Page, expect
+from support.browser_support import UploadedClip, truth_word_times
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from auth_support import PASSWORD, add_user, production
 from playwright.sync_api import Page, expect
-from service_support import running_api
+from support.auth_support import PASSWORD, add_user, production
+from support.service_support import running_api
 
-from efir.accounts import Role
+from efir.accounts.users import AccountRole
 from efir.config import Settings
-from efir.queue import worker_queues
+from efir.jobs.queue import worker_queues
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +34,9 @@ def production_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
             queue_name=f"efir-login-{uuid.uuid4().hex[:8]}",
         )
     )
-    add_user(settings, "chief", Role.ADMIN)
-    add_user(settings, "марина", Role.EDITOR)
-    add_user(settings, "архив", Role.ARCHIVIST)
+    add_user(settings, "chief", AccountRole.ADMIN)
+    add_user(settings, "марина", AccountRole.EDITOR)
+    add_user(settings, "архив", AccountRole.ARCHIVIST)
     try:
         with running_api(settings) as base_url:
             yield base_url

@@ -23,7 +23,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from efir.errors import AsrError
-from efir.transcript import Segment, Transcript, Word
+from efir.transcripts.model import Segment, Transcript, Word
 
 __all__ = [
     "AsrOptions",

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from efir.errors import OcrError
-from efir.transcript import Role, Transcript
+from efir.transcripts.model import SpeakerRole, Transcript
 from worker.stages.media import grab_frames, probe
 
 __all__ = ["CaptionOptions", "CaptionReading", "read_caption_text", "read_captions"]
@@ -85,7 +85,7 @@ def read_captions(
 
     captions = _vote(_drop_furniture(readings))
     speakers = tuple(
-        replace(s, name=captions[s.id][0], title=captions[s.id][1], role=Role.INTERVIEWEE)
+        replace(s, name=captions[s.id][0], title=captions[s.id][1], role=SpeakerRole.INTERVIEWEE)
         if s.id in captions
         else s
         for s in transcript.speakers

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from efir.transcript import Segment, Speaker, Transcript, Word
+from efir.transcripts.model import Segment, Speaker, Transcript, Word
 from worker.stages.speaker_embedding import (
     SAMPLE_RATE,
     SpeakerEmbedder,

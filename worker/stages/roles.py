@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from efir.transcript import Role, Transcript
+from efir.transcripts.model import SpeakerRole, Transcript
 
 __all__ = ["assign_roles"]
 
@@ -40,22 +40,22 @@ def assign_roles(transcript: Transcript) -> Transcript:
     opener = (
         min(transcript.segments, key=lambda s: s.start).speaker if transcript.segments else None
     )
-    anchor = opener if opener in unplaced and Role.ANCHOR not in known else None
+    anchor = opener if opener in unplaced and SpeakerRole.ANCHOR not in known else None
     others = [sid for sid in unplaced if sid != anchor]
     correspondent = None
-    if Role.CORRESPONDENT not in known:
+    if SpeakerRole.CORRESPONDENT not in known:
         correspondent = max(others, key=lambda sid: speech_s[sid], default=None)
 
-    def role_of(speaker_id: str, current: Role | None, named: bool) -> Role:
+    def role_of(speaker_id: str, current: SpeakerRole | None, named: bool) -> SpeakerRole:
         if current is not None:
             return current
         if named:
-            return Role.INTERVIEWEE
+            return SpeakerRole.INTERVIEWEE
         if speaker_id == anchor:
-            return Role.ANCHOR
+            return SpeakerRole.ANCHOR
         if speaker_id == correspondent:
-            return Role.CORRESPONDENT
-        return Role.OTHER
+            return SpeakerRole.CORRESPONDENT
+        return SpeakerRole.OTHER
 
     speakers = tuple(
         replace(s, role=role_of(s.id, s.role, bool(s.name))) for s in transcript.speakers

@@ -1,4 +1,4 @@
-"""Long-programme mode: one row per chunk of a job cut at silences (efir.chunks).
+"""Long-programme mode: one row per chunk of a job cut at silences (efir.jobs.chunks).
 
 Revision ID: 0007
 Revises: 0006

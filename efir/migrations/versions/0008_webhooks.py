@@ -1,4 +1,4 @@
-"""Webhooks: a clip's callback URL and the log of every event sent to it (efir.webhooks).
+"""Webhooks: a clip's callback URL and the log of every event sent to it (efir.webhooks.delivery).
 
 Revision ID: 0008
 Revises: 0007

@@ -1,0 +1,190 @@
+"""From a staged upload to a queued job: the one path for POST /clips and resumable uploads.
+
+The form fields are checked (``job_request``), the media probed, committed to
+content-addressed storage, recorded as a clip with its job, and sent to the workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Principal
+from api.multipart import InvalidUploadError
+from efir.config import Settings
+from efir.db import Clip, Job
+from efir.health import check_database
+from efir.jobs.lifecycle import JobPriority, JobQueue, create_job, send_to_workers
+from efir.media.clips import record_clip
+from efir.media.probe import MediaSummary, probe_media
+from efir.media.storage.base import MediaStorage, StagedMedia, StoredMedia
+from efir.webhooks.delivery import callback_url_for, subscribe
+
+__all__ = ["JobRequest", "ingest_staged", "job_request"]
+
+_TEXT_FIELDS = ("title", "programme", "channel")
+_MAX_GLOSSARY_TERMS = 5000
+_MAX_SPEAKERS = 30
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """The upload form's fields, checked: clip metadata, pipeline options, priority, and
+    the callback URL for the job's end (efir.webhooks.delivery)."""
+
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+    priority: JobPriority
+    callback_url: str | None
+
+
+def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
+    """Check the form fields; raises InvalidUploadError or CallbackUrlError with a message
+    for the user. May resolve the callback's host name: call it off the event loop."""
+    callback_url = fields.get("callback_url", "").strip()
+    return JobRequest(
+        metadata=_clip_metadata(fields),
+        options={
+            "glossary": _glossary_terms(fields.get("glossary", "")),
+            **_speaker_hints(fields),
+        },
+        priority=_priority(fields.get("priority", "")),
+        callback_url=callback_url_for(callback_url, settings) if callback_url else None,
+    )
+
+
+async def ingest_staged(
+    *,
+    staged: StagedMedia,
+    filename: str,
+    fields: dict[str, str],
+    settings: Settings,
+    storage: MediaStorage,
+    sessions: sessionmaker[Session],
+    queue: JobQueue,
+    uploader: Principal,
+) -> Job:
+    """Probe, commit and record a closed staged upload; returns its job, sent to the workers.
+    The clip records ``uploader``'s user (none in local mode); its callback, the token."""
+    with staged:
+        request = await run_in_threadpool(job_request, fields, settings)
+        # Media committed while the database is down would have no clip row to point at
+        # it, and could not be told apart from another clip's: refuse before storing.
+        await run_in_threadpool(check_database, sessions)
+        summary = await run_in_threadpool(
+            probe_media, staged.path, max_duration_s=settings.max_duration_s
+        )
+        # Off the event loop: for S3 storage the commit is the upload to the bucket.
+        stored = await run_in_threadpool(storage.commit, staged)
+    job = await run_in_threadpool(
+        _record_clip, sessions, storage, stored, summary, filename, request, uploader
+    )
+    send_to_workers(queue, job)
+    return job
+
+
+def _priority(raw: str) -> JobPriority:
+    try:
+        return JobPriority(raw.strip() or JobPriority.NORMAL)
+    except ValueError:
+        raise InvalidUploadError(
+            f"Поле priority должно быть normal или urgent, получено {raw!r}. "
+            "priority must be normal or urgent."
+        ) from None
+
+
+def _record_clip(
+    sessions: sessionmaker[Session],
+    storage: MediaStorage,
+    stored: StoredMedia,
+    summary: MediaSummary,
+    filename: str,
+    request: JobRequest,
+    uploader: Principal,
+) -> Job:
+    try:
+        with sessions() as session:
+            clip = record_clip(
+                session,
+                stored=stored,
+                summary=summary,
+                filename=filename,
+                uploaded_by_user_id=uploader.user_id,
+                **request.metadata,
+            )
+            if request.callback_url:
+                subscribe(
+                    session,
+                    clip_id=clip.id,
+                    url=request.callback_url,
+                    token_id=uploader.token_id,
+                )
+            return create_job(
+                session, clip_id=clip.id, options=request.options, priority=request.priority
+            )
+    except Exception:
+        _forget_unreferenced(sessions, storage, stored.key)
+        raise
+
+
+def _forget_unreferenced(sessions: sessionmaker[Session], storage: MediaStorage, key: str) -> None:
+    """Delete media no clip points at, so a failed upload leaves nothing behind."""
+    try:
+        with sessions() as session:
+            referenced = session.scalar(select(Clip.id).where(Clip.media_key == key).limit(1))
+    except Exception:
+        return  # cannot tell whether another clip uses it: keeping it is the safe side
+    if referenced is None:
+        storage.delete(key)
+
+
+def _clip_metadata(fields: dict[str, str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        value = fields.get(name, "").strip()
+        if len(value) > 500:
+            raise InvalidUploadError(f"Поле {name} длиннее 500 символов. {name} is too long.")
+        metadata[name] = value or None
+    raw_date = fields.get("air_date", "").strip()
+    try:
+        metadata["air_date"] = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        raise InvalidUploadError(
+            f"Дата эфира должна быть в виде ГГГГ-ММ-ДД, получено {raw_date!r}. "
+            "air_date must be YYYY-MM-DD."
+        ) from None
+    return metadata
+
+
+def _glossary_terms(text: str) -> list[str]:
+    terms = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(terms) > _MAX_GLOSSARY_TERMS:
+        raise InvalidUploadError(
+            f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
+        )
+    return terms
+
+
+def _speaker_hints(fields: dict[str, str]) -> dict[str, int]:
+    """Optional ``min_speakers``/``max_speakers`` for diarization, when the uploader knows."""
+    hints: dict[str, int] = {}
+    for name in ("min_speakers", "max_speakers"):
+        raw = fields.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_SPEAKERS:
+            raise InvalidUploadError(
+                f"Поле {name} должно быть числом от 1 до {_MAX_SPEAKERS}. "
+                f"{name} must be a whole number from 1 to {_MAX_SPEAKERS}."
+            )
+        hints[name] = int(raw)
+    if hints.get("min_speakers", 1) > hints.get("max_speakers", _MAX_SPEAKERS):
+        raise InvalidUploadError(
+            "min_speakers больше max_speakers. min_speakers is above max_speakers."
+        )
+    return hints

@@ -1,0 +1,176 @@
+"""Streaming multipart upload: the file part goes straight into storage staging.
+
+Starlette's own form parser spools the whole file to a temporary file before the
+handler runs, so a size limit could only be checked after 4 GB had been written.
+Here the request body is fed chunk by chunk to python-multipart, the file's bytes
+are hashed and written to the storage's staging file as they arrive, and the limit
+stops the upload the moment it is crossed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from efir.errors import EfirError
+from efir.media.storage.base import MediaStorage, StagedMedia
+
+if TYPE_CHECKING:  # the callbacks TypedDict exists for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
+
+__all__ = ["InvalidUploadError", "UploadForm", "display_filename", "receive_upload"]
+
+FILE_FIELD = "file"
+_MAX_FIELD_BYTES = 256 * 1024  # a glossary of a few thousand names fits
+_MAX_FIELDS = 16
+_MAX_FILENAME_BYTES = 255
+# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069) make a name display
+# as something else ("clip\u202egpj.exe" reads as "clipexe.jpg") in every list it shows in.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class InvalidUploadError(EfirError):
+    """The upload request is malformed or names its file in a way we refuse."""
+
+
+@dataclass
+class UploadForm:
+    fields: dict[str, str] = field(default_factory=dict)
+    staged: StagedMedia | None = None
+    filename: str | None = None
+
+
+def display_filename(raw: str) -> str:
+    """The uploaded name, kept for display only; refuse names that try to be paths."""
+    name = unicodedata.normalize("NFC", raw.strip())
+    if not name:
+        raise InvalidUploadError("У файла нет имени. The uploaded file has no name.")
+    if len(name.encode("utf-8")) > _MAX_FILENAME_BYTES:
+        raise InvalidUploadError(
+            "Имя файла длиннее 255 байт. The file name is longer than 255 bytes."
+        )
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in name):
+        raise InvalidUploadError(
+            "Имя файла содержит управляющие символы. The file name contains control characters."
+        )
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise InvalidUploadError(
+            "Имя файла не должно содержать путь (/, \\, ..). "
+            "The file name must not contain a path (/, \\, ..)."
+        )
+    return name
+
+
+async def receive_upload(request: Request, storage: MediaStorage, *, max_bytes: int) -> UploadForm:
+    """Parse the multipart body; the caller owns (and must commit or discard) ``staged``."""
+    content_type, params = parse_options_header(request.headers.get("content-type"))
+    boundary = params.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise InvalidUploadError(
+            "Ожидается multipart/form-data с полем file. Expected multipart/form-data with a file."
+        )
+    collector = _PartCollector(storage, max_bytes=max_bytes)
+    parser = MultipartParser(boundary, collector.callbacks())
+    try:
+        async for chunk in request.stream():
+            # Parsing, hashing and the disk write run off the event loop, one chunk at a time.
+            await run_in_threadpool(parser.write, chunk)
+        parser.finalize()
+    except BaseException:
+        collector.discard()
+        raise
+    if collector.form.staged is None:
+        raise InvalidUploadError("В запросе нет поля file. The request has no file field.")
+    await run_in_threadpool(collector.form.staged.close)
+    return collector.form
+
+
+class _PartCollector:
+    """python-multipart callbacks that route each part to a field value or the staged file."""
+
+    def __init__(self, storage: MediaStorage, *, max_bytes: int) -> None:
+        self.form = UploadForm()
+        self._storage = storage
+        self._max_bytes = max_bytes
+        self._header_name = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._field: str | None = None
+        self._value = bytearray()
+        self._writing_file = False
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+        }
+
+    def discard(self) -> None:
+        if self.form.staged is not None:
+            self.form.staged.discard()
+
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+        self._field = None
+        self._value = bytearray()
+        self._writing_file = False
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers[self._header_name.lower()] = self._header_value
+        self._header_name = b""
+        self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        disposition, options = parse_options_header(self._headers.get(b"content-disposition"))
+        if disposition != b"form-data" or b"name" not in options:
+            raise InvalidUploadError("Часть формы без имени. A form part has no name.")
+        name = _decode(options[b"name"])
+        if b"filename" not in options:
+            if len(self.form.fields) >= _MAX_FIELDS:
+                raise InvalidUploadError("Слишком много полей формы. Too many form fields.")
+            self._field = name
+            return
+        if name != FILE_FIELD or self.form.staged is not None:
+            raise InvalidUploadError(
+                "Загрузите ровно один файл в поле file. Upload exactly one file, in field 'file'."
+            )
+        self.form.filename = display_filename(_decode(options[b"filename"]))
+        self.form.staged = self._storage.stage(max_bytes=self._max_bytes)
+        self._writing_file = True
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._writing_file and self.form.staged is not None:
+            self.form.staged.write(data[start:end])
+            return
+        self._value += data[start:end]
+        if len(self._value) > _MAX_FIELD_BYTES:
+            raise InvalidUploadError(
+                f"Поле {self._field} больше 256 KB. Field {self._field} is over 256 KB."
+            )
+
+    def _on_part_end(self) -> None:
+        if self._field is not None:
+            self.form.fields[self._field] = _decode(bytes(self._value))
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidUploadError("Форма не в UTF-8. The form is not UTF-8.") from None
