@@ -18,6 +18,7 @@ from api.auth import Principal
 from api.multipart import InvalidUploadError
 from efir.config import Settings
 from efir.db import Clip, Job
+from efir.glossary import Glossary
 from efir.health import check_database
 from efir.jobs.lifecycle import JobPriority, JobQueue, create_job, send_to_workers
 from efir.media.clips import record_clip
@@ -162,7 +163,7 @@ def _clip_metadata(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def _glossary_terms(text: str) -> list[str]:
-    terms = [line.strip() for line in text.splitlines() if line.strip()]
+    terms = list(Glossary.from_text(text).terms)
     if len(terms) > _MAX_GLOSSARY_TERMS:
         raise InvalidUploadError(
             f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."

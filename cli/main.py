@@ -27,7 +27,9 @@ from sqlalchemy.engine import make_url
 from cli.accounts import add_account_commands
 from cli.search import add_search_command
 from efir.config import Settings, get_settings
+from efir.db import JobState
 from efir.errors import EfirError
+from efir.jobs.lifecycle import stage_progress
 from efir.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -251,9 +253,10 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     summary = probe_media(args.path, max_duration_s=settings.max_duration_s)
 
+    from efir.glossary import Glossary
     from worker.pipeline import pipeline_options_from_settings, run_pipeline
 
-    glossary = _read_glossary(args.glossary) if args.glossary else ()
+    glossary = Glossary.load(args.glossary).terms if args.glossary else ()
     options = pipeline_options_from_settings(settings, glossary_terms=glossary)
     with _ProgressBar(summary.duration_s) as progress:
         transcript = run_pipeline(args.path, options, on_progress=progress.update).transcript
@@ -269,11 +272,6 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _read_glossary(path: Path) -> tuple[str, ...]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
 class _ProgressBar:
     """A tqdm bar on stderr showing the pipeline's stage and overall percent."""
 
@@ -283,9 +281,9 @@ class _ProgressBar:
         self._bar = tqdm(total=100, unit="%", file=sys.stderr, desc="decoding", leave=False)
         self._bar.set_postfix_str(f"{duration_s:.0f} s of media")
 
-    def update(self, stage: str, fraction: float) -> None:
-        self._bar.set_description(stage)
-        self._bar.n = round(100 * min(1.0, max(0.0, fraction)))
+    def update(self, state: JobState, fraction: float) -> None:
+        self._bar.set_description(state.value)
+        self._bar.n = round(100 * stage_progress(state, fraction))
         self._bar.refresh()
 
     def __enter__(self) -> _ProgressBar:

@@ -16,6 +16,7 @@ import pytest
 from support.scoring import cer, load_truth_text, wer
 
 from efir.config import Settings
+from efir.db import JobState
 from efir.glossary import Glossary
 from efir.transcripts.model import Transcript, Word
 from worker.pipeline import PipelineOptions, pipeline_options_from_settings, run_pipeline
@@ -88,15 +89,15 @@ def test_seed_with_glossary_is_within_bounds_and_spells_the_terms(
     with_glossary = replace(
         options, glossary=glossary, asr=replace(options.asr, initial_prompt=glossary.prompt)
     )
-    progress: list[tuple[str, float]] = []
+    progress: list[tuple[JobState, float]] = []
     transcript = run_pipeline(
         SEED / "seed.mp4", with_glossary, on_progress=lambda *p: progress.append(p)
     ).transcript
     assert wer(REFERENCE, transcript.text) <= 0.27
     assert cer(REFERENCE, transcript.text) <= 0.065
     assert transcript.text.count("Костана") >= 4
-    assert progress[0] == ("decoding", 0.0)
-    transcribing = [fraction for stage, fraction in progress if stage == "transcribing"]
+    assert progress[0] == (JobState.DECODING, 0.0)
+    transcribing = [fraction for stage, fraction in progress if stage is JobState.TRANSCRIBING]
     assert transcribing == sorted(transcribing) and transcribing[-1] == 1.0
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from efir.media.storage.s3 import S3Storage
 from support.service_support import SettingsFactory
 
 from efir.errors import MediaTooLargeError, NotFoundError
 from efir.media.storage import make_storage
 from efir.media.storage.base import LocalStorage, file_chunks
+from efir.media.storage.s3 import S3Storage
 
 SEED_WAV = Path(__file__).resolve().parent.parent / "fixtures" / "seed" / "seed.wav"
 

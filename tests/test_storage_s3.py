@@ -14,7 +14,6 @@ import boto3
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
-from efir.media.storage.s3 import S3Storage
 from support.s3_support import S3_TEST_CREDENTIALS
 from support.service_support import (
     SettingsFactory,
@@ -30,6 +29,7 @@ from efir.jobs.lifecycle import create_job, get_job
 from efir.jobs.queue import enqueue_job, make_celery
 from efir.media.storage import make_storage
 from efir.media.storage.base import StorageUnavailableError, media_key
+from efir.media.storage.s3 import S3Storage
 
 JOB_TIMEOUT_S = 240.0
 CUT_S = 8.0

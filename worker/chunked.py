@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -35,7 +35,7 @@ import numpy as np
 from efir.media.storage.base import MediaStorage
 from efir.transcripts.model import Transcript
 from worker.pipeline import PipelineOptions, recognise
-from worker.stages.asr import TimeSpan, group_windows
+from worker.stages.asr import FractionDone, TimeSpan, group_windows
 from worker.stages.chunk_plan import plan_chunks, read_pcm, speech_regions_in_file
 from worker.stages.diarize import SpeechEmbeddings, embed_speech
 from worker.stages.media import SAMPLE_RATE, MediaInfo, decode_audio_to_file
@@ -127,7 +127,7 @@ def transcribe_chunk_audio(
     speech: Sequence[TimeSpan],
     options: PipelineOptions,
     *,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: FractionDone | None = None,
 ) -> ChunkResult:
     """ASR and speaker embeddings of one chunk starting `start_s` into the programme,
     its VAD regions `speech` given on the programme's timeline."""

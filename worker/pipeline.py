@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from efir.config import Settings
+from efir.db import JobState
 from efir.glossary import Glossary
 from efir.model_assets import resolve_model_dir
 from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
-from worker.stages.asr import AsrOptions, TimeSpan, transcribe
+from worker.stages.asr import AsrOptions, FractionDone, TimeSpan, transcribe
 from worker.stages.captions import CaptionOptions, read_captions
 from worker.stages.diarize import (
     DiarizeOptions,
@@ -38,14 +39,15 @@ from worker.stages.roles import assign_roles
 __all__ = [
     "PipelineOptions",
     "PipelineResult",
-    "ProgressCallback",
+    "StageProgress",
     "name_speakers",
     "pipeline_options_from_settings",
     "recognise",
     "run_pipeline",
 ]
 
-ProgressCallback = Callable[[str, float], None]
+# Progress of the whole pipeline: the job state of the stage running and its fraction done.
+StageProgress = Callable[[JobState, float], None]
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def pipeline_options_from_settings(
     """Options for `run_pipeline` from settings; assembles the bundled model on first use.
 
     The speaker-count hints are the uploader's (a job option); None leaves the estimate free."""
-    glossary = Glossary.from_text("\n".join(glossary_terms))
+    glossary = Glossary(terms=tuple(glossary_terms))  # parsed once, by Glossary.from_text
     count_defaults = DiarizeOptions()
     return PipelineOptions(
         model_dir=resolve_model_dir(settings),
@@ -109,21 +111,21 @@ def run_pipeline(
     options: PipelineOptions,
     *,
     known_voices: Sequence[KnownVoice] = (),
-    on_progress: ProgressCallback | None = None,
+    on_progress: StageProgress | None = None,
 ) -> PipelineResult:
     """Transcribe one clip and find its speakers, naming those in `known_voices` (the
     registry); raises MediaError for undecodable media, AsrError if ASR fails."""
     report = on_progress or _ignore_progress
-    report("decoding", 0.0)
+    report(JobState.DECODING, 0.0)
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
-    report("decoding", 1.0)
+    report(JobState.DECODING, 1.0)
     transcript = recognise(
-        audio, options, on_progress=lambda fraction: report("transcribing", fraction)
+        audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
     )
     if not options.find_speakers:
         return PipelineResult(transcript)
-    report("speakers", 0.0)
+    report(JobState.SPEAKERS, 0.0)
     embeddings = embed_speech(transcript, audio, options=options.diarize)
     return name_speakers(
         transcript,
@@ -141,7 +143,7 @@ def recognise(
     options: PipelineOptions,
     *,
     regions: Sequence[TimeSpan] | None = None,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: FractionDone | None = None,
 ) -> Transcript:
     """ASR over 16 kHz mono audio (the whole clip, or one chunk of a long programme,
     with its VAD `regions`), glossary near-misses corrected."""
@@ -177,19 +179,19 @@ def name_speakers(
     *,
     has_video: bool,
     known_voices: Sequence[KnownVoice] = (),
-    on_progress: ProgressCallback | None = None,
+    on_progress: StageProgress | None = None,
 ) -> PipelineResult:
     """The speaker stages over a whole clip's transcript and speech embeddings: cluster
     the voices, read captions (video only), name registry voices, guess roles."""
     report = on_progress or _ignore_progress
     diarization = cluster_speakers(transcript, embeddings, options=options.diarize)
-    report("speakers", 0.5)
+    report(JobState.SPEAKERS, 0.5)
     transcript = diarization.transcript
     if options.ocr_captions and has_video:
         transcript = read_captions(transcript, media_path, options=options.captions)
     transcript = match_known_voices(transcript, diarization.centroids, known_voices)
     transcript = assign_roles(transcript)
-    report("speakers", 1.0)
+    report(JobState.SPEAKERS, 1.0)
     return PipelineResult(transcript, _voiceprints(diarization.centroids, diarization.speech_s))
 
 
@@ -199,5 +201,5 @@ def _voiceprints(
     return {sid: VoicePrint(vector, speech_s.get(sid, 0.0)) for sid, vector in centroids.items()}
 
 
-def _ignore_progress(stage: str, fraction: float) -> None:
+def _ignore_progress(state: JobState, fraction: float) -> None:
     return None

@@ -32,6 +32,7 @@ from efir.jobs.chunks import (
     start_chunk,
 )
 from efir.jobs.lifecycle import (
+    RUNNING_STATES,
     InvalidTransitionError,
     JobCancelledError,
     advance_job,
@@ -41,6 +42,7 @@ from efir.jobs.lifecycle import (
     get_job,
     requeue_job,
     set_progress,
+    stage_progress,
     touch_job,
 )
 from efir.jobs.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
@@ -87,14 +89,6 @@ TRANSIENT_ERRORS = (
     TimeoutError,
 )
 MAX_RETRIES = 5
-# Each pipeline stage's share of the job's overall progress.
-_STAGE_SPANS = {
-    "decoding": (JobState.DECODING, 0.0, 0.05),
-    "transcribing": (JobState.TRANSCRIBING, 0.05, 0.85),
-    "speakers": (JobState.SPEAKERS, 0.85, 0.95),
-}
-_STAGE_ORDER = [state for state, _, _ in _STAGE_SPANS.values()]
-_INDEXING_PROGRESS = 0.95
 _PROGRESS_WRITE_INTERVAL_S = 0.5
 _HEARTBEAT_INTERVAL_S = 10.0
 
@@ -269,7 +263,7 @@ def _start_long_programme(
 
 
 def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineResult) -> None:
-    advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
+    advance_job(session, job_id, JobState.INDEXING, stage_progress(JobState.INDEXING, 0.0))
     # Committed with the transcript: the registry learns the caption-named speakers.
     store_voiceprints(session, clip_id, result.voiceprints)
     transcript = remember_clip_voices(session, clip_id, result.transcript)
@@ -364,11 +358,10 @@ class _ProgressWriter:
         self._state = JobState.DECODING
         self._written_at = 0.0
 
-    def __call__(self, stage: str, fraction: float) -> None:
-        state, start, end = _STAGE_SPANS.get(stage, (self._state, 0.0, 0.0))
-        if _STAGE_ORDER.index(state) < _STAGE_ORDER.index(self._state):
+    def __call__(self, state: JobState, fraction: float) -> None:
+        if RUNNING_STATES.index(state) < RUNNING_STATES.index(self._state):
             return  # a stage revisited (e.g. re-decoding a region) never moves the job back
-        progress = start + (end - start) * min(1.0, max(0.0, fraction))
+        progress = stage_progress(state, fraction)
         now = time.monotonic()
         if state is not self._state:
             advance_job(self._session, self._job_id, state, progress)

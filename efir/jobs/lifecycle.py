@@ -50,11 +50,18 @@ __all__ = [
     "send_to_workers",
     "set_job_priority",
     "set_progress",
+    "stage_progress",
     "touch_job",
 ]
 
-RUNNING_STATES = (JobState.DECODING, JobState.TRANSCRIBING, JobState.SPEAKERS, JobState.INDEXING)
-_STAGE_ORDER = (JobState.QUEUED, *RUNNING_STATES, JobState.DONE)
+# Each running state's share of a job's overall progress, in the order a job passes them.
+STAGE_PROGRESS: dict[JobState, tuple[float, float]] = {
+    JobState.DECODING: (0.0, 0.05),
+    JobState.TRANSCRIBING: (0.05, 0.85),
+    JobState.SPEAKERS: (0.85, 0.95),
+    JobState.INDEXING: (0.95, 1.0),
+}
+RUNNING_STATES = tuple(STAGE_PROGRESS)
 
 
 class InvalidTransitionError(EfirError):
@@ -154,7 +161,7 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
     _stop_if_cancelled(job)
     if state not in RUNNING_STATES or job.state not in RUNNING_STATES:
         raise InvalidTransitionError(f"job {job_id}: {job.state} → {state}")
-    if _STAGE_ORDER.index(state) < _STAGE_ORDER.index(job.state):
+    if RUNNING_STATES.index(state) < RUNNING_STATES.index(job.state):
         raise InvalidTransitionError(f"job {job_id}: {job.state} → {state} goes backwards")
     if state is not job.state:
         job.stage_started_at = {**(job.stage_started_at or {}), state.value: utcnow().isoformat()}
@@ -162,6 +169,13 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
     job.progress = _clamp(progress)
     session.commit()
     return job
+
+
+def stage_progress(state: JobState, fraction: float) -> float:
+    """A job's overall progress when its stage ``state`` is ``fraction`` done. A state
+    with no band raises KeyError: a new stage must get one, not a progress that never moves."""
+    start, end = STAGE_PROGRESS[state]
+    return start + (end - start) * _clamp(fraction)
 
 
 def set_progress(session: Session, job_id: str, progress: float) -> None:

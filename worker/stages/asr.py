@@ -24,6 +24,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from efir.errors import AsrError
 from efir.transcripts.model import Segment, Transcript, Word
+from worker.stages.media import SAMPLE_RATE
 
 __all__ = [
     "AsrOptions",
@@ -37,7 +38,6 @@ __all__ = [
     "transcribe",
 ]
 
-SAMPLE_RATE = 16000
 # VAD runs over this much audio at a time, in memory or read from disk.
 VAD_WINDOW_S = 300.0
 
@@ -81,7 +81,8 @@ class TimeSpan:
         return self.end - self.start
 
 
-ProgressCallback = Callable[[float], None]
+# Progress of one stage: the fraction of its work done, 0 to 1.
+FractionDone = Callable[[float], None]
 
 
 def transcribe(
@@ -91,7 +92,7 @@ def transcribe(
     *,
     model_name: str,
     regions: Sequence[TimeSpan] | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: FractionDone | None = None,
 ) -> Transcript:
     """Recognise `audio` (float32, 16 kHz mono); times are seconds on its timeline.
 

@@ -33,8 +33,8 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
+from worker.stages.media import SAMPLE_RATE
 from worker.stages.speaker_embedding import (
-    SAMPLE_RATE,
     SpeakerEmbedder,
     get_dvector_embedder,
     unit_rows,

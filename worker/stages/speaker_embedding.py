@@ -32,8 +32,6 @@ __all__ = [
     "unit_rows",
 ]
 
-SAMPLE_RATE = 16_000
-
 
 class SpeakerEmbedder(Protocol):
     """Maps 16 kHz mono speech to an L2-normalised speaker vector."""
