@@ -25,6 +25,7 @@ from api.request_log import RequestLogMiddleware
 from api.routes import (
     accounts,
     clips,
+    exports,
     health,
     jobs,
     metrics,
@@ -41,6 +42,8 @@ from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import (
     EfirError,
+    InvalidEditError,
+    InvalidExportError,
     MediaError,
     MediaTooLargeError,
     NotFoundError,
@@ -63,6 +66,8 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (NotFoundError, 404),
     (MediaTooLargeError, 413),
     (MediaError, 422),
+    (InvalidEditError, 422),
+    (InvalidExportError, 422),
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
     (InvalidTransitionError, 409),
@@ -138,6 +143,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
         app.include_router(router)
     app.include_router(voices.router)
     app.include_router(resumable.router)
+    app.include_router(exports.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(session.router)

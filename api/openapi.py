@@ -5,6 +5,9 @@ field errors). efir's own 422s (undecodable media, an unknown export format, an 
 that makes no sense) carry ``detail`` as one "Russian. English." sentence, like every
 other efir error, so the documented 422 body is either of the two. Clients generated
 from the schema, and the schema fuzzing in tests/test_api_fuzz.py, rely on it.
+
+An export's ``format`` parameter is documented as an enum of the registered formats
+(efir.exports.FORMATS), read when the document is first built.
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["document_error_bodies"]
+from efir.exports import FORMATS
+
+__all__ = ["EXPORT_FORMAT_PARAMETER", "document_error_bodies"]
+
+# The description that marks a query parameter as an export format name.
+EXPORT_FORMAT_PARAMETER = (
+    "Export format: one of the registered formats (GET /api/v1/export-formats)"
+)
 
 _VALIDATION_ERROR = {"$ref": "#/components/schemas/HTTPValidationError"}
 _ERROR_NAME = "Error"
@@ -31,7 +41,9 @@ def document_error_bodies(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _accept_plain_errors(build_default())  # builds and caches app.openapi_schema
+            schema = build_default()  # builds and caches app.openapi_schema
+            _accept_plain_errors(schema)
+            _list_export_formats(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -46,3 +58,11 @@ def _accept_plain_errors(schema: dict[str, Any]) -> None:
             json_body = body.get("application/json")
             if json_body is not None and json_body.get("schema") == _VALIDATION_ERROR:
                 json_body["schema"] = {"anyOf": [_VALIDATION_ERROR, plain]}
+
+
+def _list_export_formats(schema: dict[str, Any]) -> None:
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("description") == EXPORT_FORMAT_PARAMETER:
+                    parameter["schema"]["enum"] = list(FORMATS)

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from efir.db import JobState
 from efir.jobs.lifecycle import JobPriority
+from efir.transcripts.edits import (
+    EditOp,
+    MergeSegments,
+    RenameSpeaker,
+    SetSpeaker,
+    SetText,
+    SplitSegment,
+)
 from efir.transcripts.model import SpeakerRole
 
 __all__ = [
     "ClipPublic",
+    "EditOpRequest",
     "EditRequest",
     "JobPriorityRequest",
     "JobPublic",
@@ -84,10 +100,93 @@ class RevisionPublic(BaseModel):
     created_at: datetime
 
 
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+SegmentId = Annotated[int, Field(strict=True, ge=0)]
+
+
+class SetTextOp(BaseModel):
+    """Retype a segment; its words are re-aligned to the old word times."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["set_text"]
+    segment_id: SegmentId
+    text: NonBlank
+
+    def to_edit(self) -> EditOp:
+        return SetText(self.segment_id, self.text)
+
+
+class SetSpeakerOp(BaseModel):
+    """Give a segment to another speaker (a new id adds that speaker)."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["set_speaker"]
+    segment_id: SegmentId
+    speaker_id: NonBlank
+
+    def to_edit(self) -> EditOp:
+        return SetSpeaker(self.segment_id, self.speaker_id)
+
+
+class RenameSpeakerOp(BaseModel):
+    """Change a speaker's name, title or role; a field left out stays, null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["rename_speaker"]
+    speaker_id: NonBlank
+    name: Annotated[str, StringConstraints(strip_whitespace=True)] | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True)] | None = None
+    role: SpeakerRole | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> RenameSpeakerOp:
+        if not self.model_fields_set & {"name", "title", "role"}:
+            raise ValueError("rename_speaker must give at least one of name, title, role")
+        return self
+
+    def to_edit(self) -> EditOp:
+        given = [field for field in ("name", "title", "role") if field in self.model_fields_set]
+        # An empty name or title clears it, as null does.
+        return RenameSpeaker(
+            self.speaker_id, tuple((field, getattr(self, field) or None) for field in given)
+        )
+
+
+class SplitOp(BaseModel):
+    """Split a segment before word ``at_word`` (counted from 0)."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["split"]
+    segment_id: SegmentId
+    at_word: Annotated[int, Field(strict=True)]
+
+    def to_edit(self) -> EditOp:
+        return SplitSegment(self.segment_id, self.at_word)
+
+
+class MergeOp(BaseModel):
+    """Merge consecutive segments into the first."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["merge"]
+    segment_ids: Annotated[list[SegmentId], Field(min_length=2)]
+
+    def to_edit(self) -> EditOp:
+        return MergeSegments(tuple(self.segment_ids))
+
+
+EditOpRequest = Annotated[
+    SetTextOp | SetSpeakerOp | RenameSpeakerOp | SplitOp | MergeOp, Field(discriminator="op")
+]
+
+
 class EditRequest(BaseModel):
     base_revision: int = Field(ge=1)
-    ops: list[dict[str, Any]] = Field(min_length=1)
+    ops: list[EditOpRequest] = Field(min_length=1)
     author: str | None = Field(default=None, max_length=200)
+
+    def edits(self) -> list[EditOp]:
+        return [op.to_edit() for op in self.ops]
 
 
 class VoicePublic(BaseModel):

@@ -29,6 +29,7 @@ from cli.search import add_search_command
 from efir.config import Settings, get_settings
 from efir.db import JobState
 from efir.errors import EfirError
+from efir.exports import FORMATS
 from efir.jobs.lifecycle import stage_progress
 from efir.logs import configure_logging
 
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     transcribe = commands.add_parser("transcribe", help="transcribe one file in-process")
     transcribe.add_argument("path", type=Path, help="audio or video file")
     transcribe.add_argument("--glossary", type=Path, help="names and places, one a line")
-    transcribe.add_argument("--format", default="json", help="json (default), txt, srt, vtt, …")
+    transcribe.add_argument("--format", default="json", choices=list(FORMATS))
     transcribe.add_argument("--out", type=Path, help="write here instead of stdout")
     transcribe.add_argument(
         "--rule",
@@ -236,12 +237,9 @@ def _start_worker_child(settings: Settings, cleanup: ExitStack) -> None:
 
 
 def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from efir.exports import FORMATS, CueRules, render
+    from efir.exports import CueRules, render
     from efir.media.probe import probe_media
 
-    if args.format not in FORMATS:
-        print(f"efir: --format must be one of {', '.join(FORMATS)}", file=sys.stderr)
-        return 2
     try:
         rule_values = dict(rule.split("=", 1) for rule in args.rule)
         rules = CueRules.from_query(rule_values, strict=True)

@@ -8,6 +8,8 @@ EfirError
  ├── ModelNotFoundError  no usable CTranslate2 Whisper model at the configured path
  ├── OcrError          caption reading failed
  ├── NotFoundError     a clip, job or transcript id that does not exist
+ ├── InvalidEditError  an editor op that does not fit the transcript (also a ValueError)
+ ├── InvalidExportError  an unknown export format or subtitle rule (also a ValueError)
  └── StorageFullError  the disk that receives uploads has no room (ENOSPC, EDQUOT)
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 __all__ = [
     "AsrError",
     "EfirError",
+    "InvalidEditError",
+    "InvalidExportError",
     "MediaError",
     "MediaTooLargeError",
     "ModelNotFoundError",
@@ -56,6 +60,14 @@ class OcrError(EfirError):
 
 class NotFoundError(EfirError):
     """A clip, job or transcript id that does not exist."""
+
+
+class InvalidEditError(EfirError, ValueError):
+    """An editor op that does not fit the transcript (no such segment, not consecutive...)."""
+
+
+class InvalidExportError(EfirError, ValueError):
+    """An unknown export format, or a subtitle rule value out of range."""
 
 
 class StorageFullError(EfirError):

@@ -143,7 +143,7 @@ def test_search_follows_the_latest_revision(
 @pytest.mark.parametrize(
     ("request_body", "status", "message"),
     [
-        ({"base_revision": 1, "ops": [{"op": "explode"}]}, 422, "op must be one of"),
+        ({"base_revision": 1, "ops": [{"op": "explode"}]}, 422, "expected tags"),
         ({"base_revision": 1, "ops": [{"op": "set_text", "segment_id": 9, "text": "x"}]}, 422, "9"),
         ({"base_revision": 0, "ops": [{"op": "merge"}]}, 422, "base_revision"),
     ],

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import require
 from api.deps import SessionDep
+from api.openapi import EXPORT_FORMAT_PARAMETER
 from api.params import RevisionNumber, RevisionQuery
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
 from efir.accounts.users import Permission
 from efir.db import Clip, TranscriptRevision
-from efir.exports import FORMATS, CueRules, render
+from efir.exports import CueRules, export_format, render
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import (
     edit_transcript,
@@ -41,21 +42,14 @@ def export_transcript(
     clip_id: str,
     request: Request,
     session: SessionDep,
-    format_name: Annotated[str, Query(alias="format")] = "srt",
+    format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
     revision: RevisionQuery = None,
     timecodes: bool = False,
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
     (e.g. ``max_chars_per_line=37``)."""
-    export_format = FORMATS.get(format_name)
-    if export_format is None:
-        raise HTTPException(
-            422, f"Неизвестный формат {format_name!r}; known formats: {', '.join(FORMATS)}"
-        )
-    try:
-        rules = CueRules.from_query(request.query_params)
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    chosen = export_format(format_name)
+    rules = CueRules.from_query(request.query_params)
     row = _revision(session, clip_id, revision)
     clip = session.get(Clip, clip_id)
     body = render(
@@ -65,10 +59,10 @@ def export_transcript(
         timecodes=timecodes,
         title=clip.title if clip else None,
     )
-    filename = f"{clip_id}-r{row.revision}.{export_format.extension}"
+    filename = f"{clip_id}-r{row.revision}.{chosen.extension}"
     return Response(
         body,
-        media_type=export_format.media_type,
+        media_type=chosen.media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -76,16 +70,13 @@ def export_transcript(
 @router.patch("/{clip_id}", dependencies=[require(Permission.EDIT)])
 def edit(clip_id: str, request_body: EditRequest, session: SessionDep) -> dict[str, Any]:
     """Apply edit ops to ``base_revision``; 409 when someone saved a newer revision first."""
-    try:
-        row = edit_transcript(
-            session,
-            clip_id=clip_id,
-            base_revision=request_body.base_revision,
-            raw_ops=request_body.ops,
-            author=request_body.author,
-        )
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
+    row = edit_transcript(
+        session,
+        clip_id=clip_id,
+        base_revision=request_body.base_revision,
+        ops=request_body.edits(),
+        author=request_body.author,
+    )
     return _public(row)
 
 

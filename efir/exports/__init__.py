@@ -1,8 +1,10 @@
 """Exports: one transcript rendered as subtitles (SRT, WebVTT, EBU-TT-D), text, DOCX or JSON.
 
-``render(transcript, "srt")`` returns the file's bytes; ``FORMATS`` lists what can be
-asked for, with the media type and file extension to serve it under. Subtitle formats are
-cut into cues by broadcast rules (``CueRules``; sources in ``efir.exports.rules``).
+``render(transcript, "srt")`` returns the file's bytes. ``FORMATS`` is the one registry:
+each format's media type, file extension and renderer. The API's ``format`` enum, the
+CLI's ``--format`` choices and the web UI's download list all read it, so a new format is
+one module plus one line here. Subtitle formats are cut into cues by broadcast rules
+(``CueRules``; sources in ``efir.exports.rules``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from efir.errors import InvalidExportError
 from efir.exports.cues import Cue, build_cues
 from efir.exports.document import render_docx
 from efir.exports.rules import CueRules
@@ -18,31 +21,24 @@ from efir.exports.text import render_text
 from efir.exports.ttml import render_ttml
 from efir.transcripts.model import Transcript
 
-__all__ = ["FORMATS", "Cue", "CueRules", "ExportFormat", "build_cues", "render"]
+__all__ = [
+    "FORMATS",
+    "Cue",
+    "CueRules",
+    "ExportFormat",
+    "ExportRequest",
+    "build_cues",
+    "export_format",
+    "render",
+]
 
 DEFAULT_TITLE = "Расшифровка эфира"
 
 
 @dataclass(frozen=True)
-class ExportFormat:
-    media_type: str
-    extension: str
+class ExportRequest:
+    """What a renderer gets: the transcript and the caller's options."""
 
-
-FORMATS: dict[str, ExportFormat] = {
-    "srt": ExportFormat("application/x-subrip; charset=utf-8", "srt"),
-    "vtt": ExportFormat("text/vtt; charset=utf-8", "vtt"),
-    "ttml": ExportFormat("application/ttml+xml", "ttml"),
-    "txt": ExportFormat("text/plain; charset=utf-8", "txt"),
-    "docx": ExportFormat(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"
-    ),
-    "json": ExportFormat("application/json", "json"),
-}
-
-
-@dataclass(frozen=True)
-class _Request:
     transcript: Transcript
     rules: CueRules
     timecodes: bool
@@ -52,16 +48,50 @@ class _Request:
         return build_cues(self.transcript, self.rules)
 
 
-_RENDERERS: dict[str, Callable[[_Request], bytes]] = {
-    "srt": lambda r: render_srt(r.cues()).encode(),
-    "vtt": lambda r: render_vtt(r.cues(), r.transcript).encode(),
-    "ttml": lambda r: render_ttml(
-        r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes
+@dataclass(frozen=True)
+class ExportFormat:
+    media_type: str
+    extension: str
+    render: Callable[[ExportRequest], bytes]
+
+
+FORMATS: dict[str, ExportFormat] = {
+    "srt": ExportFormat(
+        "application/x-subrip; charset=utf-8", "srt", lambda r: render_srt(r.cues()).encode()
     ),
-    "txt": lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
-    "docx": lambda r: render_docx(r.transcript, title=r.title),
-    "json": lambda r: r.transcript.to_json(indent=2).encode(),
+    "vtt": ExportFormat(
+        "text/vtt; charset=utf-8", "vtt", lambda r: render_vtt(r.cues(), r.transcript).encode()
+    ),
+    "ttml": ExportFormat(
+        "application/ttml+xml",
+        "ttml",
+        lambda r: render_ttml(r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes),
+    ),
+    "txt": ExportFormat(
+        "text/plain; charset=utf-8",
+        "txt",
+        lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
+    ),
+    "docx": ExportFormat(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "docx",
+        lambda r: render_docx(r.transcript, title=r.title),
+    ),
+    "json": ExportFormat(
+        "application/json", "json", lambda r: r.transcript.to_json(indent=2).encode()
+    ),
 }
+
+
+def export_format(name: str) -> ExportFormat:
+    """The registered format ``name``; InvalidExportError (422 in the API) if none."""
+    found = FORMATS.get(name)
+    if found is None:
+        raise InvalidExportError(
+            f"Неизвестный формат {name!r}; форматы: {', '.join(FORMATS)}. "
+            f"Unknown export format {name!r}; formats: {', '.join(FORMATS)}."
+        )
+    return found
 
 
 def render(
@@ -76,10 +106,7 @@ def render(
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
-    ``rules.fps``); ``title`` heads the DOCX. Raises ValueError for an unknown format.
+    ``rules.fps``); ``title`` heads the DOCX. Raises InvalidExportError for an unknown format.
     """
-    renderer = _RENDERERS.get(fmt)
-    if renderer is None:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    request = _Request(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
-    return renderer(request)
+    request = ExportRequest(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
+    return export_format(fmt).render(request)

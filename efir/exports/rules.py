@@ -52,6 +52,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from efir.errors import InvalidExportError
+
 __all__ = ["CLINGING_WORDS", "CueRules", "visible_length"]
 
 # Words that must not end a line: prepositions, conjunctions and particles that belong
@@ -110,7 +112,7 @@ class CueRules:
         if not 10 <= self.fps <= 120:
             problems.append("fps must be between 10 and 120")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise InvalidExportError("; ".join(problems))
 
     @property
     def min_duration_frames(self) -> int:
@@ -126,12 +128,12 @@ class CueRules:
 
         Values may be strings. Keys that are not rule names are ignored, so a whole query
         string can be passed, unless ``strict`` (for CLI flags, where they are typos).
-        Raises ValueError naming the bad key.
+        Raises InvalidExportError naming the bad key.
         """
         names = [rule.name for rule in fields(cls)]
         unknown = sorted(set(mapping) - set(names))
         if strict and unknown:
-            raise ValueError(f"unknown rule {unknown[0]!r}; rules are: {', '.join(names)}")
+            raise InvalidExportError(f"unknown rule {unknown[0]!r}; rules are: {', '.join(names)}")
         overrides: dict[str, Any] = {}
         for rule in fields(cls):
             value = mapping.get(rule.name)
@@ -141,10 +143,10 @@ class CueRules:
             try:
                 overrides[rule.name] = kind(value)
             except (TypeError, ValueError):
-                raise ValueError(
+                raise InvalidExportError(
                     f"{rule.name} must be {'an integer' if kind is int else 'a number'}, "
                     f"got {value!r}"
                 ) from None
             if kind is float and not math.isfinite(overrides[rule.name]):
-                raise ValueError(f"{rule.name} must be a finite number, got {value!r}")
+                raise InvalidExportError(f"{rule.name} must be a finite number, got {value!r}")
         return replace(cls(), **overrides)

@@ -1,4 +1,4 @@
-"""Editor corrections: small operations on a transcript, parsed from the API's JSON.
+"""Editor corrections: small operations on a transcript (the API parses them from JSON).
 
 Each op is a frozen dataclass; ``apply_edits`` applies them in order and returns a new
 transcript (the input is never changed). Segment ids refer to the transcript as the
@@ -13,12 +13,13 @@ share the neighbouring span (or the silence they fall into).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
-from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript, Word
+from efir.errors import InvalidEditError
+from efir.transcripts.model import Segment, Speaker, Transcript, Word
 
 __all__ = [
     "EditOp",
@@ -29,7 +30,6 @@ __all__ = [
     "SplitSegment",
     "align_words",
     "apply_edits",
-    "parse_ops",
     "share_span",
 ]
 
@@ -72,91 +72,11 @@ class MergeSegments:
 EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments
 
 
-# --- parsing ---------------------------------------------------------------------------
-
-
-def parse_ops(raw_ops: Sequence[Mapping[str, Any]]) -> list[EditOp]:
-    """Edit ops from JSON dicts (``{"op": "set_text", ...}``); ValueError says which is bad."""
-    if not isinstance(raw_ops, Sequence) or isinstance(raw_ops, str | bytes):
-        raise ValueError("ops must be a list of objects")
-    return [_parse_op(index, raw) for index, raw in enumerate(raw_ops)]
-
-
-def _parse_op(index: int, raw: Mapping[str, Any]) -> EditOp:
-    where = f"ops[{index}]"
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where} must be an object")
-    kind = raw.get("op")
-    if kind == "set_text":
-        text = _field(raw, "text", str, where)
-        if not text.strip():
-            raise ValueError(f"{where}.text must not be empty")
-        return SetText(_field(raw, "segment_id", int, where), text)
-    if kind == "set_speaker":
-        return SetSpeaker(
-            _field(raw, "segment_id", int, where), _non_empty(raw, "speaker_id", where)
-        )
-    if kind == "rename_speaker":
-        changes = []
-        for name in ("name", "title"):
-            if name in raw:
-                value = raw[name]
-                if value is not None and not isinstance(value, str):
-                    raise ValueError(f"{where}.{name} must be a string or null")
-                changes.append((name, value.strip() or None if value else None))
-        if "role" in raw:
-            changes.append(("role", _role(raw["role"], where)))
-        if not changes:
-            raise ValueError(f"{where} must give at least one of name, title, role")
-        return RenameSpeaker(_non_empty(raw, "speaker_id", where), tuple(changes))
-    if kind == "split":
-        return SplitSegment(
-            _field(raw, "segment_id", int, where), _field(raw, "at_word", int, where)
-        )
-    if kind == "merge":
-        ids = raw.get("segment_ids")
-        if not isinstance(ids, list) or len(ids) < 2 or not all(_is_int(i) for i in ids):
-            raise ValueError(f"{where}.segment_ids must be a list of at least two segment ids")
-        return MergeSegments(tuple(ids))
-    known = "set_text, set_speaker, rename_speaker, split, merge"
-    raise ValueError(f"{where}.op must be one of {known}, got {kind!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _field(raw: Mapping[str, Any], name: str, kind: type, where: str) -> Any:
-    value = raw.get(name)
-    valid = _is_int(value) if kind is int else isinstance(value, kind)
-    if not valid:
-        expected = "an integer" if kind is int else "a string"
-        raise ValueError(f"{where}.{name} must be {expected}, got {value!r}")
-    return value
-
-
-def _non_empty(raw: Mapping[str, Any], name: str, where: str) -> str:
-    value: str = _field(raw, name, str, where)
-    if not value.strip():
-        raise ValueError(f"{where}.{name} must not be empty")
-    return value
-
-
-def _role(value: Any, where: str) -> SpeakerRole | None:
-    if value is None:
-        return None
-    try:
-        return SpeakerRole(value)
-    except ValueError:
-        choices = ", ".join(role.value for role in SpeakerRole)
-        raise ValueError(f"{where}.role must be one of {choices} or null") from None
-
-
 # --- applying --------------------------------------------------------------------------
 
 
 def apply_edits(transcript: Transcript, ops: Iterable[EditOp]) -> Transcript:
-    """A new transcript with ``ops`` applied in order; ValueError if an op does not fit."""
+    """A new transcript with ``ops`` applied in order; InvalidEditError if an op does not fit."""
     for op in ops:
         transcript = _apply(transcript, op)
     return transcript
@@ -180,7 +100,7 @@ def _apply(transcript: Transcript, op: EditOp) -> Transcript:
     if isinstance(op, RenameSpeaker):
         speaker = transcript.speaker(op.speaker_id)
         if speaker is None:
-            raise ValueError(f"no speaker {op.speaker_id!r} in this transcript")
+            raise InvalidEditError(f"no speaker {op.speaker_id!r} in this transcript")
         renamed = replace(speaker, **dict(op.changes))
         speakers = tuple(renamed if s.id == op.speaker_id else s for s in transcript.speakers)
         return replace(transcript, speakers=speakers)
@@ -193,7 +113,7 @@ def _segment(transcript: Transcript, segment_id: int) -> Segment:
     for segment in transcript.segments:
         if segment.id == segment_id:
             return segment
-    raise ValueError(f"no segment {segment_id} in this transcript")
+    raise InvalidEditError(f"no segment {segment_id} in this transcript")
 
 
 def _with_segment(transcript: Transcript, edited: Segment) -> Transcript:
@@ -205,7 +125,7 @@ def _split(transcript: Transcript, op: SplitSegment) -> Transcript:
     segment = _segment(transcript, op.segment_id)
     words = align_words(segment.words, segment.text)
     if not 1 <= op.at_word < len(words):
-        raise ValueError(
+        raise InvalidEditError(
             f"at_word must be between 1 and {len(words) - 1} for segment {segment.id}, "
             f"got {op.at_word}"
         )
@@ -227,7 +147,7 @@ def _merge(transcript: Transcript, op: MergeSegments) -> Transcript:
     positions = [_position(ordered, segment_id) for segment_id in op.segment_ids]
     positions.sort()
     if positions != list(range(positions[0], positions[0] + len(positions))):
-        raise ValueError(f"segments {list(op.segment_ids)} are not consecutive")
+        raise InvalidEditError(f"segments {list(op.segment_ids)} are not consecutive")
     parts = [ordered[p] for p in positions]
     merged = replace(
         parts[0],
@@ -245,7 +165,7 @@ def _position(ordered: Sequence[Segment], segment_id: int) -> int:
     for position, segment in enumerate(ordered):
         if segment.id == segment_id:
             return position
-    raise ValueError(f"no segment {segment_id} in this transcript")
+    raise InvalidEditError(f"no segment {segment_id} in this transcript")
 
 
 # --- word re-alignment -----------------------------------------------------------------

@@ -6,8 +6,7 @@ so search always follows the latest revision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from efir.db import Clip, TranscriptRevision
 from efir.errors import EfirError, NotFoundError
 from efir.media.clips import get_clip
 from efir.search import ClipMeta, index_transcript
-from efir.transcripts.edits import EditOp, RenameSpeaker, apply_edits, parse_ops
+from efir.transcripts.edits import EditOp, RenameSpeaker, apply_edits
 from efir.transcripts.model import Transcript
 from efir.voices.registry import assign_voice
 from efir.voices.voiceprints import load_voiceprints, remember_clip_voices
@@ -131,12 +130,12 @@ def edit_transcript(
     *,
     clip_id: str,
     base_revision: int,
-    raw_ops: Sequence[Mapping[str, Any]],
+    ops: Sequence[EditOp],
     author: str | None = None,
 ) -> TranscriptRevision:
     """Apply editor ops (``efir.transcripts.edits``) to ``base_revision``, saving the next one.
 
-    ValueError for ops that do not parse or fit; RevisionConflictError when someone
+    InvalidEditError for ops that do not fit; RevisionConflictError when someone
     saved since ``base_revision`` was read. A speaker given a new name (or named but
     not yet linked to a voice) teaches the voice registry from the clip's stored
     voiceprint and is linked to that voice; resending the same name (the editor's
@@ -148,7 +147,6 @@ def edit_transcript(
             f"Правка основана на версии {base_revision}, а текущая — {current.revision}. "
             f"The edit is based on revision {base_revision}; the latest is {current.revision}."
         )
-    ops = parse_ops(raw_ops)
     before = Transcript.from_dict(current.data)
     edited = apply_edits(before, ops)
     named = _newly_named(before, edited, ops)

@@ -3,8 +3,6 @@
 import { requestJSON } from "./api.js";
 import { el, formatDate, t } from "./ui.js";
 
-const EXPORT_FORMATS = ["srt", "vtt", "ttml", "txt", "docx", "json"];
-
 // Newest first; every revision but the current one can be restored.
 export async function renderRevisionList(list, { transcriptUrl, currentRevision, onRestore }) {
   let revisions;
@@ -33,9 +31,18 @@ export async function renderRevisionList(list, { transcriptUrl, currentRevision,
   }));
 }
 
-// beforeDownload() returns a promise when something must happen first (saving typed text).
-export function renderExportLinks(container, { transcriptUrl, beforeDownload }) {
-  container.replaceChildren(...EXPORT_FORMATS.map((format) => {
+// The formats come from the server's registry (efir.exports.FORMATS), so a new format
+// shows up here without a change to this file. beforeDownload() returns a promise when
+// something must happen first (saving typed text).
+export async function renderExportLinks(container, { transcriptUrl, beforeDownload }) {
+  let formats;
+  try {
+    formats = (await requestJSON("/api/v1/export-formats")).map((entry) => entry.name);
+  } catch (error) {
+    container.replaceChildren(el("span", { class: "empty" }, error.message));
+    return;
+  }
+  container.replaceChildren(...formats.map((format) => {
     const href = `${transcriptUrl}/export?format=${format}`;
     return el("a", {
       class: "button small secondary", href, download: "", dataset: { format },
