@@ -160,9 +160,15 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
     job = get_job(session, job_id)
     _stop_if_cancelled(job)
     if state not in RUNNING_STATES or job.state not in RUNNING_STATES:
-        raise InvalidTransitionError(f"job {job_id}: {job.state} → {state}")
+        raise InvalidTransitionError(
+            f"Задание {job_id} не может перейти из {job.state} в {state}. "
+            f"Job {job_id} cannot move from {job.state} to {state}."
+        )
     if RUNNING_STATES.index(state) < RUNNING_STATES.index(job.state):
-        raise InvalidTransitionError(f"job {job_id}: {job.state} → {state} goes backwards")
+        raise InvalidTransitionError(
+            f"Задание {job_id} не может вернуться из {job.state} в {state}. "
+            f"Job {job_id} cannot go back from {job.state} to {state}."
+        )
     if state is not job.state:
         job.stage_started_at = {**(job.stage_started_at or {}), state.value: utcnow().isoformat()}
     job.state = state
@@ -240,7 +246,10 @@ def requeue_job(session: Session, job_id: str, *, reason: str | None = None) -> 
     """Put an unfinished job back to queued, e.g. before a retry."""
     job = get_job(session, job_id)
     if job.state.is_terminal:
-        raise InvalidTransitionError(f"job {job_id} is {job.state}; it cannot be requeued")
+        raise InvalidTransitionError(
+            f"Задание {job_id} уже завершено ({job.state}), в очередь его не вернуть. "
+            f"Job {job_id} is {job.state}; it cannot be requeued."
+        )
     job.state = JobState.QUEUED
     job.progress = 0.0
     job.error = reason
@@ -284,7 +293,7 @@ def requeue_lost_jobs(
 
 def _stop_if_cancelled(job: Job) -> None:
     if job.state is JobState.CANCELLED:
-        raise JobCancelledError(f"job {job.id} was cancelled")
+        raise JobCancelledError(f"Задание {job.id} отменено. Job {job.id} was cancelled.")
 
 
 def _end(session: Session, job_id: str, state: JobState, *, error: str | None) -> Job:
@@ -292,7 +301,9 @@ def _end(session: Session, job_id: str, state: JobState, *, error: str | None) -
     if state is not JobState.CANCELLED:
         _stop_if_cancelled(job)
     if job.state.is_terminal:
-        raise InvalidTransitionError(f"job {job_id} is already {job.state}")
+        raise InvalidTransitionError(
+            f"Задание {job_id} уже завершено ({job.state}). Job {job_id} is already {job.state}."
+        )
     job.state = state
     job.error = error
     job.finished_at = utcnow()
