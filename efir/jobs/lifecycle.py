@@ -226,12 +226,7 @@ def retry_job(session: Session, job_id: str) -> Job:
             f"Повторить можно только задание с ошибкой или отменённое; это — {job.state}. "
             f"Only a failed or cancelled job can be retried; job {job_id} is {job.state}."
         )
-    job.state = JobState.QUEUED
-    job.progress = 0.0
-    job.error = None
-    job.finished_at = None
-    session.commit()
-    return job
+    return _back_to_queue(session, job, error=None)
 
 
 def set_job_priority(session: Session, job_id: str, priority: JobPriority) -> Job:
@@ -250,9 +245,14 @@ def requeue_job(session: Session, job_id: str, *, reason: str | None = None) -> 
             f"Задание {job_id} уже завершено ({job.state}), в очередь его не вернуть. "
             f"Job {job_id} is {job.state}; it cannot be requeued."
         )
+    return _back_to_queue(session, job, error=reason)
+
+
+def _back_to_queue(session: Session, job: Job, *, error: str | None) -> Job:
     job.state = JobState.QUEUED
     job.progress = 0.0
-    job.error = reason
+    job.error = error
+    job.finished_at = None
     session.commit()
     return job
 
