@@ -58,14 +58,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 4 * 1024**3
     max_duration_s: float = 6 * 3600.0
     # Long-programme mode: media longer than this is cut at silences into chunks of about
-    # chunk_seconds, transcribed in parallel by any free workers (worker/long_programme.py).
+    # chunk_seconds, transcribed in parallel by any free workers (worker/chunked.py).
     chunked_above_s: float = 1200.0
     chunk_seconds: float = 480.0
     # "text" for people at a terminal; "json" (one object a line) for log shippers.
     log_format: Literal["text", "json"] = "text"
 
-    # Webhooks (efir/webhooks.py): the hosts a clip's callback URL may name, comma-separated
-    # `host`, `host:port` or `*.domain` entries; empty turns webhooks off.
+    # Webhooks (efir/webhooks/delivery.py): the hosts a clip's callback URL may name,
+    # comma-separated `host`, `host:port` or `*.domain` entries; empty turns webhooks off.
     webhook_allowed_hosts: str = ""
     webhook_max_attempts: int = Field(default=6, ge=1)
     # The wait before the first retry; later waits are 3, 12, 60 and 360 times it.
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # http://host:port.
     public_url: str | None = None
 
-    # Accounts and limits (efir/accounts.py, api/auth.py). `local` mode has no login and
+    # Accounts and limits (efir/accounts/users.py, api/auth.py). `local` mode has no login and
     # serves loopback only; `production` requires an admin account and this secret, from
     # which per-purpose keys are derived (HMAC), e.g. webhook signing secrets.
     secret_key: str | None = None

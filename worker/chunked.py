@@ -5,7 +5,7 @@ The steps, each a plain function the Celery tasks in worker/tasks.py wrap:
 1. `decode_and_plan` (the job's own task): decode the media straight into a raw
    float32 16 kHz file staged in media storage (never the whole programme in memory),
    run VAD over that file window by window, cut the timeline at the longest silences
-   near EFIR_CHUNK_SECONDS (worker/stages/chunking.py) and store the audio. Its key,
+   near EFIR_CHUNK_SECONDS (worker/stages/chunk_plan.py) and store the audio. Its key,
    the spans and each chunk's VAD regions become the job's chunk rows (efir.jobs.chunks),
    and one task per chunk goes to the bulk queue. Cuts fall only between the batches
    of ≤30 s windows the ASR would decode the whole programme in, and each chunk

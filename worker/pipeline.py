@@ -7,7 +7,7 @@ before the role guess so that a known correspondent keeps the role the newsroom
 gave her. Each stage is a plain function; this module only wires them and reports
 progress as (stage, fraction 0..1). `recognise` and `name_speakers` are also the two
 halves a long programme runs apart: per chunk, then once over the whole programme
-(worker/long_programme.py).
+(worker/chunked.py).
 """
 
 from __future__ import annotations

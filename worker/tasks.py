@@ -4,7 +4,7 @@
 idempotent: a redelivered or retried job re-runs and replaces its own transcript.
 A job longer than EFIR_CHUNKED_ABOVE_S is only planned by its task: its chunks run as
 ``transcribe_chunk`` tasks on any workers and the last one sends ``merge_chunks``,
-which saves the transcript the same way (worker/long_programme.py, efir/chunks.py).
+which saves the transcript the same way (worker/chunked.py, efir/jobs/chunks.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Webhook deliveries (efir.webhooks.delivery) travel the same way, as ids, on the 
 delivery takes a moment and a newsroom system is waiting for it. The recovery sweep
 also re-sends deliveries that are overdue and that no worker is making.
 
-Long programmes (worker/long_programme.py) are cut into chunks whose tasks go to a
+Long programmes (worker/chunked.py) are cut into chunks whose tasks go to a
 third queue, ``<queue_name>.bulk``, listed last: a worker finishing a chunk takes any
 waiting short clip or breaking news before the programme's next chunk, so a two-hour
 programme delays them by one chunk at most. The programme's merge, short, goes to the

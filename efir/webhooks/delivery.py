@@ -11,7 +11,7 @@ an event survives a broker that loses its data. A delivery's id is the event's
 ``delivery_id`` and its X-Efir-Delivery header, the same on every attempt (receivers drop
 a repeat by it); a job run again is a new event with a new id.
 
-Which URLs may be called, and how that is checked: efir/webhook_urls.py.
+Which URLs may be called, and how that is checked: efir/webhooks/urls.py.
 """
 
 from __future__ import annotations
