@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import BodyLimitMiddleware
@@ -51,9 +52,10 @@ from efir.errors import (
 )
 from efir.jobs.lifecycle import InvalidTransitionError
 from efir.jobs.queue import CeleryJobQueue, make_celery, recover_lost_jobs
+from efir.media.library import expire_media
 from efir.media.staging import UploadOffsetError, UploadRangeError
 from efir.media.storage import make_storage
-from efir.media.storage.base import StorageUnavailableError
+from efir.media.storage.base import MediaStorage, StorageUnavailableError
 from efir.startup_checks import refuse_unsafe_serving
 from efir.transcripts.revisions import RevisionConflictError
 
@@ -92,17 +94,20 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
         raise
     celery = make_celery(settings) if settings.redis_url else None
 
-    async def sweep_lost_jobs() -> None:
-        while celery is not None:
+    async def sweep() -> None:
+        while celery is not None or settings.media_retention_days:
             try:
-                await run_in_threadpool(recover_lost_jobs, settings, sessions, celery)
+                if celery is not None:
+                    await run_in_threadpool(recover_lost_jobs, settings, sessions, celery)
+                if settings.media_retention_days:
+                    await run_in_threadpool(_expire_media, settings, sessions, app.state.storage)
             except Exception:  # the broker or database may be down; try again next round
-                log.exception("lost-job recovery failed")
+                log.exception("the minute sweep (lost jobs, media retention) failed")
             await asyncio.sleep(recovery_interval_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_lost_jobs())
+        sweeper = asyncio.create_task(sweep())
         try:
             yield
         finally:
@@ -153,6 +158,16 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def _expire_media(
+    settings: Settings, sessions: sessionmaker[Session], storage: MediaStorage
+) -> None:
+    assert settings.media_retention_days is not None
+    with sessions() as session:
+        expired = expire_media(session, storage, older_than_days=settings.media_retention_days)
+    if expired:
+        log.info("retention removed the media of %d clip(s): %s", len(expired), expired)
 
 
 def _efir_error(_: Request, error: EfirError) -> JSONResponse:

@@ -28,11 +28,13 @@ from efir.transcripts.model import SpeakerRole
 
 __all__ = [
     "ClipPublic",
+    "ClipUpdate",
     "EditOpRequest",
     "EditRequest",
     "JobPriorityRequest",
     "JobPublic",
     "JobsPublic",
+    "LibraryClipPublic",
     "RevisionPublic",
     "SpeakerVoiceRequest",
     "VoiceMergeRequest",
@@ -89,6 +91,25 @@ class ClipPublic(BaseModel):
     created_at: datetime
     # None for clips uploaded in local mode or before accounts existed.
     uploaded_by_user_id: int | None = None
+    # Set once the retention setting removed the media; the transcript stays.
+    media_removed_at: datetime | None = None
+
+
+class LibraryClipPublic(ClipPublic):
+    """A clip in the library list, with its newest job."""
+
+    job_id: str | None = None
+    state: JobState | None = None
+
+
+class ClipUpdate(BaseModel):
+    """Metadata corrected after upload; a field left out stays, null or "" clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=500)
+    programme: str | None = Field(default=None, max_length=200)
+    channel: str | None = Field(default=None, max_length=200)
+    air_date: date | None = None
 
 
 class RevisionPublic(BaseModel):

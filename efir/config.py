@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Where newsroom systems reach efir, for the links in webhook events; empty means
     # http://host:port.
     public_url: str | None = None
+    # Delete uploaded media this many days after upload, keeping transcripts and search
+    # (the API's minute sweep does it, with an audit record); unset keeps media for ever.
+    media_retention_days: int | None = Field(default=None, ge=1)
 
     # Accounts and limits (efir/accounts/users.py, api/auth.py). `local` mode has no login and
     # serves loopback only; `production` requires an admin account and this secret, from

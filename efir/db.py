@@ -154,6 +154,8 @@ class Clip(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Set when the retention setting removed the media; the transcript stays.
+    media_removed_at: Mapped[datetime | None]
 
 
 class Job(Base):
@@ -215,6 +217,20 @@ class Voice(Base):
     samples: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to the archive that cannot be undone (a clip deleted, media expired).
+    No foreign key: the record outlives what it describes."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    clip_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ClipSpeaker(Base):

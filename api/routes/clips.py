@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
 from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
@@ -15,11 +15,20 @@ from api.intake import ingest_staged
 from api.media_response import ranged_media_response
 from api.multipart import receive_upload
 from api.params import PageLimit, PageOffset
-from api.schemas import ClipPublic, JobPublic
-from efir.accounts.users import Permission
-from efir.db import Clip
+from api.schemas import ClipPublic, ClipUpdate, JobPublic, LibraryClipPublic
+from efir.accounts.users import AccountRole, Permission
+from efir.db import Clip, Job, JobState
 from efir.errors import MediaTooLargeError, NotFoundError
 from efir.media import clips as clip_store
+from efir.media.library import (
+    LibraryQuery,
+    LibrarySort,
+    delete_clip,
+    latest_jobs,
+    list_library,
+    suggest_values,
+    update_clip,
+)
 from efir.media.storage.base import require_free_space
 
 __all__ = ["router"]
@@ -60,19 +69,86 @@ async def upload_clip(
     return JobPublic.model_validate(job)
 
 
-@router.get("", response_model=list[ClipPublic], dependencies=[require(Permission.READ)])
+@router.get("", dependencies=[require(Permission.READ)])
 def list_clips(
-    session: SessionDep, limit: PageLimit = 50, offset: PageOffset = 0
-) -> list[ClipPublic]:
-    clips = session.scalars(
-        select(Clip).order_by(Clip.created_at.desc()).limit(min(limit, 500)).offset(offset)
+    session: SessionDep,
+    response: Response,
+    programme: str | None = None,
+    channel: str | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    speaker: str | None = None,
+    state: JobState | None = None,
+    sort: LibrarySort = "created",
+    order: Literal["asc", "desc"] = "desc",
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+) -> list[LibraryClipPublic]:
+    """The library: every clip, newest first unless ``sort``/``order`` say otherwise,
+    filtered by programme and channel (any case), air date, speaker caption and the
+    state of its newest job. ``X-Total-Count`` gives how many match in all."""
+    page = list_library(
+        session,
+        LibraryQuery(
+            programme=programme,
+            channel=channel,
+            date_from=date_from,
+            date_to=date_to,
+            speaker=speaker,
+            state=state,
+            sort=sort,
+            descending=order == "desc",
+            limit=min(limit, 500),
+            offset=offset,
+        ),
     )
-    return [ClipPublic.model_validate(clip) for clip in clips]
+    response.headers["X-Total-Count"] = str(page.total)
+    jobs = latest_jobs(session, [clip.id for clip in page.clips])
+    return [_library_entry(clip, jobs.get(clip.id)) for clip in page.clips]
+
+
+@router.get("/suggestions", dependencies=[require(Permission.READ)])
+def suggest(
+    session: SessionDep,
+    field: Literal["programme", "channel"],
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> list[str]:
+    """Programme or channel names already in the archive that contain ``q`` (any case)."""
+    return suggest_values(session, field, q)
 
 
 @router.get("/{clip_id}", response_model=ClipPublic, dependencies=[require(Permission.READ)])
 def get_clip(clip_id: str, session: SessionDep) -> ClipPublic:
     return ClipPublic.model_validate(clip_store.get_clip(session, clip_id))
+
+
+@router.patch("/{clip_id}", response_model=ClipPublic, dependencies=[require(Permission.EDIT)])
+def edit_clip(clip_id: str, changes: ClipUpdate, session: SessionDep) -> ClipPublic:
+    """Correct the title, programme, channel or air date; search shows it at once."""
+    clip = update_clip(session, clip_id, changes.model_dump(exclude_unset=True))
+    return ClipPublic.model_validate(clip)
+
+
+@router.delete("/{clip_id}", status_code=204)
+def remove_clip(
+    clip_id: str,
+    session: SessionDep,
+    storage: StorageDep,
+    principal: Annotated[Principal, require(Permission.UPLOAD)],
+) -> Response:
+    """Delete a clip with its media, jobs, revisions, search rows and voiceprints; only
+    its uploader or an admin may. Recorded in the audit log."""
+    clip = clip_store.get_clip(session, clip_id)
+    if principal.role is not AccountRole.ADMIN and (
+        principal.user_id is None or principal.user_id != clip.uploaded_by_user_id
+    ):
+        raise HTTPException(
+            403,
+            "Удалить сюжет может только тот, кто его загрузил, или администратор. "
+            "Only the clip's uploader or an admin may delete it.",
+        )
+    delete_clip(session, storage, clip_id, actor=principal.username)
+    return Response(status_code=204)
 
 
 @router.get("/{clip_id}/media", dependencies=[require(Permission.READ)])
@@ -82,6 +158,11 @@ def get_clip_media(
     """The original upload, with HTTP Range support for the player: sent from the
     API's disk when local, streamed from the bucket when in S3."""
     clip = clip_store.get_clip(session, clip_id)
+    if clip.media_removed_at is not None:
+        raise NotFoundError(
+            "Медиафайл сюжета удалён по сроку хранения; расшифровка сохранена. "
+            "The clip's media was removed by the retention setting; the transcript is kept."
+        )
     media_type = mimetypes.guess_type(clip.original_filename)[0] or "application/octet-stream"
     path = storage.path_for(clip.media_key)
     if path is not None:
@@ -95,3 +176,10 @@ def get_clip_media(
     return ranged_media_response(
         media, media_type=media_type, range_header=request.headers.get("range")
     )
+
+
+def _library_entry(clip: Clip, job: Job | None) -> LibraryClipPublic:
+    entry = LibraryClipPublic.model_validate(clip)
+    if job is not None:
+        entry.job_id, entry.state = job.id, job.state
+    return entry
