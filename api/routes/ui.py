@@ -1,4 +1,4 @@
-"""The newsroom web UI: four pages, the login page and static assets, no build step.
+"""The newsroom web UI: five pages, the login page and static assets, no build step.
 
 Every page is the shared shell (``static/shell.html``: header, navigation, language
 switch, live status region) around one fragment from ``static/pages/``; the page's
@@ -52,6 +52,11 @@ def upload_page() -> HTMLResponse:
 def editor_page(clip_id: str) -> HTMLResponse:
     """The transcript editor; ``?t=SECONDS`` is read by the page to open at that moment."""
     return _render_page("editor", clip_id=clip_id)
+
+
+@router.get("/library", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])
+def library_page() -> HTMLResponse:
+    return _render_page("library")
 
 
 @router.get("/search", response_class=HTMLResponse, dependencies=[SIGNED_IN_PAGE])

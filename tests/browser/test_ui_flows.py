@@ -163,6 +163,16 @@ def test_typed_correction_autosaves_and_an_older_revision_restores(
     assert restored["revision"] == before["revision"] + 2
     assert restored["segments"] == before["segments"]
     expect(paragraph).not_to_contain_text("Проверка")
+    # The history reads for people, in the page's language, not as stored machine notes.
+    history = page.locator("#revision-list")
+    newest = history.locator(f"li[data-revision='{restored['revision']}']")
+    expect(newest).to_contain_text(f"Восстановлена версия {before['revision']}")
+    expect(history.locator(f"li[data-revision='{restored['revision'] - 1}']")).to_contain_text(
+        f"Правка версии {before['revision']}"
+    )
+    expect(history).to_contain_text("Распознавание")
+    expect(history).not_to_contain_text("efir-worker")
+    expect(history).not_to_contain_text("of revision")
     page.screenshot(path=artifacts_dir / "editor-restored.png")
 
 

@@ -14,7 +14,7 @@ from api.main import create_app
 from api.routes.ui import STATIC_DIR
 from efir.config import Settings
 
-PAGES = ["/", "/clips/abc123", "/search", "/speakers"]
+PAGES = ["/", "/clips/abc123", "/library", "/search", "/speakers"]
 
 
 @pytest.fixture

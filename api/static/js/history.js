@@ -17,7 +17,7 @@ export async function renderRevisionList(list, { transcriptUrl, currentRevision,
     const name = t("editor.revision", { n: revision.revision });
     const current = revision.revision === currentRevision;
     const label = [
-      name, formatDate(revision.created_at, { withTime: true }), revision.author, revision.note,
+      name, formatDate(revision.created_at, { withTime: true }), ...describe(revision),
     ].filter(Boolean).join(" · ");
     const dataset = { revision: revision.revision };
     return el("li", { class: current ? "is-current" : "", dataset },
@@ -29,6 +29,24 @@ export async function renderRevisionList(list, { transcriptUrl, currentRevision,
           onclick: () => onRestore(revision.revision),
         }, t("editor.restore")));
   }));
+}
+
+// The stored author and note are machine words ("efir-worker", "edit of revision 3");
+// people read them in the page's language.
+const WORKER_AUTHOR = "efir-worker";
+const NOTES = [
+  [/^edit of revision (\d+)$/, "editor.note_edit"],
+  [/^restore of revision (\d+)$/, "editor.note_restore"],
+  [/^speaker \S+ is voice \S+$/, "editor.note_voice"],
+];
+
+function describe(revision) {
+  if (revision.author === WORKER_AUTHOR) return [t("editor.note_worker")];
+  for (const [pattern, key] of NOTES) {
+    const match = pattern.exec(revision.note || "");
+    if (match) return [revision.author, t(key, { n: match[1] })];
+  }
+  return [revision.author, revision.note];
 }
 
 // The formats come from the server's registry (efir.exports.FORMATS), so a new format

@@ -45,6 +45,22 @@ export function formatClock(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+// A calendar day the Russian way, whatever the browser's locale: "2026-03-09" -> "09.03.2026".
+export function formatDay(isoDay) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDay || "");
+  return match ? `${match[3]}.${match[2]}.${match[1]}` : "";
+}
+
+// "9.3.2026" or "09.03.2026" -> "2026-03-09"; null when it is not a real day.
+export function parseDay(text) {
+  const match = /^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$/.exec(text || "");
+  if (!match) return null;
+  const [day, month, year] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
 export function formatDate(value, { withTime = false } = {}) {
   if (!value) return "";
   const date = new Date(value);
