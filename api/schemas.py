@@ -186,14 +186,16 @@ class SplitOp(BaseModel):
 
 
 class MergeOp(BaseModel):
-    """Merge consecutive segments into the first."""
+    """Merge consecutive segments into the first; ``speaker_id`` says whose the text is,
+    and must be given when the segments have different speakers."""
 
     model_config = ConfigDict(extra="forbid")
     op: Literal["merge"]
     segment_ids: Annotated[list[SegmentId], Field(min_length=2)]
+    speaker_id: NonBlank | None = None
 
     def to_edit(self) -> EditOp:
-        return MergeSegments(tuple(self.segment_ids))
+        return MergeSegments(tuple(self.segment_ids), self.speaker_id)
 
 
 EditOpRequest = Annotated[

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from support.subtitle_rules import read_back, read_vtt, spoken_text, truth_transcript, violations
 
 from api.schemas import EditRequest
+from efir.errors import InvalidEditError
 from efir.exports import CueRules, render
 from efir.transcripts.edits import (
     EditOp,
@@ -214,6 +215,18 @@ def test_speaker_changes_and_renames_show_in_every_export(seed: Transcript) -> N
         assert violations(cues, CueRules()) == []
     document = docx.Document(io.BytesIO(render(edited, "docx")))
     assert any("Анна ИВАНОВА" in p.text for p in document.paragraphs)
+
+
+def test_merging_two_speakers_needs_to_be_told_whose_text_it_is(seed: Transcript) -> None:
+    first, second = seed.segments[0], seed.segments[1]
+    assert first.speaker != second.speaker  # the anchor's lead, then the correspondent
+    with pytest.raises(InvalidEditError, match="different speakers"):
+        apply_edits(seed, [MergeSegments((0, 1))])
+    with pytest.raises(InvalidEditError, match="speaks in none"):
+        apply_edits(seed, [MergeSegments((0, 1), speaker_id="kakenov")])
+    merged = apply_edits(seed, [MergeSegments((0, 1), speaker_id=second.speaker)])
+    assert merged.segments[0].speaker == second.speaker
+    assert merged.segments[0].text == f"{first.text} {second.text}"
 
 
 def test_set_speaker_to_a_new_id_adds_that_speaker(seed: Transcript) -> None:

@@ -67,6 +67,9 @@ class SplitSegment:
 @dataclass(frozen=True)
 class MergeSegments:
     segment_ids: tuple[int, ...]
+    # Who the merged text belongs to; required when the parts have different speakers,
+    # so text never moves to another speaker without the editor saying so.
+    speaker_id: str | None = None
 
 
 EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments
@@ -149,8 +152,24 @@ def _merge(transcript: Transcript, op: MergeSegments) -> Transcript:
     if positions != list(range(positions[0], positions[0] + len(positions))):
         raise InvalidEditError(f"segments {list(op.segment_ids)} are not consecutive")
     parts = [ordered[p] for p in positions]
+    speakers = list(dict.fromkeys(s.speaker for s in parts))
+    keeper = op.speaker_id or speakers[0]
+    if op.speaker_id is None and len(speakers) > 1:
+        names = ", ".join(map(str, speakers))
+        raise InvalidEditError(
+            f"Сегменты {list(op.segment_ids)} принадлежат разным спикерам ({names}): "
+            "укажите, чей это текст. "
+            f"Segments {list(op.segment_ids)} belong to different speakers ({names}); "
+            "say whose the merged text is (speaker_id)."
+        )
+    if keeper not in speakers:
+        raise InvalidEditError(
+            f"Спикер {keeper!r} не говорит в этих сегментах. "
+            f"Speaker {keeper!r} speaks in none of these segments."
+        )
     merged = replace(
         parts[0],
+        speaker=keeper,
         start=min(s.start for s in parts),
         end=max(s.end for s in parts),
         text=" ".join(s.text for s in parts if s.text),

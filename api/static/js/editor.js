@@ -6,7 +6,7 @@ import { renderExportLinks, renderRevisionList } from "./history.js";
 import { RevisionSaver } from "./saver.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
-  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderTranscript, WordFollower,
+  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderTranscript, speakerCaption, WordFollower,
 } from "./transcript-view.js";
 import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
@@ -174,12 +174,63 @@ container.addEventListener("click", (event) => {
       splitSegment(segmentId);
       break;
     case "merge":
-      saver.submit([{ op: "merge", segment_ids: [segmentId, Number(button.dataset.nextId)] }])
-        .then((saved) => saved && announce(t("editor.merged")));
+      mergeWithNext(segmentId, Number(button.dataset.nextId));
       break;
     default: // rename buttons belong to speaker-form.js
   }
 });
+
+// Text never moves to another speaker silently: across a speaker change the editor says
+// whose the merged text is, or nothing happens.
+async function mergeWithNext(segmentId, nextId) {
+  const speakers = [...new Set([segmentById(segmentId).speaker, segmentById(nextId).speaker])];
+  const op = { op: "merge", segment_ids: [segmentId, nextId] };
+  if (speakers.length > 1) {
+    const chosen = await askWhoseText(speakers);
+    if (!chosen) {
+      focusSegment(segmentId);
+      return;
+    }
+    op.speaker_id = chosen;
+  }
+  if (await saver.submit([op])) {
+    announce(t("editor.merged"));
+    focusSegment(segmentId);
+  }
+}
+
+function askWhoseText(speakerIds) {
+  const byId = new Map(state.transcript.speakers.map((speaker) => [speaker.id, speaker]));
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { class: "choice-dialog", "aria-labelledby": "merge-question" },
+      el("p", { id: "merge-question" }, t("editor.merge_whose")),
+      el("div", { class: "button-row" },
+        ...speakerIds.map((id) => el("button", {
+          type: "button", class: "secondary", dataset: { speakerId: id },
+          onclick: () => dialog.close(id),
+        }, speakerCaption(byId.get(id), id))),
+        el("button", { type: "button", class: "link-button", onclick: () => dialog.close("") },
+          t("editor.cancel"))));
+    // Escape always means "no"; Chromium's close watcher may swallow a repeated one.
+    dialog.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        dialog.close("");
+      }
+    });
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue || null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+// After a change re-renders the transcript, the keyboard stays on the segment worked on.
+function focusSegment(segmentId) {
+  container.querySelector(`.seg-text[data-segment-id="${segmentId}"]`)?.focus();
+}
 
 function splitSegment(segmentId) {
   const segment = segmentById(segmentId);

@@ -11,7 +11,7 @@ const MAX_CHARS_PER_SECOND = 17;
 const WORD_TAIL_S = 0.25;
 const UPCOMING_WORD_S = 0.6;
 
-function speakerCaption(speaker, speakerId) {
+export function speakerCaption(speaker, speakerId) {
   if (speaker?.name) return speaker.caption || speaker.name;
   if (speaker?.role) return t(`role.${speaker.role}`);
   return speakerId ? `${t("editor.unknown_speaker")} ${speakerId}` : t("editor.unknown_speaker");

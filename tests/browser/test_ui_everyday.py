@@ -1,0 +1,59 @@
+"""Everyday editor flows that used to trip people up, in headless Chromium against the real
+API and the worker-made transcript of the seed cut: a merge across a speaker change asks
+whose the text is (and cancelling changes nothing), and focus stays on the work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from support.browser_support import UploadedClip
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _transcript(page: Page, base_url: str, clip_id: str) -> dict[str, Any]:
+    response = page.request.get(f"{base_url}/api/v1/transcripts/{clip_id}")
+    assert response.ok, response.text()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_merge_across_a_speaker_change_asks_whose_text_it_is(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    before = _transcript(page, live_service, clip_id)
+    segments = before["segments"]
+    boundary = next(
+        i for i in range(len(segments) - 1) if segments[i]["speaker"] != segments[i + 1]["speaker"]
+    )
+    first, second = segments[boundary], segments[boundary + 1]
+    merge = page.locator(f".segment[data-segment-id='{first['id']}'] [data-action=merge]")
+
+    merge.click()
+    dialog = page.locator("dialog.choice-dialog")
+    expect(dialog).to_be_visible()
+    page.screenshot(path=artifacts_dir / "editor-merge-asks.png")
+    page.keyboard.press("Escape")  # cancelling changes nothing
+    expect(dialog).to_have_count(0)
+    assert _transcript(page, live_service, clip_id)["revision"] == before["revision"]
+    expect(page.locator(f".seg-text[data-segment-id='{first['id']}']")).to_be_focused()
+
+    merge.click()
+    dialog.locator(f"button[data-speaker-id='{second['speaker']}']").click()
+    expect(page.locator("#save-state")).to_have_text(f"Сохранено (версия {before['revision'] + 1})")
+    merged = _transcript(page, live_service, clip_id)["segments"][boundary]
+    assert merged["speaker"] == second["speaker"]
+    assert merged["text"] == f"{first['text']} {second['text']}"
+    expect(page.locator(f".seg-text[data-segment-id='{first['id']}']")).to_be_focused()
+
+    # Leave the shared clip as the other flows expect it.
+    restored = page.request.post(
+        f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
+    )
+    assert restored.ok, restored.text()
