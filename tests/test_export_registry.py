@@ -52,7 +52,7 @@ def test_registered_format_reaches_api_openapi_and_ui_list(
     assert exported.status_code == 200, exported.text
     assert exported.content.decode() == "4 слов"
     assert exported.headers["content-type"].startswith("text/x-word-count")
-    assert exported.headers["content-disposition"].endswith('.wc"')
+    assert exported.headers["content-disposition"].endswith(f"{clip_id}.wc")
 
     unknown = client.get(f"/api/v1/transcripts/{clip_id}/export?format=nonsense")
     assert unknown.status_code == 422

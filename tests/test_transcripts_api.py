@@ -3,8 +3,11 @@ plus job status, its event stream and the media endpoint."""
 
 from __future__ import annotations
 
+import io
 import json
+from urllib.parse import quote
 
+import docx
 import httpx
 import pytest
 from support.service_support import SEED_DIR, session_factory
@@ -159,6 +162,34 @@ def test_bad_edits_are_refused(
     assert response.status_code == status
     assert message in json.dumps(response.json()["detail"], ensure_ascii=False)
     assert client.get(f"/api/v1/transcripts/{clip_id}").json()["revision"] == 1
+
+
+def test_exports_are_named_by_date_programme_and_title(
+    clip_with_transcript: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = clip_with_transcript
+    edited = client.patch(
+        f"/api/v1/clips/{clip_id}", json={"programme": "Итоги недели", "air_date": "2026-11-20"}
+    )
+    assert edited.status_code == 200, edited.text
+    srt = client.get(f"/api/v1/transcripts/{clip_id}/export", params={"format": "srt"})
+    name = "2026-11-20_Итоги-недели_Вечерние-новости.srt"
+    assert srt.headers["content-disposition"] == (
+        'attachment; filename="2026-11-20_Itogi-nedeli_Vecherniye-novosti.srt"; '
+        f"filename*=UTF-8''{quote(name)}"
+    )
+    latin = client.get(
+        f"/api/v1/transcripts/{clip_id}/export", params={"format": "txt", "transliterate": "true"}
+    )
+    assert (
+        "filename*=UTF-8''2026-11-20_Itogi-nedeli_Vecherniye-novosti.txt"
+        in (latin.headers["content-disposition"])
+    )
+    document = docx.Document(
+        io.BytesIO(client.get(f"/api/v1/transcripts/{clip_id}/export?format=docx").content)
+    )
+    assert document.paragraphs[0].text == "Вечерние новости"
+    assert document.paragraphs[1].text == "Программа: Итоги недели · Эфир: 20.11.2026"
 
 
 def test_unknown_things_are_404_and_bad_export_options_422(

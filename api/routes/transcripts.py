@@ -12,8 +12,11 @@ from api.openapi import EXPORT_FORMAT_PARAMETER
 from api.params import RevisionNumber, RevisionQuery
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
 from efir.accounts.users import Permission
-from efir.db import Clip, TranscriptRevision
+from efir.db import TranscriptRevision
 from efir.exports import CueRules, export_format, render
+from efir.exports.naming import content_disposition, export_filename
+from efir.media.clips import get_clip
+from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import (
     edit_transcript,
@@ -45,25 +48,23 @@ def export_transcript(
     format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
     revision: RevisionQuery = None,
     timecodes: bool = False,
+    transliterate: bool = False,
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
-    (e.g. ``max_chars_per_line=37``)."""
+    (e.g. ``max_chars_per_line=37``). Named ``<air date>_<programme>_<title>.<ext>``,
+    in Latin letters with ``transliterate=true``."""
     chosen = export_format(format_name)
     rules = CueRules.from_query(request.query_params)
     row = _revision(session, clip_id, revision)
-    clip = session.get(Clip, clip_id)
+    clip = ClipMeta.from_clip(get_clip(session, clip_id))
     body = render(
-        Transcript.from_dict(row.data),
-        format_name,
-        rules=rules,
-        timecodes=timecodes,
-        title=clip.title if clip else None,
+        Transcript.from_dict(row.data), format_name, rules=rules, timecodes=timecodes, clip=clip
     )
-    filename = f"{clip_id}-r{row.revision}.{chosen.extension}"
+    filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(
         body,
         media_type=chosen.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
 
 

@@ -19,6 +19,7 @@ from efir.exports.rules import CueRules
 from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
 from efir.exports.ttml import render_ttml
+from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
 
 __all__ = [
@@ -43,6 +44,7 @@ class ExportRequest:
     rules: CueRules
     timecodes: bool
     title: str
+    clip: ClipMeta | None = None  # programme, channel, air date for headers
 
     def cues(self) -> list[Cue]:
         return build_cues(self.transcript, self.rules)
@@ -75,7 +77,7 @@ FORMATS: dict[str, ExportFormat] = {
     "docx": ExportFormat(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "docx",
-        lambda r: render_docx(r.transcript, title=r.title),
+        lambda r: render_docx(r.transcript, title=r.title, clip=r.clip),
     ),
     "json": ExportFormat(
         "application/json", "json", lambda r: r.transcript.to_json(indent=2).encode()
@@ -101,12 +103,15 @@ def render(
     rules: CueRules | None = None,
     timecodes: bool = False,
     title: str | None = None,
+    clip: ClipMeta | None = None,
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
-    ``rules.fps``); ``title`` heads the DOCX. Raises InvalidExportError for an unknown format.
+    ``rules.fps``); ``title`` (else the clip's) heads the DOCX, with the ``clip``'s
+    programme, channel and air date under it. Raises InvalidExportError for an unknown format.
     """
-    request = ExportRequest(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
+    heading = title or (clip.title if clip else None) or DEFAULT_TITLE
+    request = ExportRequest(transcript, rules or CueRules(), timecodes, heading, clip)
     return export_format(fmt).render(request)
