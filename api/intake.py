@@ -21,7 +21,7 @@ from efir.db import Clip, Job
 from efir.glossary import Glossary
 from efir.health import check_database
 from efir.jobs.lifecycle import JobPriority, JobQueue, create_job, send_to_workers
-from efir.media.clips import record_clip
+from efir.media.clips import record_clip, refuse_duplicate
 from efir.media.probe import MediaSummary, probe_media
 from efir.media.storage.base import MediaStorage, StagedMedia, StoredMedia
 from efir.webhooks.delivery import callback_url_for, subscribe
@@ -35,13 +35,15 @@ _MAX_SPEAKERS = 30
 
 @dataclass(frozen=True)
 class JobRequest:
-    """The upload form's fields, checked: clip metadata, pipeline options, priority, and
-    the callback URL for the job's end (efir.webhooks.delivery)."""
+    """The upload form's fields, checked: clip metadata, pipeline options, priority, the
+    callback URL for the job's end (efir.webhooks.delivery), and whether a file already in
+    the archive is refused (409 naming its clip) or recorded again."""
 
     metadata: dict[str, Any]
     options: dict[str, Any]
     priority: JobPriority
     callback_url: str | None
+    refuse_duplicate: bool = False
 
 
 def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
@@ -56,6 +58,7 @@ def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
         },
         priority=_priority(fields.get("priority", "")),
         callback_url=callback_url_for(callback_url, settings) if callback_url else None,
+        refuse_duplicate=_on_duplicate(fields.get("on_duplicate", "")) == "refuse",
     )
 
 
@@ -77,6 +80,8 @@ async def ingest_staged(
         # Media committed while the database is down would have no clip row to point at
         # it, and could not be told apart from another clip's: refuse before storing.
         await run_in_threadpool(check_database, sessions)
+        if request.refuse_duplicate:
+            await run_in_threadpool(_refuse_duplicate, sessions, staged.sha256)
         summary = await run_in_threadpool(
             probe_media, staged.path, max_duration_s=settings.max_duration_s
         )
@@ -87,6 +92,21 @@ async def ingest_staged(
     )
     send_to_workers(queue, job)
     return job
+
+
+def _on_duplicate(raw: str) -> str:
+    choice = raw.strip() or "new"
+    if choice not in ("new", "refuse"):
+        raise InvalidUploadError(
+            f"Поле on_duplicate должно быть new или refuse, получено {raw!r}. "
+            "on_duplicate must be new or refuse."
+        )
+    return choice
+
+
+def _refuse_duplicate(sessions: sessionmaker[Session], sha256: str) -> None:
+    with sessions() as session:
+        refuse_duplicate(session, sha256)
 
 
 def _priority(raw: str) -> JobPriority:

@@ -52,6 +52,7 @@ from efir.errors import (
 )
 from efir.jobs.lifecycle import InvalidTransitionError
 from efir.jobs.queue import CeleryJobQueue, make_celery, recover_lost_jobs
+from efir.media.clips import DuplicateClipError
 from efir.media.library import expire_media
 from efir.media.staging import UploadOffsetError, UploadRangeError
 from efir.media.storage import make_storage
@@ -72,6 +73,7 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (InvalidExportError, 422),
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
+    (DuplicateClipError, 409),
     (InvalidTransitionError, 409),
     (AccountConflictError, 409),
     (UploadOffsetError, 409),
@@ -171,8 +173,16 @@ def _expire_media(
 
 
 def _efir_error(_: Request, error: EfirError) -> JSONResponse:
+    """``detail`` (both languages, as before), a stable ``code`` and ``message`` per
+    language, so a client shows one language."""
     status = next(code for kind, code in _ERROR_STATUS if isinstance(error, kind))
-    return JSONResponse({"detail": str(error)}, status_code=status)
+    body = {
+        "detail": str(error),
+        "code": error.error_code,
+        "message": error.messages,
+        **error.context,
+    }
+    return JSONResponse(body, status_code=status)
 
 
 def _unavailable(detail: str) -> Callable[[Request, Exception], JSONResponse]:

@@ -30,7 +30,15 @@ _ERROR_NAME = "Error"
 _ERROR_SCHEMA = {
     "title": _ERROR_NAME,
     "type": "object",
-    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "properties": {
+        "detail": {"title": "Detail", "type": "string"},
+        "code": {"title": "Code", "type": "string"},
+        "message": {
+            "title": "Message",
+            "type": "object",
+            "properties": {"ru": {"type": "string"}, "en": {"type": "string"}},
+        },
+    },
     "required": ["detail"],
 }
 

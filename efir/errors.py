@@ -15,6 +15,9 @@ EfirError
 
 from __future__ import annotations
 
+import re
+from typing import ClassVar
+
 __all__ = [
     "AsrError",
     "EfirError",
@@ -27,23 +30,68 @@ __all__ = [
     "NotFoundError",
     "OcrError",
     "StorageFullError",
+    "split_languages",
 ]
 
 
 class EfirError(Exception):
-    """Base class of every error efir raises on purpose."""
+    """Base class of every error efir raises on purpose.
+
+    Messages are written "Russian sentence. English sentence."; ``messages`` parts them so
+    a client shows one language. ``code`` is stable for programs: the class name in
+    snake case without "_error" unless a class names its own."""
+
+    code: ClassVar[str] = ""
+
+    @property
+    def error_code(self) -> str:
+        if self.code:
+            return self.code
+        snake = _CAMEL_BOUNDARY.sub("_", type(self).__name__).lower()
+        return snake.removesuffix("_error")
+
+    @property
+    def context(self) -> dict[str, object]:
+        """Fields a client may act on (e.g. the clip an upload duplicates); none by default."""
+        return {}
+
+    @property
+    def messages(self) -> dict[str, str]:
+        """``{"ru": …, "en": …}``; both the whole text when it is not in two parts."""
+        return split_languages(str(self))
+
+
+# Where the Russian sentence(s) end and the English begin: a sentence end followed by a
+# capital Latin letter, with Cyrillic before it and none of it in the first English word.
+_LANGUAGE_SPLIT = re.compile(r"(?<=[.!?»)])\s+(?=[A-Z][a-z' ]*\b)")
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def split_languages(text: str) -> dict[str, str]:
+    for match in _LANGUAGE_SPLIT.finditer(text):
+        russian, english = text[: match.start()], text[match.end() :]
+        if _CYRILLIC.search(russian) and not _CYRILLIC.search(english.split(" ", 1)[0]):
+            return {"ru": russian.strip(), "en": english.strip()}
+    return {"ru": text, "en": text}
 
 
 class MediaError(EfirError):
     """The media cannot be decoded; the message is fit to show a newsroom user."""
 
+    code = "media_undecodable"
+
 
 class NoAudioError(MediaError):
     """The container has no audio track."""
 
+    code = "media_no_audio"
+
 
 class MediaTooLargeError(MediaError):
     """The media is over the configured size or duration limit."""
+
+    code = "media_too_large"
 
 
 class AsrError(EfirError):

@@ -226,3 +226,33 @@ def _one_segment(text: str) -> Transcript:
 def _stored(storage: MediaStorage, key: str) -> bool:
     path = storage.path_for(key)
     return path is not None and path.exists()
+
+
+def test_a_duplicate_is_refused_when_asked_and_errors_come_in_each_language(
+    library: tuple[httpx.Client, Settings], tmp_path: Path
+) -> None:
+    client, _ = library
+    media = cut_seed(tmp_path / "g.mp4", start_s=70, duration_s=3)
+    first = _upload(client, media, title="Оригинал")
+    with media.open("rb") as file:
+        refused = client.post(
+            "/api/v1/clips", files={"file": (media.name, file)}, data={"on_duplicate": "refuse"}
+        )
+    assert refused.status_code == 409
+    body = refused.json()
+    assert (body["code"], body["clip_id"]) == ("duplicate_clip", first)
+    assert body["message"] == {
+        "ru": "Этот файл уже загружен: «Оригинал».",
+        "en": "This file is already in the archive: «Оригинал».",
+    }
+    assert _upload(client, media) != first  # recorded again by default (API clients)
+
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 100)
+    with junk.open("rb") as file:
+        undecodable = client.post("/api/v1/clips", files={"file": (junk.name, file)})
+    assert undecodable.status_code == 422
+    error = undecodable.json()
+    assert error["code"].startswith("media_")
+    assert not any("а" <= letter <= "я" for letter in error["message"]["en"].lower())
+    assert error["message"]["ru"] and error["detail"].startswith(error["message"]["ru"])

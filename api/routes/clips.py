@@ -171,7 +171,7 @@ def get_clip_media(
         media = storage.open(clip.media_key)
     except NotFoundError:
         raise NotFoundError(
-            f"Медиафайл клипа {clip_id} отсутствует. The clip's media is missing."
+            f"Медиафайл сюжета {clip_id} отсутствует. The clip's media is missing."
         ) from None
     return ranged_media_response(
         media, media_type=media_type, range_header=request.headers.get("range")

@@ -98,7 +98,7 @@ def latest_revision(session: Session, clip_id: str) -> TranscriptRevision:
     if row is None:
         get_clip(session, clip_id)
         raise NotFoundError(
-            f"Расшифровки клипа {clip_id} ещё нет. Clip {clip_id} has no transcript yet."
+            f"Расшифровки сюжета {clip_id} ещё нет. Clip {clip_id} has no transcript yet."
         )
     return row
 
@@ -111,7 +111,7 @@ def get_revision(session: Session, clip_id: str, revision: int) -> TranscriptRev
     )
     if row is None:
         raise NotFoundError(
-            f"У клипа {clip_id} нет версии {revision}. Clip {clip_id} has no revision {revision}."
+            f"У сюжета {clip_id} нет версии {revision}. Clip {clip_id} has no revision {revision}."
         )
     return row
 

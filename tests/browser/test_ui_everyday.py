@@ -21,6 +21,44 @@ def _transcript(page: Page, base_url: str, clip_id: str) -> dict[str, Any]:
     return body
 
 
+def test_a_duplicate_upload_is_recognised(
+    uploaded_clip: UploadedClip,
+    live_service: str,
+    page: Page,
+    browser_clip_media: Path,
+    artifacts_dir: Path,
+) -> None:
+    page.goto(f"{live_service}/")
+    page.set_input_files("#file-input", str(browser_clip_media))
+    page.fill("#meta-title", "Тот же файл ещё раз")
+    page.click("#upload-submit")
+    item = page.locator("#pending-files .file-item.is-error")
+    expect(item).to_contain_text("Этот файл уже загружен")
+    expect(item.get_by_role("link", name="открыть")).to_have_attribute(
+        "href", f"/clips/{uploaded_clip.clip_id}"
+    )
+    page.screenshot(path=artifacts_dir / "upload-duplicate.png")
+    jobs_before = page.request.get(f"{live_service}/api/v1/jobs?limit=200").json()
+
+    item.get_by_role("button", name="распознать заново").click()
+    expect(page.locator("#pending-files .file-item")).to_have_count(0)
+    jobs_after = page.request.get(f"{live_service}/api/v1/jobs?limit=200").json()
+    (new_job,) = [
+        job
+        for job in _listed(jobs_after)
+        if job["id"] not in {job["id"] for job in _listed(jobs_before)}
+    ]
+    assert new_job["clip_id"] != uploaded_clip.clip_id
+    # The form starts clean for the next file.
+    expect(page.locator("#meta-title")).to_have_value("")
+    page.request.post(f"{live_service}/api/v1/jobs/{new_job['id']}/cancel")
+
+
+def _listed(payload: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = payload if isinstance(payload, list) else payload["data"]
+    return items
+
+
 def test_merge_across_a_speaker_change_asks_whose_text_it_is(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
 ) -> None:

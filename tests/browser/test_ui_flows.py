@@ -64,9 +64,16 @@ def test_upload_of_a_non_media_file_shows_the_apis_reason(
     page.click("#upload-submit")
     item = page.locator("#pending-files .file-item.is-error")
     expect(item).to_contain_text("заметки.txt")
-    expect(item.locator(".file-note")).not_to_be_empty()
-    expect(page.locator("#status")).to_contain_text("Ошибка")
+    reason = item.locator(".file-error")
+    expect(reason).not_to_be_empty()
+    assert not re.search(r"[A-Za-z]{4,}", reason.inner_text()), "one language on screen"
+    expect(item.locator("progress")).to_be_hidden()  # a full bar looked finished
+    expect(page.locator("#upload-submit")).to_be_disabled()  # failed files are not re-sent
+    status = page.locator("#status")
+    expect(status).to_contain_text("Не загружено файлов: 1")
     page.screenshot(path=artifacts_dir / "upload-error.png")
+    page.click("#status-close")
+    expect(status).to_be_hidden()
 
 
 def test_clicking_a_word_seeks_the_player_to_it(

@@ -46,7 +46,7 @@ def upload_through_ui(
     page.set_input_files("#file-input", str(media))
     page.fill("#meta-title", title)
     page.fill("#meta-programme", "Новости")
-    page.fill("#meta-air-date", "2026-11-20")
+    page.fill("#meta-air-date", "20.11.2026")  # typed the Russian way, whatever the locale
     page.fill("#meta-glossary", (SEED_DIR / "seed.glossary").read_text(encoding="utf-8"))
     page.screenshot(path=artifacts / "upload-1-selected.png")
     page.click("#upload-submit")

@@ -1,10 +1,20 @@
-// Thin fetch wrappers for /api/v1: JSON in and out, errors carry the API's {"detail"}.
+// Thin fetch wrappers for /api/v1: JSON in and out, errors carry the API's {"detail"}
+// and, for efir's own errors, a stable "code" and the message in each language.
+
+import { currentLanguage } from "./i18n.js";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
-    super(describeDetail(detail) || `HTTP ${status}`);
+  constructor(status, detail, body = {}) {
+    super(body.message?.[currentLanguage()] || describeDetail(detail) || `HTTP ${status}`);
     this.status = status;
     this.detail = detail;
+    this.code = body.code;
+    this.body = body;
+  }
+
+  // An error read from a JSON body (fetch or XMLHttpRequest alike).
+  static from(status, body, fallback) {
+    return new ApiError(status, body?.detail ?? fallback, body && typeof body === "object" ? body : {});
   }
 }
 
@@ -22,15 +32,14 @@ function describeDetail(detail) {
   return detail ? JSON.stringify(detail) : "";
 }
 
-async function errorFromResponse(response) {
-  let detail = response.statusText;
+export async function errorFromResponse(response) {
+  let body = null;
   try {
-    const body = await response.json();
-    if (body && body.detail !== undefined) detail = body.detail;
+    body = await response.json();
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the status text.
   }
-  return new ApiError(response.status, detail);
+  return ApiError.from(response.status, body, response.statusText);
 }
 
 export async function requestJSON(url, { method = "GET", body } = {}) {

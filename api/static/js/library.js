@@ -1,7 +1,7 @@
 // The library («Архив»): every clip, filtered and sorted without a search word; metadata
 // corrected in place; a clip deleted after confirmation (its uploader or an admin).
 
-import { requestJSON } from "./api.js";
+import { errorFromResponse, requestJSON } from "./api.js";
 import {
   announce, announceError, el, formatClock, formatDay, initShell, onLanguageChange,
   parseDay, t,
@@ -35,7 +35,7 @@ async function load({ append = false } = {}) {
   let response;
   try {
     response = await fetch(`/api/v1/clips?${query(offset)}`, { headers: { Accept: "application/json" } });
-    if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
+    if (!response.ok) throw await errorFromResponse(response);
   } catch (error) {
     announceError(error);
     return;

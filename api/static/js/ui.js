@@ -23,14 +23,20 @@ export function el(tag, attributes = {}, ...children) {
 
 let statusTimer = 0;
 
-// Say something to everyone: visible at the bottom and read by screen readers.
+// Say something to everyone: visible at the bottom and read by screen readers. News goes
+// by itself; an error stays until read, with a close button (and Escape) to dismiss it.
 export function announce(message, { error = false } = {}) {
   const status = document.getElementById("status");
-  status.textContent = message;
+  document.getElementById("status-text").textContent = message;
   status.classList.toggle("is-error", error);
   status.classList.add("is-visible");
   clearTimeout(statusTimer);
-  if (!error) statusTimer = setTimeout(() => status.classList.remove("is-visible"), 5000);
+  statusTimer = setTimeout(dismissStatus, error ? 15000 : 5000);
+}
+
+export function dismissStatus() {
+  clearTimeout(statusTimer);
+  document.getElementById("status")?.classList.remove("is-visible");
 }
 
 export function announceError(error) {
@@ -105,6 +111,15 @@ function wireLanguageSwitch() {
 }
 
 // Call once per page with the page's title key.
+function wireStatus() {
+  document.getElementById("status-close")?.addEventListener("click", dismissStatus);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.getElementById("status")?.classList.contains("is-error")) {
+      dismissStatus();
+    }
+  });
+}
+
 export function initShell(titleKey) {
   const setTitle = () => {
     document.title = `${t(titleKey)} · ${t("shell.brand")}`;
@@ -114,5 +129,6 @@ export function initShell(titleKey) {
   setTitle();
   markCurrentNavLink();
   wireLanguageSwitch();
+  wireStatus();
   showSession().catch(() => {}); // the page's own requests report an unreachable API
 }

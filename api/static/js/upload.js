@@ -6,7 +6,7 @@
 import { ApiError, listOf, requestJSON } from "./api.js";
 import {
   announce, announceError, el, formatBytes, formatClock, formatDate, initShell, onLanguageChange,
-  t,
+  parseDay, t,
 } from "./ui.js";
 
 const TERMINAL_STATES = new Set(["done", "failed", "cancelled"]);
@@ -28,7 +28,7 @@ const queueEmpty = document.getElementById("queue-empty");
 
 // ---- selecting and sending files --------------------------------------------------------
 
-const pending = []; // {file, row, bar, note, button, request}
+const pending = []; // {file, row, bar, note, button, request, failed, forceNew}
 let uploading = false;
 
 function fileStem(name) {
@@ -72,10 +72,16 @@ function labelFileButton(entry) {
   entry.button.setAttribute("aria-label", `${action}: ${entry.file.name}`);
 }
 
+// A file that failed is never sent again by the next click: only by its own «Повторить».
+function sendable() {
+  return pending.filter((entry) => !entry.failed);
+}
+
 function refreshSubmit() {
-  submitButton.disabled = uploading || pending.length === 0;
-  submitButton.textContent = pending.length > 1
-    ? t("upload.submit_many", { count: pending.length })
+  const count = sendable().length;
+  submitButton.disabled = uploading || count === 0;
+  submitButton.textContent = count > 1
+    ? t("upload.submit_many", { count })
     : t("upload.submit");
 }
 
@@ -84,12 +90,56 @@ function metadataFor(file, { inBatch }) {
   const title = document.getElementById("meta-title").value.trim();
   const stem = fileStem(file.name);
   fields.title = title ? (inBatch ? `${title} (${stem})` : title) : stem;
-  for (const name of ["programme", "air_date", "glossary"]) {
+  for (const name of ["programme", "glossary"]) {
     const value = form.elements[name].value.trim();
     if (value) fields[name] = value;
   }
+  const airDate = parseDay(form.elements.air_date.value);
+  if (airDate) fields.air_date = airDate;
   if (form.elements.urgent.checked) fields.priority = "urgent";
   return fields;
+}
+
+function failEntry(entry, error) {
+  entry.failed = true;
+  entry.row.classList.add("is-error");
+  entry.bar.hidden = true; // a full bar on a failed file looked finished
+  entry.note.replaceChildren(el("span", { class: "file-error" }, error.message));
+  if (error instanceof ApiError && error.code === "duplicate_clip") {
+    entry.note.append(" ",
+      el("a", { href: `/clips/${encodeURIComponent(error.body.clip_id)}` }, t("upload.open_existing")),
+      " · ",
+      el("button", {
+        type: "button", class: "link-button",
+        onclick: () => retryEntry(entry, { forceNew: true }),
+      }, t("upload.transcribe_again")));
+  } else {
+    entry.note.append(" ", el("button", {
+      type: "button", class: "link-button", "aria-label": `${t("upload.retry")}: ${entry.file.name}`,
+      onclick: () => retryEntry(entry, { forceNew: entry.forceNew }),
+    }, t("upload.retry")));
+  }
+}
+
+function retryEntry(entry, { forceNew }) {
+  entry.failed = false;
+  entry.forceNew = forceNew;
+  entry.row.classList.remove("is-error");
+  entry.bar.hidden = false;
+  entry.bar.value = 0;
+  entry.note.textContent = "";
+  uploadEntries([entry]);
+}
+
+// After a successful upload the next file starts clean, unless the user keeps the
+// programme and air date for a series of clips.
+function resetForm() {
+  const keep = form.elements.keep_programme.checked;
+  const kept = { programme: form.elements.programme.value, air_date: form.elements.air_date.value };
+  for (const name of ["title", "glossary"]) form.elements[name].value = "";
+  form.elements.urgent.checked = false;
+  form.elements.programme.value = keep ? kept.programme : "";
+  form.elements.air_date.value = keep ? kept.air_date : "";
 }
 
 function showProgress(entry, sentBytes) {
@@ -118,7 +168,7 @@ function send(entry, method, url, body, { headers = {}, sentBefore = 0 } = {}) {
     });
     request.addEventListener("load", () => {
       if (request.status >= 200 && request.status < 300) resolve(request.response);
-      else reject(new ApiError(request.status, request.response?.detail ?? request.statusText));
+      else reject(ApiError.from(request.status, request.response, request.statusText));
     });
     request.addEventListener("error", () => reject(new NetworkError(t("upload.network_error"))));
     request.addEventListener("abort", () => {
@@ -195,16 +245,15 @@ function sendFile(entry, fields) {
     : sendWhole(entry, fields);
 }
 
-async function uploadAll(event) {
-  event.preventDefault();
-  if (uploading || !pending.length) return;
+async function uploadEntries(batch) {
+  if (uploading || !batch.length) return;
   uploading = true;
   refreshSubmit();
   let sent = 0;
-  const batch = [...pending];
+  let failed = 0;
   for (const entry of batch) {
     const fields = metadataFor(entry.file, { inBatch: batch.length > 1 });
-    entry.row.classList.remove("is-error");
+    if (!entry.forceNew) fields.on_duplicate = "refuse";
     entry.note.textContent = t("upload.sending");
     try {
       const job = await sendFile(entry, fields);
@@ -215,14 +264,29 @@ async function uploadAll(event) {
       entry.row.remove();
       sent += 1;
     } catch (error) {
-      entry.row.classList.add("is-error");
-      entry.note.textContent = error.message;
-      announceError(error);
+      failEntry(entry, error);
+      failed += 1;
     }
   }
   uploading = false;
   refreshSubmit();
-  if (sent) announce(t("upload.sent", { count: sent }));
+  if (sent) resetForm();
+  if (failed) announce(t("upload.some_failed", { count: failed }), { error: true });
+  else if (sent) announce(t("upload.sent", { count: sent }));
+  // Focus stays where the work is: the first file that needs attention, else the picker.
+  (pendingList.querySelector(".is-error a, .is-error button.link-button")
+    || document.getElementById("choose-files")).focus();
+}
+
+function uploadAll(event) {
+  event.preventDefault();
+  const typed = form.elements.air_date.value.trim();
+  if (typed && !parseDay(typed)) {
+    announce(t("date.invalid"), { error: true });
+    form.elements.air_date.focus();
+    return;
+  }
+  uploadEntries(sendable());
 }
 
 document.getElementById("choose-files").addEventListener("click", () => fileInput.click());
@@ -329,6 +393,7 @@ function jobControls({ job, parts }) {
   if (job.state === "done") {
     controls.push(el("a", {
       class: "button small", href: `/clips/${encodeURIComponent(job.clip_id)}`,
+      "aria-label": `${t("queue.open")}: ${title}`,
     }, t("queue.open")));
   }
   if (!TERMINAL_STATES.has(job.state)) {
