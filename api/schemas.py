@@ -55,6 +55,8 @@ class JobPublic(BaseModel):
     updated_at: datetime
     # Read from the job row only to derive ``priority``; not part of the response.
     options: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    # Seconds left, from speeds measured here (efir.jobs.eta); null while unknown.
+    eta_s: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 
 import redis
 from prometheus_client.core import (
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.db import Clip, Job, JobState, utcnow
+from efir.jobs.lifecycle import RUNNING_STATES, stage_durations_s
 
 __all__ = ["JobMetricsCollector", "histogram_buckets", "stage_durations_s"]
 
@@ -36,7 +36,6 @@ DURATION_BUCKETS_S = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 720
 # Processing time per second of audio; below 1 means faster than real time.
 RTF_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10)
 # Stages in order; decoding starts when the job is claimed (Job.started_at).
-_STAGES = (JobState.DECODING, JobState.TRANSCRIBING, JobState.SPEAKERS, JobState.INDEXING)
 # kombu's Redis transport names priority sub-lists "<queue>\x06\x16<n>".
 _PRIORITY_SEPARATOR = "\x06\x16"
 _BROKER_TIMEOUT_S = 2.0
@@ -57,21 +56,6 @@ class JobMetricsCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         return ()  # nothing to register up front; keeps registration free of queries
-
-
-def stage_durations_s(
-    started_at: datetime, stage_started_at: dict[str, str] | None, finished_at: datetime
-) -> dict[str, float]:
-    """Seconds spent in each stage a job went through; a stage ends where the next begins."""
-    starts = [(JobState.DECODING.value, started_at)]
-    for stage in _STAGES[1:]:
-        if stage_started_at and stage.value in stage_started_at:
-            starts.append((stage.value, datetime.fromisoformat(stage_started_at[stage.value])))
-    ends = [start for _, start in starts[1:]] + [finished_at]
-    return {
-        stage: max(0.0, (end - start).total_seconds())
-        for (stage, start), end in zip(starts, ends, strict=True)
-    }
 
 
 def histogram_buckets(values: Sequence[float], bounds: Sequence[float]) -> list[tuple[str, float]]:
@@ -107,7 +91,7 @@ def _finished_job_metrics(session: Session) -> Iterator[Metric]:
         .where(Job.finished_at.is_not(None))
     ).all()
     totals: list[float] = []
-    per_stage: dict[str, list[float]] = {stage.value: [] for stage in _STAGES}
+    per_stage: dict[str, list[float]] = {stage.value: [] for stage in RUNNING_STATES}
     rtfs: list[float] = []
     for started_at, finished_at, stage_started_at, duration_s in rows:
         total_s = (finished_at - started_at).total_seconds()

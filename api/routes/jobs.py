@@ -4,7 +4,7 @@ and the queue controls: cancel, retry, priority."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -17,8 +17,10 @@ from api.deps import JobQueueDep, SessionDep
 from api.params import PageLimit, PageOffset
 from api.schemas import JobPriorityRequest, JobPublic, JobsPublic
 from efir.accounts.users import Permission
-from efir.db import Job, JobState
+from efir.db import Clip, Job, JobState, utcnow
+from efir.jobs.eta import remaining_s, stage_seconds_per_media_s
 from efir.jobs.lifecycle import (
+    RUNNING_STATES,
     cancel_job,
     get_job,
     list_jobs,
@@ -43,12 +45,12 @@ def list_all_jobs(
     """Jobs, newest first."""
     jobs = list_jobs(session, limit=min(limit, 500), offset=offset)
     count = session.scalar(select(func.count()).select_from(Job)) or 0
-    return JobsPublic(data=[JobPublic.model_validate(job) for job in jobs], count=count)
+    return JobsPublic(data=_with_eta(session, jobs), count=count)
 
 
 @router.get("/{job_id}", response_model=JobPublic, dependencies=[require(Permission.READ)])
 def get_one_job(job_id: str, session: SessionDep) -> JobPublic:
-    return JobPublic.model_validate(get_job(session, job_id))
+    return _with_eta(session, [get_job(session, job_id)])[0]
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, dependencies=[require(Permission.QUEUE)])
@@ -122,4 +124,24 @@ async def _stream(
 
 def _snapshot(sessions: sessionmaker[Session], job_id: str) -> JobPublic:
     with sessions() as session:
-        return JobPublic.model_validate(get_job(session, job_id))
+        return _with_eta(session, [get_job(session, job_id)])[0]
+
+
+def _with_eta(session: Session, jobs: Sequence[Job]) -> list[JobPublic]:
+    """Public jobs, the running ones with their time left (one history query for all)."""
+    running = [job for job in jobs if job.state in RUNNING_STATES]
+    per_media_s = stage_seconds_per_media_s(session) if running else {}
+    durations = {
+        clip.id: clip.duration_s
+        for clip in session.scalars(select(Clip).where(Clip.id.in_({j.clip_id for j in running})))
+    }
+    now = utcnow()
+    public = []
+    for job in jobs:
+        entry = JobPublic.model_validate(job)
+        if job.state in RUNNING_STATES:
+            entry.eta_s = remaining_s(
+                job, duration_s=durations.get(job.clip_id), per_media_s=per_media_s, now=now
+            )
+        public.append(entry)
+    return public

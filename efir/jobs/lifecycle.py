@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -50,6 +50,7 @@ __all__ = [
     "send_to_workers",
     "set_job_priority",
     "set_progress",
+    "stage_durations_s",
     "stage_progress",
     "touch_job",
 ]
@@ -182,6 +183,21 @@ def stage_progress(state: JobState, fraction: float) -> float:
     with no band raises KeyError: a new stage must get one, not a progress that never moves."""
     start, end = STAGE_PROGRESS[state]
     return start + (end - start) * _clamp(fraction)
+
+
+def stage_durations_s(
+    started_at: datetime, stage_started_at: dict[str, str] | None, finished_at: datetime
+) -> dict[str, float]:
+    """Seconds spent in each stage a job went through; a stage ends where the next begins."""
+    starts = [(JobState.DECODING.value, started_at)]
+    for stage in RUNNING_STATES[1:]:
+        if stage_started_at and stage.value in stage_started_at:
+            starts.append((stage.value, datetime.fromisoformat(stage_started_at[stage.value])))
+    ends = [start for _, start in starts[1:]] + [finished_at]
+    return {
+        stage: max(0.0, (end - start).total_seconds())
+        for (stage, start), end in zip(starts, ends, strict=True)
+    }
 
 
 def set_progress(session: Session, job_id: str, progress: float) -> None:

@@ -315,7 +315,7 @@ form.addEventListener("submit", uploadAll);
 
 // ---- the queue --------------------------------------------------------------------------
 
-const jobs = new Map(); // id -> {job, row, parts, eta}
+const jobs = new Map(); // id -> {job, row, parts}
 const clipTitles = new Map();
 const liveStreams = new Map(); // job id -> EventSource
 
@@ -331,18 +331,6 @@ async function titleOf(clipId) {
     for (const entry of jobs.values()) if (entry.job.clip_id === clipId) renderJob(entry);
   }
   return clipTitles.get(clipId);
-}
-
-// Remaining time from the progress rate this page has watched, once there is enough of it.
-function estimateRemaining(entry) {
-  const { job } = entry;
-  const now = Date.now();
-  if (TERMINAL_STATES.has(job.state) || job.state === "queued") return null;
-  if (!entry.eta) entry.eta = { since: now, from: job.progress };
-  const elapsed = (now - entry.eta.since) / 1000;
-  const gained = job.progress - entry.eta.from;
-  if (elapsed < 3 || gained < 0.02) return null;
-  return (elapsed / gained) * (1 - job.progress);
 }
 
 function createJobRow(id) {
@@ -369,14 +357,18 @@ function renderJob(entry) {
   parts.state.className = `job-state badge state-${job.state}`;
   parts.bar.value = job.state === "done" ? 100 : percent;
   parts.bar.setAttribute("aria-label", `${parts.title.textContent}: ${t(`state.${job.state}`)}`);
-  const remaining = estimateRemaining(entry);
   if (job.state === "failed") parts.detail.textContent = job.error || t("queue.failed_unknown");
   else if (TERMINAL_STATES.has(job.state)) {
     parts.detail.textContent = formatDate(job.updated_at, { withTime: true });
   }
-  else parts.detail.textContent = remaining === null
-    ? `${percent}%`
-    : `${percent}% · ${t("queue.eta", { time: formatClock(remaining) })}`;
+  else if (job.state === "queued") parts.detail.textContent = `${percent}%`;
+  else {
+    // The server times the stage running and the stages to come; until it can, it says so.
+    const left = job.eta_s === null || job.eta_s === undefined
+      ? t("queue.eta_unknown")
+      : t("queue.eta", { time: formatClock(job.eta_s) });
+    parts.detail.textContent = `${percent}% · ${left}`;
+  }
   row.classList.toggle("is-error", job.state === "failed");
   row.classList.toggle("is-urgent", job.priority === "urgent");
   // Rebuilt only when something they depend on changed, so focus stays on a button.
