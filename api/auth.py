@@ -5,7 +5,8 @@ Production: an ``Authorization: Bearer <token>`` header or the browser's session
 missing or bad credentials are 401 (with ``WWW-Authenticate: Bearer``), a role without
 the route's permission is 403 (efir.accounts.ROLE_PERMISSIONS). A cookie is sent by the
 browser to any site's request, so unsafe methods with one must come from our own origin
-(CSRF). Local mode: no login; every request is the local admin, on loopback only.
+(CSRF). Local mode: no login; every request is the local admin, on loopback only
+(api.security_headers.LocalOnlyMiddleware refuses other Host names and other sites).
 Requests are counted per principal (api.rate_limits) before the permission check.
 """
 
@@ -25,17 +26,19 @@ from efir.config import Settings
 
 __all__ = [
     "LOCAL_PRINCIPAL",
+    "SAFE_METHODS",
     "SESSION_COOKIE",
     "SIGNED_IN_PAGE",
     "Principal",
     "PrincipalDep",
     "authenticate",
+    "from_other_site",
     "require",
     "require_same_origin",
 ]
 
 SESSION_COOKIE = "efir_session"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -85,19 +88,24 @@ def authenticate(request: Request, session: Session, settings: Settings) -> Prin
     user = ui_session_user(session=session, session_id=session_id)
     if user is None:
         raise _unauthorized("Сеанс истёк; войдите снова. The session has expired; sign in again.")
-    if request.method not in _SAFE_METHODS:
+    if request.method not in SAFE_METHODS:
         require_same_origin(request, required=True)
     return Principal(user_id=user.id, username=user.username, role=user.role, token_id=None)
 
 
-def require_same_origin(request: Request, *, required: bool) -> None:
-    """403 unless Origin (or Referer) names this host; ``required=False`` lets a request
-    without either through (API clients send neither, browsers always send Origin)."""
+def from_other_site(request: Request, *, required: bool) -> bool:
+    """Whether Origin (or Referer) names another host than this request's, or neither is
+    sent while ``required`` (API clients send neither, browsers always send Origin)."""
     claimed = request.headers.get("origin") or request.headers.get("referer")
-    if claimed is None and not required:
-        return
+    if claimed is None:
+        return required
     # Host and port only: behind a TLS proxy the scheme we see may differ from the browser's.
-    if claimed is None or urlsplit(claimed).netloc != request.url.netloc:
+    return urlsplit(claimed).netloc != request.url.netloc
+
+
+def require_same_origin(request: Request, *, required: bool) -> None:
+    """403 when ``from_other_site``."""
+    if from_other_site(request, required=required):
         raise HTTPException(
             403,
             "Запрос пришёл с чужого сайта и отклонён. Cross-site request refused.",

@@ -35,6 +35,7 @@ from api.routes import (
     voices,
     webhooks,
 )
+from api.security_headers import LocalOnlyMiddleware, SecurityHeadersMiddleware
 from api.upload import InvalidUploadError
 from efir.accounts import AccountConflictError
 from efir.config import Settings, get_settings
@@ -117,7 +118,10 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.rate_limits = RateLimits(
         requests_per_minute=settings.rate_limit_per_minute,
         uploads_per_minute=settings.upload_rate_limit_per_minute,
+        logins_per_address_per_minute=settings.login_attempts_per_address_per_minute,
+        logins_per_user_per_minute=settings.login_attempts_per_user_per_minute,
     )
+    app.state.password_hashes = asyncio.Semaphore(settings.login_concurrent_hashes)
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
     app.add_exception_handler(
@@ -144,6 +148,9 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(accounts.tokens_router)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    if settings.environment == "local":
+        app.add_middleware(LocalOnlyMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -1,5 +1,5 @@
 """Per-principal request rates: a moving window per token, user or address, kept in this
-API process's memory.
+API process's memory; and the login throttles, per address and per username.
 
 In memory rather than in Redis: reads keep working while the broker is down and no
 request pays a network round trip; the cost is that N API processes allow N times the
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 
-from limits import RateLimitItem, RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -22,10 +22,20 @@ _WINDOW_S = 10
 
 
 class RateLimits:
-    def __init__(self, *, requests_per_minute: int, uploads_per_minute: int) -> None:
+    def __init__(
+        self,
+        *,
+        requests_per_minute: int,
+        uploads_per_minute: int,
+        logins_per_address_per_minute: int,
+        logins_per_user_per_minute: int,
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._requests = _per_window(requests_per_minute)
         self._uploads = _per_window(uploads_per_minute)
+        # A whole minute, not 10 s windows: a typo and the retry must both get through.
+        self._address_logins = RateLimitItemPerMinute(logins_per_address_per_minute)
+        self._user_logins = RateLimitItemPerMinute(logins_per_user_per_minute)
 
     def request_wait_s(self, key: str) -> float | None:
         """Count one request by ``key``; None if allowed, else seconds until it would be."""
@@ -34,6 +44,13 @@ class RateLimits:
     def upload_wait_s(self, key: str) -> float | None:
         """Count one new upload by ``key``, on top of its request."""
         return self._take(self._uploads, "upload", key)
+
+    def login_wait_s(self, *, client_ip: str, username: str) -> float | None:
+        """Count one login attempt from ``client_ip`` for ``username``; None if allowed."""
+        wait_s = self._take(self._address_logins, "login-address", client_ip)
+        if wait_s is None:
+            wait_s = self._take(self._user_logins, "login-user", username.strip().lower())
+        return wait_s
 
     def _take(self, item: RateLimitItem, kind: str, key: str) -> float | None:
         if self._limiter.hit(item, kind, key):

@@ -87,7 +87,6 @@ class RevisionPublic(BaseModel):
 class EditRequest(BaseModel):
     base_revision: int = Field(ge=1)
     ops: list[dict[str, Any]] = Field(min_length=1)
-    author: str | None = Field(default=None, max_length=200)
 
 
 class VoicePublic(BaseModel):
@@ -118,4 +117,3 @@ class VoiceMergeRequest(BaseModel):
 
 class SpeakerVoiceRequest(BaseModel):
     voice_id: str = Field(min_length=1, max_length=32)
-    author: str | None = Field(default=None, max_length=200)

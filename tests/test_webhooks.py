@@ -171,7 +171,13 @@ def test_webhooks_need_an_allow_list_and_a_secret_key(
         ("::ffff:10.0.0.1", False),
         ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
         ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
+        ("::a9fe:a9fe", False),  # IPv4-compatible form of 169.254.169.254
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64 prefix
+        ("fec0::1", False),  # site-local
+        ("2001::1", False),  # Teredo
         ("::ffff:93.184.215.14", True),
+        ("::5db8:d70e", True),  # IPv4-compatible form of a public address
+        ("2606:4700::6810:84e5", True),
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:

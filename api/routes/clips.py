@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.ingest import ingest_staged
-from api.media_response import ranged_media_response
+from api.media_response import MEDIA_HEADERS, ranged_media_response
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, JobPublic
 from api.upload import receive_upload
@@ -20,6 +19,7 @@ from efir import clips as clip_store
 from efir.accounts import Permission
 from efir.db import Clip
 from efir.errors import MediaTooLargeError, NotFoundError
+from efir.media_probe import UNKNOWN_MEDIA_TYPE
 from efir.storage import require_free_space
 
 __all__ = ["router"]
@@ -82,10 +82,10 @@ def get_clip_media(
     """The original upload, with HTTP Range support for the player: sent from the
     API's disk when local, streamed from the bucket when in S3."""
     clip = clip_store.get_clip(session, clip_id)
-    media_type = mimetypes.guess_type(clip.original_filename)[0] or "application/octet-stream"
+    media_type = clip.media_type or UNKNOWN_MEDIA_TYPE
     path = storage.path_for(clip.media_key)
     if path is not None:
-        return FileResponse(path, media_type=media_type)
+        return FileResponse(path, media_type=media_type, headers=MEDIA_HEADERS)
     try:
         media = storage.open(clip.media_key)
     except NotFoundError:
@@ -93,5 +93,8 @@ def get_clip_media(
             f"Медиафайл клипа {clip_id} отсутствует. The clip's media is missing."
         ) from None
     return ranged_media_response(
-        media, media_type=media_type, range_header=request.headers.get("range")
+        media,
+        media_type=media_type,
+        range_header=request.headers.get("range"),
+        headers=MEDIA_HEADERS,
     )
