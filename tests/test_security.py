@@ -14,7 +14,6 @@ import statistics
 import threading
 import time
 import uuid
-import wave
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from service_support import (
     SettingsFactory,
     running_api,
     save_clip_with_transcript,
+    script_wav,
     session_factory,
 )
 from sqlalchemy import select
@@ -35,24 +35,7 @@ from efir.accounts import Role
 from efir.config import Settings
 from efir.db import Clip, Job, User, WebhookDelivery
 
-# Plays as 3 s of 16 kHz PCM; read as HTML, it makes its reader an admin account.
-SCRIPT = (
-    b"<script>fetch('/api/v1/users',{method:'POST',headers:{'Content-Type':"
-    b"'application/json'},body:JSON.stringify({username:'intruder',password:"
-    b"'intruder-password-1',role:'admin'})}).then(()=>{document.title='pwned'})</script>"
-)
 PAGE_PATHS = ("/login", "/", "/search", "/speakers", "/clips/some-clip")
-
-
-def script_wav(path: Path) -> Path:
-    """A real WAV whose sample bytes are a script (spaces after it are samples too)."""
-    samples = SCRIPT + b" " * (3 * 16000 * 2 - len(SCRIPT))
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(samples)
-    return path
 
 
 @pytest.fixture
