@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 MIN_PASSWORD_CHARS = 10
-TOKEN_PREFIX = "efir_"
+# A public marker that starts every token, not a secret.
+TOKEN_PREFIX = "efir_"  # nosec B105
 # Writing last_used_at on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 _USERNAME_PUNCTUATION = frozenset("._-@")

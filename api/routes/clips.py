@@ -46,7 +46,8 @@ async def upload_clip(
         )
     require_free_space(storage.staging_dir, declared)
     form = await receive_upload(request, storage, max_bytes=settings.max_upload_bytes)
-    assert form.staged is not None and form.filename is not None
+    # For mypy: receive_upload returns a staged file and its name or raises.
+    assert form.staged is not None and form.filename is not None  # nosec B101
     job = await ingest_staged(
         staged=form.staged,
         filename=form.filename,
