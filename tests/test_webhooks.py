@@ -37,7 +37,7 @@ from service_support import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from efir.accounts import create_token, create_user
+from efir.accounts import create_token, create_user, get_user
 from efir.clips import record_clip
 from efir.config import Settings
 from efir.db import Clip, JobState, Role, WebhookDelivery
@@ -499,7 +499,14 @@ def test_a_failed_job_and_its_retry_each_send_job_failed_with_the_reason(
     storage = LocalStorage(service.settings.media_dir)
     stored = storage.put_stream(file_chunks(media), max_bytes=10**9)
     with service.sessions() as session:
-        clip = record_clip(session, stored=stored, summary=probe_media(media), filename=media.name)
+        # The token's owner uploaded it: a clip's webhook is its uploader's to set.
+        clip = record_clip(
+            session,
+            stored=stored,
+            summary=probe_media(media),
+            filename=media.name,
+            uploaded_by_user_id=get_user(session=session, username="desk").id,
+        )
         session.commit()
     callback = receiver.url("/newsroom/failed")
     answer = service.client.put(f"/api/v1/clips/{clip.id}/webhook", json={"url": callback})

@@ -101,8 +101,8 @@ def set_clip_webhook(
     principal: Annotated[Principal, require(Permission.UPLOAD)],
 ) -> WebhookSubscriptionPublic:
     """Events for this clip's next job ends go to ``url``, signed for the caller's token."""
-    _require_webhook_owner(session, clip_id, principal)
     url = callback_url_for(body.url, settings)
+    _require_webhook_owner(session, clip_id, principal)
     subscription = subscribe(session, clip_id=clip_id, url=url, token_id=principal.token_id)
     session.commit()
     return WebhookSubscriptionPublic.model_validate(subscription)
