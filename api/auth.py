@@ -20,7 +20,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
-from api.rate_limits import RateLimits
+from api.rate_limits import RateLimits, too_many
 from efir.accounts import Permission, Role, role_allows, token_owner, ui_session_user
 from efir.config import Settings
 
@@ -129,12 +129,7 @@ def _count_request(request: Request, principal: Principal, *, new_upload: bool) 
     if wait_s is None and new_upload:
         wait_s = limits.upload_wait_s(principal.rate_key)
     if wait_s is not None:
-        raise HTTPException(
-            429,
-            f"Слишком много запросов; повторите через {wait_s:.0f} с. "
-            f"Too many requests; retry in {wait_s:.0f} s.",
-            headers={"Retry-After": f"{wait_s:.0f}"},
-        )
+        raise too_many(wait_s, russian="Слишком много запросов", english="Too many requests")
 
 
 def _check_permission(principal: Principal, permission: Permission) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import time
 
+from fastapi import HTTPException
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-__all__ = ["RateLimits"]
+__all__ = ["RateLimits", "too_many"]
 
 _WINDOW_S = 10
 
@@ -61,3 +62,12 @@ class RateLimits:
 
 def _per_window(per_minute: int) -> RateLimitItem:
     return RateLimitItemPerSecond(max(1, per_minute * _WINDOW_S // 60), _WINDOW_S)
+
+
+def too_many(wait_s: float, *, russian: str, english: str) -> HTTPException:
+    """The 429 for a limit: ``russian``/``english`` name what there was too much of."""
+    return HTTPException(
+        429,
+        f"{russian}; повторите через {wait_s:.0f} с. {english}; retry in {wait_s:.0f} s.",
+        headers={"Retry-After": f"{wait_s:.0f}"},
+    )

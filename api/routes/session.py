@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.account_schemas import LoginRequest, SessionPublic
 from api.auth import LOCAL_PRINCIPAL, SESSION_COOKIE, Principal, authenticate, require_same_origin
 from api.deps import SessionDep, SettingsDep
-from api.rate_limits import RateLimits
+from api.rate_limits import RateLimits, too_many
 from efir.accounts import (
     LoginAttempt,
     LoginFailedError,
@@ -58,11 +58,8 @@ async def sign_in(
     limits: RateLimits = request.app.state.rate_limits
     wait_s = limits.login_wait_s(client_ip=client_ip, username=credentials.username)
     if wait_s is not None:
-        raise HTTPException(
-            429,
-            f"Слишком много попыток входа; повторите через {wait_s:.0f} с. "
-            f"Too many login attempts; retry in {wait_s:.0f} s.",
-            headers={"Retry-After": f"{wait_s:.0f}"},
+        raise too_many(
+            wait_s, russian="Слишком много попыток входа", english="Too many login attempts"
         )
     sessions: sessionmaker[Session] = request.app.state.sessions
     try:
