@@ -5,7 +5,8 @@ Production: an ``Authorization: Bearer <token>`` header or the browser's session
 missing or bad credentials are 401 (with ``WWW-Authenticate: Bearer``), a role without
 the route's permission is 403 (efir.accounts.users.ROLE_PERMISSIONS). A cookie is sent by the
 browser to any site's request, so unsafe methods with one must come from our own origin
-(CSRF). Local mode: no login; every request is the local admin, on loopback only.
+(CSRF). Local mode: no login; every request is the local admin, on loopback only
+(api.security_headers.LocalOnlyMiddleware refuses other Host names and other sites).
 Requests are counted per principal (api.rate_limits) before the permission check.
 """
 
@@ -19,23 +20,25 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
-from api.rate_limits import RateLimits
+from api.rate_limits import RateLimits, too_many
 from efir.accounts.users import AccountRole, Permission, role_allows, token_owner, ui_session_user
 from efir.config import Settings
 
 __all__ = [
     "LOCAL_PRINCIPAL",
+    "SAFE_METHODS",
     "SESSION_COOKIE",
     "SIGNED_IN_PAGE",
     "Principal",
     "PrincipalDep",
     "authenticate",
+    "from_other_site",
     "require",
     "require_same_origin",
 ]
 
 SESSION_COOKIE = "efir_session"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -85,19 +88,24 @@ def authenticate(request: Request, session: Session, settings: Settings) -> Prin
     user = ui_session_user(session=session, session_id=session_id)
     if user is None:
         raise _unauthorized("Сеанс истёк; войдите снова. The session has expired; sign in again.")
-    if request.method not in _SAFE_METHODS:
+    if request.method not in SAFE_METHODS:
         require_same_origin(request, required=True)
     return Principal(user_id=user.id, username=user.username, role=user.role, token_id=None)
 
 
-def require_same_origin(request: Request, *, required: bool) -> None:
-    """403 unless Origin (or Referer) names this host; ``required=False`` lets a request
-    without either through (API clients send neither, browsers always send Origin)."""
+def from_other_site(request: Request, *, required: bool) -> bool:
+    """Whether Origin (or Referer) names another host than this request's, or neither is
+    sent while ``required`` (API clients send neither, browsers always send Origin)."""
     claimed = request.headers.get("origin") or request.headers.get("referer")
-    if claimed is None and not required:
-        return
+    if claimed is None:
+        return required
     # Host and port only: behind a TLS proxy the scheme we see may differ from the browser's.
-    if claimed is None or urlsplit(claimed).netloc != request.url.netloc:
+    return urlsplit(claimed).netloc != request.url.netloc
+
+
+def require_same_origin(request: Request, *, required: bool) -> None:
+    """403 when ``from_other_site``."""
+    if from_other_site(request, required=required):
         raise HTTPException(
             403,
             "Запрос пришёл с чужого сайта и отклонён. Cross-site request refused.",
@@ -121,12 +129,7 @@ def _count_request(request: Request, principal: Principal, *, new_upload: bool) 
     if wait_s is None and new_upload:
         wait_s = limits.upload_wait_s(principal.rate_key)
     if wait_s is not None:
-        raise HTTPException(
-            429,
-            f"Слишком много запросов; повторите через {wait_s:.0f} с. "
-            f"Too many requests; retry in {wait_s:.0f} s.",
-            headers={"Retry-After": f"{wait_s:.0f}"},
-        )
+        raise too_many(wait_s, russian="Слишком много запросов", english="Too many requests")
 
 
 def _check_permission(principal: Principal, permission: Permission) -> None:

@@ -38,6 +38,7 @@ from api.routes import (
     voices,
     webhooks,
 )
+from api.security_headers import LocalOnlyMiddleware, SecurityHeadersMiddleware
 from efir.accounts.users import AccountConflictError
 from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
@@ -102,7 +103,9 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
                 if celery is not None:
                     await run_in_threadpool(recover_lost_jobs, settings, sessions, celery)
                 if settings.media_retention_days:
-                    await run_in_threadpool(_expire_media, settings, sessions, app.state.storage)
+                    await run_in_threadpool(
+                        _expire_media, settings.media_retention_days, sessions, app.state.storage
+                    )
             except Exception:  # the broker or database may be down; try again next round
                 log.exception("the minute sweep (lost jobs, media retention) failed")
             await asyncio.sleep(recovery_interval_s)
@@ -130,7 +133,10 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.rate_limits = RateLimits(
         requests_per_minute=settings.rate_limit_per_minute,
         uploads_per_minute=settings.upload_rate_limit_per_minute,
+        logins_per_address_per_minute=settings.login_attempts_per_address_per_minute,
+        logins_per_user_per_minute=settings.login_attempts_per_user_per_minute,
     )
+    app.state.password_hashes = asyncio.Semaphore(settings.login_concurrent_hashes)
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
     app.add_exception_handler(
@@ -158,16 +164,16 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(accounts.tokens_router)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    if settings.environment == "local":
+        app.add_middleware(LocalOnlyMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
 
 
-def _expire_media(
-    settings: Settings, sessions: sessionmaker[Session], storage: MediaStorage
-) -> None:
-    assert settings.media_retention_days is not None
+def _expire_media(days: int, sessions: sessionmaker[Session], storage: MediaStorage) -> None:
     with sessions() as session:
-        expired = expire_media(session, storage, older_than_days=settings.media_retention_days)
+        expired = expire_media(session, storage, older_than_days=days)
     if expired:
         log.info("retention removed the media of %d clip(s): %s", len(expired), expired)
 

@@ -208,7 +208,6 @@ EditOpRequest = Annotated[
 class EditRequest(BaseModel):
     base_revision: int = Field(ge=1)
     ops: list[EditOpRequest] = Field(min_length=1)
-    author: str | None = Field(default=None, max_length=200)
 
     def edits(self) -> list[EditOp]:
         return [op.to_edit() for op in self.ops]
@@ -242,4 +241,3 @@ class VoiceMergeRequest(BaseModel):
 
 class SpeakerVoiceRequest(BaseModel):
     voice_id: str = Field(min_length=1, max_length=32)
-    author: str | None = Field(default=None, max_length=200)

@@ -14,7 +14,9 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
+
+# Starts only efir's own worker (_start_worker_child).
+import subprocess  # nosec B404
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -222,7 +224,10 @@ def _start_worker_child(settings: Settings, cleanup: ExitStack) -> None:
         "EFIR_REDIS_URL": settings.redis_url or "",
         "EFIR_DATA_DIR": str(settings.data_dir),
     }
-    child = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=environment)
+    # A fixed argv, no shell: this interpreter running efir's worker.
+    child = subprocess.Popen(  # nosec B603
+        [sys.executable, "-m", "cli.main", "worker"], env=environment
+    )
 
     def stop_worker() -> None:
         if child.poll() is None:

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     # locked for login_lockout_s (a correct password does not get through meanwhile).
     login_max_failures: int = 5
     login_lockout_s: float = 15 * 60.0
+    # Login attempts per minute, right or wrong, before any password is hashed: from one
+    # address (a 64 MiB argon2 hash each), and for one username from all addresses (guesses
+    # spread over many addresses). Per API process, like the request rates below.
+    login_attempts_per_address_per_minute: int = Field(default=30, ge=1)
+    login_attempts_per_user_per_minute: int = Field(default=10, ge=1)
+    # Password hashes computed at once; further logins wait their turn in the event loop.
+    login_concurrent_hashes: int = Field(default=2, ge=1)
     # Per token or signed-in user, per API process (local mode has no limit): requests,
     # and new uploads on top of that.
     rate_limit_per_minute: int = 600

@@ -147,6 +147,8 @@ class Clip(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     duration_s: Mapped[float | None]
     has_video: Mapped[bool] = mapped_column(default=False)
+    # From the probed container (MediaSummary.media_type); None for clips from before 0012.
+    media_type: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str | None] = mapped_column(String(500))
     programme: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str | None] = mapped_column(String(200))

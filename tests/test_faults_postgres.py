@@ -149,9 +149,10 @@ def test_a_request_that_finds_every_pooled_connection_busy_gets_503(
     capacity = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     held = [engine.connect() for _ in range(capacity)]
     try:
-        # In-process without the lifespan, so the lost-job sweep takes no connection.
+        # In-process without the lifespan, so the lost-job sweep takes no connection; at
+        # 127.0.0.1, as local mode answers no other host name.
         started = time.monotonic()
-        response = TestClient(app).get("/api/v1/clips")
+        response = TestClient(app, base_url="http://127.0.0.1").get("/api/v1/clips")
         waited_s = time.monotonic() - started
     finally:
         for connection in held:
@@ -160,4 +161,4 @@ def test_a_request_that_finds_every_pooled_connection_busy_gets_503(
     assert response.headers["Retry-After"].isdigit()
     assert "The server is overloaded." in response.json()["detail"]
     assert waited_s < engine.pool.timeout() + OUTAGE_ANSWER_S
-    assert TestClient(app).get("/api/v1/clips").status_code == 200
+    assert TestClient(app, base_url="http://127.0.0.1").get("/api/v1/clips").status_code == 200

@@ -71,7 +71,9 @@ def test_health_names_the_database_when_postgresql_is_unreachable(
     closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
     settings = make_settings(database_url=closed, redis_url=redis_url, queue_name=queue_name)
     # In-process (no lifespan): a live server would first try to migrate the dead database.
-    response = TestClient(create_app(settings)).get("/api/v1/health")
+    # At 127.0.0.1: local mode answers no other host name.
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1")
+    response = client.get("/api/v1/health")
     assert response.status_code == 503, response.text
     body = response.json()
     assert body["failing"] == ["database"]

@@ -149,7 +149,8 @@ def test_api_serves_media_from_the_bucket_with_ranges(
         assert list(S3Storage.from_settings(settings).keys()) == []
 
         wav = _wav_of(media)
-        job = client.post("/api/v1/clips", files={"file": ("tone.wav", wav)}).json()
+        # The name says page; the probed container says WAV, and that is what is sent.
+        job = client.post("/api/v1/clips", files={"file": ("tone.html", wav)}).json()
         url = f"/api/v1/clips/{job['clip_id']}/media"
         whole = client.get(url)
         part = client.get(url, headers={"Range": "bytes=1000-1999"})
@@ -158,6 +159,10 @@ def test_api_serves_media_from_the_bucket_with_ranges(
         health = client.get("/api/v1/health").json()
     assert whole.status_code == 200 and whole.content == wav
     assert whole.headers["accept-ranges"] == "bytes"
+    for response in (whole, part, beyond):
+        assert response.headers["content-security-policy"] == "sandbox"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert whole.headers["content-type"] == part.headers["content-type"] == "audio/wav"
     assert part.status_code == 206 and part.content == wav[1000:2000]
     assert part.headers["content-range"] == f"bytes 1000-1999/{len(wav)}"
     assert tail.status_code == 206 and tail.content == wav[-16:]

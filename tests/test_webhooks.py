@@ -37,7 +37,7 @@ from support.service_support import (
     session_factory,
 )
 
-from efir.accounts.users import create_token, create_user
+from efir.accounts.users import create_token, create_user, get_user
 from efir.config import Settings
 from efir.db import AccountRole, Clip, JobState, WebhookDelivery
 from efir.jobs.lifecycle import claim_job, create_job, fail_job, finish_job, get_job
@@ -171,7 +171,13 @@ def test_webhooks_need_an_allow_list_and_a_secret_key(
         ("::ffff:10.0.0.1", False),
         ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
         ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
+        ("::a9fe:a9fe", False),  # IPv4-compatible form of 169.254.169.254
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64 prefix
+        ("fec0::1", False),  # site-local
+        ("2001::1", False),  # Teredo
         ("::ffff:93.184.215.14", True),
+        ("::5db8:d70e", True),  # IPv4-compatible form of a public address
+        ("2606:4700::6810:84e5", True),
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
@@ -495,7 +501,14 @@ def test_a_failed_job_and_its_retry_each_send_job_failed_with_the_reason(
     storage = LocalStorage(service.settings.media_dir)
     stored = storage.put_stream(file_chunks(media), max_bytes=10**9)
     with service.sessions() as session:
-        clip = record_clip(session, stored=stored, summary=probe_media(media), filename=media.name)
+        # The token's owner uploaded it: a clip's webhook is its uploader's to set.
+        clip = record_clip(
+            session,
+            stored=stored,
+            summary=probe_media(media),
+            filename=media.name,
+            uploaded_by_user_id=get_user(session=session, username="desk").id,
+        )
         session.commit()
     callback = receiver.url("/newsroom/failed")
     answer = service.client.put(f"/api/v1/clips/{clip.id}/webhook", json={"url": callback})

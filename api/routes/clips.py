@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import date
 from typing import Annotated, Literal
 
@@ -12,7 +11,7 @@ from fastapi.responses import FileResponse
 from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.intake import ingest_staged
-from api.media_response import ranged_media_response
+from api.media_response import MEDIA_HEADERS, ranged_media_response
 from api.multipart import receive_upload
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, ClipUpdate, JobPublic, LibraryClipPublic
@@ -29,6 +28,7 @@ from efir.media.library import (
     suggest_values,
     update_clip,
 )
+from efir.media.probe import UNKNOWN_MEDIA_TYPE
 from efir.media.storage.base import require_free_space
 
 __all__ = ["router"]
@@ -55,7 +55,8 @@ async def upload_clip(
         )
     require_free_space(storage.staging_dir, declared)
     form = await receive_upload(request, storage, max_bytes=settings.max_upload_bytes)
-    assert form.staged is not None and form.filename is not None
+    # For mypy: receive_upload returns a staged file and its name or raises.
+    assert form.staged is not None and form.filename is not None  # nosec B101
     job = await ingest_staged(
         staged=form.staged,
         filename=form.filename,
@@ -163,10 +164,10 @@ def get_clip_media(
             "Медиафайл сюжета удалён по сроку хранения; расшифровка сохранена. "
             "The clip's media was removed by the retention setting; the transcript is kept."
         )
-    media_type = mimetypes.guess_type(clip.original_filename)[0] or "application/octet-stream"
+    media_type = clip.media_type or UNKNOWN_MEDIA_TYPE
     path = storage.path_for(clip.media_key)
     if path is not None:
-        return FileResponse(path, media_type=media_type)
+        return FileResponse(path, media_type=media_type, headers=MEDIA_HEADERS)
     try:
         media = storage.open(clip.media_key)
     except NotFoundError:
@@ -174,7 +175,10 @@ def get_clip_media(
             f"Медиафайл сюжета {clip_id} отсутствует. The clip's media is missing."
         ) from None
     return ranged_media_response(
-        media, media_type=media_type, range_header=request.headers.get("range")
+        media,
+        media_type=media_type,
+        range_header=request.headers.get("range"),
+        headers=MEDIA_HEADERS,
     )
 
 

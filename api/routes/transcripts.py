@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.auth import require
+from api.auth import Principal, require
 from api.deps import SessionDep
 from api.openapi import EXPORT_FORMAT_PARAMETER
 from api.params import RevisionNumber, RevisionQuery
@@ -68,15 +68,21 @@ def export_transcript(
     )
 
 
-@router.patch("/{clip_id}", dependencies=[require(Permission.EDIT)])
-def edit(clip_id: str, request_body: EditRequest, session: SessionDep) -> dict[str, Any]:
-    """Apply edit ops to ``base_revision``; 409 when someone saved a newer revision first."""
+@router.patch("/{clip_id}")
+def edit(
+    clip_id: str,
+    request_body: EditRequest,
+    session: SessionDep,
+    editor: Annotated[Principal, require(Permission.EDIT)],
+) -> dict[str, Any]:
+    """Apply edit ops to ``base_revision``; 409 when someone saved a newer revision first.
+    The revision's author is the signed-in account, never a name the client sends."""
     row = edit_transcript(
         session,
         clip_id=clip_id,
         base_revision=request_body.base_revision,
         ops=request_body.edits(),
-        author=request_body.author,
+        author=editor.username,
     )
     return _public(row)
 
@@ -91,15 +97,26 @@ def revisions(clip_id: str, session: SessionDep) -> list[RevisionPublic]:
     return [RevisionPublic.model_validate(row) for row in list_revisions(session, clip_id)]
 
 
-@router.post("/{clip_id}/revisions/{revision}/restore", dependencies=[require(Permission.EDIT)])
-def restore(clip_id: str, revision: RevisionNumber, session: SessionDep) -> dict[str, Any]:
-    """Make ``revision`` current again, saved as a new revision."""
-    return _public(restore_revision(session, clip_id=clip_id, revision=revision))
+@router.post("/{clip_id}/revisions/{revision}/restore")
+def restore(
+    clip_id: str,
+    revision: RevisionNumber,
+    session: SessionDep,
+    editor: Annotated[Principal, require(Permission.EDIT)],
+) -> dict[str, Any]:
+    """Make ``revision`` current again, saved as a new revision by the signed-in account."""
+    return _public(
+        restore_revision(session, clip_id=clip_id, revision=revision, author=editor.username)
+    )
 
 
-@router.post("/{clip_id}/speakers/{speaker_id}/voice", dependencies=[require(Permission.EDIT)])
+@router.post("/{clip_id}/speakers/{speaker_id}/voice")
 def set_voice(
-    clip_id: str, speaker_id: str, request_body: SpeakerVoiceRequest, session: SessionDep
+    clip_id: str,
+    speaker_id: str,
+    request_body: SpeakerVoiceRequest,
+    session: SessionDep,
+    editor: Annotated[Principal, require(Permission.EDIT)],
 ) -> dict[str, Any]:
     """This speaker is that registry voice: a new revision with the voice's name, title, role."""
     row = set_speaker_voice(
@@ -107,7 +124,7 @@ def set_voice(
         clip_id=clip_id,
         speaker_id=speaker_id,
         voice_id=request_body.voice_id,
-        author=request_body.author,
+        author=editor.username,
     )
     return _public(row)
 

@@ -16,9 +16,16 @@ from fastapi.staticfiles import StaticFiles
 
 from api.auth import SIGNED_IN_PAGE
 
-__all__ = ["STATIC_DIR", "router"]
+__all__ = ["PAGE_CSP", "STATIC_DIR", "router"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# Scripts, styles and everything else from efir itself only, and no inline script or
+# handler: text that ever reaches a page unescaped still cannot run.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 router = APIRouter(include_in_schema=False)
 router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -34,7 +41,9 @@ def _render_page(page: str, *, clip_id: str = "") -> HTMLResponse:
         .replace("{{main}}", fragment)
     )
     # The JS modules are served with validators, but the shell must never be stale.
-    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(
+        html, headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP}
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,18 +32,20 @@ __all__ = [
     "AccountConflictError",
     "AccountError",
     "AccountRole",
+    "LoginAttempt",
     "LoginFailedError",
     "LoginLockedError",
     "Permission",
+    "begin_login",
     "create_token",
     "create_user",
     "end_ui_session",
+    "finish_login",
     "get_user",
     "has_enabled_admin",
     "hash_password",
     "list_tokens",
     "list_users",
-    "log_in",
     "permissions_of",
     "revoke_token",
     "role_allows",
@@ -55,7 +58,8 @@ __all__ = [
 ]
 
 MIN_PASSWORD_CHARS = 10
-TOKEN_PREFIX = "efir_"
+# A public marker that starts every token, not a secret.
+TOKEN_PREFIX = "efir_"  # nosec B105
 # Writing last_used_at on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 _USERNAME_PUNCTUATION = frozenset("._-@")
@@ -289,67 +293,132 @@ def token_owner(*, session: Session, secret: str) -> tuple[ApiToken, User] | Non
 # ---- browser sessions and logging in ------------------------------------------------------
 
 
-def log_in(
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login between its two short transactions: who, from where, and the stored hash
+    the password is checked against (a decoy for an unknown name)."""
+
+    username: str
+    client_ip: str
+    user_id: int | None
+    password_hash: str
+
+
+def begin_login(*, session: Session, username: str, client_ip: str) -> LoginAttempt:
+    """Refuse a locked username and address (LoginLockedError) before any hashing; else
+    what ``verify_password`` needs. The caller may close ``session`` while it hashes."""
+    name = username.strip().lower()[:150]
+    _raise_if_locked(session, name, client_ip)
+    user = session.scalar(select(User).where(User.username == name))
+    usable = user is not None and not user.disabled
+    return LoginAttempt(
+        username=name,
+        client_ip=client_ip,
+        user_id=user.id if usable and user else None,
+        password_hash=user.password_hash if usable and user else _UNKNOWN_USER_HASH,
+    )
+
+
+def finish_login(
     *,
     session: Session,
-    username: str,
+    attempt: LoginAttempt,
     password: str,
-    client_ip: str,
+    password_ok: bool,
     max_failures: int,
     lockout_s: float,
 ) -> User:
-    """The user for a correct password; counts failures per username and address and
-    refuses a locked pair before looking at the password."""
-    name = username.strip().lower()[:150]
-    now = utcnow()
-    failure = session.scalar(
-        select(LoginFailure).where(
-            LoginFailure.username == name, LoginFailure.client_ip == client_ip
-        )
-    )
-    if failure is not None and failure.locked_until is not None and failure.locked_until > now:
-        raise LoginLockedError(
-            "Слишком много неверных попыток входа; подождите. "
-            "Too many failed logins; try again later.",
-            retry_after_s=(failure.locked_until - now).total_seconds(),
-        )
-    user = session.scalar(select(User).where(User.username == name))
-    valid = verify_password(user.password_hash if user else _UNKNOWN_USER_HASH, password)
-    if user is None or not valid or user.disabled:
-        _count_failure(session, failure, name, client_ip, max_failures, lockout_s, now)
+    """The user when the password was right and the pair is still unlocked; a failure is
+    counted atomically (``failures = failures + 1``), so concurrent guesses cannot all
+    read the same count, and one that lands after the lock is refused as locked."""
+    if attempt.user_id is None or not password_ok:
+        _count_failure(session, attempt, max_failures, lockout_s)
+        raise LoginFailedError("Неверное имя или пароль. Wrong username or password.")
+    # Other guesses may have locked the pair while this password was being hashed.
+    _raise_if_locked(session, attempt.username, attempt.client_ip)
+    user = session.get(User, attempt.user_id)
+    if user is None or user.disabled:
         raise LoginFailedError("Неверное имя или пароль. Wrong username or password.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    if failure is not None:
-        session.delete(failure)
+    session.execute(delete(LoginFailure).where(*_pair(attempt.username, attempt.client_ip)))
     session.commit()
     return user
 
 
+def _pair(username: str, client_ip: str) -> tuple[ColumnElement[bool], ...]:
+    return (LoginFailure.username == username, LoginFailure.client_ip == client_ip)
+
+
+def _locked_error(retry_after_s: float) -> LoginLockedError:
+    return LoginLockedError(
+        "Слишком много неверных попыток входа; подождите. Too many failed logins; try again later.",
+        retry_after_s=retry_after_s,
+    )
+
+
+def _raise_if_locked(session: Session, username: str, client_ip: str) -> None:
+    now = utcnow()
+    locked_until = session.scalar(
+        select(LoginFailure.locked_until).where(*_pair(username, client_ip))
+    )
+    session.rollback()  # end the read: the caller may hold this session across a hash
+    if locked_until is not None and locked_until > now:
+        raise _locked_error((locked_until - now).total_seconds())
+
+
 def _count_failure(
-    session: Session,
-    failure: LoginFailure | None,
-    username: str,
-    client_ip: str,
-    max_failures: int,
-    lockout_s: float,
-    now: datetime,
+    session: Session, attempt: LoginAttempt, max_failures: int, lockout_s: float
 ) -> None:
+    """One more failure for the pair, in the database: the one reaching ``max_failures``
+    sets the lock; one arriving while locked raises LoginLockedError instead."""
+    now = utcnow()
     lockout = timedelta(seconds=lockout_s)
-    if failure is None:
-        failure = LoginFailure(username=username, client_ip=client_ip, failures=0)
-        session.add(failure)
-    elif now - failure.last_failed_at > lockout:
-        failure.failures = 0  # old mistakes are forgiven
-    failure.failures += 1
-    failure.last_failed_at = now
-    if failure.failures >= max_failures:
-        failure.locked_until, failure.failures = now + lockout, 0
-    try:
-        session.commit()
-    except IntegrityError:
-        # A parallel failure for the same pair inserted the row first; its count stands.
-        session.rollback()
+    pair = _pair(attempt.username, attempt.client_ip)
+    if session.scalar(select(LoginFailure.id).where(*pair)) is None:
+        session.add(
+            LoginFailure(
+                username=attempt.username,
+                client_ip=attempt.client_ip,
+                failures=0,
+                last_failed_at=now,
+            )
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a parallel failure inserted it first
+    # Old mistakes and served locks are forgiven.
+    session.execute(
+        update(LoginFailure)
+        .where(
+            *pair,
+            or_(
+                LoginFailure.locked_until <= now,
+                and_(
+                    LoginFailure.locked_until.is_(None),
+                    LoginFailure.last_failed_at < now - lockout,
+                ),
+            ),
+        )
+        .values(failures=0, locked_until=None)
+    )
+    # SET expressions read the row as it was: the new count and the lock in one step.
+    counted = session.scalar(
+        update(LoginFailure)
+        .where(*pair, LoginFailure.locked_until.is_(None))
+        .values(
+            failures=LoginFailure.failures + 1,
+            last_failed_at=now,
+            locked_until=case(
+                (LoginFailure.failures + 1 >= max_failures, now + lockout), else_=None
+            ),
+        )
+        .returning(LoginFailure.failures)
+    )
+    session.commit()
+    if counted is None:
+        raise _locked_error(lockout_s)
 
 
 def start_ui_session(*, session: Session, user: User, ttl_s: float) -> str:

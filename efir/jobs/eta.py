@@ -32,9 +32,11 @@ def remaining_s(
     """Seconds until ``job`` ends, or None while it cannot be said honestly."""
     if job.state not in RUNNING_STATES or job.started_at is None:
         return None
+    recorded = (job.stage_started_at or {}).get(job.state.value)
+    stage_start = datetime.fromisoformat(recorded) if recorded else job.started_at
     start, end = STAGE_PROGRESS[job.state]
     fraction = min(1.0, max(0.0, (job.progress - start) / (end - start)))
-    elapsed = (now - _stage_start(job)).total_seconds()
+    elapsed = (now - stage_start).total_seconds()
     if fraction < MIN_STAGE_FRACTION or elapsed < MIN_STAGE_ELAPSED_S:
         return None
     later = RUNNING_STATES[RUNNING_STATES.index(job.state) + 1 :]
@@ -61,9 +63,3 @@ def stage_seconds_per_media_s(session: Session) -> dict[JobState, float]:
         for stage, seconds in stage_durations_s(started_at, stage_started_at, finished_at).items():
             samples.setdefault(JobState(stage), []).append(seconds / duration_s)
     return {state: median(values) for state, values in samples.items()}
-
-
-def _stage_start(job: Job) -> datetime:
-    assert job.started_at is not None
-    recorded = (job.stage_started_at or {}).get(job.state.value)
-    return datetime.fromisoformat(recorded) if recorded else job.started_at

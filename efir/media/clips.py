@@ -67,6 +67,7 @@ def record_clip(
         size_bytes=stored.size_bytes,
         duration_s=summary.duration_s,
         has_video=summary.has_video,
+        media_type=summary.media_type,
         title=title,
         programme=programme,
         channel=channel,

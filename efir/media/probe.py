@@ -15,7 +15,7 @@ import av
 
 from efir.errors import MediaError, MediaTooLargeError, NoAudioError
 
-__all__ = ["MAX_AUDIO_TRACKS", "MediaSummary", "probe_media"]
+__all__ = ["MAX_AUDIO_TRACKS", "UNKNOWN_MEDIA_TYPE", "MediaSummary", "probe_media"]
 
 # Enough decoded audio to be sure the stream is real, cheap even for a 4 GB file.
 _CHECK_DECODE_S = 2.0
@@ -29,12 +29,40 @@ _WAV_MIN_DATA_SHARE = 0.95
 _WAV_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 
+# FFmpeg's demuxer name → (type with video, type of audio only). The type the media
+# route sends comes only from here, never from the uploader's file name: a WAV named
+# report.html must not come back as text/html on efir's origin.
+_MEDIA_TYPES: dict[str, tuple[str, str]] = {
+    "mov,mp4,m4a,3gp,3g2,mj2": ("video/mp4", "audio/mp4"),
+    "matroska,webm": ("video/webm", "audio/webm"),
+    "ogg": ("video/ogg", "audio/ogg"),
+    "mpegts": ("video/mp2t", "video/mp2t"),
+    "mxf": ("application/mxf", "application/mxf"),
+    "avi": ("video/x-msvideo", "video/x-msvideo"),
+    "asf": ("video/x-ms-asf", "audio/x-ms-wma"),
+    "wav": ("audio/wav", "audio/wav"),
+    "mp3": ("audio/mpeg", "audio/mpeg"),
+    "flac": ("audio/flac", "audio/flac"),
+    "aac": ("audio/aac", "audio/aac"),
+    "aiff": ("audio/aiff", "audio/aiff"),
+}
+UNKNOWN_MEDIA_TYPE = "application/octet-stream"
+
+
 @dataclass(frozen=True)
 class MediaSummary:
     duration_s: float
     has_video: bool
     audio_streams: int
     format_name: str
+
+    @property
+    def media_type(self) -> str:
+        """The container's media type from a fixed list, else application/octet-stream."""
+        types = _MEDIA_TYPES.get(self.format_name)
+        if types is None:
+            return UNKNOWN_MEDIA_TYPE
+        return types[0] if self.has_video else types[1]
 
 
 def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaSummary:

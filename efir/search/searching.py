@@ -114,6 +114,9 @@ def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+_MAX_CURSOR_OFFSET = 10**9
+
+
 def _cursor_key(query: SearchQuery) -> str:
     return hashlib.sha256(query.fingerprint().encode()).hexdigest()[:16]
 
@@ -134,6 +137,10 @@ def _decode_cursor(query: SearchQuery) -> int:
         raise SearchQueryError("испорченный курсор страницы") from error
     if payload.get("key") != _cursor_key(query) or offset < 0:
         raise SearchQueryError("курсор относится к другому запросу")
+    if offset > _MAX_CURSOR_OFFSET:  # crafted: past any archive, and past SQL's integers
+        raise SearchQueryError(
+            "курсор страницы за пределами результатов. The page cursor is out of range."
+        )
     return offset
 
 

@@ -35,7 +35,12 @@ __all__ = [
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_CHARS = 2000
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 forms that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix
+# and the deprecated IPv4-compatible ::a.b.c.d (::a9fe:a9fe is 169.254.169.254).
+_EMBEDDED_IPV4 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
+# The only IPv6 addresses routed on the Internet; local-use NAT64 (64:ff9b:1::/48),
+# site-local fec0::/10, unique-local fc00::/7 and the rest lie outside it.
+_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -77,13 +82,16 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 def is_public_address(address: str) -> bool:
-    """Globally routable unicast; IPv4 inside IPv6 (mapped, 6to4, NAT64) judged as IPv4."""
+    """Globally routable unicast; IPv4 inside IPv6 (mapped, compatible, 6to4, NAT64)
+    judged as that IPv4 address, any other IPv6 only inside 2000::/3."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip in _NAT64:
+        if any(ip in network for network in _EMBEDDED_IPV4):
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         else:
             ip = ip.ipv4_mapped or ip.sixtofour or ip
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
+        return False
     return ip.is_global and not ip.is_multicast
 
 

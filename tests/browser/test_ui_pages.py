@@ -19,7 +19,8 @@ PAGES = ["/", "/clips/abc123", "/library", "/search", "/speakers"]
 
 @pytest.fixture
 def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings())) as test_client:
+    # At 127.0.0.1: local mode answers no other host name.
+    with TestClient(create_app(make_settings()), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

@@ -1,6 +1,7 @@
 """Helpers shared by the service tests: settings for child processes, a live Celery
 worker process, a live uvicorn API, waits for a child's log line or for an API process
-to serve, free ports, clips cut from the seed, database sessions.
+to serve, free ports, clips cut from the seed, a WAV whose samples are a script (issue
+12), database sessions.
 
 A plain module (not conftest.py) so tests can import it by a name no other conftest
 shadows; the fixtures built on it live in tests/conftest.py.
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +47,7 @@ __all__ = [
     "running_api",
     "running_worker",
     "save_clip_with_transcript",
+    "script_wav",
     "session_factory",
     "settings_environment",
     "start_worker",
@@ -243,6 +246,25 @@ def cut_seed(out: Path, *, start_s: float, duration_s: float, audio: bool = True
     command += ["-c:a", "aac"] if audio else ["-an"]
     subprocess.run([*command, str(out)], check=True)
     return out
+
+
+# Plays as 3 s of 16 kHz PCM; read as HTML, it makes its reader an admin account.
+_SCRIPT = (
+    b"<script>fetch('/api/v1/users',{method:'POST',headers:{'Content-Type':"
+    b"'application/json'},body:JSON.stringify({username:'intruder',password:"
+    b"'intruder-password-1',role:'admin'})}).then(()=>{document.title='pwned'})</script>"
+)
+
+
+def script_wav(path: Path) -> Path:
+    """A real WAV whose sample bytes are a script (spaces after it are samples too)."""
+    samples = _SCRIPT + b" " * (3 * 16000 * 2 - len(_SCRIPT))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(samples)
+    return path
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

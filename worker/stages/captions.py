@@ -282,7 +282,8 @@ def _keyframe_times(path: Path) -> tuple[list[float], float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         time_base = stream.time_base
-        assert time_base is not None
+        # For mypy: a demuxed video stream has a time base.
+        assert time_base is not None  # nosec B101
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue

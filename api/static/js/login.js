@@ -7,10 +7,20 @@ import { initShell, t } from "./ui.js";
 const form = document.getElementById("login-form");
 const errorLine = document.getElementById("login-error");
 
-// Only a path on this site: "//evil.example" or "/\evil" would leave it.
+// Only one of efir's own pages (api/routes/ui.py): "/\t/evil.example" (browsers drop
+// the tab) leaves the site, and an API address such as a clip's media is not a page.
+const UI_PAGE = /^\/(?:search|speakers|clips\/[^/]+)?$/;
+
 function nextPath() {
-  const next = new URLSearchParams(window.location.search).get("next") || "/";
-  return /^\/(?![/\\])/.test(next) ? next : "/";
+  const raw = new URLSearchParams(window.location.search).get("next") || "/";
+  let next;
+  try {
+    next = new URL(raw, window.location.origin);
+  } catch {
+    return "/";
+  }
+  if (next.origin !== window.location.origin || !UI_PAGE.test(next.pathname)) return "/";
+  return next.pathname + next.search + next.hash;
 }
 
 function showError(message) {

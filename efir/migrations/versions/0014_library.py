@@ -1,7 +1,7 @@
 """Library: an audit log of deletions and media expiry; clips record when media expired.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
