@@ -13,20 +13,17 @@ from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.intake import ingest_staged
 from api.media_response import ranged_media_response
-from api.multipart import receive_upload
+from api.multipart import receive_media
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, JobPublic
 from efir.accounts.users import Permission
 from efir.db import Clip
-from efir.errors import MediaTooLargeError, NotFoundError
+from efir.errors import NotFoundError
 from efir.media import clips as clip_store
-from efir.media.storage.base import require_free_space
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
-# Multipart boundaries and the form fields around the file.
-_MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 
 @router.post("", status_code=202, response_model=JobPublic)
@@ -39,17 +36,10 @@ async def upload_clip(
 ) -> JobPublic:
     """Upload a clip (multipart ``file`` plus optional metadata and ``priority``
     ``normal``|``urgent``); returns its queued job."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES:
-        raise MediaTooLargeError(
-            "Файл больше допустимого размера. The file is over the upload size limit."
-        )
-    require_free_space(storage.staging_dir, declared)
-    form = await receive_upload(request, storage, max_bytes=settings.max_upload_bytes)
-    assert form.staged is not None and form.filename is not None
+    staged, filename, form = await receive_media(request, settings, storage)
     job = await ingest_staged(
-        staged=form.staged,
-        filename=form.filename,
+        staged=staged,
+        filename=filename,
         fields=form.fields,
         settings=settings,
         storage=storage,
