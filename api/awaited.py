@@ -46,6 +46,11 @@ class Finished:
     clip: Clip
     transcript: Transcript | None
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Where the answer lives in efir, to edit or search it later."""
+        return {"X-Efir-Job-Id": self.job.id, "X-Efir-Clip-Id": self.clip.id}
+
 
 async def ingest_and_wait(
     request: Request,
@@ -111,5 +116,5 @@ def accepted(finished: Finished, **extra: Any) -> JSONResponse:
             **extra,
         },
         status_code=202,
-        headers={"Location": f"/api/v1/jobs/{job.id}", "Retry-After": "10"},
+        headers={"Location": f"/api/v1/jobs/{job.id}", "Retry-After": "10", **finished.headers},
     )

@@ -98,6 +98,7 @@ async def asr(
         headers={
             "Asr-Engine": "efir",
             "Content-Disposition": f'attachment; filename="{quote(filename)}.{output}"',
+            **finished.headers,
         },
     )
 

@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 
 from api.auth import Principal, require
 from api.awaited import accepted, ingest_and_wait
@@ -124,15 +124,16 @@ async def create_transcription(
     )
     if finished.transcript is None:
         return accepted(finished, object="transcription.job")
-    transcript = finished.transcript
+    transcript, headers = finished.transcript, finished.headers
     if response_format == "json":
-        return JSONResponse({"text": transcript.text})
+        return JSONResponse({"text": transcript.text}, headers=headers)
     if response_format == "verbose_json":
-        return JSONResponse(verbose_json(transcript, granularities))
+        return JSONResponse(verbose_json(transcript, granularities), headers=headers)
     if response_format == "text":
-        return PlainTextResponse(transcript.text + "\n", media_type=_TEXT_MEDIA_TYPE)
-    body = render(transcript, response_format, title=finished.clip.title)
-    return Response(body, media_type=_TEXT_MEDIA_TYPE)
+        body = (transcript.text + "\n").encode()
+    else:
+        body = render(transcript, response_format, title=finished.clip.title)
+    return Response(body, media_type=_TEXT_MEDIA_TYPE, headers=headers)
 
 
 def _checked(values: dict[str, list[str]], settings: Settings) -> tuple[str, set[str]]:

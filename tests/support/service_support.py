@@ -40,6 +40,7 @@ __all__ = [
     "SESSION_TOKEN",
     "SettingsFactory",
     "cut_seed",
+    "cut_seed_audio",
     "free_port",
     "fresh_postgres_database",
     "running_api",
@@ -241,6 +242,17 @@ def cut_seed(out: Path, *, start_s: float, duration_s: float, audio: bool = True
         "-i", str(SEED_DIR / "seed.mp4"), "-c:v", "libx264", "-preset", "ultrafast",
     ]  # fmt: skip
     command += ["-c:a", "aac"] if audio else ["-an"]
+    subprocess.run([*command, str(out)], check=True)
+    return out
+
+
+def cut_seed_audio(out: Path, *, start_s: float, duration_s: float) -> Path:
+    """A cut of the seed's sound alone, as 16 kHz mono WAV: cheaper to transcribe than the
+    video (no caption OCR) and, cut at different places, distinct content."""
+    command = [
+        "ffmpeg", "-v", "error", "-y", "-ss", str(start_s), "-t", str(duration_s),
+        "-i", str(SEED_DIR / "seed.wav"), "-c:a", "pcm_s16le", "-ar", "16000", "-ac", "1",
+    ]  # fmt: skip
     subprocess.run([*command, str(out)], check=True)
     return out
 
