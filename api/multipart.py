@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -114,6 +115,12 @@ async def receive_upload(
             # Parsing, hashing and the disk write run off the event loop, one chunk at a time.
             await run_in_threadpool(parser.write, chunk)
         parser.finalize()
+    except ParseError as error:
+        collector.discard()
+        raise InvalidUploadError(
+            f"Тело запроса — некорректная форма multipart ({error}). "
+            f"The request body is not well-formed multipart ({error})."
+        ) from None
     except BaseException:
         collector.discard()
         raise

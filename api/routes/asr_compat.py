@@ -26,6 +26,7 @@ from api.auth import Principal, require
 from api.awaited import accepted, ingest_and_wait
 from api.deps import JobQueueDep, SettingsDep, StorageDep
 from api.multipart import InvalidUploadError, receive_media
+from api.openapi import multipart_body
 from api.whisper_shapes import whisper_segment
 from efir.accounts.users import Permission
 from efir.exports import render
@@ -40,20 +41,9 @@ AsrOutput = Literal["txt", "vtt", "srt", "tsv", "json"]
 _FILE_FIELD = "audio_file"
 # whisper-asr-webservice's SAMPLE_RATE: the format of an encode=false body.
 _RAW_PCM_RATE = 16000
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [_FILE_FIELD],
-                    "properties": {_FILE_FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+_UPLOAD_BODY = multipart_body(
+    {_FILE_FIELD: {"type": "string", "format": "binary"}}, required=[_FILE_FIELD]
+)
 
 
 @router.post("/asr", openapi_extra=_UPLOAD_BODY)

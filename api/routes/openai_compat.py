@@ -19,6 +19,7 @@ from api.auth import Principal, require
 from api.awaited import accepted, ingest_and_wait
 from api.deps import JobQueueDep, SettingsDep, StorageDep
 from api.multipart import InvalidUploadError, receive_media
+from api.openapi import multipart_body
 from api.whisper_shapes import whisper_segment
 from efir.accounts.users import Permission
 from efir.config import Settings
@@ -37,31 +38,21 @@ GRANULARITIES = ("segment", "word")
 _TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
 # OpenAI names the language in verbose_json; efir transcribes one language.
 _LANGUAGE_NAMES = {"ru": "russian"}
-_UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "model"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "model": {"type": "string", "enum": list(MODELS)},
-                        "language": {"type": "string"},
-                        "prompt": {"type": "string", "description": "glossary terms"},
-                        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
-                        "timestamp_granularities[]": {
-                            "type": "array",
-                            "items": {"type": "string", "enum": list(GRANULARITIES)},
-                        },
-                        "temperature": {"type": "number", "description": "ignored"},
-                    },
-                }
-            }
+_UPLOAD_BODY = multipart_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "model": {"type": "string", "enum": list(MODELS)},
+        "language": {"type": "string"},
+        "prompt": {"type": "string", "description": "glossary terms"},
+        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
+        "timestamp_granularities[]": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(GRANULARITIES)},
         },
-    }
-}
+        "temperature": {"type": "number", "description": "ignored"},
+    },
+    required=["file", "model"],
+)
 
 
 class OpenAIRequestError(InvalidUploadError):
