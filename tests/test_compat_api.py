@@ -6,6 +6,7 @@ and export of the clip the request made."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from support.service_support import (
     session_factory,
 )
 
+from api.routes.asr_compat import render_asr
 from efir.accounts.users import AccountRole
 from efir.config import Settings
 from efir.transcripts.model import Transcript
@@ -213,3 +215,33 @@ def test_asr_answers_bazarr_with_srt(service: Service, verbose: tuple[dict[str, 
     # The same samples as the WAV the SDK sent: the raw PCM was read as what it is.
     from_wav = pysubs2.SSAFile.from_string(service.efir_export(verbose[1], "srt"))
     assert cues == [(c.start, c.end, c.text) for c in from_wav]
+
+
+def test_asr_outputs_follow_whisper_asr_webservice(
+    service: Service, verbose: tuple[dict[str, Any], str]
+) -> None:
+    """txt, tsv and json as that project writes them, from the transcript the worker made
+    (no further model run): a line per segment; tsv times in integer milliseconds;
+    json with Whisper's segment fields and, asked for, the words."""
+    transcript = service.transcript(verbose[1])
+    segments = transcript.segments
+    txt = render_asr(transcript, "txt", word_timestamps=False).decode()
+    assert txt.splitlines() == [s.text.strip() for s in segments]
+    rows = [row.split("\t") for row in render_asr(transcript, "tsv", word_timestamps=False)
+            .decode().splitlines()]  # fmt: skip
+    assert rows[0] == ["start", "end", "text"]
+    assert rows[1:] == [
+        [str(round(s.start * 1000)), str(round(s.end * 1000)), s.text.strip()] for s in segments
+    ]
+    body = json.loads(render_asr(transcript, "json", word_timestamps=True))
+    assert body["text"] == transcript.text and body["language"] == "ru"
+    assert [(s["start"], s["end"], s["text"], s["speaker"]) for s in body["segments"]] == [
+        (s.start, s.end, s.text, s.speaker) for s in segments
+    ]
+    assert [w["word"] for s in body["segments"] for w in s["words"]] == [
+        w.word for s in segments for w in s.words
+    ]
+    assert (
+        "words"
+        not in json.loads(render_asr(transcript, "json", word_timestamps=False))["segments"][0]
+    )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pysubs2
 import pytest
 import redis
@@ -23,6 +24,7 @@ from support.service_support import (
     REPO_ROOT,
     SettingsFactory,
     cut_seed_audio,
+    free_port,
     running_worker,
     session_factory,
     settings_environment,
@@ -213,3 +215,35 @@ def test_a_killed_watcher_restarts_without_loss_or_repeat_and_writes_exports(
         assert path.with_suffix(".txt").read_bytes() == render(transcript, "txt")
         assert pysubs2.load(str(path.with_suffix(".srt"))) is not None
     sessions.kw["bind"].dispose()
+
+
+def test_efir_serve_watches_the_configured_folders(settings: Settings, tmp_path: Path) -> None:
+    """EFIR_WATCH_DIRS: `efir serve` runs the watcher beside the API and stops it with it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    environment = {
+        **settings_environment(settings),
+        "EFIR_WATCH_DIRS": str(inbox),
+        "EFIR_WATCH_SETTLE_S": "1",
+        "EFIR_PORT": str(free_port()),
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--no-worker"],
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        cut = cut_seed_audio(tmp_path / "evening.wav", start_s=5.0, duration_s=3.0)
+        cut.rename(inbox / cut.name)
+        wait_for(lambda: media_in(inbox / "done") != [], "the dropped file taken", log)
+        watcher = [child for child in psutil.Process(serve.pid).children() if "watch" in
+                   child.cmdline()]  # fmt: skip
+        assert len(watcher) == 1
+    finally:
+        stop_process(serve)
+    assert sidecar(inbox / "done" / "evening.wav")["state"] == "queued"
+    assert not watcher[0].is_running(), "the watcher stops with efir serve"

@@ -33,7 +33,7 @@ from efir.exports import render
 from efir.media.storage.base import MediaStorage, StagedMedia, file_chunks
 from efir.transcripts.model import Transcript
 
-__all__ = ["router"]
+__all__ = ["render_asr", "router"]
 
 router = APIRouter(tags=["whisper-asr-webservice"])
 
@@ -83,7 +83,7 @@ async def asr(
     if finished.transcript is None:
         return accepted(finished)
     return Response(
-        _render(finished.transcript, output, word_timestamps=word_timestamps),
+        render_asr(finished.transcript, output, word_timestamps=word_timestamps),
         media_type="text/plain; charset=utf-8",
         headers={
             "Asr-Engine": "efir",
@@ -130,7 +130,8 @@ def _as_wav(raw: StagedMedia, storage: MediaStorage, max_bytes: int) -> StagedMe
     return wav
 
 
-def _render(transcript: Transcript, output: str, *, word_timestamps: bool) -> bytes:
+def render_asr(transcript: Transcript, output: str, *, word_timestamps: bool) -> bytes:
+    """The transcript as whisper-asr-webservice writes ``output``."""
     texts = [segment.text.strip() for segment in transcript.segments]
     if output == "txt":
         return "".join(f"{text}\n" for text in texts).encode()
