@@ -1,4 +1,4 @@
-"""Request bodies over ``max_bytes`` get a 413, except the two media uploads, which enforce
+"""Request bodies over ``max_bytes`` get a 413, except the media uploads, which enforce
 EFIR_MAX_UPLOAD_BYTES themselves while streaming to disk.
 
 The bytes are counted as they arrive, so a chunked body or a false Content-Length is
@@ -21,6 +21,8 @@ __all__ = ["BodyLimitMiddleware"]
 _MEDIA_UPLOADS = (
     ("POST", re.compile(r"^/api/v1/clips/?$")),
     ("PATCH", re.compile(r"^/api/v1/uploads/[^/]+$")),
+    ("POST", re.compile(r"^/v1/audio/transcriptions/?$")),
+    ("POST", re.compile(r"^/asr/?$")),
 )
 
 

@@ -9,15 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.awaited import JobNotDoneError
 from api.body_limit import BodyLimitMiddleware
 from api.multipart import InvalidUploadError
 from api.openapi import document_error_bodies
@@ -25,11 +31,13 @@ from api.rate_limits import RateLimits
 from api.request_log import RequestLogMiddleware
 from api.routes import (
     accounts,
+    asr_compat,
     clips,
     exports,
     health,
     jobs,
     metrics,
+    openai_compat,
     resumable,
     search,
     session,
@@ -72,6 +80,7 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (MediaError, 422),
     (InvalidEditError, 422),
     (InvalidExportError, 422),
+    (JobNotDoneError, 422),
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
     (DuplicateClipError, 409),
@@ -139,6 +148,8 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.state.password_hashes = asyncio.Semaphore(settings.login_concurrent_hashes)
 
     app.add_exception_handler(EfirError, _efir_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(
         OperationalError,
         _unavailable("База данных недоступна; повторите позже. The database is unavailable."),
@@ -163,6 +174,8 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(accounts.users_router)
     app.include_router(accounts.tokens_router)
     app.include_router(webhooks.router)
+    app.include_router(openai_compat.router)
+    app.include_router(asr_compat.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     if settings.environment == "local":
         app.add_middleware(LocalOnlyMiddleware)
@@ -178,24 +191,54 @@ def _expire_media(days: int, sessions: sessionmaker[Session], storage: MediaStor
         log.info("retention removed the media of %d clip(s): %s", len(expired), expired)
 
 
-def _efir_error(_: Request, error: EfirError) -> JSONResponse:
+def _error(
+    request: Request,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> JSONResponse:
+    """The error body: ``{"detail", **extra}``, or OpenAI's ``{"error"}`` on its routes,
+    since its SDKs read the message from there."""
+    if request.url.path.startswith(_OPENAI_PREFIX):
+        body = openai_compat.openai_error(status, detail, param=param, code=code)
+        return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse({"detail": detail, **(extra or {})}, status_code=status, headers=headers)
+
+
+_OPENAI_PREFIX = "/v1/"
+
+
+def _efir_error(request: Request, error: EfirError) -> JSONResponse:
     """``detail`` (both languages, as before), a stable ``code`` and ``message`` per
     language, so a client shows one language."""
     status = next(code for kind, code in _ERROR_STATUS if isinstance(error, kind))
-    body = {
-        "detail": str(error),
-        "code": error.error_code,
-        "message": error.messages,
-        **error.context,
-    }
-    return JSONResponse(body, status_code=status)
+    if isinstance(error, openai_compat.OpenAIRequestError):
+        return _error(request, status, str(error), param=error.param, code=error.openai_code)
+    extra = {"code": error.error_code, "message": error.messages, **error.context}
+    return _error(request, status, str(error), extra=extra)
+
+
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    if request.url.path.startswith(_OPENAI_PREFIX) and isinstance(error.detail, str):
+        return _error(request, error.status_code, error.detail, headers=error.headers)
+    return await http_exception_handler(request, error)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    if request.url.path.startswith(_OPENAI_PREFIX):
+        return _error(request, 422, str(error.errors()))
+    return await request_validation_exception_handler(request, error)
 
 
 def _unavailable(detail: str) -> Callable[[Request, Exception], JSONResponse]:
     """A 503 handler for a dependency that is down: the client may retry shortly."""
 
-    def handler(_: Request, error: Exception) -> JSONResponse:
+    def handler(request: Request, error: Exception) -> JSONResponse:
         log.error("%s: %s", detail, error)
-        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+        return _error(request, 503, detail, headers={"Retry-After": "5"})
 
     return handler

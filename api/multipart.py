@@ -13,19 +13,29 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from efir.errors import EfirError
-from efir.media.storage.base import MediaStorage, StagedMedia
+from efir.config import Settings
+from efir.errors import EfirError, MediaTooLargeError
+from efir.media.storage.base import MediaStorage, StagedMedia, require_free_space
 
 if TYPE_CHECKING:  # the callbacks TypedDict exists for type checkers only
     from python_multipart.multipart import MultipartCallbacks
 
-__all__ = ["InvalidUploadError", "UploadForm", "display_filename", "receive_upload"]
+__all__ = [
+    "InvalidUploadError",
+    "UploadForm",
+    "display_filename",
+    "receive_media",
+    "receive_upload",
+]
 
 FILE_FIELD = "file"
+# Multipart boundaries and the form fields around the file.
+_MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 _MAX_FIELD_BYTES = 256 * 1024  # a glossary of a few thousand names fits
 _MAX_FIELDS = 16
 _MAX_FILENAME_BYTES = 255
@@ -40,7 +50,10 @@ class InvalidUploadError(EfirError):
 
 @dataclass
 class UploadForm:
+    # The last value of each field; ``values`` keeps every value of repeated ones
+    # (``timestamp_granularities[]`` is sent once per item).
     fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)
     staged: StagedMedia | None = None
     filename: str | None = None
 
@@ -66,26 +79,56 @@ def display_filename(raw: str) -> str:
     return name
 
 
-async def receive_upload(request: Request, storage: MediaStorage, *, max_bytes: int) -> UploadForm:
+async def receive_media(
+    request: Request, settings: Settings, storage: MediaStorage, *, file_field: str = FILE_FIELD
+) -> tuple[StagedMedia, str, UploadForm]:
+    """A media upload: refused at once when its declared size is over the limit or the
+    disk's free space, else parsed; returns the closed staged file, its name and the form."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES:
+        raise MediaTooLargeError(
+            "Файл больше допустимого размера. The file is over the upload size limit."
+        )
+    require_free_space(storage.staging_dir, declared)
+    form = await receive_upload(
+        request, storage, max_bytes=settings.max_upload_bytes, file_field=file_field
+    )
+    # For mypy: receive_upload returns a staged file and its name or raises.
+    assert form.staged is not None and form.filename is not None  # nosec B101
+    return form.staged, form.filename, form
+
+
+async def receive_upload(
+    request: Request, storage: MediaStorage, *, max_bytes: int, file_field: str = FILE_FIELD
+) -> UploadForm:
     """Parse the multipart body; the caller owns (and must commit or discard) ``staged``."""
     content_type, params = parse_options_header(request.headers.get("content-type"))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise InvalidUploadError(
-            "Ожидается multipart/form-data с полем file. Expected multipart/form-data with a file."
+            f"Ожидается multipart/form-data с полем {file_field}. "
+            f"Expected multipart/form-data with a file in field {file_field}."
         )
-    collector = _PartCollector(storage, max_bytes=max_bytes)
+    collector = _PartCollector(storage, max_bytes=max_bytes, file_field=file_field)
     parser = MultipartParser(boundary, collector.callbacks())
     try:
         async for chunk in request.stream():
             # Parsing, hashing and the disk write run off the event loop, one chunk at a time.
             await run_in_threadpool(parser.write, chunk)
         parser.finalize()
+    except ParseError as error:
+        collector.discard()
+        raise InvalidUploadError(
+            f"Тело запроса — некорректная форма multipart ({error}). "
+            f"The request body is not well-formed multipart ({error})."
+        ) from None
     except BaseException:
         collector.discard()
         raise
     if collector.form.staged is None:
-        raise InvalidUploadError("В запросе нет поля file. The request has no file field.")
+        raise InvalidUploadError(
+            f"В запросе нет поля {file_field}. The request has no {file_field} field."
+        )
     await run_in_threadpool(collector.form.staged.close)
     return collector.form
 
@@ -93,10 +136,11 @@ async def receive_upload(request: Request, storage: MediaStorage, *, max_bytes: 
 class _PartCollector:
     """python-multipart callbacks that route each part to a field value or the staged file."""
 
-    def __init__(self, storage: MediaStorage, *, max_bytes: int) -> None:
+    def __init__(self, storage: MediaStorage, *, max_bytes: int, file_field: str) -> None:
         self.form = UploadForm()
         self._storage = storage
         self._max_bytes = max_bytes
+        self._file_field = file_field
         self._header_name = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -146,9 +190,10 @@ class _PartCollector:
                 raise InvalidUploadError("Слишком много полей формы. Too many form fields.")
             self._field = name
             return
-        if name != FILE_FIELD or self.form.staged is not None:
+        if name != self._file_field or self.form.staged is not None:
             raise InvalidUploadError(
-                "Загрузите ровно один файл в поле file. Upload exactly one file, in field 'file'."
+                f"Загрузите ровно один файл в поле {self._file_field}. "
+                f"Upload exactly one file, in field '{self._file_field}'."
             )
         self.form.filename = display_filename(_decode(options[b"filename"]))
         self.form.staged = self._storage.stage(max_bytes=self._max_bytes)
@@ -166,7 +211,9 @@ class _PartCollector:
 
     def _on_part_end(self) -> None:
         if self._field is not None:
-            self.form.fields[self._field] = _decode(bytes(self._value))
+            value = _decode(bytes(self._value))
+            self.form.fields[self._field] = value
+            self.form.values.setdefault(self._field, []).append(value)
 
 
 def _decode(raw: bytes) -> str:

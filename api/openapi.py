@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from efir.exports import FORMATS
 
-__all__ = ["EXPORT_FORMAT_PARAMETER", "document_error_bodies"]
+__all__ = ["EXPORT_FORMAT_PARAMETER", "document_error_bodies", "multipart_body"]
 
 # The description that marks a query parameter as an export format name.
 EXPORT_FORMAT_PARAMETER = (
@@ -41,6 +41,15 @@ _ERROR_SCHEMA = {
     },
     "required": ["detail"],
 }
+
+
+def multipart_body(properties: dict[str, Any], *, required: list[str]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that parses its multipart body itself (a streaming
+    upload), so the document still shows the form's fields."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
 
 
 def document_error_bodies(app: FastAPI) -> None:

@@ -1,7 +1,9 @@
 """The ``efir`` command: the composition root, the one place that joins efir, api and worker.
 
-efir serve        API + a Celery worker + (without EFIR_REDIS_URL) an embedded Redis
+efir serve        API + a Celery worker + (without EFIR_REDIS_URL) an embedded Redis,
+                  and the watch folders of EFIR_WATCH_DIRS
 efir worker       a worker alone, for other machines
+efir watch        ingest files dropped into folders
 efir migrate      bring the database to the newest schema
 efir setup        assemble the bundled model and migrate
 efir transcribe   run the pipeline in-process on one file, no server needed
@@ -28,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from cli.accounts import add_account_commands
 from cli.search import add_search_command
+from cli.watch import add_watch_command, watch_arguments
 from efir.config import Settings, get_settings
 from efir.db import JobState
 from efir.errors import EfirError
@@ -102,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_search_command(commands)
     add_account_commands(commands)
+    add_watch_command(commands)
     return parser
 
 
@@ -191,7 +195,9 @@ def _run_services(args: argparse.Namespace, settings: Settings) -> None:
                 update={"redis_url": _start_embedded_redis(settings, cleanup)}
             )
         if not args.no_worker:
-            _start_worker_child(settings, cleanup)
+            _start_child(["worker"], settings, cleanup)
+        if watching := watch_arguments(settings):
+            _start_child(watching, settings, cleanup)
         # On SIGINT/SIGTERM uvicorn drains requests, then re-raises the signal (see _serve).
         uvicorn.run(
             create_app(settings),
@@ -218,18 +224,19 @@ def _start_embedded_redis(settings: Settings, cleanup: ExitStack) -> str:
     return str(server.connection_url)
 
 
-def _start_worker_child(settings: Settings, cleanup: ExitStack) -> None:
+def _start_child(arguments: list[str], settings: Settings, cleanup: ExitStack) -> None:
+    """`efir <arguments>` as a child process on this one's broker and data, stopped with it."""
     environment = {
         **os.environ,
         "EFIR_REDIS_URL": settings.redis_url or "",
         "EFIR_DATA_DIR": str(settings.data_dir),
     }
-    # A fixed argv, no shell: this interpreter running efir's worker.
+    # A fixed argv, no shell: this interpreter running efir.
     child = subprocess.Popen(  # nosec B603
-        [sys.executable, "-m", "cli.main", "worker"], env=environment
+        [sys.executable, "-m", "cli.main", *arguments], env=environment
     )
 
-    def stop_worker() -> None:
+    def stop_child() -> None:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
             try:
@@ -238,7 +245,7 @@ def _start_worker_child(settings: Settings, cleanup: ExitStack) -> None:
                 child.kill()
                 child.wait()
 
-    cleanup.callback(stop_worker)
+    cleanup.callback(stop_child)
 
 
 def _transcribe(args: argparse.Namespace, settings: Settings) -> int:

@@ -98,8 +98,20 @@ class Settings(BaseSettings):
     # and new uploads on top of that.
     rate_limit_per_minute: int = 600
     upload_rate_limit_per_minute: int = 60
-    # Bodies of every route but the two media uploads (JSON edits, forms).
+    # Bodies of every route but the media uploads (JSON edits, forms).
     max_request_body_bytes: int = 1024 * 1024
+
+    # The OpenAI and whisper-asr-webservice dialects (api/routes/openai_compat.py,
+    # asr_compat.py) answer when the job ends; past this wait, 202 with the job's URL.
+    sync_wait_s: float = Field(default=600.0, ge=0)
+    # Watch folders (efir/media/watch.py) that `efir serve` ingests, comma-separated; a
+    # file is taken once its size and mtime have not changed for watch_settle_s.
+    watch_dirs: str = ""
+    watch_settle_s: float = Field(default=5.0, gt=0)
+    # Exports written next to a watched file when its job ends, e.g. "srt,txt,docx".
+    watch_exports: str = ""
+    # Rescan by polling instead of inotify: network shares (SMB, NFS) send no events.
+    watch_polling: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property

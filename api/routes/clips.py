@@ -12,12 +12,12 @@ from api.auth import Principal, require
 from api.deps import JobQueueDep, SessionDep, SettingsDep, StorageDep
 from api.intake import ingest_staged
 from api.media_response import MEDIA_HEADERS, ranged_media_response
-from api.multipart import receive_upload
+from api.multipart import receive_media
 from api.params import PageLimit, PageOffset
 from api.schemas import ClipPublic, ClipUpdate, JobPublic, LibraryClipPublic
 from efir.accounts.users import AccountRole, Permission
 from efir.db import Clip, Job, JobState
-from efir.errors import MediaTooLargeError, NotFoundError
+from efir.errors import NotFoundError
 from efir.media import clips as clip_store
 from efir.media.library import (
     LibraryQuery,
@@ -29,13 +29,10 @@ from efir.media.library import (
     update_clip,
 )
 from efir.media.probe import UNKNOWN_MEDIA_TYPE
-from efir.media.storage.base import require_free_space
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
-# Multipart boundaries and the form fields around the file.
-_MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 
 @router.post("", status_code=202, response_model=JobPublic)
@@ -48,18 +45,10 @@ async def upload_clip(
 ) -> JobPublic:
     """Upload a clip (multipart ``file`` plus optional metadata and ``priority``
     ``normal``|``urgent``); returns its queued job."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES:
-        raise MediaTooLargeError(
-            "Файл больше допустимого размера. The file is over the upload size limit."
-        )
-    require_free_space(storage.staging_dir, declared)
-    form = await receive_upload(request, storage, max_bytes=settings.max_upload_bytes)
-    # For mypy: receive_upload returns a staged file and its name or raises.
-    assert form.staged is not None and form.filename is not None  # nosec B101
+    staged, filename, form = await receive_media(request, settings, storage)
     job = await ingest_staged(
-        staged=form.staged,
-        filename=form.filename,
+        staged=staged,
+        filename=filename,
         fields=form.fields,
         settings=settings,
         storage=storage,

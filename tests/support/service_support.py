@@ -42,6 +42,7 @@ __all__ = [
     "SESSION_TOKEN",
     "SettingsFactory",
     "cut_seed",
+    "cut_seed_audio",
     "free_port",
     "fresh_postgres_database",
     "running_api",
@@ -265,6 +266,17 @@ def script_wav(path: Path) -> Path:
         out.setframerate(16000)
         out.writeframes(samples)
     return path
+
+
+def cut_seed_audio(out: Path, *, start_s: float, duration_s: float) -> Path:
+    """A cut of the seed's sound alone, as 16 kHz mono WAV: cheaper to transcribe than the
+    video (no caption OCR) and, cut at different places, distinct content."""
+    command = [
+        "ffmpeg", "-v", "error", "-y", "-ss", str(start_s), "-t", str(duration_s),
+        "-i", str(SEED_DIR / "seed.wav"), "-c:a", "pcm_s16le", "-ar", "16000", "-ac", "1",
+    ]  # fmt: skip
+    subprocess.run([*command, str(out)], check=True)
+    return out
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
