@@ -4,6 +4,7 @@ whose the text is (and cancelling changes nothing), and focus stays on the work.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,27 @@ def test_merge_across_a_speaker_change_asks_whose_text_it_is(
     expect(page.locator(f".seg-text[data-segment-id='{first['id']}']")).to_be_focused()
 
     # Leave the shared clip as the other flows expect it.
+    restored = page.request.post(
+        f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
+    )
+    assert restored.ok, restored.text()
+
+
+def test_a_new_speaker_is_numbered_not_named_by_its_id(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    before = _transcript(page, live_service, clip_id)
+    last = before["segments"][-1]
+    picker = page.locator(f".speaker-pick[data-segment-id='{last['id']}']")
+    picker.select_option("__new__")
+    expect(page.locator("#save-state")).to_have_text(f"Сохранено (версия {before['revision'] + 1})")
+    heading = page.locator("#transcript .turn").last.locator(".speaker-caption")
+    expect(heading).to_have_text(re.compile(r"^Спикер \d+$"))
+    expect(page.locator(f".speaker-pick[data-segment-id='{last['id']}']")).to_be_focused()
+    page.screenshot(path=artifacts_dir / "editor-new-speaker.png")
     restored = page.request.post(
         f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
     )

@@ -129,6 +129,10 @@ def test_renamed_speaker_appears_in_exports(
     first_turn = page.locator("#transcript .turn").first
     first_turn.locator(".speaker-caption").click()
     form = first_turn.locator(".speaker-form")
+    # The form opens with what the heading shows, not empty.
+    expect(form.locator("input[name=name]")).to_have_value(
+        first_turn.locator(".speaker-caption").inner_text()
+    )
     form.locator("input[name=name]").fill("Айгерим ТЕСТОВА")
     form.locator("input[name=title]").fill("ВЕДУЩАЯ НОВОСТЕЙ")
     page.screenshot(path=artifacts_dir / "editor-rename-1-form.png")

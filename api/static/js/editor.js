@@ -259,7 +259,12 @@ container.addEventListener("change", (event) => {
   const speakerId = picked === NEW_SPEAKER ? unusedSpeakerId() : picked;
   const segmentId = Number(event.target.dataset.segmentId);
   saver.submit([{ op: "set_speaker", segment_id: segmentId, speaker_id: speakerId }])
-    .then((saved) => saved && announce(t("editor.speaker_set")));
+    .then((saved) => {
+      if (!saved) return;
+      announce(t("editor.speaker_set"));
+      // The transcript was re-rendered: the keyboard goes back to that segment's picker.
+      container.querySelector(`.speaker-pick[data-segment-id="${segmentId}"]`)?.focus();
+    });
 });
 
 container.addEventListener("input", (event) => {

@@ -18,7 +18,8 @@ function registryPicker(speaker, voices) {
 }
 
 // A turn without a speaker can be named too: the editor then gives it a speaker of its own.
-export function renderSpeakerForm(turn, speaker, voices) {
+// The name field opens with what the heading shows, selected, so typing replaces it.
+export function renderSpeakerForm(turn, speaker, voices, caption) {
   const form = el("form", {
     class: "speaker-form", hidden: true,
     dataset: {
@@ -28,7 +29,7 @@ export function renderSpeakerForm(turn, speaker, voices) {
   },
   voices.length ? registryPicker(speaker, voices) : null,
   el("label", {}, el("span", {}, t("editor.speaker_name")), el("input", {
-    name: "name", type: "text", value: speaker?.name || "", required: true,
+    name: "name", type: "text", value: speaker?.name || caption || "", required: true,
   })),
   el("label", {}, el("span", {}, t("editor.speaker_title")), el("input", {
     name: "title", type: "text", value: speaker?.title || "",
@@ -57,6 +58,7 @@ function openForm(button, voices) {
   const picker = form.elements.voice;
   if (picker) reflectPickedVoice(form, voices);
   (picker ?? form.elements.name).focus();
+  if (!picker) form.elements.name.select();
 }
 
 function closeForm(form) {

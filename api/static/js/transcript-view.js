@@ -11,10 +11,16 @@ const MAX_CHARS_PER_SECOND = 17;
 const WORD_TAIL_S = 0.25;
 const UPCOMING_WORD_S = 0.6;
 
+// Unnamed speakers are numbered in the order they first speak («Спикер 3»): an internal
+// id like "S6" means nothing to an editor.
+const speakerNumbers = new Map();
+
 export function speakerCaption(speaker, speakerId) {
   if (speaker?.name) return speaker.caption || speaker.name;
   if (speaker?.role) return t(`role.${speaker.role}`);
-  return speakerId ? `${t("editor.unknown_speaker")} ${speakerId}` : t("editor.unknown_speaker");
+  if (!speakerId) return t("editor.unknown_speaker");
+  if (!speakerNumbers.has(speakerId)) speakerNumbers.set(speakerId, speakerNumbers.size + 1);
+  return `${t("editor.unknown_speaker")} ${speakerNumbers.get(speakerId)}`;
 }
 
 function wordSpans(segment) {
@@ -90,18 +96,20 @@ function renderSegment(segment, nextSegment, speakers) {
 }
 
 function renderSpeakerHead(turn, speaker, voices) {
+  const caption = speakerCaption(speaker, turn.speakerId);
   return el("header", { class: "turn-head" },
     el("button", {
       type: "button", class: "speaker-caption", "aria-expanded": "false",
       dataset: { action: "rename", speakerId: turn.speakerId ?? "" },
-      title: t("editor.rename_hint"),
-    }, speakerCaption(speaker, turn.speakerId)),
-    renderSpeakerForm(turn, speaker, voices));
+      title: t("editor.rename_hint"), "aria-label": `${t("editor.rename_hint")}: ${caption}`,
+    }, caption),
+    renderSpeakerForm(turn, speaker, voices, caption));
 }
 
 // Consecutive segments of one speaker make one turn under one caption.
 export function renderTranscript(container, transcript, { voices }) {
   const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
+  speakerNumbers.clear();
   const turns = [];
   for (const segment of transcript.segments) {
     const last = turns.at(-1);
