@@ -20,6 +20,7 @@ from efir.transcripts.edits import (
     EditOp,
     MergeSegments,
     RenameSpeaker,
+    ReplaceWord,
     SetSpeaker,
     SetText,
     SplitSegment,
@@ -200,8 +201,22 @@ class MergeOp(BaseModel):
         return MergeSegments(tuple(self.segment_ids), self.speaker_id)
 
 
+class ReplaceWordOp(BaseModel):
+    """Replace every form of a word in the whole transcript with the same form of another
+    («Спарова» → «Спанова»); word times stay. One revision for all of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["replace_word"]
+    find: NonBlank
+    replace: NonBlank
+
+    def to_edit(self) -> EditOp:
+        return ReplaceWord(self.find, self.replace)
+
+
 EditOpRequest = Annotated[
-    SetTextOp | SetSpeakerOp | RenameSpeakerOp | SplitOp | MergeOp, Field(discriminator="op")
+    SetTextOp | SetSpeakerOp | RenameSpeakerOp | SplitOp | MergeOp | ReplaceWordOp,
+    Field(discriminator="op"),
 ]
 
 

@@ -19,6 +19,7 @@ from efir.transcripts.edits import (
     EditOp,
     MergeSegments,
     RenameSpeaker,
+    ReplaceWord,
     SetSpeaker,
     SetText,
     SplitSegment,
@@ -283,3 +284,34 @@ def test_edit_request_reads_every_op() -> None:
 
 def _parsed(raw_ops: list[object]) -> list[EditOp]:
     return EditRequest.model_validate({"base_revision": 1, "ops": raw_ops}).edits()
+
+
+def test_replace_word_changes_every_form_and_keeps_the_times() -> None:
+    def segment(id_: int, text: str) -> Segment:
+        words = tuple(
+            Word(start=id_ * 10 + i, end=id_ * 10 + i + 0.5, word=w)
+            for i, w in enumerate(text.split())
+        )
+        return Segment(id_, words[0].start, words[-1].end, text, "S0", words)
+
+    heard = Transcript(
+        duration=30.0,
+        language="ru",
+        model="test",
+        segments=(
+            segment(0, "Слово Спарову, заместителю акима."),
+            segment(1, "Ерлан Спаров сказал: «Спаровым всё решено»."),
+            segment(2, "Об этом говорил СПАРОВ и фермеры."),
+        ),
+    )
+    fixed = apply_edits(heard, [ReplaceWord("Спаров", "Спанов")])
+    assert [s.text for s in fixed.segments] == [
+        "Слово Спанову, заместителю акима.",
+        "Ерлан Спанов сказал: «Спановым всё решено».",
+        "Об этом говорил СПАНОВ и фермеры.",
+    ]
+    for before, after in zip(heard.segments, fixed.segments, strict=True):
+        assert [(w.start, w.end) for w in before.words] == [(w.start, w.end) for w in after.words]
+        assert " ".join(w.word for w in after.words) == after.text
+    with pytest.raises(InvalidEditError):
+        apply_edits(heard, [ReplaceWord("!!", "Спанов")])

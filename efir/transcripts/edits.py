@@ -13,18 +13,22 @@ share the neighbouring span (or the silence they fall into).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
 from efir.errors import InvalidEditError
+from efir.morphology import inflect_like
+from efir.search.lemmas import query_lemmas
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
 
 __all__ = [
     "EditOp",
     "MergeSegments",
     "RenameSpeaker",
+    "ReplaceWord",
     "SetSpeaker",
     "SetText",
     "SplitSegment",
@@ -33,6 +37,8 @@ __all__ = [
     "share_span",
 ]
 
+# A word as search sees one: letters and digits with inner hyphens.
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 # Shortest time an inserted word may be given out of a silence before it shares a
 # neighbour's span instead.
 _MIN_INSERTED_WORD_S = 0.08
@@ -72,7 +78,16 @@ class MergeSegments:
     speaker_id: str | None = None
 
 
-EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments
+@dataclass(frozen=True)
+class ReplaceWord:
+    """Every form of ``find``'s word, in every segment, becomes ``replace`` in that form
+    («Спарова», «Спарову» → «Спанова», «Спанову»); word times stay."""
+
+    find: str
+    replace: str
+
+
+EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments | ReplaceWord
 
 
 # --- applying --------------------------------------------------------------------------
@@ -109,7 +124,34 @@ def _apply(transcript: Transcript, op: EditOp) -> Transcript:
         return replace(transcript, speakers=speakers)
     if isinstance(op, SplitSegment):
         return _split(transcript, op)
+    if isinstance(op, ReplaceWord):
+        return _replace_word(transcript, op)
     return _merge(transcript, op)
+
+
+def _replace_word(transcript: Transcript, op: ReplaceWord) -> Transcript:
+    typed = op.find.strip().lower()
+    if not _WORD.fullmatch(typed):
+        raise InvalidEditError(f"Не слово: «{op.find}». Not a word: «{op.find}».")
+    # A misheard name is rarely in the dictionary: the typed form counts as a lemma too.
+    wanted = query_lemmas(typed) | {typed}
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group()
+        return inflect_like(op.replace, word) if query_lemmas(word.lower()) & wanted else word
+
+    def in_text(text: str) -> str:
+        return _WORD.sub(swap, text)
+
+    segments = tuple(
+        replace(
+            segment,
+            text=in_text(segment.text),
+            words=tuple(replace(word, word=in_text(word.word)) for word in segment.words),
+        )
+        for segment in transcript.segments
+    )
+    return replace(transcript, segments=segments)
 
 
 def _segment(transcript: Transcript, segment_id: int) -> Segment:

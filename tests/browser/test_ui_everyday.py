@@ -117,3 +117,37 @@ def test_a_new_speaker_is_numbered_not_named_by_its_id(
         f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
     )
     assert restored.ok, restored.text()
+
+
+def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    before = _transcript(page, live_service, clip_id)
+    forms = [
+        w["word"].strip(" .,«»")
+        for s in before["segments"]
+        for w in s["words"]
+        if w["word"].strip(" .,«»").lower().startswith("форум")
+    ]
+    assert len(set(forms)) >= 2, forms  # «форум» and «форума» in the seed's opening
+    page.fill("#replace-find", "форум")
+    page.fill("#replace-with", "съезд")
+    page.click("#replace-form button[type=submit]")
+    expect(page.locator("#save-state")).to_have_text(f"Сохранено (версия {before['revision'] + 1})")
+    after = _transcript(page, live_service, clip_id)
+    text = " ".join(s["text"] for s in after["segments"])
+    assert "форум" not in text.lower() and "съезд" in text
+    assert "съезда" in text  # the genitive stays genitive
+    for old, new in zip(before["segments"], after["segments"], strict=True):
+        assert [(w["start"], w["end"]) for w in old["words"]] == [
+            (w["start"], w["end"]) for w in new["words"]
+        ]
+    expect(page.locator("#replace-find")).to_be_focused()
+    page.screenshot(path=artifacts_dir / "editor-replace.png")
+    restored = page.request.post(
+        f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
+    )
+    assert restored.ok, restored.text()

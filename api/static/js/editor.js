@@ -232,6 +232,21 @@ function focusSegment(segmentId) {
   container.querySelector(`.seg-text[data-segment-id="${segmentId}"]`)?.focus();
 }
 
+// Fix a misheard name everywhere: every form of the word, one revision, times kept.
+const replaceForm = document.getElementById("replace-form");
+replaceForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const find = replaceForm.elements.find.value.trim();
+  const replacement = replaceForm.elements.replace.value.trim();
+  if (!find || !replacement) return;
+  const before = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
+  if (!(await saver.submit([{ op: "replace_word", find, replace: replacement }]))) return;
+  const after = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
+  const changed = after.filter((word, i) => word !== before[i]).length;
+  announce(t("editor.replaced", { count: changed }));
+  replaceForm.elements.find.focus();
+});
+
 function splitSegment(segmentId) {
   const segment = segmentById(segmentId);
   const atWord = lastCaret?.segmentId === segmentId ? lastCaret.wordIndex : null;
