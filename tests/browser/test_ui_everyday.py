@@ -151,3 +151,36 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
         f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
     )
     assert restored.ok, restored.text()
+
+
+def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    words = [w for s in _transcript(page, live_service, clip_id)["segments"] for w in s["words"]]
+    unsure = [w for w in words if w["probability"] < 0.5]
+    assert unsure, "the worker-made transcript of the seed cut has unsure words"
+    marked = page.locator("#transcript .w.unsure")
+    expect(marked).to_have_count(len(unsure))
+    decoration = "e => getComputedStyle(e).textDecorationLine"
+    assert marked.first.evaluate(decoration) == "underline"
+
+    page.keyboard.press("Alt+N")  # from the start: the first unsure word
+    target = page.locator("#transcript .w.is-target")
+    expect(target).to_have_attribute("data-start", str(unsure[0]["start"]))
+    page.screenshot(path=artifacts_dir / "editor-next-unsure.png")
+    if len(unsure) > 1:
+        page.evaluate("document.getElementById('player').pause()")
+        page.evaluate(
+            f"document.getElementById('player').currentTime = {unsure[0]['start'] + 0.01}"
+        )
+        page.click("#next-unsure")
+        expect(target).to_have_attribute("data-start", str(unsure[1]["start"]))
+    played = page.evaluate("document.getElementById('player').currentTime")
+    assert played <= float(target.get_attribute("data-start") or 0)  # starts just before it
+
+    page.uncheck("#show-unsure")  # the switch turns the marking off
+    assert marked.first.evaluate(decoration) == "none"

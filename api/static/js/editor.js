@@ -309,8 +309,45 @@ container.addEventListener("focusout", (event) => {
   (saver.hasUnsaved(segmentId) ? saver.submit([]) : Promise.resolve()).then(refill);
 });
 
+// ---- unsure words ------------------------------------------------------------------------
+
+const showUnsure = document.getElementById("show-unsure");
+const LEAD_IN_S = 1.0; // start the player a little before the word, to hear it in context
+
+function applyUnsureSwitch() {
+  container.classList.toggle("show-unsure", showUnsure.checked);
+}
+showUnsure.addEventListener("change", applyUnsureSwitch);
+applyUnsureSwitch();
+
+// «Следующее сомнительное»: the first unsure word after the playhead (wrapping round),
+// played from just before it, with the keyboard on its segment.
+function nextUnsure() {
+  const words = [...container.querySelectorAll(".w.unsure")];
+  if (!words.length) {
+    announce(t("editor.no_unsure"));
+    return;
+  }
+  const now = (media?.currentTime ?? 0) + 0.05;
+  const next = words.find((word) => Number(word.dataset.start) > now) ?? words[0];
+  const start = Number(next.dataset.start);
+  seek(Math.max(0, start - LEAD_IN_S));
+  media?.play().catch(() => {});
+  for (const word of container.querySelectorAll(".w.is-target")) word.classList.remove("is-target");
+  next.classList.add("is-target");
+  next.closest(".seg-text")?.focus({ preventScroll: true });
+  next.scrollIntoView({ block: "center" });
+  announce(t("editor.unsure_at", { time: formatClock(start), word: next.textContent }));
+}
+document.getElementById("next-unsure").addEventListener("click", nextUnsure);
+
 // Escape plays and pauses from anywhere on the page (an open speaker form keeps it).
 document.addEventListener("keydown", (event) => {
+  if (event.altKey && event.code === "KeyN") {
+    event.preventDefault();
+    nextUnsure();
+    return;
+  }
   if (event.key !== "Escape" || !media) return;
   event.preventDefault();
   if (media.paused) media.play().catch(() => {});

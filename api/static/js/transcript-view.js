@@ -23,13 +23,18 @@ export function speakerCaption(speaker, speakerId) {
   return `${t("editor.unknown_speaker")} ${speakerNumbers.get(speakerId)}`;
 }
 
+// Below this word probability the model was unsure: the word is marked for a look.
+export const UNSURE_BELOW = 0.5;
+
 function wordSpans(segment) {
   const nodes = [];
   segment.words.forEach((word, index) => {
     if (index) nodes.push(" ");
+    const unsure = (word.probability ?? 1) < UNSURE_BELOW;
     nodes.push(el("span", {
-      class: "w",
+      class: unsure ? "w unsure" : "w",
       dataset: { start: word.start, end: word.end, i: index },
+      title: unsure ? t("editor.unsure_word", { p: Math.round(word.probability * 100) }) : null,
     }, word.word.trim()));
   });
   return nodes;
