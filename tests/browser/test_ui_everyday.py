@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pysubs2
 import pytest
 from playwright.sync_api import Page, expect
 from support.browser_support import UploadedClip
@@ -184,3 +185,77 @@ def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
 
     page.uncheck("#show-unsure")  # the switch turns the marking off
     assert marked.first.evaluate(decoration) == "none"
+
+
+def test_a_keyboard_only_session(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    before = _transcript(page, live_service, clip_id)
+    player_time = "document.getElementById('player').currentTime"
+
+    page.keyboard.press("?")  # the cheat sheet, and Escape closes it
+    sheet = page.locator("dialog.shortcuts")
+    expect(sheet).to_contain_text("Alt+N")
+    page.screenshot(path=artifacts_dir / "editor-keys.png")
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_count(0)
+
+    page.keyboard.press("Alt+ArrowDown")  # into the first turn
+    first_text = page.locator("#transcript .seg-text").first
+    expect(first_text).to_be_focused()
+    start = page.evaluate(player_time)
+    page.keyboard.press("Alt+ArrowRight")
+    assert abs(page.evaluate(player_time) - (start + 2)) < 0.3
+
+    # Split at the caret (after the second word), then undo and redo by revision.
+    page.keyboard.press("Home")
+    page.keyboard.press("Control+ArrowRight")
+    page.keyboard.press("Control+ArrowRight")
+    page.keyboard.press("Alt+s")
+    saved = f"Сохранено (версия {before['revision'] + 1})"
+    expect(page.locator("#save-state")).to_have_text(saved)
+    split = _transcript(page, live_service, clip_id)
+    assert len(split["segments"]) == len(before["segments"]) + 1
+    page.keyboard.press("Alt+z")
+    expect(page.locator("#save-state")).to_have_text(f"Восстановлена версия {before['revision']}")
+    assert _transcript(page, live_service, clip_id)["segments"] == before["segments"]
+    page.keyboard.press("Alt+Shift+z")
+    expect(page.locator("#save-state")).to_have_text(
+        f"Восстановлена версия {before['revision'] + 1}"
+    )
+    assert _transcript(page, live_service, clip_id)["segments"] == split["segments"]
+
+    restored = page.request.post(
+        f"{live_service}/api/v1/transcripts/{clip_id}/revisions/{before['revision']}/restore"
+    )
+    assert restored.ok, restored.text()
+
+
+def test_the_cue_overlay_shows_the_srt_export(
+    uploaded_clip: UploadedClip, live_service: str, page: Page
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.check("#show-cues")
+    page.wait_for_function(
+        "() => { const t = document.getElementById('player').textTracks[0];"
+        " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; }"
+    )
+    shown = page.evaluate(
+        "[...document.getElementById('player').textTracks[0].cues]"
+        ".map(c => [c.startTime, c.endTime, c.text.replace(/<[^>]+>/g, '')])"
+    )
+    srt = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/export?format=srt")
+    exported = [
+        (cue.start / 1000, cue.end / 1000, cue.plaintext)
+        for cue in pysubs2.SSAFile.from_string(srt.text(), format_="srt")
+    ]
+    assert [text for _, _, text in shown] == [text.replace("\\N", "\n") for _, _, text in exported]
+    for (start, end, _), (srt_start, srt_end, _) in zip(shown, exported, strict=True):
+        assert abs(start - srt_start) < 0.002 and abs(end - srt_end) < 0.002

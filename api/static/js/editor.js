@@ -132,6 +132,7 @@ const saver = new RevisionSaver({
       adoptTextSave(updated);
       await loadRevisions();
     }
+    refreshCueTrack();
   },
 });
 
@@ -309,6 +310,25 @@ container.addEventListener("focusout", (event) => {
   (saver.hasUnsaved(segmentId) ? saver.submit([]) : Promise.resolve()).then(refill);
 });
 
+// ---- subtitles as they will air ----------------------------------------------------------
+
+// The cues of the WebVTT export, cut by the current rules, drawn over the picture; reloaded
+// after every save so they follow the edits.
+const showCues = document.getElementById("show-cues");
+
+function refreshCueTrack() {
+  media?.querySelector("track")?.remove();
+  if (!media || !showCues.checked) return;
+  const track = el("track", {
+    kind: "subtitles", srclang: "ru", label: t("editor.show_cues"), default: true,
+    src: `${transcriptUrl}/export?format=vtt&revision=${state.transcript.revision}`,
+  });
+  track.addEventListener("load", () => { track.track.mode = "showing"; });
+  media.append(track);
+  track.track.mode = "showing";
+}
+showCues.addEventListener("change", refreshCueTrack);
+
 // ---- unsure words ------------------------------------------------------------------------
 
 const showUnsure = document.getElementById("show-unsure");
@@ -340,18 +360,118 @@ function nextUnsure() {
   announce(t("editor.unsure_at", { time: formatClock(start), word: next.textContent }));
 }
 document.getElementById("next-unsure").addEventListener("click", nextUnsure);
+document.getElementById("show-keys").addEventListener("click", () => showShortcuts());
 
-// Escape plays and pauses from anywhere on the page (an open speaker form keeps it).
-document.addEventListener("keydown", (event) => {
-  if (event.altKey && event.code === "KeyN") {
-    event.preventDefault();
-    nextUnsure();
-    return;
-  }
-  if (event.key !== "Escape" || !media) return;
-  event.preventDefault();
+// ---- keyboard -----------------------------------------------------------------------------
+
+// Keyboard first: every action has a key; «?» shows them all. Alt combinations work while
+// typing in a segment; «?» only outside text fields.
+const SHORTCUTS = [
+  { keys: "Esc", action: "editor.key_play", run: () => togglePlay() },
+  { keys: "Alt+←", code: "ArrowLeft", alt: true, action: "editor.key_back", run: () => nudge(-2) },
+  { keys: "Alt+→", code: "ArrowRight", alt: true, action: "editor.key_forward", run: () => nudge(2) },
+  { keys: "Alt+↓", code: "ArrowDown", alt: true, action: "editor.key_next_turn", run: () => jumpTurn(1) },
+  { keys: "Alt+↑", code: "ArrowUp", alt: true, action: "editor.key_previous_turn", run: () => jumpTurn(-1) },
+  { keys: "Alt+N", code: "KeyN", alt: true, action: "editor.next_unsure", run: () => nextUnsure() },
+  { keys: "Alt+S", code: "KeyS", alt: true, action: "editor.key_split", run: () => splitAtCaret() },
+  { keys: "Alt+M", code: "KeyM", alt: true, action: "editor.key_merge", run: () => mergeFocused() },
+  { keys: "Alt+Z", code: "KeyZ", alt: true, action: "editor.key_undo", run: () => undo() },
+  { keys: "Alt+Shift+Z", code: "KeyZ", alt: true, shift: true, action: "editor.key_redo", run: () => redo() },
+  { keys: "?", action: "editor.key_help", run: () => showShortcuts() },
+];
+
+function togglePlay() {
+  if (!media) return;
   if (media.paused) media.play().catch(() => {});
   else media.pause();
+}
+
+function nudge(seconds) {
+  if (media) seek(Math.max(0, media.currentTime + seconds));
+}
+
+function focusedSegmentId() {
+  const paragraph = document.activeElement?.closest?.(".seg-text");
+  return paragraph ? Number(paragraph.dataset.segmentId) : null;
+}
+
+function jumpTurn(step) {
+  const turns = [...container.querySelectorAll(".turn")];
+  const current = document.activeElement?.closest?.(".turn");
+  const index = current ? turns.indexOf(current) + step : step > 0 ? 0 : turns.length - 1;
+  const turn = turns[Math.max(0, Math.min(turns.length - 1, index))];
+  const text = turn?.querySelector(".seg-text");
+  if (!text) return;
+  text.focus();
+  seek(Number(turn.querySelector(".w")?.dataset.start ?? media?.currentTime ?? 0));
+}
+
+function splitAtCaret() {
+  const segmentId = focusedSegmentId();
+  if (segmentId !== null) splitSegment(segmentId);
+}
+
+function mergeFocused() {
+  const segmentId = focusedSegmentId();
+  const button = segmentId === null ? null
+    : container.querySelector(`[data-action=merge][data-segment-id="${segmentId}"]`);
+  if (button) mergeWithNext(segmentId, Number(button.dataset.nextId));
+}
+
+// Undo and redo move between saved revisions, each step a new revision (history is kept).
+const undone = [];
+
+async function undo() {
+  const current = state.transcript.revision;
+  if (current <= 1) return;
+  if (await saver.send(`${transcriptUrl}/revisions/${current - 1}/restore`)) {
+    undone.push(current);
+    setSaveState("editor.restored", { n: current - 1 });
+    announce(t("editor.undone", { n: current - 1 }));
+  }
+}
+
+async function redo() {
+  const revision = undone.pop();
+  if (revision && await saver.send(`${transcriptUrl}/revisions/${revision}/restore`)) {
+    setSaveState("editor.restored", { n: revision });
+    announce(t("editor.redone", { n: revision }));
+  }
+}
+
+function showShortcuts() {
+  const dialog = el("dialog", { class: "choice-dialog shortcuts", "aria-labelledby": "keys-title" },
+    el("h2", { id: "keys-title" }, t("editor.key_help")),
+    el("dl", {}, ...SHORTCUTS.flatMap((shortcut) => [
+      el("dt", {}, el("kbd", {}, shortcut.keys)), el("dd", {}, t(shortcut.action))])),
+    el("button", { type: "button", class: "secondary", onclick: () => dialog.close() },
+      t("editor.close")));
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+function inTextField(target) {
+  return target.closest?.("input, textarea, select, [contenteditable=true]");
+}
+
+document.addEventListener("keydown", (event) => {
+  if (document.querySelector("dialog[open]")) return;
+  if (event.key === "Escape") {
+    event.preventDefault();
+    togglePlay();
+    return;
+  }
+  if (event.key === "?" && !inTextField(event.target)) {
+    event.preventDefault();
+    showShortcuts();
+    return;
+  }
+  const shortcut = SHORTCUTS.find((candidate) => candidate.code === event.code
+    && Boolean(candidate.alt) === event.altKey && Boolean(candidate.shift) === event.shiftKey);
+  if (!shortcut) return;
+  event.preventDefault();
+  shortcut.run();
 });
 
 container.addEventListener("keydown", (event) => {
