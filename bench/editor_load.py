@@ -1,0 +1,125 @@
+"""How fast the editor opens a 60-minute programme: seconds from navigation until the
+whole transcript is on the page and a click on its last word moves the player there.
+
+A 60-minute synthetic news transcript (600 segments, ~22,000 timed words, from
+bench/news_text.py) is saved with 60 minutes of silent MP3 as its media; a local-mode API
+serves it and headless Chromium (Debian's) opens the editor --runs times.
+
+    .venv/bin/python bench/editor_load.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+
+from news_text import NewsWriter  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from support.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from support.service_support import running_api, session_factory  # noqa: E402
+
+from efir.config import Settings  # noqa: E402
+from efir.jobs.lifecycle import claim_job, create_job, finish_job  # noqa: E402
+from efir.media.clips import record_clip  # noqa: E402
+from efir.media.probe import probe_media  # noqa: E402
+from efir.media.storage import make_storage  # noqa: E402
+from efir.media.storage.base import file_chunks  # noqa: E402
+from efir.transcripts.model import Segment, Word  # noqa: E402
+from efir.transcripts.revisions import save_job_output  # noqa: E402
+
+MINUTES = 60
+SEGMENTS = MINUTES * 10  # one every 6 s, as news_text writes them
+
+
+def timed_words(segment: Segment) -> Segment:
+    """Spread the segment's words evenly over it, as the ASR would time them."""
+    tokens = segment.text.split()
+    step = (segment.end - segment.start) / len(tokens)
+    words = tuple(
+        Word(round(segment.start + i * step, 3), round(segment.start + (i + 1) * step, 3), w, 0.9)
+        for i, w in enumerate(tokens)
+    )
+    return replace(segment, words=words)
+
+
+def programme(settings: Settings, workdir: Path) -> str:
+    """A stored 60-minute clip with its transcript; returns the clip id."""
+    media = workdir / "silence.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+         "-t", str(MINUTES * 60), "-b:a", "16k", str(media)],
+        check=True,
+    )  # fmt: skip
+    _, transcript = NewsWriter(seed=7).clip(1, SEGMENTS)
+    transcript = replace(transcript, segments=tuple(map(timed_words, transcript.segments)))
+    stored = make_storage(settings).put_stream(file_chunks(media), max_bytes=10**9)
+    with session_factory(settings.sqlalchemy_url)() as session:
+        clip = record_clip(
+            session, stored=stored, summary=probe_media(media), filename=media.name,
+            title="Часовой выпуск",
+        )  # fmt: skip
+        job = create_job(session, clip_id=clip.id)
+        claim_job(session, job.id)
+        save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=transcript)
+        finish_job(session, job.id)
+        words = sum(len(s.words) for s in transcript.segments)
+        print(f"programme: {MINUTES} min, {len(transcript.segments)} segments, {words} words")
+        return clip.id
+
+
+def open_editor(base_url: str, clip_id: str) -> tuple[float, float]:
+    """(seconds to the whole transcript on the page, seconds until a click on the last
+    word has moved the player there), from the start of navigation."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="ru-RU")
+        started = time.perf_counter()
+        page.goto(f"{base_url}/clips/{clip_id}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#transcript .seg-text').length === {SEGMENTS}"
+            " && document.getElementById('player')?.readyState >= 1",
+            polling=50,
+            timeout=60_000,
+        )
+        shown = time.perf_counter() - started
+        last = page.locator("#transcript .w").last
+        target = float(last.get_attribute("data-start") or 0)
+        last.click()
+        page.wait_for_function(
+            f"() => Math.abs(document.getElementById('player').currentTime - {target}) < 0.5",
+            polling=50,
+        )
+        interactive = time.perf_counter() - started
+        browser.close()
+    return shown, interactive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        settings = Settings(data_dir=workdir / "data", database_url=None, cpu_threads=1)
+        clip_id = programme(settings, workdir)
+        with running_api(settings) as base_url:
+            runs = [open_editor(base_url, clip_id) for _ in range(args.runs)]
+    for shown, interactive in runs:
+        print(f"  transcript shown {shown:.2f} s, last word clicked and played {interactive:.2f} s")
+    print(
+        f"median of {len(runs)}: shown {statistics.median(r[0] for r in runs):.2f} s, "
+        f"interactive {statistics.median(r[1] for r in runs):.2f} s (target <= 2 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
