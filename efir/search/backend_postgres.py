@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Float,
     Select,
@@ -37,10 +38,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from efir.search.resolve import Positions, ResolvedQuery
+from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "insert_missing", "new_terms", "one_of", "tsquery_text"]
+__all__ = ["candidates", "insert_missing", "not_stored", "one_of", "tsquery_text"]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -59,9 +60,17 @@ def _tsquery_clause(positions: Positions) -> str:
     return "(" + " <-> ".join(alternatives) + ")"
 
 
+def _tsquery_all(clauses: tuple[Alternatives, ...]) -> str:
+    alternatives = ("(" + " | ".join(map(_tsquery_clause, a)) + ")" for a in clauses)
+    return "(" + " & ".join(alternatives) + ")"
+
+
 def tsquery_text(resolved: ResolvedQuery) -> str:
-    required = " & ".join(_tsquery_clause(p) for p in resolved.required)
-    return required + "".join(f" & !{_tsquery_clause(p)}" for p in resolved.excluded)
+    required = _tsquery_all(resolved.required)
+    excluded = "".join(f" & !{_tsquery_clause(p)}" for p in resolved.excluded)
+    if resolved.not_all:
+        excluded += f" & !{_tsquery_all(resolved.not_all)}"
+    return required + excluded
 
 
 def candidates(
@@ -158,15 +167,14 @@ def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]
         session.execute(insert(into).on_conflict_do_nothing(), list(rows))
 
 
-_NEW_TERMS = text(
-    'SELECT term FROM unnest(CAST(:terms AS text[]) COLLATE "C") AS given(term)'
-    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE search_terms.term = given.term)"
-)
-
-
-def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
-    """The terms not in search_terms yet."""
-    return list(session.scalars(_NEW_TERMS, {"terms": list(terms)}))
+def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:
+    """The values not in this column yet (search_terms.term, search_vocab.form)."""
+    table = column.table.name
+    statement = text(
+        f'SELECT value FROM unnest(CAST(:values AS text[]) COLLATE "C") AS given(value)'
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {table}.{column.name} = given.value)"
+    )
+    return list(session.scalars(statement, {"values": list(values)}))
 
 
 def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:

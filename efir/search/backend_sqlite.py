@@ -9,6 +9,7 @@ from math import sqrt
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     Table,
@@ -22,10 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from efir.search.resolve import Positions, ResolvedQuery
+from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "fts_expression", "insert_missing", "new_terms", "one_of"]
+__all__ = ["candidates", "fts_expression", "insert_missing", "not_stored", "one_of"]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -38,11 +39,21 @@ def _fts_clause(positions: Positions) -> str:
     return "(" + " OR ".join(f'"{phrase}"' for phrase in phrases) + ")"
 
 
+def _fts_alternatives(alternatives: Alternatives) -> str:
+    return "(" + " OR ".join(_fts_clause(p) for p in alternatives) + ")"
+
+
+def _fts_all(clauses: tuple[Alternatives, ...]) -> str:
+    return "(" + " AND ".join(_fts_alternatives(a) for a in clauses) + ")"
+
+
 def fts_expression(resolved: ResolvedQuery) -> str:
-    expression = " AND ".join(_fts_clause(p) for p in resolved.required)
-    if resolved.excluded:
-        excluded = " OR ".join(_fts_clause(p) for p in resolved.excluded)
-        expression = f"({expression}) NOT ({excluded})"
+    expression = _fts_all(resolved.required)
+    excluded = [_fts_clause(p) for p in resolved.excluded]
+    if resolved.not_all:
+        excluded.append(_fts_all(resolved.not_all))
+    if excluded:
+        expression = f"{expression} NOT ({' OR '.join(excluded)})"
     return expression
 
 
@@ -104,15 +115,13 @@ def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]
         session.execute(insert(into).on_conflict_do_nothing(), list(rows))
 
 
-_NEW_TERMS = text(
-    "SELECT value FROM json_each(:terms)"
-    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE term = value)"
-)
-
-
-def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
-    """The terms not in search_terms yet."""
-    return list(session.scalars(_NEW_TERMS, {"terms": json.dumps(list(terms))}))
+def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:
+    """The values not in this column yet (search_terms.term, search_vocab.form)."""
+    statement = text(
+        f"SELECT value FROM json_each(:values) WHERE NOT EXISTS"
+        f" (SELECT 1 FROM {column.table.name} WHERE {column.name} = value)"
+    )
+    return list(session.scalars(statement, {"values": json.dumps(list(values))}))
 
 
 def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:

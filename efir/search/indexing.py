@@ -7,19 +7,28 @@ index never shows text that was rolled back.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
+from efir.search.fuzzy import stored_variants
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
 from efir.search.models import ClipMeta
-from efir.search.schema import search_segments, search_speakers, search_terms
+from efir.search.phonetic import phonetic_key
+from efir.search.schema import (
+    search_segments,
+    search_speakers,
+    search_terms,
+    search_vocab,
+    search_vocab_variants,
+)
 from efir.transcript import Segment, Transcript
 
-__all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
+__all__ = ["add_forms", "backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
 
 
 def backend_of(session: Session) -> ModuleType:
@@ -63,6 +72,7 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
+    add_forms(session, (row["text"] for row in rows))
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
     backend_of(session).insert_missing(
         session, search_speakers, [{"speaker_key": key} for key in speaker_keys]
@@ -77,10 +87,32 @@ def _add_terms(session: Session, terms: set[str]) -> None:
     backend = backend_of(session)
     pairs = [
         {"lemma": lemma, "term": term}
-        for term in sorted(backend.new_terms(session, sorted(terms)))
+        for term in sorted(backend.not_stored(session, search_terms.c.term, sorted(terms)))
         for lemma in term.split(TERM_JOINER)
     ]
     backend.insert_missing(session, search_terms, pairs)
+
+
+def add_forms(session: Session, texts: Iterable[str]) -> None:
+    """Put the texts' word forms not seen before into the vocabulary (efir.search.fuzzy)."""
+    terms = {normalise(word): term_of(word) for text in texts for word in words(text)}
+    backend = backend_of(session)
+    new = sorted(backend.not_stored(session, search_vocab.c.form, sorted(terms)))
+    if not new:
+        return
+    rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
+    backend.insert_missing(session, search_vocab, rows)
+    stored = session.execute(
+        select(search_vocab.c.id, search_vocab.c.key).where(
+            backend.one_of(search_vocab.c.form, new)
+        )
+    )
+    variants = [
+        {"variant": variant, "vocab_id": row.id}
+        for row in stored
+        for variant in sorted(stored_variants(row.key))
+    ]
+    backend.insert_missing(session, search_vocab_variants, variants)
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

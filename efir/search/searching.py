@@ -61,7 +61,7 @@ from efir.search.indexing import backend_of
 from efir.search.lemmas import normalise
 from efir.search.models import ClipHits, SearchHit, SearchPage, clip_url, media_url
 from efir.search.query import SearchQuery, SearchQueryError
-from efir.search.resolve import resolve
+from efir.search.resolve import ResolvedQuery, resolve, resolve_sounds_like
 from efir.search.schema import search_segments as segments
 from efir.search.schema import search_speakers
 from efir.transcript import ROLE_LABELS_RU, Role
@@ -147,19 +147,14 @@ def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[
     )
 
 
-def _statement(
-    session: Session, query: SearchQuery, rows_needed: int, max_ranked: int
-) -> tuple[Select[Any], Highlighter] | None:
+def _ranked(
+    session: Session,
+    query: SearchQuery,
+    resolved: ResolvedQuery,
+    rows_needed: int,
+    max_ranked: int,
+) -> Select[Any]:
     """Ids, scores and candidate count of the ranked matches, best first."""
-    if not query.parsed.required:
-        # Filters alone browse the archive, newest first.
-        score = literal(0.0)
-        browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
-        browse = browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
-        return browse, Highlighter(frozenset())
-    resolved = resolve(session, query.parsed)
-    if resolved is None:
-        return None
     candidates = (
         backend_of(session)
         .candidates(session, resolved, _filters(session, query), max_ranked)
@@ -182,10 +177,28 @@ def _statement(
         .join(candidates, candidates.c.id == segments.c.id)
         .where(or_(last_needed.is_(None), candidates.c.score >= last_needed))
     )
-    return ranked.order_by(*_rank_order(candidates.c.score, segments.c)), resolved.highlighter
+    return ranked.order_by(*_rank_order(candidates.c.score, segments.c))
 
 
-def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
+def _browse(session: Session, query: SearchQuery) -> Select[Any]:
+    """Filters alone browse the archive, newest first."""
+    score = literal(0.0)
+    browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
+    return browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
+
+
+def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int) -> list[Row[Any]]:
+    page = statement.limit(limit).offset(offset).subquery("page")
+    return list(
+        session.execute(
+            select(segments, page.c.score, page.c.candidate_count)
+            .join(page, page.c.id == segments.c.id)
+            .order_by(*_rank_order(page.c.score, segments.c))
+        ).all()
+    )
+
+
+def _hit(row: Row[Any], highlighter: Highlighter, *, exact: bool) -> SearchHit:
     return SearchHit(
         clip_id=row.clip_id,
         segment_id=row.segment_id,
@@ -200,36 +213,71 @@ def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
         score=round(float(row.score), 6),
         url=clip_url(row.clip_id, row.start),
         media_url=media_url(row.clip_id, row.start),
+        match="exact" if exact else "sounds_like",
+        heard=None if exact else highlighter.heard(row.text),
     )
+
+
+def _exact_total(
+    session: Session, query: SearchQuery, resolved: ResolvedQuery | None, max_ranked: int
+) -> int:
+    if resolved is None:
+        return 0
+    candidates = backend_of(session).candidates(
+        session, resolved, _filters(session, query), max_ranked
+    )
+    return int(session.scalar(select(func.count()).select_from(candidates.subquery())) or 0)
 
 
 def search(
     session: Session, query: SearchQuery, *, max_ranked: int = MAX_RANKED_CANDIDATES
 ) -> SearchPage:
     """One page of hits; a query with more than ``max_ranked`` matches ranks only the
-    newest ``max_ranked`` of them and says so with ``ranking="recent-first"``."""
+    newest ``max_ranked`` of them and says so with ``ranking="recent-first"``.
+
+    Exact hits come first. Only when they run out before the page is full are the
+    query's sound-alike terms looked up (``efir.search.fuzzy``) and their further
+    hits appended, so a query with a page of exact hits costs what it did before.
+    """
     offset = _decode_cursor(query)
     # One row past the page tells whether another page exists without counting.
-    rows_needed = offset + query.limit + 1
-    planned = _statement(session, query, rows_needed, max_ranked)
-    if planned is None:
-        return SearchPage(query=query.text, clips=[], hit_count=0, next_cursor=None)
-    statement, highlighter = planned
-    page = statement.limit(query.limit + 1).offset(offset).subquery("page")
-    rows = session.execute(
-        select(segments, page.c.score, page.c.candidate_count)
-        .join(page, page.c.id == segments.c.id)
-        .order_by(*_rank_order(page.c.score, segments.c))
-    ).all()
+    wanted = query.limit + 1
+    exact: ResolvedQuery | None = None
+    highlighter = Highlighter(frozenset())
+    if not query.parsed.required:
+        rows = _page_rows(session, _browse(session, query), wanted, offset)
+    else:
+        exact = resolve(session, query.parsed)
+        rows = []
+        if exact is not None:
+            highlighter = exact.highlighter
+            statement = _ranked(session, query, exact, offset + wanted, max_ranked)
+            rows = _page_rows(session, statement, wanted, offset)
+    hits = [_hit(row, highlighter, exact=True) for row in rows]
+    capped = bool(rows) and rows[0].candidate_count >= max_ranked
+    if query.fuzzy and query.parsed.required and len(rows) < wanted and not capped:
+        sounds_like = resolve_sounds_like(session, query.parsed, exact)
+        if sounds_like is not None:
+            # Where the exact hits ended: known from this page unless it started past them.
+            exact_total = offset + len(rows) if rows or not offset else None
+            if exact_total is None:
+                exact_total = _exact_total(session, query, exact, max_ranked)
+            fuzzy_offset = max(0, offset - exact_total)
+            fuzzy_wanted = wanted - len(rows)
+            statement = _ranked(
+                session, query, sounds_like, fuzzy_offset + fuzzy_wanted, max_ranked
+            )
+            fuzzy_rows = _page_rows(session, statement, fuzzy_wanted, fuzzy_offset)
+            hits += [_hit(row, sounds_like.highlighter, exact=False) for row in fuzzy_rows]
+            rows += fuzzy_rows
     groups: dict[str, ClipHits] = {}
-    for row in rows[: query.limit]:
+    for row, hit in zip(rows[: query.limit], hits, strict=False):
         group = groups.setdefault(
             row.clip_id,
             ClipHits(row.clip_id, row.title, row.programme, row.channel, row.air_date),
         )
-        group.hits.append(_hit(row, highlighter))
+        group.hits.append(hit)
     more = len(rows) > query.limit
-    capped = bool(rows) and rows[0].candidate_count >= max_ranked
     return SearchPage(
         query=query.text,
         clips=list(groups.values()),
