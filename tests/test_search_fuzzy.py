@@ -70,7 +70,11 @@ def test_distinct_consonants_stay_distinct(one: str, other: str) -> None:
 def test_deletion_variants_and_length_scaled_distance() -> None:
     assert deletions("абв", 1) == {"абв", "бв", "ав", "аб"}
     assert deletions("абв", 2) == deletions("абв", 1) | {"а", "б", "в"}
-    assert stored_variants("кот") == {"кот"}
+    # A dictionary word is matched at distance 1 at most, from eight letters.
+    assert stored_variants("кот", phonetic_key("кот")) == {"кат"}
+    assert stored_variants("котик", phonetic_key("котик")) == {"катик"}
+    assert stored_variants("правительство", "правитилства") == deletions("правитилства", 1)
+    assert stored_variants("справительства", "справитилства") == deletions("справитилства", 2)
     assert {allowed_distance(n) for n in range(1, 5)} == {None}
     distances = [allowed_distance(n) for n in range(5, 20)]
     assert distances == sorted(distances) and distances[0] == 1 and distances[-1] == 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import sqrt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -38,10 +38,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "insert_missing", "not_stored", "one_of", "tsquery_text"]
+if TYPE_CHECKING:
+    # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
+    from efir.search.resolve import Alternatives, Positions, ResolvedQuery
+
+__all__ = ["candidates", "insert_missing", "many_of", "not_stored", "one_of", "tsquery_text"]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -187,3 +190,7 @@ def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[b
     # An untyped parameter cast to text[] is parsed once, at bind time; a text one
     # (what literal() sends) is cast per row on every recheck (seconds at 1M).
     return column == any_(cast(bindparam(None, array_text, type_=NullType()), ARRAY(Text)))
+
+
+# One array parameter serves a list of any length here (see one_of).
+many_of = one_of

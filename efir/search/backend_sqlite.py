@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from itertools import product
 from math import sqrt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -23,10 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "fts_expression", "insert_missing", "not_stored", "one_of"]
+if TYPE_CHECKING:
+    # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
+    from efir.search.resolve import Alternatives, Positions, ResolvedQuery
+
+__all__ = ["candidates", "fts_expression", "insert_missing", "many_of", "not_stored", "one_of"]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -126,3 +129,10 @@ def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> 
 
 def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
     return column.in_(values)
+
+
+def many_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN`` a long list sent as one JSON parameter: binding hundreds of
+    parameters cost more than the look-ups they feed (sound-alike variants)."""
+    given = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(given.c.value))

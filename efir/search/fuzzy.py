@@ -35,11 +35,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
 
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import ColumnElement, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
+from efir.search import backend_postgres, backend_sqlite
 from efir.search.lemmas import TERM_JOINER, is_dictionary_word, lemma_forms
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import search_vocab, search_vocab_variants
@@ -84,13 +87,16 @@ def deletions(key: str, depth: int) -> set[str]:
     return found
 
 
-def _stored_depth(key_length: int) -> int:
-    return 0 if key_length <= MIN_KEY_LETTERS else 1 if key_length < 9 else 2
-
-
-def stored_variants(key: str) -> set[str]:
-    """What ``search_vocab_variants`` holds for an indexed form's key."""
-    return deletions(key, _stored_depth(len(key)))
+def stored_variants(form: str, key: str) -> set[str]:
+    """What ``search_vocab_variants`` holds for an indexed form: its key with as many
+    letters deleted as a query may need to reach it. Dictionary words are matched at
+    distance 1 at most, and only from eight letters (see above): most of an
+    archive's forms are such words, so this keeps the table a few rows per form."""
+    if is_dictionary_word(form):
+        depth = 1 if len(key) >= MIN_DICTIONARY_KEY else 0
+    else:
+        depth = 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2
+    return deletions(key, depth)
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,8 @@ class _Candidate:
     terms: tuple[str, ...]
 
 
-def _query_keys(lemmas: Iterable[str]) -> dict[str, int]:
+@lru_cache(maxsize=16_384)
+def _query_keys(lemmas: frozenset[str]) -> dict[str, int]:
     """Each form's key with the distance it tolerates (the longest form's wins)."""
     keys: dict[str, int] = {}
     for lemma in lemmas:
@@ -122,13 +129,14 @@ def _query_keys(lemmas: Iterable[str]) -> dict[str, int]:
     return keys
 
 
-def _merged_keys(lemmas: Iterable[str]) -> set[str]:
-    return {
+@lru_cache(maxsize=16_384)
+def _merged_keys(lemmas: frozenset[str]) -> frozenset[str]:
+    return frozenset(
         key
         for lemma in lemmas
         for form in lemma_forms(lemma)
         if len(key := phonetic_key(form)) >= MIN_MERGED_KEY
-    }
+    )
 
 
 def _depth(distance: int) -> int:
@@ -145,11 +153,15 @@ def _affixes(key: str) -> set[str]:
     }
 
 
+def _backend(session: Session) -> ModuleType:
+    return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
+
+
 def _keyed_rows(session: Session, variants: set[str]) -> list[tuple[str, str, str]]:
     rows = session.execute(
         select(search_vocab.c.form, search_vocab.c.term, search_vocab.c.key)
         .join(search_vocab_variants, search_vocab_variants.c.vocab_id == search_vocab.c.id)
-        .where(search_vocab_variants.c.variant.in_(sorted(variants)))
+        .where(_backend(session).many_of(search_vocab_variants.c.variant, sorted(variants)))
         .distinct()
     )
     return [(row.form, row.term, row.key) for row in rows]

@@ -103,14 +103,14 @@ def add_forms(session: Session, texts: Iterable[str]) -> None:
     rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
     backend.insert_missing(session, search_vocab, rows)
     stored = session.execute(
-        select(search_vocab.c.id, search_vocab.c.key).where(
+        select(search_vocab.c.id, search_vocab.c.form, search_vocab.c.key).where(
             backend.one_of(search_vocab.c.form, new)
         )
     )
     variants = [
         {"variant": variant, "vocab_id": row.id}
         for row in stored
-        for variant in sorted(stored_variants(row.key))
+        for variant in sorted(stored_variants(row.form, row.key))
     ]
     backend.insert_missing(session, search_vocab_variants, variants)
 
