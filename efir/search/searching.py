@@ -3,47 +3,18 @@
 Ranking cost is bounded. Each backend takes the newest ``MAX_RANKED_CANDIDATES``
 matching segments that pass the filters (newest = most recently indexed: highest
 row id), scores only those, and cuts the page from them. A query with fewer
-matches is ranked over all of them exactly as before; one with more says so:
+matches is ranked over all of them; one with more says so:
 ``SearchPage.ranking == "recent-first"``. Then only candidates scoring at least
 the last needed row's score are joined to their wide rows for the tie-break.
+FTS5 walks its doclists backwards by rowid; PostgreSQL reads BRIN id windows from
+the newest backwards (backend_postgres.py). Filters served by indexes are applied
+before the word's matches are read (backend_sqlite.py, backend_postgres.py).
 
-Why: scoring every match made a word found in a third of the archive cost up to a
-second, while for such words BM25's IDF is near zero (FTS5 clamps it to 1e-6) and
-the order is mostly segment length; archivists want recent material first. The
-cap needs no per-term frequency table kept at index time, and both backends pick
-the same candidates, so their hit sets stay identical. 1,000 rather than 5,000:
-at 5,000 reading the candidates alone cost 50-75 ms here. The price: a common
-word's hits are its newest 1,000 segments; older mentions need a narrower query
-(a date range, a programme, a phrase), ranked in full when it matches fewer.
+Exact hits come first; when they run out before the page is full, the query's
+sound-alike terms (efir.search.fuzzy) give the rest, marked ``sounds_like``.
 
-How each backend finds the newest: FTS5 walks its doclists backwards by rowid
-and stops at the LIMIT. PostgreSQL reads id windows from the newest backwards,
-sized from the planner's estimate and then from the density seen, each a BRIN
-page range intersected with the GIN bitmap (backend_postgres.py), so it visits
-about as many rows as it ranks; few expected matches are read in one go.
-
-Filters (migration 0005): a speaker substring is matched against the distinct
-speaker keys in ``search_speakers`` and the keys found are passed as values, so
-the segment side is an index lookup; role and programme have (column, air_date)
-indexes. PostgreSQL intersects a filter's bitmap with the word's, except for a
-filter passing more than sqrt(25 * cap * segments) rows (160,000 of 1,000,000),
-which is cheaper to check on the rows a window visits. SQLite probes its
-backwards walk against the set of passing ids, or looks each walked match's row
-up, whichever capped counts of both say is cheaper (backend_sqlite.py).
-
-Measured at 1,000,000 segments (bench/search_bench.py --reuse, p50/p95 ms, load
-1.5 on this 2-core machine, caches warm; tables, dates and load averages in
-bench/results/search_1m.txt): SQLite common words 5/7, rare words 3/4, phrases
-5/11, filtered 15/46; PostgreSQL common words 20/38, rare words 6/7, phrases 8/30,
-filtered 20/48. Right after other work had filled PostgreSQL's shared buffers,
-the first run gave PostgreSQL common words 28/63, filtered 20/56. Old and new code
-interleaved on the same data: PostgreSQL common words p95 137 -> 44, filtered
-155 -> 75; SQLite filtered 212 -> 91 (load 2.5-3.8).
-Near or over 50 ms at p95 still: filters passing a fifth or more of the archive
-with a word in 5%+ of segments (role «Корр» over several years: 50-110 ms on
-PostgreSQL, where a window visits every match of the word in it to check the
-role; 60-250 ms on SQLite, which looks each walked match's row up), and both
-backends' p95 roughly doubles when the load average is 5-7.
+Why the cap is 1,000, how the filters were tuned, and the figures measured at
+1,000,000 segments: bench/results/search_ranking.txt.
 """
 
 from __future__ import annotations
