@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 from test_search_support import BACKENDS, transcript_of
 
-from efir.search import ClipMeta, SearchQuery, create_search_schema, index_transcript, search
+from efir.search import ClipMeta, SearchQuery, create_search_schema, fuzzy, index_transcript, search
 from efir.search.fuzzy import MAX_EXPANSIONS, allowed_distance, deletions, expand, stored_variants
 from efir.search.indexing import add_forms, remove_clip
 from efir.search.lemmas import query_lemmas, term_of
@@ -263,3 +263,20 @@ def test_exact_hits_come_first_then_sound_alikes_across_pages(
             session.rollback()
             remove_clip(session, "belgium")
             session.commit()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_common_word_does_not_expand(
+    fixture_engines: dict[str, Engine], backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [("S1", f"Форум номер {n}.") for n in range(3)] + [("S1", "Открылся вторум.")]
+    with Session(fixture_engines[backend]) as session:
+        index_transcript(session, ClipMeta("forums"), transcript_of((KORR,), lines))
+        try:
+            query = SearchQuery("форум", clip_id="forums")
+            assert [h.match for h in search(session, query).hits] == ["exact"] * 3 + ["sounds_like"]
+            # The same archive where three segments already make a word common.
+            monkeypatch.setattr(fuzzy, "COMMON_WORD_MATCHES", 3)
+            assert [h.match for h in search(session, query).hits] == ["exact"] * 3
+        finally:
+            session.rollback()

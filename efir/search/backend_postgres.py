@@ -44,7 +44,15 @@ if TYPE_CHECKING:
     # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
     from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 
-__all__ = ["candidates", "insert_missing", "many_of", "not_stored", "one_of", "tsquery_text"]
+__all__ = [
+    "candidates",
+    "count_matches",
+    "insert_missing",
+    "many_of",
+    "not_stored",
+    "one_of",
+    "tsquery_text",
+]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -194,3 +202,10 @@ def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[b
 
 # One array parameter serves a list of any length here (see one_of).
 many_of = one_of
+
+
+def count_matches(session: Session, terms: Sequence[str], cap: int) -> int:
+    """Segments holding any of the terms, counted up to ``cap``."""
+    query = cast(literal(_tsquery_clause((tuple(terms),)), Text), TSQUERY)
+    found = select(search_segments.c.id).where(_vector.op("@@")(query)).limit(cap).subquery()
+    return int(session.scalar(select(func.count()).select_from(found)) or 0)

@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
     from efir.search.resolve import Alternatives, Positions, ResolvedQuery
 
-__all__ = ["candidates", "fts_expression", "insert_missing", "many_of", "not_stored", "one_of"]
+__all__ = [
+    "candidates",
+    "count_matches",
+    "fts_expression",
+    "insert_missing",
+    "many_of",
+    "not_stored",
+    "one_of",
+]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -136,3 +144,9 @@ def many_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[
     parameters cost more than the look-ups they feed (sound-alike variants)."""
     given = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(given.c.value))
+
+
+def count_matches(session: Session, terms: Sequence[str], cap: int) -> int:
+    """Segments holding any of the terms, counted up to ``cap``."""
+    matches = _fts_name.op("MATCH")(_fts_clause((tuple(terms),)))
+    return _count_up_to(session, select(_fts_table.c.rowid).where(matches), cap)

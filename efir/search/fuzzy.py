@@ -26,8 +26,9 @@ distance 1 when its key has eight letters or more; and never when it shares its
 first five letters with the query's lemma («увеличилась» is not «увеличить»
 misheard, but its own word).
 
-A word expands to at most ``MAX_EXPANSIONS`` terms, closest first; function words
-(prepositions, conjunctions, particles) never expand.
+A word expands to at most ``MAX_EXPANSIONS`` terms, closest first. Function words
+(prepositions, conjunctions, particles) never expand, nor does a word found in
+``COMMON_WORD_MATCHES`` segments or more: it is no rarity the recogniser garbled.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 MAX_EXPANSIONS = 8
+COMMON_WORD_MATCHES = 1000
 MIN_KEY_LETTERS = 5
 # A merged token may hold at most this many letters besides the query word; a
 # four-letter key only a preposition's two («пощиту» holds «счету»).
@@ -220,9 +222,14 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
     """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard as."""
     keys = _query_keys(lemmas)
     merged_keys = sorted(_merged_keys(lemmas))
+    skip = set(exact_terms)
     if not keys and not merged_keys:
         return Expansion()
-    skip = set(exact_terms)
+    backend = _backend(session)
+    if skip and backend.count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
+        COMMON_WORD_MATCHES
+    ):
+        return Expansion()
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     affixes = {affix for key in splittable for affix in _affixes(key)}
