@@ -176,13 +176,15 @@ def _containing(session: Session, keys: list[str]) -> list[tuple[str, str, str]]
     """Vocabulary forms whose key holds one of these keys and is a little longer."""
     if not keys:
         return []
+    # A key holding another is not looked up: every token holding it holds the other.
+    wanted = [key for key in keys if not any(k != key and k in key for k in keys)]
     holds: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
         # LIKE '%key%' through the pg_trgm index.
-        holds = or_(*(search_vocab.c.key.contains(key, autoescape=True) for key in keys))
+        holds = or_(*(search_vocab.c.key.contains(key, autoescape=True) for key in wanted))
     else:
         # The trigram FTS5 table: a quoted string matches the keys holding it anywhere.
-        expression = " OR ".join(f'"{key}"' for key in keys)
+        expression = " OR ".join(f'"{key}"' for key in wanted)
         holds = search_vocab.c.id.in_(
             select(_vocab_keys.c.rowid).where(
                 literal_column("search_vocab_keys").op("MATCH")(expression)

@@ -29,6 +29,8 @@ Alternatives = tuple[Positions, ...]
 # A phrase of ambiguous words expands to the product of its alternatives (FTS5 needs
 # each combination spelt out); and a short prefix can expand to thousands of terms.
 MAX_PHRASE_COMBINATIONS = 512
+# Sound-alike terms widen a phrase only this far: each combination is a phrase to match.
+MAX_SOUNDS_LIKE_COMBINATIONS = 64
 MAX_PREFIX_TERMS = 2000
 
 
@@ -105,7 +107,7 @@ def _phrase_alternatives(positions: Positions, expansions: list[Expansion]) -> P
             if rank >= len(expansion.terms) or expansion.terms[rank] in terms:
                 continue
             combinations = prod(len(t) for t in widened if t is not terms) * (len(terms) + 1)
-            if combinations > MAX_PHRASE_COMBINATIONS:
+            if combinations > max(MAX_SOUNDS_LIKE_COMBINATIONS, prod(map(len, positions))):
                 return tuple(tuple(t) for t in widened)
             terms.append(expansion.terms[rank])
     return tuple(tuple(t) for t in widened)
@@ -119,9 +121,11 @@ def resolve_sounds_like(
     clauses: list[Alternatives] = []
     fuzzy_terms: set[str] = set()
     fuzzy_pairs: set[tuple[str, str]] = set()
-    lemmas_seen: set[str] = set()
-    for clause in parsed.required:
-        positions = _positions(session, clause, lemmas_seen)
+    lemmas_seen: set[str] = set(exact.highlighter.word_lemmas) if exact else set()
+    # The exact query's positions, when it has them, need not be looked up again.
+    known = [alternatives[0] for alternatives in exact.required] if exact else None
+    for index, clause in enumerate(parsed.required):
+        positions = known[index] if known else _positions(session, clause, lemmas_seen)
         if isinstance(clause, Prefix):
             clauses.append((positions,))
             continue
