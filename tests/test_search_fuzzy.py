@@ -15,8 +15,15 @@ from sqlalchemy.orm import Session
 from test_search_support import BACKENDS, transcript_of
 
 from efir.search import ClipMeta, SearchQuery, create_search_schema, fuzzy, index_transcript, search
-from efir.search.fuzzy import MAX_EXPANSIONS, allowed_distance, deletions, expand, stored_variants
-from efir.search.indexing import add_forms, remove_clip
+from efir.search.fuzzy import (
+    MAX_EXPANSIONS,
+    allowed_distance,
+    deletions,
+    expand,
+    one_letter_edits,
+    stored_variants,
+)
+from efir.search.indexing import add_forms, forms_of, remove_clip
 from efir.search.lemmas import query_lemmas, term_of
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import drop_search_schema
@@ -70,11 +77,12 @@ def test_distinct_consonants_stay_distinct(one: str, other: str) -> None:
 def test_deletion_variants_and_length_scaled_distance() -> None:
     assert deletions("абв", 1) == {"абв", "бв", "ав", "аб"}
     assert deletions("абв", 2) == deletions("абв", 1) | {"а", "б", "в"}
-    # A dictionary word is matched at distance 1 at most, from eight letters.
-    assert stored_variants("кот", phonetic_key("кот")) == {"кат"}
-    assert stored_variants("котик", phonetic_key("котик")) == {"катик"}
-    assert stored_variants("правительство", "правитилства") == deletions("правитилства", 1)
+    # A dictionary word stores its key alone; the query side spells the edits.
+    assert stored_variants("правительство", "правитилства") == {"правитилства"}
     assert stored_variants("справительства", "справитилства") == deletions("справитилства", 2)
+    assert stored_variants("проехто", "праихта") == deletions("праихта", 1)
+    edits = one_letter_edits("кат")
+    assert {"кит", "ката", "скат"} <= edits and "ка" not in edits and "кот" not in edits
     assert {allowed_distance(n) for n in range(1, 5)} == {None}
     distances = [allowed_distance(n) for n in range(5, 20)]
     assert distances == sorted(distances) and distances[0] == 1 and distances[-1] == 3
@@ -91,13 +99,15 @@ def vocabulary() -> Iterator[Session]:
     with Session(engine) as session:
         add_forms(
             session,
-            [
-                "В Костоне обсудили проехто зарубеженных стран.",
-                "Мы работаем сприаритетами. Вилли Кобритании и Бильгей.",
-                "Дом, том, гражданский сектор, увеличилась.",
-                # Thirteen one-letter slips of «форум», none a dictionary word.
-                " ".join(f"фо{letter}рум" for letter in "бвгджзклмнпст"),
-            ],
+            forms_of(
+                [
+                    "В Костоне обсудили проехто зарубеженных стран.",
+                    "Мы работаем сприаритетами. Вилли Кобритании и Бильгей.",
+                    "Дом, том, гражданский сектор, увеличилась.",
+                    # Thirteen one-letter slips of «форум», none a dictionary word.
+                    " ".join(f"фо{letter}рум" for letter in "бвгджзклмнпст"),
+                ]
+            ),
         )
         yield session
     engine.dispose()

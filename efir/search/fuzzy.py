@@ -11,12 +11,14 @@ indexed (``search_vocab``). A form matches when its key is
 - split: two adjacent tokens whose keys together spell it («Вилли Кобритании»).
 
 Near keys are found by exact lookups, not by scanning: ``search_vocab_variants``
-holds each key with one letter deleted (and two, for keys of nine letters or more),
-and the query side deletes as many; two keys within the distance share a variant
-(symmetric deletion, as SymSpell). Every candidate is then checked with the real
-edit distance. Merged keys come from a trigram index (FTS5 trigram table, pg_trgm),
-split ones from exact lookups of the key's prefixes and suffixes. All three are
-exact set look-ups, so both backends find the same terms.
+holds each non-word's key with one letter deleted (and two, for keys of nine
+letters or more), and the query side deletes as many; two keys within the
+distance share a variant (symmetric deletion, as SymSpell). Dictionary words hold
+only their key, and the query looks up its keys with one letter changed or added.
+Every candidate is then checked with the real edit distance. Merged keys come
+from a trigram index (FTS5 trigram table, pg_trgm), split ones from exact lookups
+of the key's prefixes and suffixes. All three are exact set look-ups, so both
+backends find the same terms.
 
 Dictionary words are held to more: what the recogniser makes of a word is
 mostly a non-word («Бильгей»), while a near dictionary word is mostly another
@@ -54,6 +56,7 @@ __all__ = [
     "allowed_distance",
     "deletions",
     "expand",
+    "one_letter_edits",
     "stored_variants",
 ]
 
@@ -90,15 +93,25 @@ def deletions(key: str, depth: int) -> set[str]:
 
 
 def stored_variants(form: str, key: str) -> set[str]:
-    """What ``search_vocab_variants`` holds for an indexed form: its key with as many
-    letters deleted as a query may need to reach it. Dictionary words are matched at
-    distance 1 at most, and only from eight letters (see above): most of an
-    archive's forms are such words, so this keeps the table a few rows per form."""
+    """What ``search_vocab_variants`` holds for an indexed form. A dictionary word
+    (most of an archive's forms) holds only its key: the query side reaches it at
+    distance 1 by spelling its own key with one letter changed or added. A non-word
+    holds its key with as many letters deleted as a query may need to reach it."""
     if is_dictionary_word(form):
-        depth = 1 if len(key) >= MIN_DICTIONARY_KEY else 0
-    else:
-        depth = 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2
-    return deletions(key, depth)
+        return {key}
+    return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
+
+
+# The letters a phonetic key is spelt with (vowels reduced to three).
+_KEY_LETTERS = "абвгджзиклмнпрстуфхцчшщ"
+
+
+def one_letter_edits(key: str) -> set[str]:
+    """The key with one letter replaced or added: what a query looks up to find a
+    dictionary word at distance 1, which stores no deletions."""
+    replaced = {key[:i] + c + key[i + 1 :] for i in range(len(key)) for c in _KEY_LETTERS}
+    added = {key[:i] + c + key[i:] for i in range(len(key) + 1) for c in _KEY_LETTERS}
+    return replaced | added
 
 
 @dataclass(frozen=True)
@@ -234,6 +247,7 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
         return Expansion()
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
+    variants |= {v for key in keys if len(key) >= MIN_DICTIONARY_KEY for v in one_letter_edits(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     candidates: list[_Candidate] = []

@@ -7,7 +7,7 @@ index never shows text that was rolled back.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +28,14 @@ from efir.search.schema import (
 )
 from efir.transcript import Segment, Transcript
 
-__all__ = ["add_forms", "backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
+__all__ = [
+    "add_forms",
+    "backend_of",
+    "forms_of",
+    "index_transcript",
+    "remove_clip",
+    "update_clip_meta",
+]
 
 
 def backend_of(session: Session) -> ModuleType:
@@ -72,7 +79,14 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
-    add_forms(session, (row["text"] for row in rows))
+    add_forms(
+        session,
+        (
+            (word, term)
+            for row in rows
+            for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
+        ),
+    )
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
     backend_of(session).insert_missing(
         session, search_speakers, [{"speaker_key": key} for key in speaker_keys]
@@ -93,9 +107,10 @@ def _add_terms(session: Session, terms: set[str]) -> None:
     backend.insert_missing(session, search_terms, pairs)
 
 
-def add_forms(session: Session, texts: Iterable[str]) -> None:
-    """Put the texts' word forms not seen before into the vocabulary (efir.search.fuzzy)."""
-    terms = {normalise(word): term_of(word) for text in texts for word in words(text)}
+def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> None:
+    """Put word forms not seen before into the vocabulary (efir.search.fuzzy), each
+    with the term it is indexed under."""
+    terms = {normalise(word): term for word, term in words_and_terms}
     backend = backend_of(session)
     new = sorted(backend.not_stored(session, search_vocab.c.form, sorted(terms)))
     if not new:
@@ -113,6 +128,11 @@ def add_forms(session: Session, texts: Iterable[str]) -> None:
         for variant in sorted(stored_variants(row.form, row.key))
     ]
     backend.insert_missing(session, search_vocab_variants, variants)
+
+
+def forms_of(texts: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each word of the texts with its term: what ``add_forms`` takes."""
+    return ((word, term_of(word)) for text in texts for word in words(text))
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from efir.search.indexing import add_forms
+from efir.search.indexing import add_forms, forms_of
 from efir.search.schema import create_vocab_tables, drop_vocab_tables, search_segments
 
 revision = "0010"
@@ -37,7 +37,7 @@ def upgrade() -> None:
         ).all()
         if not batch:
             break
-        add_forms(session, (row.text for row in batch))
+        add_forms(session, forms_of(row.text for row in batch))
         last_id = batch[-1].id
 
 
