@@ -14,8 +14,7 @@ Near keys are found by exact lookups, not by scanning: ``search_vocab_variants``
 holds each non-word's key with one letter deleted (and two, for keys of nine
 letters or more), and the query side deletes as many; two keys within the
 distance share a variant (symmetric deletion, as SymSpell). Dictionary words hold
-only their key, and the query looks up its keys with one letter changed or added.
-Every candidate is then checked with the real edit distance. Merged keys come
+only their key. Every candidate is then checked with the real edit distance. Merged keys come
 from a trigram index (FTS5 trigram table, pg_trgm), split ones from exact lookups
 of the key's prefixes and suffixes. All three are exact set look-ups, so both
 backends find the same terms.
@@ -23,10 +22,11 @@ backends find the same terms.
 Dictionary words are held to more: what the recogniser makes of a word is
 mostly a non-word («Бильгей»), while a near dictionary word is mostly another
 word the archive rightly has («сектор» for «гектар», «прошел» for «провел»). So a
-dictionary word matches only with the same key («тинге» for «тенге»), or at
-distance 1 when its key has eight letters or more; and never when it shares its
-first five letters with the query's lemma («увеличилась» is not «увеличить»
-misheard, but its own word).
+dictionary word matches only with the same key («тинге» for «тенге»), and never
+when it shares its first five letters with the query's lemma («увеличилась» is
+not «увеличить» misheard, but its own word). (Distance 1 for dictionary words of
+eight letters or more found one more misheard word of 32, «подивились», but
+cost 4,000 look-ups a query or ten variant rows per indexed form.)
 
 A word expands to at most ``MAX_EXPANSIONS`` terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
@@ -56,7 +56,6 @@ __all__ = [
     "allowed_distance",
     "deletions",
     "expand",
-    "one_letter_edits",
     "stored_variants",
 ]
 
@@ -67,8 +66,8 @@ MIN_KEY_LETTERS = 5
 # four-letter key only a preposition's two («пощиту» holds «счету»).
 MAX_MERGED_EXTRA = 5
 MIN_MERGED_KEY, MAX_SHORT_MERGED_EXTRA = 4, 2
-# Dictionary words as targets: see the module docstring.
-MIN_DICTIONARY_KEY, MAX_DICTIONARY_DISTANCE, RELATIVE_PREFIX = 8, 1, 5
+# Dictionary words as targets share a lemma's first letters with a relative.
+RELATIVE_PREFIX = 5
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
@@ -94,24 +93,12 @@ def deletions(key: str, depth: int) -> set[str]:
 
 def stored_variants(form: str, key: str) -> set[str]:
     """What ``search_vocab_variants`` holds for an indexed form. A dictionary word
-    (most of an archive's forms) holds only its key: the query side reaches it at
-    distance 1 by spelling its own key with one letter changed or added. A non-word
-    holds its key with as many letters deleted as a query may need to reach it."""
+    (most of an archive's forms) holds only its key: it is matched by an equal key
+    alone. A non-word holds its key with as many letters deleted as a query may
+    need to reach it."""
     if is_dictionary_word(form):
         return {key}
     return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
-
-
-# The letters a phonetic key is spelt with (vowels reduced to three).
-_KEY_LETTERS = "абвгджзиклмнпрстуфхцчшщ"
-
-
-def one_letter_edits(key: str) -> set[str]:
-    """The key with one letter replaced or added: what a query looks up to find a
-    dictionary word at distance 1, which stores no deletions."""
-    replaced = {key[:i] + c + key[i + 1 :] for i in range(len(key)) for c in _KEY_LETTERS}
-    added = {key[:i] + c + key[i:] for i in range(len(key) + 1) for c in _KEY_LETTERS}
-    return replaced | added
 
 
 @dataclass(frozen=True)
@@ -224,7 +211,7 @@ def _another_word(form: str, term: str, lemmas: frozenset[str], distance: int) -
     """A dictionary form that is no mishearing of the query: short, far, or a relative."""
     if not is_dictionary_word(form):
         return False
-    if distance > (MAX_DICTIONARY_DISTANCE if len(phonetic_key(form)) >= MIN_DICTIONARY_KEY else 0):
+    if distance > 0:
         return True
     return any(
         target[:RELATIVE_PREFIX] == lemma[:RELATIVE_PREFIX]
@@ -235,19 +222,18 @@ def _another_word(form: str, term: str, lemmas: frozenset[str], distance: int) -
 
 def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str]) -> Expansion:
     """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard as."""
-    keys = _query_keys(lemmas)
-    merged_keys = sorted(_merged_keys(lemmas))
     skip = set(exact_terms)
-    if not keys and not merged_keys:
-        return Expansion()
-    backend = _backend(session)
-    if skip and backend.count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
+    # Counted first: a common word needs none of the look-ups below.
+    if skip and _backend(session).count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
         COMMON_WORD_MATCHES
     ):
         return Expansion()
+    keys = _query_keys(lemmas)
+    merged_keys = sorted(_merged_keys(lemmas))
+    if not keys and not merged_keys:
+        return Expansion()
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
-    variants |= {v for key in keys if len(key) >= MIN_DICTIONARY_KEY for v in one_letter_edits(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     candidates: list[_Candidate] = []
