@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Float,
+    Row,
     Select,
     Table,
     Text,
@@ -172,10 +173,18 @@ def _estimated_rows(session: Session, statement: Select[Any]) -> float:
     return float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
 
 
-def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
-    if rows:
-        session.execute(insert(into).on_conflict_do_nothing(), list(rows))
+def insert_missing(
+    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
+) -> list[Row[Any]]:
+    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
+    the ``returning`` columns of the rows this call inserted."""
+    if not rows:
+        return []
+    statement = insert(into).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Row,
     Select,
     Table,
     column,
@@ -120,10 +121,18 @@ def _count_up_to(session: Session, rows: Select[Any], ceiling: int) -> int:
     return int(session.scalar(counted) or 0)
 
 
-def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
-    if rows:
-        session.execute(insert(into).on_conflict_do_nothing(), list(rows))
+def insert_missing(
+    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
+) -> list[Row[Any]]:
+    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
+    the ``returning`` columns of the rows this call inserted."""
+    if not rows:
+        return []
+    statement = insert(into).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
@@ -116,11 +116,10 @@ def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> N
     if not new:
         return
     rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
-    backend.insert_missing(session, search_vocab, rows)
-    stored = session.execute(
-        select(search_vocab.c.id, search_vocab.c.form, search_vocab.c.key).where(
-            backend.one_of(search_vocab.c.form, new)
-        )
+    # RETURNING, not a look-up by form: the rows a concurrent indexer added first come
+    # with their variants from that indexer.
+    stored = backend.insert_missing(
+        session, search_vocab, rows, search_vocab.c.id, search_vocab.c.form, search_vocab.c.key
     )
     variants = [
         {"variant": variant, "vocab_id": row.id}
