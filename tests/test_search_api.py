@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import httpx
 from service_support import SettingsFactory, running_api, session_factory, settings_environment
@@ -40,12 +43,25 @@ def store_clip(database_url: str) -> str:
         return clip.id
 
 
-def test_api_search_follows_saved_and_edited_revisions(
+@contextmanager
+def api_over_stored_clip(
     database_url: str, make_settings: SettingsFactory
-) -> None:
+) -> Iterator[tuple[str, httpx.Client]]:
+    """Clip A stored (see store_clip) and a running API over its database."""
     clip_id = store_clip(database_url)
     settings = make_settings(database_url=database_url)
     with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        yield clip_id, client
+
+
+def hits_of(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return [hit for group in page["clips"] for hit in group["hits"]]
+
+
+def test_api_search_follows_saved_and_edited_revisions(
+    database_url: str, make_settings: SettingsFactory
+) -> None:
+    with api_over_stored_clip(database_url, make_settings) as (clip_id, client):
         response = client.get("/api/v1/search", params={"q": "Костанай", "clip": clip_id})
         assert response.status_code == 200
         page = response.json()
@@ -83,16 +99,12 @@ def test_api_search_follows_saved_and_edited_revisions(
 def test_api_search_sounds_like_hits_and_their_correction(
     database_url: str, make_settings: SettingsFactory
 ) -> None:
-    clip_id = store_clip(database_url)
-    settings = make_settings(database_url=database_url)
-    with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+    with api_over_stored_clip(database_url, make_settings) as (clip_id, client):
         misheard = "Делегация из Бильгей встретилась с акимом."
         edit = {"base_revision": 1, "ops": [{"op": "set_text", "segment_id": 2, "text": misheard}]}
         assert client.patch(f"/api/v1/transcripts/{clip_id}", json=edit).status_code == 200
         query = {"q": "Бельгия", "clip": clip_id}
-        (hit,) = [
-            h for g in client.get("/api/v1/search", params=query).json()["clips"] for h in g["hits"]
-        ]
+        (hit,) = hits_of(client.get("/api/v1/search", params=query).json())
         assert (hit["segment_id"], hit["match"], hit["heard"]) == (2, "sounds_like", "Бильгей")
         assert "<mark>Бильгей</mark>" in hit["snippet"]
         exact_only = client.get("/api/v1/search", params={**query, "fuzzy": "false"}).json()
@@ -106,9 +118,7 @@ def test_api_search_sounds_like_hits_and_their_correction(
             ],
         }
         assert client.patch(f"/api/v1/transcripts/{clip_id}", json=fixed).status_code == 200
-        (hit,) = [
-            h for g in client.get("/api/v1/search", params=query).json()["clips"] for h in g["hits"]
-        ]
+        (hit,) = hits_of(client.get("/api/v1/search", params=query).json())
         assert (hit["segment_id"], hit["match"], hit["heard"]) == (2, "exact", None)
 
 

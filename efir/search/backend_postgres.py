@@ -21,9 +21,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Float,
-    Row,
     Select,
-    Table,
     Text,
     and_,
     any_,
@@ -35,7 +33,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -48,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = [
     "candidates",
     "count_matches",
-    "insert_missing",
     "many_of",
     "not_stored",
     "one_of",
@@ -171,20 +168,6 @@ def _estimated_rows(session: Session, statement: Select[Any]) -> float:
         f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params
     )
     return float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
-
-
-def insert_missing(
-    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
-) -> list[Row[Any]]:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
-    the ``returning`` columns of the rows this call inserted."""
-    if not rows:
-        return []
-    statement = insert(into).on_conflict_do_nothing()
-    if not returning:
-        session.execute(statement, list(rows))
-        return []
-    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:

@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Column,
     ColumnElement,
-    Row,
     Select,
-    Table,
     column,
     func,
     literal_column,
@@ -21,7 +19,6 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from efir.search.schema import search_segments
@@ -34,7 +31,6 @@ __all__ = [
     "candidates",
     "count_matches",
     "fts_expression",
-    "insert_missing",
     "many_of",
     "not_stored",
     "one_of",
@@ -119,20 +115,6 @@ def candidates(
 def _count_up_to(session: Session, rows: Select[Any], ceiling: int) -> int:
     counted = select(func.count()).select_from(rows.limit(ceiling).subquery())
     return int(session.scalar(counted) or 0)
-
-
-def insert_missing(
-    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
-) -> list[Row[Any]]:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
-    the ``returning`` columns of the rows this call inserted."""
-    if not rows:
-        return []
-    statement = insert(into).on_conflict_do_nothing()
-    if not returning:
-        session.execute(statement, list(rows))
-        return []
-    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:

@@ -7,11 +7,12 @@ index never shows text that was rolled back.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Column, Row, Table, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
@@ -33,6 +34,7 @@ __all__ = [
     "backend_of",
     "forms_of",
     "index_transcript",
+    "insert_missing",
     "remove_clip",
     "update_clip_meta",
 ]
@@ -40,6 +42,21 @@ __all__ = [
 
 def backend_of(session: Session) -> ModuleType:
     return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
+
+
+def insert_missing(
+    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
+) -> list[Row[Any]]:
+    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
+    the ``returning`` columns of the rows this call inserted."""
+    if not rows:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(into).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
@@ -88,9 +105,7 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
         ),
     )
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
-    backend_of(session).insert_missing(
-        session, search_speakers, [{"speaker_key": key} for key in speaker_keys]
-    )
+    insert_missing(session, search_speakers, [{"speaker_key": key} for key in speaker_keys])
     session.execute(search_segments.insert(), rows)
 
 
@@ -104,7 +119,7 @@ def _add_terms(session: Session, terms: set[str]) -> None:
         for term in sorted(backend.not_stored(session, search_terms.c.term, sorted(terms)))
         for lemma in term.split(TERM_JOINER)
     ]
-    backend.insert_missing(session, search_terms, pairs)
+    insert_missing(session, search_terms, pairs)
 
 
 def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> None:
@@ -118,7 +133,7 @@ def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> N
     rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
     # RETURNING, not a look-up by form: the rows a concurrent indexer added first come
     # with their variants from that indexer.
-    stored = backend.insert_missing(
+    stored = insert_missing(
         session, search_vocab, rows, search_vocab.c.id, search_vocab.c.form, search_vocab.c.key
     )
     variants = [
@@ -126,7 +141,7 @@ def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> N
         for row in stored
         for variant in sorted(stored_variants(row.form, row.key))
     ]
-    backend.insert_missing(session, search_vocab_variants, variants)
+    insert_missing(session, search_vocab_variants, variants)
 
 
 def forms_of(texts: Iterable[str]) -> Iterator[tuple[str, str]]:
