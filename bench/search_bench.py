@@ -3,8 +3,12 @@
     .venv/bin/python bench/search_bench.py --size 1000000 --backend both
 
 Prints the index build rate (segments/s through efir.search.index_transcript,
-lemmatisation included) and the latency p50/p95 of top-20 searches for single
-words, exact phrases and filtered queries. The PostgreSQL database is created
+lemmatisation and the sound-alike vocabulary included) and the latency p50/p95 of
+top-20 searches for single words, exact phrases, filtered queries and misheard
+words (a word of the text with one vowel swapped, as a recogniser slips: found
+only through «похоже по звучанию»). The exact classes run twice, interleaved:
+with sound-alike matching on (the default) and off (``fuzzy=False``: the exact
+path alone, as before it existed). The PostgreSQL database is created
 fresh from the admin URL, VACUUM ANALYZEd after the build (as autovacuum leaves a
 live archive) and dropped afterwards unless --keep is given. Build once with
 --keep / --sqlite-path, then time queries with --reuse; the 1,000,000-segment
@@ -23,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -128,6 +133,9 @@ def query_sets(writer: NewsWriter, count: int, seed: int) -> dict[str, list[Sear
     common = [r.choice(head) for _ in range(count // 2)]
     rare = [r.choice(writer.tail_seen) for _ in range(count - len(common))]
     phrases = [f'"{r.choice(writer.phrases_seen)}"' for _ in range(count)]
+    misheard = [
+        SearchQuery(_misheard(r.choice(writer.tail_seen), r), limit=TOP_N) for _ in range(count)
+    ]
     filtered = []
     for word in r.sample(common + rare, count):
         year = r.randint(2015, 2025)
@@ -148,7 +156,20 @@ def query_sets(writer: NewsWriter, count: int, seed: int) -> dict[str, list[Sear
         "rare words": [SearchQuery(w, limit=TOP_N) for w in rare],
         "phrases": [SearchQuery(p, limit=TOP_N) for p in phrases],
         "filtered": filtered,
+        "misheard": misheard,
     }
+
+
+_VOWEL_SLIPS = {"о": "а", "а": "о", "е": "и", "и": "е", "я": "е"}
+
+
+def _misheard(word: str, r: random.Random) -> str:
+    """The word with one inner vowel swapped for the one it is often heard as."""
+    inner = [i for i, letter in enumerate(word[1:-1], 1) if letter in _VOWEL_SLIPS]
+    if not inner:
+        return word + "а"
+    i = r.choice(inner)
+    return word[:i] + _VOWEL_SLIPS[word[i]] + word[i + 1 :]
 
 
 def _print_latencies(name: str, latencies_ms: list[float], empty: int) -> None:
@@ -168,12 +189,20 @@ def measure(engine: Engine, queries: dict[str, list[SearchQuery]]) -> None:
         words_empty = 0
         for name, batch in queries.items():
             latencies_ms, empty = [], 0
+            exact_ms, exact_empty = [], 0
             for query in batch:
                 started = time.perf_counter()
                 page = search(session, query)
                 latencies_ms.append((time.perf_counter() - started) * 1000)
                 empty += not page.hits
+                if name != "misheard":
+                    started = time.perf_counter()
+                    page = search(session, replace(query, fuzzy=False))
+                    exact_ms.append((time.perf_counter() - started) * 1000)
+                    exact_empty += not page.hits
             _print_latencies(name, latencies_ms, empty)
+            if exact_ms:
+                _print_latencies("  fuzzy off", exact_ms, exact_empty)
             if name.endswith("words"):
                 words += latencies_ms
                 words_empty += empty

@@ -1,6 +1,8 @@
 """`efir search QUERY [filters] [--json | --json-page]`: the archive search from a terminal.
 
-``--json`` prints the hits as one JSON list (the shape scripts already read);
+``--json`` prints the hits as one JSON list (the shape scripts already read, plus
+``match``: ``exact`` or ``sounds_like``, and for the latter ``heard``, the
+transcript's words that matched); ``--exact`` leaves sound-alike hits out;
 ``--json-page`` prints the page around that list: the ranking (``bm25``, or
 ``recent-first`` when only the newest matches were ranked) and the next cursor.
 """
@@ -35,6 +37,12 @@ def add_search_command(commands: Any) -> None:
     parser.add_argument("--clip", dest="clip_id", help="one clip id")
     parser.add_argument("--limit", type=int, default=20, help="hits per page (default 20)")
     parser.add_argument("--cursor", help="the next-page cursor a previous search printed")
+    parser.add_argument(
+        "--exact",
+        dest="fuzzy",
+        action="store_false",
+        help="only exact hits: no words that merely sound like the query's",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON list of hits")
     output.add_argument(
@@ -54,6 +62,8 @@ def page_as_json_rows(page: SearchPage) -> list[dict[str, Any]]:
             "speaker": hit.speaker_caption or hit.speaker_id,
             "text": hit.text,
             "snippet": hit.snippet,
+            "match": hit.match,
+            **({"heard": hit.heard} if hit.match == "sounds_like" else {}),
         }
         for hit in page.hits
     ]
@@ -82,7 +92,8 @@ def _print_page(page: SearchPage) -> None:
         for hit in group.hits:
             minutes, seconds = divmod(int(hit.start), 60)
             speaker = hit.speaker_caption or hit.speaker_id or "—"
-            print(f"  {minutes:02d}:{seconds:02d}  {speaker}: {_plain(hit.snippet)}")
+            heard = f"  (похоже по звучанию: {hit.heard})" if hit.match == "sounds_like" else ""
+            print(f"  {minutes:02d}:{seconds:02d}  {speaker}: {_plain(hit.snippet)}{heard}")
             print(f"         {hit.url}")
     if page.next_cursor:
         print(f"\nследующая страница: --cursor {page.next_cursor}")
@@ -102,6 +113,7 @@ def run_search_command(args: argparse.Namespace, settings: Settings) -> int:
         clip_id=args.clip_id,
         limit=args.limit,
         cursor=args.cursor,
+        fuzzy=args.fuzzy,
     )
     migrate(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)

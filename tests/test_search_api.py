@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import httpx
 from support.service_support import (
@@ -45,12 +48,25 @@ def store_clip(database_url: str) -> str:
         return clip.id
 
 
-def test_api_search_follows_saved_and_edited_revisions(
+@contextmanager
+def api_over_stored_clip(
     database_url: str, make_settings: SettingsFactory
-) -> None:
+) -> Iterator[tuple[str, httpx.Client]]:
+    """Clip A stored (see store_clip) and a running API over its database."""
     clip_id = store_clip(database_url)
     settings = make_settings(database_url=database_url)
     with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        yield clip_id, client
+
+
+def hits_of(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return [hit for group in page["clips"] for hit in group["hits"]]
+
+
+def test_api_search_follows_saved_and_edited_revisions(
+    database_url: str, make_settings: SettingsFactory
+) -> None:
+    with api_over_stored_clip(database_url, make_settings) as (clip_id, client):
         response = client.get("/api/v1/search", params={"q": "Костанай", "clip": clip_id})
         assert response.status_code == 200
         page = response.json()
@@ -85,6 +101,32 @@ def test_api_search_follows_saved_and_edited_revisions(
         assert [h["segment_id"] for g in moved["clips"] for h in g["hits"]] == [0]
 
 
+def test_api_search_sounds_like_hits_and_their_correction(
+    database_url: str, make_settings: SettingsFactory
+) -> None:
+    with api_over_stored_clip(database_url, make_settings) as (clip_id, client):
+        misheard = "Делегация из Бильгей встретилась с акимом."
+        edit = {"base_revision": 1, "ops": [{"op": "set_text", "segment_id": 2, "text": misheard}]}
+        assert client.patch(f"/api/v1/transcripts/{clip_id}", json=edit).status_code == 200
+        query = {"q": "Бельгия", "clip": clip_id}
+        (hit,) = hits_of(client.get("/api/v1/search", params=query).json())
+        assert (hit["segment_id"], hit["match"], hit["heard"]) == (2, "sounds_like", "Бильгей")
+        assert "<mark>Бильгей</mark>" in hit["snippet"]
+        exact_only = client.get("/api/v1/search", params={**query, "fuzzy": "false"}).json()
+        assert exact_only["clips"] == []
+
+        # The editor corrects the word: from now on it is an exact hit.
+        fixed = {
+            "base_revision": 2,
+            "ops": [
+                {"op": "set_text", "segment_id": 2, "text": misheard.replace("Бильгей", "Бельгии")}
+            ],
+        }
+        assert client.patch(f"/api/v1/transcripts/{clip_id}", json=fixed).status_code == 200
+        (hit,) = hits_of(client.get("/api/v1/search", params=query).json())
+        assert (hit["segment_id"], hit["match"], hit["heard"]) == (2, "exact", None)
+
+
 def test_cli_search_prints_json_hits_and_pages(
     database_url: str, make_settings: SettingsFactory
 ) -> None:
@@ -100,6 +142,7 @@ def test_cli_search_prints_json_hits_and_pages(
     )
     (hit,) = json.loads(result.stdout)
     assert hit["clip"] == clip_id
+    assert hit["match"] == "exact" and "heard" not in hit
     assert (hit["start"], hit["end"], hit["speaker"]) == (4.5, 8.0, "Корр")
     assert hit["text"].startswith("Представители неправительственных организаций")
     assert "<mark>неправительственных</mark> <mark>организаций</mark>" in hit["snippet"]

@@ -35,8 +35,13 @@ def search_archive(
     clip: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: str | None = None,
+    fuzzy: Annotated[
+        bool,
+        Query(description="Также «похоже по звучанию»: слова, которые модель расслышала иначе"),
+    ] = True,
 ) -> SearchPage:
-    """Hits in rank order grouped by clip; each opens the clip at the second it was said."""
+    """Hits in rank order grouped by clip; each opens the clip at the second it was said.
+    Exact hits first, then (unless ``fuzzy=false``) ``"match": "sounds_like"`` ones."""
     query = SearchQuery(
         text=q,
         speaker=speaker,
@@ -48,5 +53,6 @@ def search_archive(
         clip_id=clip,
         limit=limit,
         cursor=cursor,
+        fuzzy=fuzzy,
     )
     return search(session, query)

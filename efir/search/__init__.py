@@ -15,6 +15,11 @@ Cost: at most the newest 1,000 matches of a query (after its filters) are scored
 before the page is cut, so a word found in a large share of the archive costs no
 more than a rare one; such pages carry ``ranking="recent-first"`` (see
 ``efir.search.searching`` and bench/search_bench.py).
+
+Words the recogniser misheard are found too, after the exact hits: a query word
+also matches indexed forms that sound alike (``efir.search.fuzzy``); such hits say
+``match="sounds_like"`` and which transcript words matched. ``fuzzy=False`` on
+the query leaves them out.
 """
 
 from efir.search.indexing import index_transcript, remove_clip, update_clip_meta

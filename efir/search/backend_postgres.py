@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import sqrt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Float,
     Select,
-    Table,
     Text,
     and_,
     any_,
@@ -33,14 +33,24 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "insert_missing", "new_terms", "one_of", "tsquery_text"]
+if TYPE_CHECKING:
+    # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
+    from efir.search.resolve import Alternatives, Positions, ResolvedQuery
+
+__all__ = [
+    "candidates",
+    "count_matches",
+    "many_of",
+    "not_stored",
+    "one_of",
+    "tsquery_text",
+]
 
 _vector: ColumnElement[Any] = literal_column("search_segments.lemma_vector")
 # Normalisation 1 divides by 1 + log(segment length): BM25's length damping, roughly.
@@ -59,9 +69,17 @@ def _tsquery_clause(positions: Positions) -> str:
     return "(" + " <-> ".join(alternatives) + ")"
 
 
+def _tsquery_all(clauses: tuple[Alternatives, ...]) -> str:
+    alternatives = ("(" + " | ".join(map(_tsquery_clause, a)) + ")" for a in clauses)
+    return "(" + " & ".join(alternatives) + ")"
+
+
 def tsquery_text(resolved: ResolvedQuery) -> str:
-    required = " & ".join(_tsquery_clause(p) for p in resolved.required)
-    return required + "".join(f" & !{_tsquery_clause(p)}" for p in resolved.excluded)
+    required = _tsquery_all(resolved.required)
+    excluded = "".join(f" & !{_tsquery_clause(p)}" for p in resolved.excluded)
+    if resolved.not_all:
+        excluded += f" & !{_tsquery_all(resolved.not_all)}"
+    return required + excluded
 
 
 def candidates(
@@ -152,21 +170,15 @@ def _estimated_rows(session: Session, statement: Select[Any]) -> float:
     return float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
 
 
-def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
-    if rows:
-        session.execute(insert(into).on_conflict_do_nothing(), list(rows))
-
-
-_NEW_TERMS = text(
-    'SELECT term FROM unnest(CAST(:terms AS text[]) COLLATE "C") AS given(term)'
-    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE search_terms.term = given.term)"
-)
-
-
-def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
-    """The terms not in search_terms yet."""
-    return list(session.scalars(_NEW_TERMS, {"terms": list(terms)}))
+def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:
+    """The values not in this column yet (search_terms.term, search_vocab.form)."""
+    table = column.table.name
+    # Table and column names come from our own schema objects; the values are bound.
+    statement = text(
+        f'SELECT value FROM unnest(CAST(:values AS text[]) COLLATE "C") AS given(value)'  # nosec B608
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {table}.{column.name} = given.value)"
+    )
+    return list(session.scalars(statement, {"values": list(values)}))
 
 
 def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
@@ -179,3 +191,14 @@ def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[b
     # An untyped parameter cast to text[] is parsed once, at bind time; a text one
     # (what literal() sends) is cast per row on every recheck (seconds at 1M).
     return column == any_(cast(bindparam(None, array_text, type_=NullType()), ARRAY(Text)))
+
+
+# One array parameter serves a list of any length here (see one_of).
+many_of = one_of
+
+
+def count_matches(session: Session, terms: Sequence[str], cap: int) -> int:
+    """Segments holding any of the terms, counted up to ``cap``."""
+    query = cast(literal(_tsquery_clause((tuple(terms),)), Text), TSQUERY)
+    found = select(search_segments.c.id).where(_vector.op("@@")(query)).limit(cap).subquery()
+    return int(session.scalar(select(func.count()).select_from(found)) or 0)

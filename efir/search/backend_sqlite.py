@@ -6,12 +6,12 @@ import json
 from collections.abc import Sequence
 from itertools import product
 from math import sqrt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
-    Table,
     column,
     func,
     literal_column,
@@ -19,13 +19,22 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from efir.search.resolve import Positions, ResolvedQuery
 from efir.search.schema import search_segments
 
-__all__ = ["candidates", "fts_expression", "insert_missing", "new_terms", "one_of"]
+if TYPE_CHECKING:
+    # Types only: efir.search.fuzzy (imported by resolve) uses these backends.
+    from efir.search.resolve import Alternatives, Positions, ResolvedQuery
+
+__all__ = [
+    "candidates",
+    "count_matches",
+    "fts_expression",
+    "many_of",
+    "not_stored",
+    "one_of",
+]
 
 _fts_table = table("search_segments_fts", column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column("search_segments_fts")
@@ -38,11 +47,21 @@ def _fts_clause(positions: Positions) -> str:
     return "(" + " OR ".join(f'"{phrase}"' for phrase in phrases) + ")"
 
 
+def _fts_alternatives(alternatives: Alternatives) -> str:
+    return "(" + " OR ".join(_fts_clause(p) for p in alternatives) + ")"
+
+
+def _fts_all(clauses: tuple[Alternatives, ...]) -> str:
+    return "(" + " AND ".join(_fts_alternatives(a) for a in clauses) + ")"
+
+
 def fts_expression(resolved: ResolvedQuery) -> str:
-    expression = " AND ".join(_fts_clause(p) for p in resolved.required)
-    if resolved.excluded:
-        excluded = " OR ".join(_fts_clause(p) for p in resolved.excluded)
-        expression = f"({expression}) NOT ({excluded})"
+    expression = _fts_all(resolved.required)
+    excluded = [_fts_clause(p) for p in resolved.excluded]
+    if resolved.not_all:
+        excluded.append(_fts_all(resolved.not_all))
+    if excluded:
+        expression = f"{expression} NOT ({' OR '.join(excluded)})"
     return expression
 
 
@@ -98,22 +117,28 @@ def _count_up_to(session: Session, rows: Select[Any], ceiling: int) -> int:
     return int(session.scalar(counted) or 0)
 
 
-def insert_missing(session: Session, into: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first)."""
-    if rows:
-        session.execute(insert(into).on_conflict_do_nothing(), list(rows))
-
-
-_NEW_TERMS = text(
-    "SELECT value FROM json_each(:terms)"
-    " WHERE NOT EXISTS (SELECT 1 FROM search_terms WHERE term = value)"
-)
-
-
-def new_terms(session: Session, terms: Sequence[str]) -> list[str]:
-    """The terms not in search_terms yet."""
-    return list(session.scalars(_NEW_TERMS, {"terms": json.dumps(list(terms))}))
+def not_stored(session: Session, column: Column[Any], values: Sequence[str]) -> list[str]:
+    """The values not in this column yet (search_terms.term, search_vocab.form)."""
+    # Table and column names come from our own schema objects; the values are bound.
+    statement = text(
+        f"SELECT value FROM json_each(:values) WHERE NOT EXISTS"  # nosec B608
+        f" (SELECT 1 FROM {column.table.name} WHERE {column.name} = value)"
+    )
+    return list(session.scalars(statement, {"values": json.dumps(list(values))}))
 
 
 def one_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
     return column.in_(values)
+
+
+def many_of(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN`` a long list sent as one JSON parameter: binding hundreds of
+    parameters cost more than the look-ups they feed (sound-alike variants)."""
+    given = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(given.c.value))
+
+
+def count_matches(session: Session, terms: Sequence[str], cap: int) -> int:
+    """Segments holding any of the terms, counted up to ``cap``."""
+    matches = _fts_name.op("MATCH")(_fts_clause((tuple(terms),)))
+    return _count_up_to(session, select(_fts_table.c.rowid).where(matches), cap)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 
-from efir.search.lemmas import Token, index_candidates, tokenize
+from efir.search.lemmas import Token, index_candidates, term_of, tokenize
 
 __all__ = ["Highlighter"]
 
@@ -16,10 +17,21 @@ _CONTEXT_BEFORE_CHARS = 60
 
 @dataclass(frozen=True)
 class Highlighter:
-    """Marks single words whose lemmas are wanted, and phrases only where adjacent."""
+    """Marks single words whose lemmas are wanted, and phrases only where adjacent;
+    and the words heard in place of the query's (index terms, or adjacent pairs)."""
 
     word_lemmas: frozenset[str]
     phrases: tuple[tuple[frozenset[str], ...], ...] = ()
+    sounds_like: frozenset[str] = frozenset()
+    sounds_like_pairs: frozenset[tuple[str, str]] = frozenset()
+
+    def _heard(self, tokens: Sequence[Token]) -> list[bool]:
+        terms = [term_of(token.text) for token in tokens]
+        heard = [term in self.sounds_like for term in terms]
+        for first, pair in enumerate(pairwise(terms)):
+            if pair in self.sounds_like_pairs:
+                heard[first : first + 2] = [True, True]
+        return heard
 
     def _marked(self, tokens: Sequence[Token]) -> list[bool]:
         candidates = [index_candidates(token.text) for token in tokens]
@@ -28,7 +40,20 @@ class Highlighter:
             for first in range(len(tokens) - len(phrase) + 1):
                 if all(candidates[first + i] & lemmas for i, lemmas in enumerate(phrase)):
                     marked[first : first + len(phrase)] = [True] * len(phrase)
+        if self.sounds_like or self.sounds_like_pairs:
+            marked = [a or b for a, b in zip(marked, self._heard(tokens), strict=True)]
         return marked
+
+    def heard(self, text: str) -> str | None:
+        """The transcript's words that matched by sound: the first run of them."""
+        tokens = list(tokenize(text))
+        run: list[str] = []
+        for token, heard in zip(tokens, self._heard(tokens), strict=True):
+            if heard:
+                run.append(token.text)
+            elif run:
+                break
+        return " ".join(run) or None
 
     def snippet(self, text: str) -> str:
         tokens = list(tokenize(text))

@@ -7,23 +7,56 @@ index never shows text that was rolled back.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Column, Row, Table, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
+from efir.search.fuzzy import stored_variants
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
 from efir.search.models import ClipMeta
-from efir.search.schema import search_segments, search_speakers, search_terms
+from efir.search.phonetic import phonetic_key
+from efir.search.schema import (
+    search_segments,
+    search_speakers,
+    search_terms,
+    search_vocab,
+    search_vocab_variants,
+)
 from efir.transcripts.model import Segment, Transcript
 
-__all__ = ["backend_of", "index_transcript", "remove_clip", "update_clip_meta"]
+__all__ = [
+    "add_forms",
+    "backend_of",
+    "forms_of",
+    "index_transcript",
+    "insert_missing",
+    "remove_clip",
+    "update_clip_meta",
+]
 
 
 def backend_of(session: Session) -> ModuleType:
     return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
+
+
+def insert_missing(
+    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
+) -> list[Row[Any]]:
+    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
+    the ``returning`` columns of the rows this call inserted."""
+    if not rows:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(into).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
@@ -63,10 +96,16 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
-    speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
-    backend_of(session).insert_missing(
-        session, search_speakers, [{"speaker_key": key} for key in speaker_keys]
+    add_forms(
+        session,
+        (
+            (word, term)
+            for row in rows
+            for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
+        ),
     )
+    speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
+    insert_missing(session, search_speakers, [{"speaker_key": key} for key in speaker_keys])
     session.execute(search_segments.insert(), rows)
 
 
@@ -77,10 +116,37 @@ def _add_terms(session: Session, terms: set[str]) -> None:
     backend = backend_of(session)
     pairs = [
         {"lemma": lemma, "term": term}
-        for term in sorted(backend.new_terms(session, sorted(terms)))
+        for term in sorted(backend.not_stored(session, search_terms.c.term, sorted(terms)))
         for lemma in term.split(TERM_JOINER)
     ]
-    backend.insert_missing(session, search_terms, pairs)
+    insert_missing(session, search_terms, pairs)
+
+
+def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> None:
+    """Put word forms not seen before into the vocabulary (efir.search.fuzzy), each
+    with the term it is indexed under."""
+    terms = {normalise(word): term for word, term in words_and_terms}
+    backend = backend_of(session)
+    new = sorted(backend.not_stored(session, search_vocab.c.form, sorted(terms)))
+    if not new:
+        return
+    rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
+    # RETURNING, not a look-up by form: the rows a concurrent indexer added first come
+    # with their variants from that indexer.
+    stored = insert_missing(
+        session, search_vocab, rows, search_vocab.c.id, search_vocab.c.form, search_vocab.c.key
+    )
+    variants = [
+        {"variant": variant, "vocab_id": row.id}
+        for row in stored
+        for variant in sorted(stored_variants(row.form, row.key))
+    ]
+    insert_missing(session, search_vocab_variants, variants)
+
+
+def forms_of(texts: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each word of the texts with its term: what ``add_forms`` takes."""
+    return ((word, term_of(word)) for text in texts for word in words(text))
 
 
 def remove_clip(session: Session, clip_id: str) -> None:

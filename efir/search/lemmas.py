@@ -27,6 +27,8 @@ __all__ = [
     "TERM_JOINER",
     "Token",
     "index_candidates",
+    "is_dictionary_word",
+    "lemma_forms",
     "normalise",
     "query_lemmas",
     "term_of",
@@ -136,3 +138,34 @@ def index_candidates(word: str) -> frozenset[str]:
 def term_of(word: str) -> str:
     """The single index term for a text position."""
     return TERM_JOINER.join(sorted(index_candidates(word)))
+
+
+# Parts of speech whose words never expand to sound-alikes: they are short, in
+# every segment, and nobody searches the archive for them.
+_FUNCTION_WORDS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"})
+# Participles and gerunds are lexemes of their own for a search: a verb query
+# expanding to all of them would compare hundreds of forms.
+_OTHER_LEXEMES = frozenset({"PRTF", "PRTS", "GRND"})
+
+
+@lru_cache(maxsize=65_536)
+def lemma_forms(lemma: str) -> frozenset[str]:
+    """Every inflected form of a lemma (ё → е), none for function words."""
+    forms = {lemma}
+    for parse in _analyzer().parse(lemma):
+        if normalise(parse.normal_form) != lemma:
+            continue
+        if parse.tag.POS in _FUNCTION_WORDS:
+            return frozenset()
+        forms |= {
+            normalise(form.word)
+            for form in parse.lexeme
+            if form.tag.POS not in _OTHER_LEXEMES or parse.tag.POS in _OTHER_LEXEMES
+        }
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=262_144)
+def is_dictionary_word(word: str) -> bool:
+    """Whether the form is in pymorphy3's dictionary (a misheard non-word is not)."""
+    return bool(_analyzer().word_is_known(word.lower()))

@@ -6,11 +6,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-__all__ = ["ClipHits", "ClipMeta", "Ranking", "SearchHit", "SearchPage", "clip_url", "media_url"]
+__all__ = [
+    "ClipHits",
+    "ClipMeta",
+    "Match",
+    "Ranking",
+    "SearchHit",
+    "SearchPage",
+    "clip_url",
+    "media_url",
+]
 
 # "bm25": every match ranked. "recent-first": the query matched more segments than
 # are ranked, so only the most recently indexed of them were (see efir.search.searching).
 Ranking = Literal["bm25", "recent-first"]
+# "exact": by the query's lemmas. "sounds_like": only through a word heard
+# differently (efir.search.fuzzy); such hits follow every exact one.
+Match = Literal["exact", "sounds_like"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,9 @@ class SearchHit:
     score: float
     url: str
     media_url: str
+    match: Match = "exact"
+    # For "sounds_like": the transcript's word(s) that matched in place of the query's.
+    heard: str | None = None
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ class SearchQuery:
     clip_id: str | None = None
     limit: int = 20
     cursor: str | None = None
+    # Also find words the recogniser misheard («похоже по звучанию»), after the exact hits.
+    fuzzy: bool = True
     parsed: ParsedQuery = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +102,7 @@ class SearchQuery:
                 self.programme,
                 self.channel,
                 self.clip_id,
+                self.fuzzy,
             )
         )
 

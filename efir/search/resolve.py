@@ -1,6 +1,8 @@
 """From query lemmas to the index terms that contain them, through ``search_terms``.
 
 Both backends get the same resolved query, so they match the same positions.
+``resolve_sounds_like`` adds each word's approximate terms (``efir.search.fuzzy``)
+and excludes what the exact query matches, so its hits are only the new ones.
 """
 
 from __future__ import annotations
@@ -12,26 +14,33 @@ from math import prod
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from efir.search.fuzzy import Expansion, expand
 from efir.search.highlight import Highlighter
 from efir.search.query import Clause, ParsedQuery, Phrase, Prefix, SearchQueryError, Word
 from efir.search.schema import search_terms
 
-__all__ = ["Positions", "ResolvedQuery", "resolve"]
+__all__ = ["Alternatives", "Positions", "ResolvedQuery", "resolve", "resolve_sounds_like"]
 
 # Alternatives of one position, one per clause position.
 Positions = tuple[tuple[str, ...], ...]
+# A clause matches where any of these position sequences does.
+Alternatives = tuple[Positions, ...]
 
 # A phrase of ambiguous words expands to the product of its alternatives (FTS5 needs
 # each combination spelt out); and a short prefix can expand to thousands of terms.
 MAX_PHRASE_COMBINATIONS = 512
+# Sound-alike terms widen a phrase only this far: each combination is a phrase to match.
+MAX_SOUNDS_LIKE_COMBINATIONS = 64
 MAX_PREFIX_TERMS = 2000
 
 
 @dataclass(frozen=True)
 class ResolvedQuery:
-    required: tuple[Positions, ...]
+    required: tuple[Alternatives, ...]
     excluded: tuple[Positions, ...]
     highlighter: Highlighter
+    # Segments matching every one of these are left out (the exact query's hits).
+    not_all: tuple[Alternatives, ...] = ()
 
 
 def _terms_of(session: Session, lemmas: Iterable[str]) -> tuple[str, ...]:
@@ -68,16 +77,77 @@ def _positions(session: Session, clause: Clause, lemmas_seen: set[str]) -> Posit
     return positions
 
 
+def _excluded(session: Session, parsed: ParsedQuery) -> tuple[Positions, ...]:
+    return tuple(
+        positions
+        for positions in (_positions(session, c, set()) for c in parsed.excluded)
+        if all(positions)
+    )
+
+
 def resolve(session: Session, parsed: ParsedQuery) -> ResolvedQuery | None:
     """The query in index terms, or None when a required word occurs nowhere."""
     lemmas_seen: set[str] = set()
     required = tuple(_positions(session, c, lemmas_seen) for c in parsed.required)
     if any(not all(position) for position in required):
         return None
-    excluded = tuple(
-        positions
-        for positions in (_positions(session, c, set()) for c in parsed.excluded)
-        if all(positions)
-    )
     phrases = tuple(c.words for c in parsed.required if isinstance(c, Phrase))
-    return ResolvedQuery(required, excluded, Highlighter(frozenset(lemmas_seen), phrases))
+    return ResolvedQuery(
+        tuple((positions,) for positions in required),
+        _excluded(session, parsed),
+        Highlighter(frozenset(lemmas_seen), phrases),
+    )
+
+
+def _phrase_alternatives(positions: Positions, expansions: list[Expansion]) -> Positions:
+    """Each phrase position with its approximate terms, as many as the FTS5 cap allows."""
+    widened = [list(terms) for terms in positions]
+    for rank in range(max((len(e.terms) for e in expansions), default=0)):
+        for terms, expansion in zip(widened, expansions, strict=True):
+            if rank >= len(expansion.terms) or expansion.terms[rank] in terms:
+                continue
+            combinations = prod(len(t) for t in widened if t is not terms) * (len(terms) + 1)
+            if combinations > max(MAX_SOUNDS_LIKE_COMBINATIONS, prod(map(len, positions))):
+                return tuple(tuple(t) for t in widened)
+            terms.append(expansion.terms[rank])
+    return tuple(tuple(t) for t in widened)
+
+
+def resolve_sounds_like(
+    session: Session, parsed: ParsedQuery, exact: ResolvedQuery | None
+) -> ResolvedQuery | None:
+    """The query with every word's approximate terms added, minus the exact query's
+    matches; None when no word has any."""
+    clauses: list[Alternatives] = []
+    fuzzy_terms: set[str] = set()
+    fuzzy_pairs: set[tuple[str, str]] = set()
+    lemmas_seen: set[str] = set(exact.highlighter.word_lemmas) if exact else set()
+    # The exact query's positions, when it has them, need not be looked up again.
+    known = [alternatives[0] for alternatives in exact.required] if exact else None
+    for index, clause in enumerate(parsed.required):
+        positions = known[index] if known else _positions(session, clause, lemmas_seen)
+        if isinstance(clause, Prefix):
+            clauses.append((positions,))
+            continue
+        words = clause.words if isinstance(clause, Phrase) else (clause.lemmas,)
+        expansions = [
+            expand(session, lemmas, terms) for lemmas, terms in zip(words, positions, strict=True)
+        ]
+        if isinstance(clause, Word):
+            (expansion,) = expansions
+            single = tuple(sorted({*positions[0], *expansion.terms}))
+            pairs = tuple(((left,), (right,)) for left, right in expansion.pairs)
+            clauses.append(((single,), *pairs) if single else pairs)
+            fuzzy_pairs |= set(expansion.pairs)
+        else:
+            widened = _phrase_alternatives(positions, expansions)
+            clauses.append((widened,) if all(widened) else ())
+        fuzzy_terms |= {term for expansion in expansions for term in expansion.terms}
+    if not (fuzzy_terms or fuzzy_pairs) or not all(clauses):
+        return None
+    phrases = tuple(c.words for c in parsed.required if isinstance(c, Phrase))
+    highlighter = Highlighter(
+        frozenset(lemmas_seen), phrases, frozenset(fuzzy_terms), frozenset(fuzzy_pairs)
+    )
+    not_all = exact.required if exact else ()
+    return ResolvedQuery(tuple(clauses), _excluded(session, parsed), highlighter, not_all)

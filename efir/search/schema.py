@@ -11,6 +11,13 @@ The PostgreSQL vector is built from the stored terms verbatim, one lexeme per
 position. That is what ``to_tsvector('simple', lemmas)`` would give, except that
 the default parser would split hyphenated lemmas ("абылай-хан") into extra
 positions and so break phrase adjacency.
+
+``search_vocab`` (migration 0010) holds every distinct word form ever indexed with
+its term and phonetic key, and ``search_vocab_variants`` each key with one or two
+letters deleted, so a misheard form is found from the query's forms by exact
+lookups (see ``efir.search.fuzzy``). Keys are also trigram-indexed for substring
+look-ups (merged tokens): an FTS5 trigram table on SQLite, pg_trgm on PostgreSQL.
+Like ``search_terms``, forms of removed clips linger and match no segment.
 """
 
 from __future__ import annotations
@@ -33,12 +40,16 @@ __all__ = [
     "create_filter_indexes",
     "create_id_window_index",
     "create_search_schema",
+    "create_vocab_tables",
     "drop_filter_indexes",
     "drop_id_window_index",
     "drop_search_schema",
+    "drop_vocab_tables",
     "search_segments",
     "search_speakers",
     "search_terms",
+    "search_vocab",
+    "search_vocab_variants",
 ]
 
 # Query-building mirrors of the DDL below; the DDL itself is dialect-specific SQL.
@@ -68,6 +79,21 @@ search_terms = Table(
     _metadata,
     Column("lemma", Text, primary_key=True),
     Column("term", Text, primary_key=True),
+)
+
+search_vocab = Table(
+    "search_vocab",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("form", Text, nullable=False, unique=True),
+    Column("term", Text, nullable=False),
+    Column("key", Text, nullable=False),
+)
+search_vocab_variants = Table(
+    "search_vocab_variants",
+    _metadata,
+    Column("variant", Text, primary_key=True),
+    Column("vocab_id", Integer, primary_key=True),
 )
 
 # Every speaker_key ever indexed (a few thousand, not one per segment): a speaker
@@ -139,6 +165,38 @@ _ID_WINDOW_INDEX = (
     " USING brin (id) WITH (pages_per_range = 16, autosummarize = on)"
 )
 
+# Migration 0010: the vocabulary of indexed word forms for approximate matching.
+_SQLITE_VOCAB_DDL = (
+    "CREATE TABLE IF NOT EXISTS search_vocab (id INTEGER PRIMARY KEY,"
+    " form TEXT NOT NULL UNIQUE, term TEXT NOT NULL, key TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS search_vocab_variants (variant TEXT NOT NULL,"
+    " vocab_id INTEGER NOT NULL, PRIMARY KEY (variant, vocab_id)) WITHOUT ROWID",
+    # A trigram FTS5 table answers "keys containing this string" from its index.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab_keys USING fts5(key,"
+    " content='search_vocab', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS search_vocab_ai AFTER INSERT ON search_vocab BEGIN"
+    " INSERT INTO search_vocab_keys (rowid, key) VALUES (new.id, new.key); END",
+)
+_POSTGRES_VOCAB_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE TABLE IF NOT EXISTS search_vocab (id BIGSERIAL PRIMARY KEY,"
+    ' form TEXT COLLATE "C" NOT NULL UNIQUE, term TEXT COLLATE "C" NOT NULL,'
+    ' key TEXT COLLATE "C" NOT NULL)',
+    'CREATE TABLE IF NOT EXISTS search_vocab_variants (variant TEXT COLLATE "C" NOT NULL,'
+    " vocab_id BIGINT NOT NULL, PRIMARY KEY (variant, vocab_id))",
+    "CREATE INDEX IF NOT EXISTS ix_search_vocab_key_trgm ON search_vocab"
+    " USING gin (key gin_trgm_ops)",
+)
+_SQLITE_VOCAB_DROP = (
+    "DROP TABLE IF EXISTS search_vocab_keys",
+    "DROP TABLE IF EXISTS search_vocab_variants",
+    "DROP TABLE IF EXISTS search_vocab",
+)
+_POSTGRES_VOCAB_DROP = (
+    "DROP TABLE IF EXISTS search_vocab_variants",
+    "DROP TABLE IF EXISTS search_vocab",
+)
+
 _SQLITE_DDL = (
     f"CREATE TABLE search_segments (id INTEGER PRIMARY KEY, {_SEGMENT_COLUMNS})",
     *_COMMON_INDEXES,
@@ -194,11 +252,25 @@ _POSTGRES_DROP = (
 
 
 def create_search_schema(connection: Connection) -> None:
-    """The whole search schema as of the newest migration (0002, 0005 and 0009)."""
+    """The whole search schema as of the newest migration (0002, 0005, 0009 and 0010)."""
     ddl = _POSTGRES_DDL if connection.dialect.name == "postgresql" else _SQLITE_DDL
     for statement in (*ddl, *FILTER_INDEX_DDL):
         connection.execute(text(statement))
     create_id_window_index(connection)
+    create_vocab_tables(connection)
+
+
+def create_vocab_tables(connection: Connection) -> None:
+    """Migration 0010's tables (idempotent); filling them is ``efir.search.fuzzy``'s."""
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _POSTGRES_VOCAB_DDL if postgres else _SQLITE_VOCAB_DDL:
+        connection.execute(text(statement))
+
+
+def drop_vocab_tables(connection: Connection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _POSTGRES_VOCAB_DROP if postgres else _SQLITE_VOCAB_DROP:
+        connection.execute(text(statement))
 
 
 def create_id_window_index(connection: Connection) -> None:
@@ -224,6 +296,7 @@ def drop_filter_indexes(connection: Connection) -> None:
 
 
 def drop_search_schema(connection: Connection) -> None:
+    drop_vocab_tables(connection)
     drops = _POSTGRES_DROP if connection.dialect.name == "postgresql" else _SQLITE_DROP
     for statement in drops:
         connection.execute(text(statement))

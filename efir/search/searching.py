@@ -3,47 +3,18 @@
 Ranking cost is bounded. Each backend takes the newest ``MAX_RANKED_CANDIDATES``
 matching segments that pass the filters (newest = most recently indexed: highest
 row id), scores only those, and cuts the page from them. A query with fewer
-matches is ranked over all of them exactly as before; one with more says so:
+matches is ranked over all of them; one with more says so:
 ``SearchPage.ranking == "recent-first"``. Then only candidates scoring at least
 the last needed row's score are joined to their wide rows for the tie-break.
+FTS5 walks its doclists backwards by rowid; PostgreSQL reads BRIN id windows from
+the newest backwards (backend_postgres.py). Filters served by indexes are applied
+before the word's matches are read (backend_sqlite.py, backend_postgres.py).
 
-Why: scoring every match made a word found in a third of the archive cost up to a
-second, while for such words BM25's IDF is near zero (FTS5 clamps it to 1e-6) and
-the order is mostly segment length; archivists want recent material first. The
-cap needs no per-term frequency table kept at index time, and both backends pick
-the same candidates, so their hit sets stay identical. 1,000 rather than 5,000:
-at 5,000 reading the candidates alone cost 50-75 ms here. The price: a common
-word's hits are its newest 1,000 segments; older mentions need a narrower query
-(a date range, a programme, a phrase), ranked in full when it matches fewer.
+Exact hits come first; when they run out before the page is full, the query's
+sound-alike terms (efir.search.fuzzy) give the rest, marked ``sounds_like``.
 
-How each backend finds the newest: FTS5 walks its doclists backwards by rowid
-and stops at the LIMIT. PostgreSQL reads id windows from the newest backwards,
-sized from the planner's estimate and then from the density seen, each a BRIN
-page range intersected with the GIN bitmap (backend_postgres.py), so it visits
-about as many rows as it ranks; few expected matches are read in one go.
-
-Filters (migration 0005): a speaker substring is matched against the distinct
-speaker keys in ``search_speakers`` and the keys found are passed as values, so
-the segment side is an index lookup; role and programme have (column, air_date)
-indexes. PostgreSQL intersects a filter's bitmap with the word's, except for a
-filter passing more than sqrt(25 * cap * segments) rows (160,000 of 1,000,000),
-which is cheaper to check on the rows a window visits. SQLite probes its
-backwards walk against the set of passing ids, or looks each walked match's row
-up, whichever capped counts of both say is cheaper (backend_sqlite.py).
-
-Measured at 1,000,000 segments (bench/search_bench.py --reuse, p50/p95 ms, load
-1.5 on this 2-core machine, caches warm; tables, dates and load averages in
-bench/results/search_1m.txt): SQLite common words 5/7, rare words 3/4, phrases
-5/11, filtered 15/46; PostgreSQL common words 20/38, rare words 6/7, phrases 8/30,
-filtered 20/48. Right after other work had filled PostgreSQL's shared buffers,
-the first run gave PostgreSQL common words 28/63, filtered 20/56. Old and new code
-interleaved on the same data: PostgreSQL common words p95 137 -> 44, filtered
-155 -> 75; SQLite filtered 212 -> 91 (load 2.5-3.8).
-Near or over 50 ms at p95 still: filters passing a fifth or more of the archive
-with a word in 5%+ of segments (role «Корр» over several years: 50-110 ms on
-PostgreSQL, where a window visits every match of the word in it to check the
-role; 60-250 ms on SQLite, which looks each walked match's row up), and both
-backends' p95 roughly doubles when the load average is 5-7.
+Why the cap is 1,000, how the filters were tuned, and the figures measured at
+1,000,000 segments: bench/results/search_ranking.txt.
 """
 
 from __future__ import annotations
@@ -61,7 +32,7 @@ from efir.search.indexing import backend_of
 from efir.search.lemmas import normalise
 from efir.search.models import ClipHits, SearchHit, SearchPage, clip_url, media_url
 from efir.search.query import SearchQuery, SearchQueryError
-from efir.search.resolve import resolve
+from efir.search.resolve import ResolvedQuery, resolve, resolve_sounds_like
 from efir.search.schema import search_segments as segments
 from efir.search.schema import search_speakers
 from efir.transcripts.model import ROLE_LABELS_RU, SpeakerRole
@@ -154,19 +125,14 @@ def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[
     )
 
 
-def _statement(
-    session: Session, query: SearchQuery, rows_needed: int, max_ranked: int
-) -> tuple[Select[Any], Highlighter] | None:
+def _ranked(
+    session: Session,
+    query: SearchQuery,
+    resolved: ResolvedQuery,
+    rows_needed: int,
+    max_ranked: int,
+) -> Select[Any]:
     """Ids, scores and candidate count of the ranked matches, best first."""
-    if not query.parsed.required:
-        # Filters alone browse the archive, newest first.
-        score = literal(0.0)
-        browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
-        browse = browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
-        return browse, Highlighter(frozenset())
-    resolved = resolve(session, query.parsed)
-    if resolved is None:
-        return None
     candidates = (
         backend_of(session)
         .candidates(session, resolved, _filters(session, query), max_ranked)
@@ -189,10 +155,28 @@ def _statement(
         .join(candidates, candidates.c.id == segments.c.id)
         .where(or_(last_needed.is_(None), candidates.c.score >= last_needed))
     )
-    return ranked.order_by(*_rank_order(candidates.c.score, segments.c)), resolved.highlighter
+    return ranked.order_by(*_rank_order(candidates.c.score, segments.c))
 
 
-def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
+def _browse(session: Session, query: SearchQuery) -> Select[Any]:
+    """Filters alone browse the archive, newest first."""
+    score = literal(0.0)
+    browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
+    return browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
+
+
+def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int) -> list[Row[Any]]:
+    page = statement.limit(limit).offset(offset).subquery("page")
+    return list(
+        session.execute(
+            select(segments, page.c.score, page.c.candidate_count)
+            .join(page, page.c.id == segments.c.id)
+            .order_by(*_rank_order(page.c.score, segments.c))
+        ).all()
+    )
+
+
+def _hit(row: Row[Any], highlighter: Highlighter, *, exact: bool) -> SearchHit:
     return SearchHit(
         clip_id=row.clip_id,
         segment_id=row.segment_id,
@@ -207,36 +191,71 @@ def _hit(row: Row[Any], highlighter: Highlighter) -> SearchHit:
         score=round(float(row.score), 6),
         url=clip_url(row.clip_id, row.start),
         media_url=media_url(row.clip_id, row.start),
+        match="exact" if exact else "sounds_like",
+        heard=None if exact else highlighter.heard(row.text),
     )
+
+
+def _exact_total(
+    session: Session, query: SearchQuery, resolved: ResolvedQuery | None, max_ranked: int
+) -> int:
+    if resolved is None:
+        return 0
+    candidates = backend_of(session).candidates(
+        session, resolved, _filters(session, query), max_ranked
+    )
+    return int(session.scalar(select(func.count()).select_from(candidates.subquery())) or 0)
 
 
 def search(
     session: Session, query: SearchQuery, *, max_ranked: int = MAX_RANKED_CANDIDATES
 ) -> SearchPage:
     """One page of hits; a query with more than ``max_ranked`` matches ranks only the
-    newest ``max_ranked`` of them and says so with ``ranking="recent-first"``."""
+    newest ``max_ranked`` of them and says so with ``ranking="recent-first"``.
+
+    Exact hits come first. Only when they run out before the page is full are the
+    query's sound-alike terms looked up (``efir.search.fuzzy``) and their further
+    hits appended, so a query with a page of exact hits costs what it did before.
+    """
     offset = _decode_cursor(query)
     # One row past the page tells whether another page exists without counting.
-    rows_needed = offset + query.limit + 1
-    planned = _statement(session, query, rows_needed, max_ranked)
-    if planned is None:
-        return SearchPage(query=query.text, clips=[], hit_count=0, next_cursor=None)
-    statement, highlighter = planned
-    page = statement.limit(query.limit + 1).offset(offset).subquery("page")
-    rows = session.execute(
-        select(segments, page.c.score, page.c.candidate_count)
-        .join(page, page.c.id == segments.c.id)
-        .order_by(*_rank_order(page.c.score, segments.c))
-    ).all()
+    wanted = query.limit + 1
+    exact: ResolvedQuery | None = None
+    highlighter = Highlighter(frozenset())
+    if not query.parsed.required:
+        rows = _page_rows(session, _browse(session, query), wanted, offset)
+    else:
+        exact = resolve(session, query.parsed)
+        rows = []
+        if exact is not None:
+            highlighter = exact.highlighter
+            statement = _ranked(session, query, exact, offset + wanted, max_ranked)
+            rows = _page_rows(session, statement, wanted, offset)
+    hits = [_hit(row, highlighter, exact=True) for row in rows]
+    capped = bool(rows) and rows[0].candidate_count >= max_ranked
+    if query.fuzzy and query.parsed.required and len(rows) < wanted and not capped:
+        sounds_like = resolve_sounds_like(session, query.parsed, exact)
+        if sounds_like is not None:
+            # Where the exact hits ended: known from this page unless it started past them.
+            exact_total = offset + len(rows) if rows or not offset else None
+            if exact_total is None:
+                exact_total = _exact_total(session, query, exact, max_ranked)
+            fuzzy_offset = max(0, offset - exact_total)
+            fuzzy_wanted = wanted - len(rows)
+            statement = _ranked(
+                session, query, sounds_like, fuzzy_offset + fuzzy_wanted, max_ranked
+            )
+            fuzzy_rows = _page_rows(session, statement, fuzzy_wanted, fuzzy_offset)
+            hits += [_hit(row, sounds_like.highlighter, exact=False) for row in fuzzy_rows]
+            rows += fuzzy_rows
     groups: dict[str, ClipHits] = {}
-    for row in rows[: query.limit]:
+    for row, hit in zip(rows[: query.limit], hits, strict=False):
         group = groups.setdefault(
             row.clip_id,
             ClipHits(row.clip_id, row.title, row.programme, row.channel, row.air_date),
         )
-        group.hits.append(_hit(row, highlighter))
+        group.hits.append(hit)
     more = len(rows) > query.limit
-    capped = bool(rows) and rows[0].candidate_count >= max_ranked
     return SearchPage(
         query=query.text,
         clips=list(groups.values()),

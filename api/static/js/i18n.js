@@ -222,6 +222,9 @@ const MESSAGES = {
     "search.summary": "Найдено фрагментов: {total}, сюжетов: {clips}",
     "search.nothing": "Ничего не найдено. Попробуйте другую форму слова или уберите фильтры.",
     "search.more": "Показать ещё",
+    "search.fuzzy": "Искать и похожие по звучанию слова",
+    "search.sounds_like": "похоже по звучанию",
+    "search.heard": "В расшифровке: «{word}»",
 
     "speakers.page_title": "Спикеры",
     "speakers.heading": "Реестр спикеров",
@@ -460,6 +463,9 @@ const MESSAGES = {
     "search.summary": "Passages found: {total}, clips: {clips}",
     "search.nothing": "Nothing found. Try another word form or remove filters.",
     "search.more": "Show more",
+    "search.fuzzy": "Also find words that sound alike",
+    "search.sounds_like": "sounds like",
+    "search.heard": "The transcript says: “{word}”",
 
     "speakers.page_title": "Speakers",
     "speakers.heading": "Speaker registry",

@@ -32,16 +32,21 @@ function hitLink(hit) {
   const speaker = hit.speaker_caption || (hit.role ? t(`role.${hit.role}`) : null);
   const snippet = el("span", { class: "snippet" });
   snippet.append(...snippetNodes(hit.snippet));
+  // Approximate hits say so: the archivist sees the transcript spelt the word otherwise.
+  const soundsLike = hit.match === "sounds_like" ? el("span", {
+    class: "hit-match", title: hit.heard ? t("search.heard", { word: hit.heard }) : null,
+  }, t("search.sounds_like")) : null;
   // The hit starts with its segment; naming the matched word lets the editor go to it.
   const matched = snippet.querySelector("mark")?.textContent;
   const href = `/clips/${encodeURIComponent(hit.clip_id)}?${new URLSearchParams({
     t: start.toFixed(2), ...(matched ? { w: matched } : {}),
   })}`;
   return el("li", {},
-    el("a", { class: "hit", href, dataset: { start, clipId: hit.clip_id } },
+    el("a", { class: "hit", href, dataset: { start, clipId: hit.clip_id, match: hit.match } },
     el("span", { class: "timecode" }, formatClock(start)),
     speaker && el("span", { class: "hit-speaker" }, speaker),
-    snippet));
+    snippet,
+    soundsLike));
 }
 
 function clipHeading(clip) {
@@ -87,6 +92,7 @@ function queryParams() {
     const value = form.elements[name].value.trim();
     if (value) params.set(name, value);
   }
+  if (!form.elements.fuzzy.checked) params.set("fuzzy", "false");
   return params;
 }
 
@@ -115,6 +121,9 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   runSearch();
 });
+form.elements.fuzzy.addEventListener("change", () => {
+  if (form.elements.q.value.trim()) runSearch();
+});
 
 initShell("search.page_title");
 onLanguageChange(() => { if (lastPage) renderResults(); });
@@ -122,5 +131,6 @@ const initial = new URLSearchParams(location.search);
 for (const name of ["q", ...FILTERS]) {
   if (initial.has(name)) form.elements[name].value = initial.get(name);
 }
+form.elements.fuzzy.checked = initial.get("fuzzy") !== "false";
 if (initial.get("q")) runSearch();
 else form.elements.q.focus();

@@ -1,0 +1,277 @@
+"""«Похоже по звучанию»: the index terms a query word may have been misheard as.
+
+A query word's lemmas give its inflected forms; each form's phonetic key
+(``efir.search.phonetic``) is compared with the keys of every word form ever
+indexed (``search_vocab``). A form matches when its key is
+
+- near: within an edit distance that grows with the key's length (none for keys
+  under five letters, 1 up to eight, 2 up to twelve, 3 beyond);
+- merged: the query key inside a longer token's key («сприаритетами» holds
+  «приоритетами»), at most a few letters longer (a preposition for short keys);
+- split: two adjacent tokens whose keys together spell it («Вилли Кобритании»).
+
+Near keys are found by exact lookups, not by scanning: ``search_vocab_variants``
+holds each non-word's key with one letter deleted (and two, for keys of nine
+letters or more), and the query side deletes as many; two keys within the
+distance share a variant (symmetric deletion, as SymSpell). Dictionary words hold
+only their key. Every candidate is then checked with the real edit distance. Merged keys come
+from a trigram index (FTS5 trigram table, pg_trgm), split ones from exact lookups
+of the key's prefixes and suffixes. All three are exact set look-ups, so both
+backends find the same terms.
+
+Dictionary words are held to more: what the recogniser makes of a word is
+mostly a non-word («Бильгей»), while a near dictionary word is mostly another
+word the archive rightly has («сектор» for «гектар», «прошел» for «провел»). So a
+dictionary word matches only with the same key («тинге» for «тенге»), and never
+when it shares its first five letters with the query's lemma («увеличилась» is
+not «увеличить» misheard, but its own word). (Distance 1 for dictionary words of
+eight letters or more found one more misheard word of 32, «подивились», but
+cost 4,000 look-ups a query or ten variant rows per indexed form.)
+
+A word expands to at most ``MAX_EXPANSIONS`` terms, closest first. Function words
+(prepositions, conjunctions, particles) never expand, nor does a word found in
+``COMMON_WORD_MATCHES`` segments or more: it is no rarity the recogniser garbled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import ColumnElement, column, func, literal_column, or_, select, table
+from sqlalchemy.orm import Session
+
+from efir.search import backend_postgres, backend_sqlite
+from efir.search.lemmas import TERM_JOINER, is_dictionary_word, lemma_forms
+from efir.search.phonetic import phonetic_key
+from efir.search.schema import search_vocab, search_vocab_variants
+
+__all__ = [
+    "MAX_EXPANSIONS",
+    "Expansion",
+    "allowed_distance",
+    "deletions",
+    "expand",
+    "stored_variants",
+]
+
+MAX_EXPANSIONS = 8
+COMMON_WORD_MATCHES = 1000
+MIN_KEY_LETTERS = 5
+# A merged token may hold at most this many letters besides the query word; a
+# four-letter key only a preposition's two («пощиту» holds «счету»).
+MAX_MERGED_EXTRA = 5
+MIN_MERGED_KEY, MAX_SHORT_MERGED_EXTRA = 4, 2
+# Dictionary words as targets share a lemma's first letters with a relative.
+RELATIVE_PREFIX = 5
+# Split parts are at least this long (key letters), so «на» + «...» never counts.
+MIN_SPLIT_PART = 3
+MIN_SPLIT_KEY = 8
+
+
+def allowed_distance(key_length: int) -> int | None:
+    """Edit distance a key of this length tolerates; None: it does not expand."""
+    if key_length < MIN_KEY_LETTERS:
+        return None
+    if key_length <= 8:
+        return 1
+    return 2 if key_length <= 12 else 3
+
+
+def deletions(key: str, depth: int) -> set[str]:
+    """The key with up to ``depth`` letters deleted (itself included)."""
+    found, frontier = {key}, {key}
+    for _ in range(depth):
+        frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
+        found |= frontier
+    return found
+
+
+def stored_variants(form: str, key: str) -> set[str]:
+    """What ``search_vocab_variants`` holds for an indexed form. A dictionary word
+    (most of an archive's forms) holds only its key: it is matched by an equal key
+    alone. A non-word holds its key with as many letters deleted as a query may
+    need to reach it."""
+    if is_dictionary_word(form):
+        return {key}
+    return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Terms a query word may have been heard as: single positions and adjacent pairs."""
+
+    terms: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.pairs)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    rank: tuple[int, int, str]
+    terms: tuple[str, ...]
+
+
+@lru_cache(maxsize=16_384)
+def _query_keys(lemmas: frozenset[str]) -> dict[str, int]:
+    """Each form's key with the distance it tolerates (the longest form's wins)."""
+    keys: dict[str, int] = {}
+    for lemma in lemmas:
+        for form in lemma_forms(lemma):
+            key = phonetic_key(form)
+            distance = allowed_distance(len(key))
+            if distance is not None:
+                keys[key] = distance
+    return keys
+
+
+@lru_cache(maxsize=16_384)
+def _merged_keys(lemmas: frozenset[str]) -> frozenset[str]:
+    return frozenset(
+        key
+        for lemma in lemmas
+        for form in lemma_forms(lemma)
+        if len(key := phonetic_key(form)) >= MIN_MERGED_KEY
+    )
+
+
+def _depth(distance: int) -> int:
+    return min(distance, 2)
+
+
+def _collapse(key: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def _affixes(key: str) -> set[str]:
+    return {key[:i] for i in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1)} | {
+        key[i:] for i in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1)
+    }
+
+
+def _backend(session: Session) -> ModuleType:
+    return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
+
+
+def _keyed_rows(session: Session, variants: set[str]) -> list[tuple[str, str, str]]:
+    rows = session.execute(
+        select(search_vocab.c.form, search_vocab.c.term, search_vocab.c.key)
+        .join(search_vocab_variants, search_vocab_variants.c.vocab_id == search_vocab.c.id)
+        .where(_backend(session).many_of(search_vocab_variants.c.variant, sorted(variants)))
+        .distinct()
+    )
+    return [(row.form, row.term, row.key) for row in rows]
+
+
+_vocab_keys = table("search_vocab_keys", column("rowid"))
+
+
+def _containing(session: Session, keys: list[str]) -> list[tuple[str, str, str]]:
+    """Vocabulary forms whose key holds one of these keys and is a little longer."""
+    if not keys:
+        return []
+    # A key holding another is not looked up: every token holding it holds the other.
+    wanted = [key for key in keys if not any(k != key and k in key for k in keys)]
+    holds: ColumnElement[bool]
+    if session.get_bind().dialect.name == "postgresql":
+        # LIKE '%key%' through the pg_trgm index.
+        holds = or_(*(search_vocab.c.key.contains(key, autoescape=True) for key in wanted))
+    else:
+        # The trigram FTS5 table: a quoted string matches the keys holding it anywhere.
+        expression = " OR ".join(f'"{key}"' for key in wanted)
+        holds = search_vocab.c.id.in_(
+            select(_vocab_keys.c.rowid).where(
+                literal_column("search_vocab_keys").op("MATCH")(expression)
+            )
+        )
+    longest = max(len(key) + _merged_extra(key) for key in keys)
+    rows = session.execute(
+        select(search_vocab.c.form, search_vocab.c.term, search_vocab.c.key).where(
+            holds, func.length(search_vocab.c.key) <= longest
+        )
+    )
+    return [
+        (row.form, row.term, row.key)
+        for row in rows
+        if any(key in row.key and 0 < len(row.key) - len(key) <= _merged_extra(key) for key in keys)
+    ]
+
+
+def _merged_extra(key: str) -> int:
+    return MAX_MERGED_EXTRA if len(key) >= MIN_KEY_LETTERS else MAX_SHORT_MERGED_EXTRA
+
+
+def _another_word(form: str, term: str, lemmas: frozenset[str], distance: int) -> bool:
+    """A dictionary form that is no mishearing of the query: short, far, or a relative."""
+    if not is_dictionary_word(form):
+        return False
+    if distance > 0:
+        return True
+    return any(
+        target[:RELATIVE_PREFIX] == lemma[:RELATIVE_PREFIX]
+        for target in term.split(TERM_JOINER)
+        for lemma in lemmas
+    )
+
+
+def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str]) -> Expansion:
+    """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard as."""
+    skip = set(exact_terms)
+    # Counted first: a common word needs none of the look-ups below.
+    if skip and _backend(session).count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
+        COMMON_WORD_MATCHES
+    ):
+        return Expansion()
+    keys = _query_keys(lemmas)
+    merged_keys = sorted(_merged_keys(lemmas))
+    if not keys and not merged_keys:
+        return Expansion()
+    splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
+    variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
+    affixes = {affix for key in splittable for affix in _affixes(key)}
+    rows = _keyed_rows(session, variants | affixes)
+    candidates: list[_Candidate] = []
+    for form, term, key in rows:
+        if term in skip:
+            continue
+        # score_cutoff: past the allowed distance rapidfuzz stops and returns allowed + 1.
+        within = [
+            distance
+            for query_key, allowed in keys.items()
+            if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
+        ]
+        if within and not _another_word(form, term, lemmas, min(within)):
+            candidates.append(_Candidate((0, min(within), form), (term,)))
+    for form, term, key in _containing(session, merged_keys):
+        extra = min(len(key) - len(q) for q in merged_keys if q in key)
+        if term not in skip and not is_dictionary_word(form):
+            candidates.append(_Candidate((1, extra, form), (term,)))
+    parts = {key: (form, term) for form, term, key in rows if key in affixes}
+    for key in sorted(splittable):
+        for cut in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1):
+            for left, right in ((key[:cut], key[cut:]), (key[:cut], key[cut - 1 :])):
+                if left in parts and right in parts and _collapse(left + right) == key:
+                    form = f"{parts[left][0]} {parts[right][0]}"
+                    candidates.append(_Candidate((2, 0, form), (parts[left][1], parts[right][1])))
+    return _closest(candidates)
+
+
+def _closest(candidates: list[_Candidate]) -> Expansion:
+    terms: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for candidate in sorted(candidates, key=lambda c: c.rank):
+        if len(terms) + len(pairs) >= MAX_EXPANSIONS:
+            break
+        if len(candidate.terms) == 1 and candidate.terms[0] not in terms:
+            terms.append(candidate.terms[0])
+        elif len(candidate.terms) == 2:
+            pair = (candidate.terms[0], candidate.terms[1])
+            if pair not in pairs:
+                pairs.append(pair)
+    return Expansion(tuple(terms), tuple(pairs))

@@ -1,0 +1,84 @@
+"""Recall and precision sets for sound-alike search, built from the fixtures' real ASR.
+
+``fixtures/<name>/<name>.asr.json`` is the bundled model's transcript of the
+fixture's audio without a glossary (``worker.pipeline.run_pipeline``, speakers
+off), saved once so tests need not decode again. Aligning it word by word with
+the truth text gives the words the model got wrong: every truth word in a
+changed stretch whose lemmas no recognised word there shares (so an exact search
+cannot find it) becomes a query, and the ASR segments holding that stretch are
+what it must find. Words the model dropped outright (nothing heard in their
+place) and function words (prepositions, conjunctions, particles: never
+searched, never expanded) are not queries.
+
+The precision set: the benchmark's core news words (bench/news_text.py) whose
+lemmas the fixtures never contain, neither in the ASR nor in the truth (a word
+the model misheard is in the archive, only spelt wrong).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from efir.search.lemmas import index_candidates, lemma_forms, normalise, query_lemmas, words
+from efir.transcripts.model import Transcript
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+# seed tunes the thresholds; second is kept apart to report on.
+DEVELOPMENT, TEST = "seed", "second"
+
+
+@dataclass(frozen=True)
+class RecallQuery:
+    word: str
+    clip_id: str
+    segment_ids: frozenset[int]
+
+
+def asr_transcript(name: str) -> Transcript:
+    return Transcript.from_json((FIXTURES / name / f"{name}.asr.json").read_text("utf-8"))
+
+
+def _truth_words(name: str) -> list[str]:
+    truth = json.loads((FIXTURES / name / f"{name}.truth.json").read_text("utf-8"))
+    return [word for turn in truth["turns"] for word in words(turn["text"])]
+
+
+def _is_function_word(word: str) -> bool:
+    return not any(lemma_forms(lemma) for lemma in query_lemmas(word))
+
+
+def recall_queries(name: str) -> list[RecallQuery]:
+    transcript = asr_transcript(name)
+    heard = [(segment.id, word) for segment in transcript.segments for word in words(segment.text)]
+    truth = _truth_words(name)
+    matcher = difflib.SequenceMatcher(
+        a=[normalise(w) for w in truth], b=[normalise(w) for _, w in heard], autojunk=False
+    )
+    queries = []
+    for operation, t1, t2, h1, h2 in matcher.get_opcodes():
+        if operation != "replace":
+            continue
+        stretch = heard[h1:h2]
+        heard_lemmas = set().union(*(index_candidates(word) for _, word in stretch))
+        for word in truth[t1:t2]:
+            if query_lemmas(word) & heard_lemmas or _is_function_word(word):
+                continue
+            queries.append(RecallQuery(word, name, frozenset(s for s, _ in stretch)))
+    return queries
+
+
+def absent_words(names: list[str]) -> list[str]:
+    """Core news words none of whose lemmas the fixtures hold, as heard or as said."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from news_text import CITIES, CORE_ADJECTIVES, CORE_NOUNS, CORE_VERBS
+
+    texts = [segment.text for name in names for segment in asr_transcript(name).segments]
+    texts += [" ".join(_truth_words(name)) for name in names]
+    present = {lemma for text in texts for word in words(text) for lemma in index_candidates(word)}
+    candidates = [*CORE_NOUNS, *CORE_ADJECTIVES, *CORE_VERBS, *(c.lower() for c in CITIES)]
+    return [word for word in candidates if not query_lemmas(word) & present]
