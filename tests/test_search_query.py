@@ -89,6 +89,30 @@ def test_query_edge_cases() -> None:
         SearchQuery("школа", limit=0)
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "«международное сотрудничество»",
+        "„международное сотрудничество“",
+        "“международное сотрудничество”",
+    ],
+)
+def test_russian_quotes_make_a_phrase_as_straight_ones_do(typed: str) -> None:
+    straight = parse_query('"международное сотрудничество"')
+    assert isinstance(straight.required[0], Phrase)
+    assert parse_query(typed) == straight
+    assert parse_query(f"-{typed} форум").excluded == straight.required
+
+
+def test_query_errors_speak_both_languages_separately() -> None:
+    with pytest.raises(SearchQueryError) as error:
+        parse_query("-только -исключения")
+    assert error.value.messages == {
+        "ru": "Исключения (-слово) работают только вместе с искомыми словами.",
+        "en": "Exclusions (-word) need a word to look for.",
+    }
+
+
 def test_snippet_marks_phrases_only_where_adjacent() -> None:
     phrase = (frozenset({"костанайский"}), frozenset({"область"}))
     highlighter = Highlighter(frozenset(), (phrase,))

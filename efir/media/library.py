@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from efir.db import AuditEvent, Clip, ClipSpeaker, Job, JobState, utcnow
 from efir.media.clips import get_clip
@@ -23,6 +23,7 @@ from efir.search.indexing import remove_clip, update_clip_meta
 from efir.search.lemmas import normalise
 from efir.search.models import ClipMeta
 from efir.search.schema import search_segments
+from efir.search.searching import stored_names
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -187,7 +188,7 @@ def _conditions(session: Session, query: LibraryQuery) -> list[ColumnElement[boo
     conditions: list[ColumnElement[bool]] = []
     for column, wanted in ((Clip.programme, query.programme), (Clip.channel, query.channel)):
         if wanted and wanted.strip():
-            conditions.append(column.in_(_values_matching(session, column, wanted)))
+            conditions.append(column.in_(stored_names(session, column, wanted)))
     if query.date_from:
         conditions.append(Clip.air_date >= query.date_from)
     if query.date_to:
@@ -204,14 +205,6 @@ def _conditions(session: Session, query: LibraryQuery) -> list[ColumnElement[boo
     if query.state:
         conditions.append(_latest_state(query.state))
     return conditions
-
-
-def _values_matching(
-    session: Session, column: InstrumentedAttribute[str | None], wanted: str
-) -> list[str]:
-    key = normalise(wanted.strip())
-    values = session.scalars(select(column).where(column.is_not(None)).distinct())
-    return [value for value in values if value is not None and normalise(value) == key]
 
 
 def _latest_state(state: JobState) -> ColumnElement[bool]:

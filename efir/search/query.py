@@ -33,6 +33,8 @@ MIN_PREFIX_LETTERS = 2
 
 # A chunk is an optionally negated quoted phrase or a run of non-space characters.
 _CHUNK_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+# Russian keyboards type «ёлочки» and „лапки“: every such quote opens or closes a phrase.
+_QUOTES = str.maketrans(dict.fromkeys("«»„“”‟", '"'))
 
 
 class SearchQueryError(EfirError):
@@ -85,9 +87,13 @@ class SearchQuery:
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise SearchQueryError(f"limit должен быть от 1 до {MAX_LIMIT}")
+            raise SearchQueryError(
+                f"limit должен быть от 1 до {MAX_LIMIT}. limit must be 1 to {MAX_LIMIT}."
+            )
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise SearchQueryError("дата «с» позже даты «по»")
+            raise SearchQueryError(
+                "Дата «с» позже даты «по». The «from» date is after the «to» date."
+            )
         object.__setattr__(self, "parsed", parse_query(self.text))
 
     def fingerprint(self) -> str:
@@ -111,7 +117,10 @@ def _clause_of(chunk: str, *, quoted: bool) -> Clause | None:
     if not quoted and chunk.endswith("*"):
         stem = "".join(normalise(token.text) for token in tokenize(chunk))
         if len(stem) < MIN_PREFIX_LETTERS:
-            raise SearchQueryError(f"префикс «{chunk}» короче {MIN_PREFIX_LETTERS} букв")
+            raise SearchQueryError(
+                f"Префикс «{chunk}» короче {MIN_PREFIX_LETTERS} букв. "
+                f"The prefix «{chunk}» is shorter than {MIN_PREFIX_LETTERS} letters."
+            )
         return Prefix(stem)
     words = tuple(query_lemmas(token.text) for token in tokenize(chunk))
     if not words:
@@ -120,7 +129,7 @@ def _clause_of(chunk: str, *, quoted: bool) -> Clause | None:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text).translate(_QUOTES)
     required: list[Clause] = []
     excluded: list[Clause] = []
     for match in _CHUNK_RE.finditer(text):
@@ -133,5 +142,8 @@ def parse_query(text: str) -> ParsedQuery:
         if clause is not None:
             (excluded if negated else required).append(clause)
     if excluded and not required:
-        raise SearchQueryError("исключения (-слово) работают только вместе с искомыми словами")
+        raise SearchQueryError(
+            "Исключения (-слово) работают только вместе с искомыми словами. "
+            "Exclusions (-word) need a word to look for."
+        )
     return ParsedQuery(tuple(required), tuple(excluded))

@@ -59,7 +59,10 @@ def _prefix_terms(session: Session, stem: str) -> tuple[tuple[str, ...], frozens
         .limit(MAX_PREFIX_TERMS + 1)
     ).all()
     if len(rows) > MAX_PREFIX_TERMS:
-        raise SearchQueryError(f"префикс «{stem}*» слишком общий: уточните его")
+        raise SearchQueryError(
+            f"Префикс «{stem}*» слишком общий: уточните его. "
+            f"The prefix «{stem}*» matches too much; make it longer."
+        )
     return tuple(sorted({r.term for r in rows})), frozenset(r.lemma for r in rows)
 
 
@@ -71,7 +74,9 @@ def _positions(session: Session, clause: Clause, lemmas_seen: set[str]) -> Posit
     words = clause.words if isinstance(clause, Phrase) else (clause.lemmas,)
     positions = tuple(_terms_of(session, lemmas) for lemmas in words)
     if prod(len(terms) for terms in positions) > MAX_PHRASE_COMBINATIONS:
-        raise SearchQueryError("фраза слишком неоднозначна: сократите её")
+        raise SearchQueryError(
+            "Фраза слишком неоднозначна: сократите её. The phrase is too ambiguous; shorten it."
+        )
     if isinstance(clause, Word):
         lemmas_seen |= clause.lemmas
     return positions

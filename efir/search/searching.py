@@ -25,8 +25,9 @@ import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from efir.db import Clip
 from efir.search.highlight import Highlighter
 from efir.search.indexing import backend_of
 from efir.search.lemmas import normalise
@@ -53,7 +54,10 @@ def _role_value(role: str) -> str:
         return _ROLE_BY_NAME[normalise(role.strip())].value
     except KeyError:
         names = ", ".join(sorted(_ROLE_BY_NAME))
-        raise SearchQueryError(f"неизвестная роль «{role}»; допустимо: {names}") from None
+        raise SearchQueryError(
+            f"Неизвестная роль «{role}»; допустимо: {names}. "
+            f"Unknown role «{role}»; known roles: {names}."
+        ) from None
 
 
 def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
@@ -77,9 +81,12 @@ def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
     if query.date_to:
         conditions.append(segments.c.air_date <= query.date_to)
     if query.programme:
-        conditions.append(segments.c.programme == query.programme)
+        names = stored_names(session, Clip.programme, query.programme)
+        conditions.append(segments.c.programme.in_(names))
     if query.channel:
-        conditions.append(segments.c.channel == query.channel)
+        conditions.append(
+            segments.c.channel.in_(stored_names(session, Clip.channel, query.channel))
+        )
     if query.clip_id:
         conditions.append(segments.c.clip_id == query.clip_id)
     return conditions
@@ -105,14 +112,29 @@ def _decode_cursor(query: SearchQuery) -> int:
         payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
         offset = int(payload["offset"])
     except (ValueError, KeyError, TypeError) as error:
-        raise SearchQueryError("испорченный курсор страницы") from error
+        raise SearchQueryError(
+            "Испорченный курсор страницы. The page cursor is damaged."
+        ) from error
     if payload.get("key") != _cursor_key(query) or offset < 0:
-        raise SearchQueryError("курсор относится к другому запросу")
+        raise SearchQueryError(
+            "Курсор относится к другому запросу. The page cursor belongs to another query."
+        )
     if offset > _MAX_CURSOR_OFFSET:  # crafted: past any archive, and past SQL's integers
         raise SearchQueryError(
-            "курсор страницы за пределами результатов. The page cursor is out of range."
+            "Курсор страницы за пределами результатов. The page cursor is out of range."
         )
     return offset
+
+
+def stored_names(
+    session: Session, column: InstrumentedAttribute[str | None], wanted: str
+) -> list[str]:
+    """The programme or channel names as clips store them that equal ``wanted`` in any
+    case (ё = е); ``wanted`` itself when none does. Names are few: compared in Python,
+    since SQLite's lower() folds ASCII only."""
+    key = normalise(wanted.strip())
+    stored = session.scalars(select(column).where(column.is_not(None)).distinct())
+    return [name for name in stored if name is not None and normalise(name) == key] or [wanted]
 
 
 def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[Any], ...]:
@@ -255,6 +277,10 @@ def search(
             ClipHits(row.clip_id, row.title, row.programme, row.channel, row.air_date),
         )
         group.hits.append(hit)
+    # A reader of one clip wants its moments in time order (exact ones before the
+    # sounds-like); the clips keep the order of their best hit.
+    for group in groups.values():
+        group.hits.sort(key=lambda hit: (hit.match != "exact", hit.start))
     more = len(rows) > query.limit
     return SearchPage(
         query=query.text,

@@ -3,10 +3,11 @@
 
 import { requestJSON } from "./api.js";
 import {
-  announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
+  announceError, el, formatClock, formatDate, formatDay, initShell, onLanguageChange, parseDay, t,
 } from "./ui.js";
 
 const FILTERS = ["speaker", "role", "programme", "from", "to"];
+const DATE_FILTERS = new Set(["from", "to"]);
 
 const form = document.getElementById("search-form");
 const summary = document.getElementById("search-summary");
@@ -90,7 +91,8 @@ function queryParams() {
   params.set("q", form.elements.q.value.trim());
   for (const name of FILTERS) {
     const value = form.elements[name].value.trim();
-    if (value) params.set(name, value);
+    // Dates are typed дд.мм.гггг whatever the browser's locale; the API takes ISO days.
+    if (value) params.set(name, DATE_FILTERS.has(name) ? parseDay(value) || value : value);
   }
   if (!form.elements.fuzzy.checked) params.set("fuzzy", "false");
   return params;
@@ -115,6 +117,8 @@ async function runSearch({ cursor = null } = {}) {
   if (!cursor) groups.clear();
   addPage(lastPage);
   renderResults();
+  // Focus stays where the work is: on the results a search just produced.
+  if (!cursor) summary.focus();
 }
 
 form.addEventListener("submit", (event) => {
@@ -129,8 +133,23 @@ initShell("search.page_title");
 onLanguageChange(() => { if (lastPage) renderResults(); });
 const initial = new URLSearchParams(location.search);
 for (const name of ["q", ...FILTERS]) {
-  if (initial.has(name)) form.elements[name].value = initial.get(name);
+  if (!initial.has(name)) continue;
+  const value = initial.get(name);
+  form.elements[name].value = DATE_FILTERS.has(name) ? formatDay(value) || value : value;
 }
+
+// Programme names already in the archive, offered as the user types (any case).
+const programmes = document.getElementById("search-programmes");
+form.elements.programme.addEventListener("input", async () => {
+  try {
+    const names = await requestJSON(`/api/v1/clips/suggestions?${new URLSearchParams({
+      field: "programme", q: form.elements.programme.value,
+    })}`);
+    programmes.replaceChildren(...names.map((value) => el("option", { value })));
+  } catch {
+    // suggestions are a convenience; the filter works without them
+  }
+});
 form.elements.fuzzy.checked = initial.get("fuzzy") !== "false";
 if (initial.get("q")) runSearch();
 else form.elements.q.focus();
