@@ -45,8 +45,10 @@ function editing() {
 
 function renderClipHead() {
   const { clip } = state;
-  document.getElementById("clip-title").textContent =
-    clip.title || clip.original_filename || t("editor.untitled");
+  const title = document.getElementById("clip-title");
+  // The title is content now: a language switch must not put «Загрузка…» back.
+  title.removeAttribute("data-i18n");
+  title.textContent = clip.title || clip.original_filename || t("editor.untitled");
   const meta = [
     clip.programme, formatDate(clip.air_date), clip.duration_s && formatClock(clip.duration_s),
   ];

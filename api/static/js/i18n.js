@@ -312,7 +312,7 @@ const MESSAGES = {
     "editor.replace_find": "Find",
     "editor.replace_with": "Replace with",
     "editor.replace_all": "Replace everywhere",
-    "editor.replace_hint": "Every form of the word: «Спарова», «Спарову» → «Спанова», «Спанову». Word times stay.",
+    "editor.replace_hint": "Every form of the word becomes the same form of the new one. Word times stay.",
     "editor.replaced": "Words replaced: {count}",
     "upload.open_existing": "open",
     "queue.eta_unknown": "estimating…",
