@@ -21,6 +21,7 @@ from typing import Any
 from efir.transcript import Role, Segment, Speaker, Transcript, Word
 
 __all__ = [
+    "ConfirmSpeaker",
     "EditOp",
     "MergeSegments",
     "RenameSpeaker",
@@ -53,6 +54,13 @@ class SetSpeaker:
 
 
 @dataclass(frozen=True)
+class ConfirmSpeaker:
+    """The editor checked who speaks a segment and agrees: its `check` flag goes."""
+
+    segment_id: int
+
+
+@dataclass(frozen=True)
 class RenameSpeaker:
     speaker_id: str
     changes: tuple[tuple[str, Any], ...]  # (field, value) for name/title/role given
@@ -69,7 +77,7 @@ class MergeSegments:
     segment_ids: tuple[int, ...]
 
 
-EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments
+EditOp = SetText | SetSpeaker | ConfirmSpeaker | RenameSpeaker | SplitSegment | MergeSegments
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -96,6 +104,8 @@ def _parse_op(index: int, raw: Mapping[str, Any]) -> EditOp:
         return SetSpeaker(
             _field(raw, "segment_id", int, where), _non_empty(raw, "speaker_id", where)
         )
+    if kind == "confirm_speaker":
+        return ConfirmSpeaker(_field(raw, "segment_id", int, where))
     if kind == "rename_speaker":
         changes = []
         for name in ("name", "title"):
@@ -118,7 +128,7 @@ def _parse_op(index: int, raw: Mapping[str, Any]) -> EditOp:
         if not isinstance(ids, list) or len(ids) < 2 or not all(_is_int(i) for i in ids):
             raise ValueError(f"{where}.segment_ids must be a list of at least two segment ids")
         return MergeSegments(tuple(ids))
-    known = "set_text, set_speaker, rename_speaker, split, merge"
+    known = "set_text, set_speaker, confirm_speaker, rename_speaker, split, merge"
     raise ValueError(f"{where}.op must be one of {known}, got {kind!r}")
 
 
@@ -174,16 +184,22 @@ def _apply(transcript: Transcript, op: EditOp) -> Transcript:
         if transcript.speaker(op.speaker_id) is None:
             speakers = (*speakers, Speaker(id=op.speaker_id))  # an editor's new speaker
         return replace(
-            _with_segment(transcript, replace(segment, speaker=op.speaker_id)),
+            _with_segment(transcript, replace(segment, speaker=op.speaker_id).confirmed()),
             speakers=speakers,
         )
+    if isinstance(op, ConfirmSpeaker):
+        return _with_segment(transcript, _segment(transcript, op.segment_id).confirmed())
     if isinstance(op, RenameSpeaker):
         speaker = transcript.speaker(op.speaker_id)
         if speaker is None:
             raise ValueError(f"no speaker {op.speaker_id!r} in this transcript")
         renamed = replace(speaker, **dict(op.changes))
         speakers = tuple(renamed if s.id == op.speaker_id else s for s in transcript.speakers)
-        return replace(transcript, speakers=speakers)
+        # Naming a speaker is the editor's word on who speaks all of its segments.
+        segments = tuple(
+            s.confirmed() if s.speaker == op.speaker_id else s for s in transcript.segments
+        )
+        return replace(transcript, speakers=speakers, segments=segments)
     if isinstance(op, SplitSegment):
         return _split(transcript, op)
     return _merge(transcript, op)

@@ -322,7 +322,8 @@ def assign_voice(
         else s
         for s in transcript.speakers
     )
-    return replace(transcript, speakers=speakers)
+    segments = tuple(s.confirmed() if s.speaker == speaker_id else s for s in transcript.segments)
+    return replace(transcript, speakers=speakers, segments=segments)
 
 
 def _same_name(a: str | None, b: str | None) -> bool:

@@ -44,9 +44,11 @@ def export_transcript(
     format_name: Annotated[str, Query(alias="format")] = "srt",
     revision: RevisionQuery = None,
     timecodes: bool = False,
+    mark_checks: bool = False,
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
-    (e.g. ``max_chars_per_line=37``)."""
+    (e.g. ``max_chars_per_line=37``); ``mark_checks`` marks the text export's turns whose
+    speaker is flagged for checking."""
     export_format = FORMATS.get(format_name)
     if export_format is None:
         raise HTTPException(
@@ -64,6 +66,7 @@ def export_transcript(
         rules=rules,
         timecodes=timecodes,
         title=clip.title if clip else None,
+        mark_checks=mark_checks,
     )
     filename = f"{clip_id}-r{row.revision}.{export_format.extension}"
     return Response(

@@ -47,6 +47,7 @@ class _Request:
     rules: CueRules
     timecodes: bool
     title: str
+    mark_checks: bool = False
 
     def cues(self) -> list[Cue]:
         return build_cues(self.transcript, self.rules)
@@ -58,7 +59,9 @@ _RENDERERS: dict[str, Callable[[_Request], bytes]] = {
     "ttml": lambda r: render_ttml(
         r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes
     ),
-    "txt": lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
+    "txt": lambda r: render_text(
+        r.transcript, timecodes=r.timecodes, mark_checks=r.mark_checks
+    ).encode(),
     "docx": lambda r: render_docx(r.transcript, title=r.title),
     "json": lambda r: r.transcript.to_json(indent=2).encode(),
 }
@@ -71,15 +74,19 @@ def render(
     rules: CueRules | None = None,
     timecodes: bool = False,
     title: str | None = None,
+    mark_checks: bool = False,
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
-    ``rules.fps``); ``title`` heads the DOCX. Raises ValueError for an unknown format.
+    ``rules.fps``); ``title`` heads the DOCX; ``mark_checks`` marks the text export's
+    turns whose speaker is flagged for checking. Raises ValueError for an unknown format.
     """
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    request = _Request(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
+    request = _Request(
+        transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE, mark_checks
+    )
     return renderer(request)
