@@ -102,6 +102,16 @@ class VoicePublic(BaseModel):
     samples: int
     created_at: datetime
     updated_at: datetime
+    # How many clips it learned from (GET /api/v1/voices/{id}/clips lists them).
+    clip_count: int = 0
+
+
+class VoiceClipPublic(BaseModel):
+    """A clip a voice learned from, and the seconds of speech it gave."""
+
+    clip_id: str
+    title: str | None
+    seconds: int
 
 
 class VoiceUpdate(BaseModel):

@@ -47,6 +47,7 @@ from efir.jobs import (
 from efir.logs import log_context
 from efir.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
 from efir.storage import MediaStorage, StorageUnavailableError, make_storage
+from efir.transcript import SpeakerSource
 from efir.transcripts_store import save_job_output
 from efir.voices import known_voices
 from worker.celery_app import app
@@ -269,9 +270,15 @@ def _start_long_programme(
 
 def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineResult) -> None:
     advance_job(session, job_id, JobState.INDEXING, _INDEXING_PROGRESS)
-    # Committed with the transcript: the registry learns the caption-named speakers.
+    # Committed with the transcript: the registry learns the speakers a caption was seen
+    # over, never one the clustering or the registry named by voice alone.
     store_voiceprints(session, clip_id, result.voiceprints)
-    transcript = remember_clip_voices(session, clip_id, result.transcript)
+    seen = {
+        s.speaker
+        for s in result.transcript.segments
+        if s.speaker and s.speaker_source is SpeakerSource.CAPTION
+    }
+    transcript = remember_clip_voices(session, clip_id, result.transcript, seen)
     save_job_output(session, clip_id=clip_id, job_id=job_id, transcript=transcript)
     finish_job(session, job_id)
 
