@@ -228,7 +228,16 @@ def grab_gray_frames(path: Path, times_s: Sequence[float]) -> list[np.ndarray]:
     many frames cheaply: frames no other frame refers to are not decoded, so a time
     may get its neighbour a frame or two away."""
     frames = _frames_at(path, times_s, skip_nonref=True)
-    return [frame.to_ndarray(format="gray") for frame in frames]
+    return [_luma(frame) for frame in frames]
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    """The Y plane as it is in YUV pictures (no conversion), else a converted copy."""
+    if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p"):
+        return frame.to_ndarray(format="gray")
+    plane = frame.planes[0]
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, -1)
+    return rows[:, : plane.width]
 
 
 def _frames_at(path: Path, times_s: Sequence[float], *, skip_nonref: bool) -> list[av.VideoFrame]:
@@ -239,7 +248,10 @@ def _frames_at(path: Path, times_s: Sequence[float], *, skip_nonref: bool) -> li
             raise MediaError(f"В файле «{path.name}» нет видео (the file has no video track)")
         stream = container.streams.video[0]
         if skip_nonref:
+            # Scanning for captions needs the picture, not its finish: frames nothing
+            # refers to and the deblocking filter are skipped (about half the decoding).
             stream.codec_context.skip_frame = "NONREF"
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         for time_s in sorted(set(times_s)):
             offset = int(time_s / stream.time_base) if stream.time_base else 0
             container.seek(max(offset, 0), stream=stream, backward=True)
