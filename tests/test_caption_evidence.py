@@ -13,7 +13,15 @@ from efir.edits import apply_edits, parse_ops
 from efir.exports import render
 from efir.exports.text import CHECK_MARK
 from efir.transcript import Segment, Speaker, SpeakerSource, Transcript
-from worker.stages.caption_evidence import Anchor, decide, mark_checks
+from worker.stages.caption_evidence import (
+    CHECK_BELOW,
+    Anchor,
+    EvidenceOptions,
+    caption_tails,
+    decide,
+    mark_checks,
+)
+from worker.stages.speaker_embedding import unit_rows
 
 DIM = 64
 SAME = 0.86  # the diarizer's plain same-speaker threshold
@@ -181,3 +189,30 @@ def test_text_export_marks_turns_to_check_only_when_asked() -> None:
     marked = render(checked, "txt", mark_checks=True).decode()
     assert f"{CHECK_MARK} Игорь ПЕТРОВ, ДИРЕКТОР:" in marked
     assert CHECK_MARK not in render(checked, "txt").decode()
+
+
+def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
+    """One stretch under a caption that went early: the part after it keeps the speaker
+    but counts as decided by voice, and a different voice there gets flagged."""
+    rng = np.random.default_rng(3)
+    vox, korr = _voice(rng), _voice(rng)
+    vox_korr = np.stack(
+        [_segment(rng, vox, 0.9) for _ in range(5)] + [_segment(rng, korr, 0.9) for _ in range(5)]
+    )
+    chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(10)]
+    segment = np.arange(10)
+    decision = decide(
+        unit_rows(vox_korr.mean(axis=0, keepdims=True)),
+        np.array([8.0]),
+        [B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+    )
+    captions = [(10.5, 12.5, B)]  # seen for 2 s, then gone while the stretch runs on
+    parts, tailed = caption_tails(
+        decision, [segment], vox_korr, chunks, captions, EvidenceOptions()
+    )
+    assert [list(p) for p in parts] == [list(range(4)), list(range(4, 10))]
+    assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
+    assert tailed.labels[0] == tailed.labels[1]
+    assert tailed.confidence[1] < 0.9 < CHECK_BELOW

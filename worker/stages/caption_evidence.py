@@ -35,6 +35,7 @@ __all__ = [
     "Decision",
     "EvidenceOptions",
     "caption_anchors",
+    "caption_tails",
     "decide",
     "mark_checks",
     "split_at_captions",
@@ -130,6 +131,72 @@ def caption_anchors(
                 best, best_overlap = anchor, overlap
         result.append(best)
     return result
+
+
+def caption_tails(
+    decision: Decision,
+    segments: Sequence[np.ndarray],
+    vectors: np.ndarray,
+    chunks: Sequence[Chunk],
+    captions: Sequence[tuple[float, float, Anchor]],
+    options: EvidenceOptions,
+) -> tuple[list[np.ndarray], Decision]:
+    """Captioned segments that run on well past their caption (it went before the person
+    stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
+    as pass 1 found) but was not seen under the caption: it becomes "same voice" with
+    the confidence of its voice against the caption-seen speech, so an unsure one is
+    flagged, and it teaches the registry nothing."""
+    out_segments: list[np.ndarray] = []
+    labels: list[int] = []
+    sources: list[SpeakerSource | None] = []
+    confidence: list[float] = []
+    tails: list[tuple[int, int]] = []  # (index in the output, speaker label)
+    for i, members in enumerate(segments):
+        cut = None
+        if decision.sources[i] is SpeakerSource.CAPTION:
+            key = decision.anchors[int(decision.labels[i])].key
+            lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
+            went = max(
+                (end for start, end, a in captions if a.key == key and start < hi and end > lo),
+                default=hi,
+            )
+            after = went + options.caption_pad_s
+            if hi > after + 1.0:
+                cut = next(
+                    (k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None
+                )
+        parts = [members] if cut is None else [members[:cut], members[cut:]]
+        for n, part in enumerate(parts):
+            out_segments.append(part)
+            labels.append(int(decision.labels[i]))
+            sources.append(decision.sources[i])
+            confidence.append(float(decision.confidence[i]))
+            if n == 1:
+                tails.append((len(out_segments) - 1, int(decision.labels[i])))
+    seen = {
+        label: unit_rows(
+            np.concatenate(
+                [
+                    vectors[out_segments[j]]
+                    for j in range(len(out_segments))
+                    if labels[j] == label
+                    and sources[j] is SpeakerSource.CAPTION
+                    and all(j != t for t, _ in tails)
+                ]
+            ).mean(axis=0)
+        )
+        for _, label in tails
+    }
+    for index, label in tails:
+        sources[index] = SpeakerSource.VOICE
+        tail_voice = unit_rows(vectors[out_segments[index]].mean(axis=0))
+        confidence[index] = float(tail_voice @ seen[label])
+    return out_segments, Decision(
+        labels=np.array(labels, dtype=int),
+        anchors=decision.anchors,
+        sources=sources,
+        confidence=np.array(confidence),
+    )
 
 
 def decide(

@@ -41,6 +41,7 @@ from worker.stages.caption_evidence import (
     Decision,
     EvidenceOptions,
     caption_anchors,
+    caption_tails,
     decide,
     split_at_captions,
 )
@@ -207,6 +208,7 @@ def cluster_speakers(
         max_speakers=options.max_speakers,
         options=options.evidence,
     )
+    segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
     chunk_segment = np.empty(len(chunks), dtype=int)
     for index, members in enumerate(segments):
