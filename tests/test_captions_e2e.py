@@ -10,49 +10,33 @@ speaker. No speaker count is given.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from caption_scoring import same_name, score
-from service_support import REPO_ROOT, SESSION_TOKEN, running_api, running_worker, session_factory
+from service_support import REPO_ROOT, session_factory
 from sqlalchemy import select
-from test_e2e import upload, wait_for_job
+from test_e2e import LiveService, live_service, upload, wait_for_job
 
 from efir.config import Settings
 from efir.db import VoiceSource
 from efir.transcript import SpeakerSource, Transcript
 
 pytestmark = pytest.mark.slow
+__all__ = ["live_service"]  # the fixture, imported for this module's own instance
 
 TEST1 = REPO_ROOT / "fixtures" / "captions" / "test" / "test1"
 
 
 @pytest.fixture(scope="module")
-def run(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[tuple[httpx.Client, Settings, dict[str, Any]]]:
-    root = tmp_path_factory.mktemp("captions-e2e")
-    settings = Settings(
-        data_dir=root / "data",
-        database_url=f"sqlite:///{root / 'efir.sqlite3'}",
-        cpu_threads=1,
-        redis_url=redis_url,
-        queue_name=f"efir-test-{SESSION_TOKEN}-{uuid.uuid4().hex[:6]}",
-    )
-    with (
-        running_api(settings) as base_url,
-        httpx.Client(base_url=base_url, timeout=60) as client,
-        running_worker(settings, root / "worker.log"),
-    ):
-        job = upload(client, TEST1.with_suffix(".mp4"), title="Паводок в Аркалыке")
-        finished = wait_for_job(client, job["id"])
-        assert finished["state"] == "done", finished["error"]
-        yield client, settings, job
-    redis.Redis.from_url(redis_url).delete(settings.queue_name)
+def run(live_service: LiveService) -> tuple[httpx.Client, Settings, dict[str, Any]]:
+    """test1 through the module's own API + worker (test_e2e's live service)."""
+    client = live_service.client
+    job = upload(client, TEST1.with_suffix(".mp4"), title="Паводок в Аркалыке")
+    finished = wait_for_job(client, job["id"])
+    assert finished["state"] == "done", finished["error"]
+    return client, live_service.settings, job
 
 
 def _transcript(client: httpx.Client, clip_id: str) -> Transcript:
