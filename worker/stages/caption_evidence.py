@@ -54,6 +54,9 @@ class EvidenceOptions:
     caption_lead_s: float = 3.5
     # Sampled-caption span widened by this much when asking what speech it covers.
     caption_pad_s: float = 0.5
+    # The caption was last seen at a sample and gone by the next (2 s later): speech
+    # up to half that step after the last sighting still counts as under it.
+    tail_after_s: float = 1.0
     # A segment is under a caption when this much of it (or half of it) is.
     min_under_s: float = 0.8
     # Voice change score that cuts a segment at a caption's appearance (a long stretch
@@ -160,7 +163,7 @@ def caption_tails(
                 (end for start, end, a in captions if a.key == key and start < hi and end > lo),
                 default=hi,
             )
-            after = went + options.caption_pad_s
+            after = went + options.tail_after_s
             if hi > after + 1.0:
                 cut = next(
                     (k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None
