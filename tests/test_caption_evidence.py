@@ -208,11 +208,11 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
         seed_segment_s=3.0,
         same_speaker_similarity=SAME,
     )
-    captions = [(10.5, 12.5, B)]  # seen for 2 s, then gone while the stretch runs on
+    captions = [(10.5, 12.9, B)]  # seen for 2.4 s, then gone while the stretch runs on
     parts, tailed = caption_tails(
         decision, [segment], vox_korr, chunks, captions, EvidenceOptions()
     )
-    assert [list(p) for p in parts] == [list(range(4)), list(range(4, 10))]
+    assert [list(p) for p in parts] == [list(range(5)), list(range(5, 10))]
     assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
     assert tailed.labels[0] == tailed.labels[1]
     assert tailed.confidence[1] < 0.9 < CHECK_BELOW
