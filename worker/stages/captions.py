@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+from rapidfuzz import fuzz
 
 from efir.errors import OcrError
 from efir.transcript import Role, Transcript
@@ -246,8 +247,6 @@ def _spans(
 
 def _similar_keys(a: str, b: str) -> bool:
     """One name read twice with an OCR slip in one letter or two."""
-    from rapidfuzz import fuzz
-
     return a == b or fuzz.ratio(a, b) >= 85
 
 
