@@ -17,6 +17,7 @@ from pydantic import (
 from efir.db import JobState
 from efir.jobs.lifecycle import JobPriority
 from efir.transcripts.edits import (
+    ConfirmSpeaker,
     EditOp,
     MergeSegments,
     RenameSpeaker,
@@ -152,6 +153,17 @@ class SetSpeakerOp(BaseModel):
         return SetSpeaker(self.segment_id, self.speaker_id)
 
 
+class ConfirmSpeakerOp(BaseModel):
+    """The editor checked who speaks a segment and agrees: its ``check`` flag goes."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["confirm_speaker"]
+    segment_id: SegmentId
+
+    def to_edit(self) -> EditOp:
+        return ConfirmSpeaker(self.segment_id)
+
+
 class RenameSpeakerOp(BaseModel):
     """Change a speaker's name, title or role; a field left out stays, null clears it."""
 
@@ -215,7 +227,13 @@ class ReplaceWordOp(BaseModel):
 
 
 EditOpRequest = Annotated[
-    SetTextOp | SetSpeakerOp | RenameSpeakerOp | SplitOp | MergeOp | ReplaceWordOp,
+    SetTextOp
+    | SetSpeakerOp
+    | ConfirmSpeakerOp
+    | RenameSpeakerOp
+    | SplitOp
+    | MergeOp
+    | ReplaceWordOp,
     Field(discriminator="op"),
 ]
 
@@ -240,6 +258,16 @@ class VoicePublic(BaseModel):
     samples: int
     created_at: datetime
     updated_at: datetime
+    # How many clips it learned from (GET /api/v1/voices/{id}/clips lists them).
+    clip_count: int = 0
+
+
+class VoiceClipPublic(BaseModel):
+    """A clip a voice learned from, and the seconds of speech it gave."""
+
+    clip_id: str
+    title: str | None
+    seconds: int
 
 
 class VoiceUpdate(BaseModel):

@@ -45,8 +45,8 @@ from efir.transcripts.revisions import save_job_output  # noqa: E402
 from worker.model_cache import get_whisper_model  # noqa: E402
 from worker.pipeline import PipelineOptions, pipeline_options_from_settings, recognise, run_pipeline  # noqa: E402
 from worker.stages.asr import speech_regions  # noqa: E402
-from worker.stages.captions import read_captions  # noqa: E402
-from worker.stages.diarize import diarize  # noqa: E402
+from worker.stages.captions import scan_captions  # noqa: E402
+from worker.stages.diarize import cluster_speakers, embed_speech  # noqa: E402
 from worker.stages.media import SAMPLE_RATE, decode_audio, probe  # noqa: E402
 
 STAGES = ("decode", "VAD", "ASR", "diarization", "caption OCR", "indexing")
@@ -105,14 +105,25 @@ def _time_stages(
     timings["decode"].append(time.perf_counter() - started)
     regions = _timed_value(timings["VAD"], lambda: speech_regions(audio, options.asr))
     transcript = _timed_value(timings["ASR"], lambda: recognise(audio, options, regions=regions))
+    speech = [(s.start, s.end) for s in transcript.segments]
+    captions = (
+        _timed_value(
+            timings["caption OCR"],
+            lambda: scan_captions(media, speech, options=options.captions),
+        )
+        if info.has_video
+        else []
+    )
     diarization = _timed_value(
-        timings["diarization"], lambda: diarize(transcript, audio, options=options.diarize)
+        timings["diarization"],
+        lambda: cluster_speakers(
+            transcript,
+            embed_speech(transcript, audio, options=options.diarize),
+            options=options.diarize,
+            captions=captions,
+        ),
     )
     named = diarization.transcript
-    if info.has_video:
-        named = _timed_value(
-            timings["caption OCR"], lambda: read_captions(named, media, options=options.captions)
-        )
     timings["indexing"].append(_timed(lambda: indexer.save(named)))
     return audio.size / SAMPLE_RATE
 

@@ -235,6 +235,21 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class VoiceSource(Base):
+    """What a registry voice learned from one clip speaker: the print and its seconds,
+    so that one clip's contribution can be taken back out of the voice."""
+
+    __tablename__ = "voice_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    speaker_id: Mapped[str] = mapped_column(String(64))
+    centroid: Mapped[list[float]]
+    samples: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ClipSpeaker(Base):
     """A clip speaker's voiceprint, kept so that naming the speaker later (an editor's
     rename) can still teach the voice registry."""

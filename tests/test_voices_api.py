@@ -209,3 +209,57 @@ def test_speaker_count_hints_at_upload(
     with session_factory(settings.sqlalchemy_url)() as session:
         options = get_job(session, response.json()["id"]).options
     assert (options["min_speakers"], options["max_speakers"]) == (2, 6)
+
+
+def test_a_voice_forgets_one_clip(service: tuple[httpx.Client, str], database_url: str) -> None:
+    """The registry records what each voice learned from which clip; forgetting a clip
+    takes exactly its prints back out."""
+    client, clip_id = service
+    rename(client, clip_id, speaker_id="S2", name="Ерлан СПАНОВ")
+    voice = client.get("/api/v1/voices").json()[0]
+    assert voice["clip_count"] == 1
+    assert client.get(f"/api/v1/voices/{voice['id']}/clips").json() == [
+        {"clip_id": clip_id, "title": None, "seconds": 12}
+    ]
+
+    # A second clip's speaker, wrongly set to this voice by an editor, teaches it too.
+    with session_factory(database_url)() as session:
+        other = Clip(sha256="1" * 64, original_filename="other.mp4", media_key="k2", size_bytes=1)
+        other.title = "Другой сюжет"
+        session.add(other)
+        session.flush()
+        store_voiceprints(session, other.id, {"S1": VoicePrint(ANCHOR_PRINT, 6.0)})
+        save_revision(
+            session,
+            clip_id=other.id,
+            transcript=Transcript(
+                duration=6.0,
+                language="ru",
+                model="test",
+                segments=(Segment(0, 0.0, 6.0, "Здравствуйте.", speaker="S1"),),
+                speakers=(Speaker("S1"),),
+            ),
+        )
+        session.commit()
+        other_id = other.id
+    response = client.post(
+        f"/api/v1/transcripts/{other_id}/speakers/S1/voice", json={"voice_id": voice["id"]}
+    )
+    assert response.status_code == 200, response.text
+    learned = client.get(f"/api/v1/voices/{voice['id']}").json()
+    assert (learned["samples"], learned["clip_count"]) == (18, 2)
+    clips = client.get(f"/api/v1/voices/{voice['id']}/clips").json()
+    assert [c["clip_id"] for c in clips] == [other_id, clip_id]
+    assert clips[0]["title"] == "Другой сюжет"
+
+    forgot = client.delete(f"/api/v1/voices/{voice['id']}/clips/{other_id}")
+    assert forgot.status_code == 200, forgot.text
+    assert (forgot.json()["samples"], forgot.json()["clip_count"]) == (12, 1)
+    with session_factory(database_url)() as session:
+        centroid = np.array(session.get(Voice, voice["id"]).centroid)
+    assert np.allclose(centroid, GUEST_PRINT, atol=1e-6)  # the guest's voice alone again
+
+    missing = client.delete(f"/api/v1/voices/{voice['id']}/clips/{other_id}")
+    assert missing.status_code == 404
+    assert client.delete(f"/api/v1/voices/{voice['id']}/clips/{clip_id}").json() is None
+    assert client.get(f"/api/v1/voices/{voice['id']}").status_code == 404

@@ -1,8 +1,10 @@
 """The transcription pipeline: a media file in, a Transcript (and voiceprints) out.
 
 probe → decode to 16 kHz mono → recognise (with the glossary as prompt) → correct
-glossary near-misses → speakers: diarize, read on-screen captions (video only),
-name voices the registry knows, guess the remaining roles. Registry matching comes
+glossary near-misses → speakers: read on-screen name captions over the speech (video
+only), diarize with them as evidence, name voices the registry knows, guess the
+remaining roles, flag named turns nobody saw a caption over and the voice is unsure
+of (`"check": true`). Registry matching comes
 before the role guess so that a known correspondent keeps the role the newsroom
 gave her. Each stage is a plain function; this module only wires them and reports
 progress as (stage, fraction 0..1). `recognise` and `name_speakers` are also the two
@@ -26,7 +28,8 @@ from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
 from worker.stages.asr import AsrOptions, FractionDone, TimeSpan, transcribe
-from worker.stages.captions import CaptionOptions, read_captions
+from worker.stages.caption_evidence import mark_checks
+from worker.stages.captions import CaptionOptions, scan_captions
 from worker.stages.diarize import (
     DiarizeOptions,
     SpeechEmbeddings,
@@ -181,16 +184,21 @@ def name_speakers(
     known_voices: Sequence[KnownVoice] = (),
     on_progress: StageProgress | None = None,
 ) -> PipelineResult:
-    """The speaker stages over a whole clip's transcript and speech embeddings: cluster
-    the voices, read captions (video only), name registry voices, guess roles."""
+    """The speaker stages over a whole clip's transcript and speech embeddings: read
+    captions (video only), cluster the voices under them, name registry voices, guess
+    roles, flag what to check."""
     report = on_progress or _ignore_progress
-    diarization = cluster_speakers(transcript, embeddings, options=options.diarize)
-    report(JobState.SPEAKERS, 0.5)
-    transcript = diarization.transcript
+    captions = []
     if options.ocr_captions and has_video:
-        transcript = read_captions(transcript, media_path, options=options.captions)
-    transcript = match_known_voices(transcript, diarization.centroids, known_voices)
+        speech = [(s.start, s.end) for s in transcript.segments]
+        captions = scan_captions(media_path, speech, options=options.captions)
+    report(JobState.SPEAKERS, 0.5)
+    diarization = cluster_speakers(
+        transcript, embeddings, options=options.diarize, captions=captions
+    )
+    transcript = match_known_voices(diarization.transcript, diarization.centroids, known_voices)
     transcript = assign_roles(transcript)
+    transcript = mark_checks(transcript, diarization.centroids, known_voices)
     report(JobState.SPEAKERS, 1.0)
     return PipelineResult(transcript, _voiceprints(diarization.centroids, diarization.speech_s))
 

@@ -49,6 +49,7 @@ from efir.jobs.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chu
 from efir.logs import log_context
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, StorageUnavailableError
+from efir.transcripts.model import SpeakerSource
 from efir.transcripts.revisions import save_job_output
 from efir.voices.registry import known_voices
 from efir.voices.voiceprints import remember_clip_voices, store_voiceprints
@@ -264,9 +265,15 @@ def _start_long_programme(
 
 def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineResult) -> None:
     advance_job(session, job_id, JobState.INDEXING, stage_progress(JobState.INDEXING, 0.0))
-    # Committed with the transcript: the registry learns the caption-named speakers.
+    # Committed with the transcript: the registry learns the speakers a caption was seen
+    # over, never one the clustering or the registry named by voice alone.
     store_voiceprints(session, clip_id, result.voiceprints)
-    transcript = remember_clip_voices(session, clip_id, result.transcript)
+    seen = {
+        s.speaker
+        for s in result.transcript.segments
+        if s.speaker and s.speaker_source is SpeakerSource.CAPTION
+    }
+    transcript = remember_clip_voices(session, clip_id, result.transcript, seen)
     save_job_output(session, clip_id=clip_id, job_id=job_id, transcript=transcript)
     finish_job(session, job_id)
 

@@ -49,16 +49,23 @@ def export_transcript(
     revision: RevisionQuery = None,
     timecodes: bool = False,
     transliterate: bool = False,
+    mark_checks: bool = False,
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
-    (e.g. ``max_chars_per_line=37``). Named ``<air date>_<programme>_<title>.<ext>``,
-    in Latin letters with ``transliterate=true``."""
+    (e.g. ``max_chars_per_line=37``); ``mark_checks`` marks the text export's turns whose
+    speaker is flagged for checking. Named ``<air date>_<programme>_<title>.<ext>``, in
+    Latin letters with ``transliterate=true``."""
     chosen = export_format(format_name)
     rules = CueRules.from_query(request.query_params)
     row = _revision(session, clip_id, revision)
     clip = ClipMeta.from_clip(get_clip(session, clip_id))
     body = render(
-        Transcript.from_dict(row.data), format_name, rules=rules, timecodes=timecodes, clip=clip
+        Transcript.from_dict(row.data),
+        format_name,
+        rules=rules,
+        timecodes=timecodes,
+        clip=clip,
+        mark_checks=mark_checks,
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(

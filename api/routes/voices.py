@@ -10,9 +10,19 @@ from fastapi import APIRouter, Response
 
 from api.auth import require
 from api.deps import SessionDep
-from api.schemas import VoiceMergeRequest, VoicePublic, VoiceUpdate
+from api.schemas import VoiceClipPublic, VoiceMergeRequest, VoicePublic, VoiceUpdate
 from efir.accounts.users import Permission
-from efir.voices.registry import delete_voice, get_voice, list_voices, merge_voices, rename_voice
+from efir.db import Voice
+from efir.voices.registry import (
+    clip_counts,
+    delete_voice,
+    forget_clip,
+    get_voice,
+    list_voices,
+    merge_voices,
+    rename_voice,
+    voice_clips,
+)
 
 __all__ = ["router"]
 
@@ -22,12 +32,39 @@ router = APIRouter(prefix="/api/v1/voices", tags=["voices"])
 @router.get("", response_model=list[VoicePublic], dependencies=[require(Permission.READ)])
 def voices(session: SessionDep) -> list[VoicePublic]:
     """Every known voice, by name."""
-    return [VoicePublic.model_validate(voice) for voice in list_voices(session)]
+    counts = clip_counts(session)
+    return [_public(voice, counts) for voice in list_voices(session)]
 
 
 @router.get("/{voice_id}", response_model=VoicePublic, dependencies=[require(Permission.READ)])
 def voice(voice_id: str, session: SessionDep) -> VoicePublic:
-    return VoicePublic.model_validate(get_voice(session, voice_id))
+    return _public(get_voice(session, voice_id), clip_counts(session))
+
+
+@router.get(
+    "/{voice_id}/clips",
+    response_model=list[VoiceClipPublic],
+    dependencies=[require(Permission.READ)],
+)
+def clips(voice_id: str, session: SessionDep) -> list[VoiceClipPublic]:
+    """The clips the voice learned from, newest first, with the seconds each gave."""
+    return [
+        VoiceClipPublic(clip_id=c.clip_id, title=c.title, seconds=c.seconds)
+        for c in voice_clips(session, voice_id)
+    ]
+
+
+@router.delete(
+    "/{voice_id}/clips/{clip_id}",
+    response_model=VoicePublic | None,
+    dependencies=[require(Permission.VOICES_ADMIN)],
+)
+def forget_one_clip(voice_id: str, clip_id: str, session: SessionDep) -> VoicePublic | None:
+    """Take what the voice learned from one clip back out (a wrong name there); null when
+    that was all it knew and the voice is gone."""
+    remaining = forget_clip(session, voice_id, clip_id)
+    session.commit()
+    return _public(remaining, clip_counts(session)) if remaining else None
 
 
 @router.patch(
@@ -39,7 +76,7 @@ def update_voice(voice_id: str, changes: VoiceUpdate, session: SessionDep) -> Vo
         session, voice_id, name=changes.name, title=changes.title, role=changes.role
     )
     session.commit()
-    return VoicePublic.model_validate(updated)
+    return _public(updated, clip_counts(session))
 
 
 @router.post(
@@ -51,7 +88,7 @@ def merge(voice_id: str, request_body: VoiceMergeRequest, session: SessionDep) -
     """``other_id`` is the same person: folded into this voice and removed."""
     merged = merge_voices(session, into_id=voice_id, from_id=request_body.other_id)
     session.commit()
-    return VoicePublic.model_validate(merged)
+    return _public(merged, clip_counts(session))
 
 
 @router.delete("/{voice_id}", status_code=204, dependencies=[require(Permission.VOICES_ADMIN)])
@@ -60,3 +97,9 @@ def forget(voice_id: str, session: SessionDep) -> Response:
     delete_voice(session, voice_id)
     session.commit()
     return Response(status_code=204)
+
+
+def _public(voice: Voice, counts: dict[str, int]) -> VoicePublic:
+    return VoicePublic.model_validate(voice).model_copy(
+        update={"clip_count": counts.get(voice.id, 0)}
+    )

@@ -45,6 +45,7 @@ class ExportRequest:
     timecodes: bool
     title: str
     clip: ClipMeta | None = None  # programme, channel, air date for headers
+    mark_checks: bool = False  # the text export marks turns whose speaker is to be checked
 
     def cues(self) -> list[Cue]:
         return build_cues(self.transcript, self.rules)
@@ -72,7 +73,9 @@ FORMATS: dict[str, ExportFormat] = {
     "txt": ExportFormat(
         "text/plain; charset=utf-8",
         "txt",
-        lambda r: render_text(r.transcript, timecodes=r.timecodes).encode(),
+        lambda r: render_text(
+            r.transcript, timecodes=r.timecodes, mark_checks=r.mark_checks
+        ).encode(),
     ),
     "docx": ExportFormat(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -104,14 +107,18 @@ def render(
     timecodes: bool = False,
     title: str | None = None,
     clip: ClipMeta | None = None,
+    mark_checks: bool = False,
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
     ``rules.fps``); ``title`` (else the clip's) heads the DOCX, with the ``clip``'s
-    programme, channel and air date under it. Raises InvalidExportError for an unknown format.
+    programme, channel and air date under it; ``mark_checks`` marks the text export's turns
+    whose speaker is flagged for checking. Raises InvalidExportError for an unknown format.
     """
     heading = title or (clip.title if clip else None) or DEFAULT_TITLE
-    request = ExportRequest(transcript, rules or CueRules(), timecodes, heading, clip)
+    request = ExportRequest(
+        transcript, rules or CueRules(), timecodes, heading, clip, mark_checks=mark_checks
+    )
     return export_format(fmt).render(request)

@@ -17,6 +17,7 @@ class Turn:
     heading: str
     text: str
     quoted: bool  # an interviewee (a synch): the newsroom prints their words in «»
+    check: bool = False  # some of it is under a name the speaker stage was unsure of
 
 
 def speaker_heading(transcript: Transcript, speaker_id: str | None) -> str:
@@ -54,6 +55,7 @@ def turns_of(transcript: Transcript) -> list[Turn]:
                 last.heading,
                 f"{last.text} {text}",
                 last.quoted,
+                last.check or segment.check,
             )
             continue
         speaker = transcript.speaker(segment.speaker)
@@ -65,6 +67,7 @@ def turns_of(transcript: Transcript) -> list[Turn]:
                 heading=speaker_heading(transcript, segment.speaker),
                 text=text,
                 quoted=bool(speaker and (speaker.name or speaker.role is SpeakerRole.INTERVIEWEE)),
+                check=segment.check,
             )
         )
     return turns

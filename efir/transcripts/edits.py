@@ -25,6 +25,7 @@ from efir.search.lemmas import query_lemmas
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
 
 __all__ = [
+    "ConfirmSpeaker",
     "EditOp",
     "MergeSegments",
     "RenameSpeaker",
@@ -59,6 +60,13 @@ class SetSpeaker:
 
 
 @dataclass(frozen=True)
+class ConfirmSpeaker:
+    """The editor checked who speaks a segment and agrees: its `check` flag goes."""
+
+    segment_id: int
+
+
+@dataclass(frozen=True)
 class RenameSpeaker:
     speaker_id: str
     changes: tuple[tuple[str, Any], ...]  # (field, value) for name/title/role given
@@ -80,14 +88,22 @@ class MergeSegments:
 
 @dataclass(frozen=True)
 class ReplaceWord:
-    """Every form of ``find``'s word, in every segment, becomes ``replace`` in that form
+    """Every form of ``find`'s word, in every segment, becomes ``replace`` in that form
     («Спарова», «Спарову» → «Спанова», «Спанову»); word times stay."""
 
     find: str
     replace: str
 
 
-EditOp = SetText | SetSpeaker | RenameSpeaker | SplitSegment | MergeSegments | ReplaceWord
+EditOp = (
+    SetText
+    | SetSpeaker
+    | ConfirmSpeaker
+    | RenameSpeaker
+    | SplitSegment
+    | MergeSegments
+    | ReplaceWord
+)
 
 
 # --- applying --------------------------------------------------------------------------
@@ -112,16 +128,22 @@ def _apply(transcript: Transcript, op: EditOp) -> Transcript:
         if transcript.speaker(op.speaker_id) is None:
             speakers = (*speakers, Speaker(id=op.speaker_id))  # an editor's new speaker
         return replace(
-            _with_segment(transcript, replace(segment, speaker=op.speaker_id)),
+            _with_segment(transcript, replace(segment, speaker=op.speaker_id).confirmed()),
             speakers=speakers,
         )
+    if isinstance(op, ConfirmSpeaker):
+        return _with_segment(transcript, _segment(transcript, op.segment_id).confirmed())
     if isinstance(op, RenameSpeaker):
         speaker = transcript.speaker(op.speaker_id)
         if speaker is None:
             raise InvalidEditError(f"no speaker {op.speaker_id!r} in this transcript")
         renamed = replace(speaker, **dict(op.changes))
         speakers = tuple(renamed if s.id == op.speaker_id else s for s in transcript.speakers)
-        return replace(transcript, speakers=speakers)
+        # Naming a speaker is the editor's word on who speaks all of its segments.
+        segments = tuple(
+            s.confirmed() if s.speaker == op.speaker_id else s for s in transcript.segments
+        )
+        return replace(transcript, speakers=speakers, segments=segments)
     if isinstance(op, SplitSegment):
         return _split(transcript, op)
     if isinstance(op, ReplaceWord):

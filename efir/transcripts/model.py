@@ -5,7 +5,12 @@ contract of the API and the CLI::
 
     {"duration", "language", "model", "speakers": [...],
      "segments": [{"id", "start", "end", "speaker", "text",
-                   "words": [{"start", "end", "word", "probability"}]}]}
+                   "words": [{"start", "end", "word", "probability"}],
+                   "speaker_source"?, "speaker_confidence"?, "check"?}]}
+
+The three optional keys say how a segment's speaker was decided (`SpeakerSource`), how
+sure that is (0..1), and `"check": true` for a named attribution an editor should
+look at. They are written only when set, so older JSON reads and writes unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Segment", "Speaker", "SpeakerRole", "Transcript", "Word"]
+__all__ = ["Segment", "Speaker", "SpeakerRole", "SpeakerSource", "Transcript", "Word"]
 
 
 class SpeakerRole(StrEnum):
@@ -23,6 +28,16 @@ class SpeakerRole(StrEnum):
     CORRESPONDENT = "correspondent"
     INTERVIEWEE = "interviewee"
     OTHER = "other"
+
+
+class SpeakerSource(StrEnum):
+    """How a segment's speaker was decided, from the strongest evidence down."""
+
+    EDITOR = "editor"  # an editor set or confirmed it
+    CAPTION = "caption"  # a name caption was on screen over this speech
+    VOICE = "voice"  # same voice as a captioned stretch of this clip
+    REGISTRY = "registry"  # a registry voice matched the speaker
+    ROLE = "role"  # nobody named: a role guess (anchor, correspondent, «Голос»)
 
 
 # How a newsroom transcript labels a turn whose speaker has no caption.
@@ -89,9 +104,12 @@ class Segment:
     text: str
     speaker: str | None = None
     words: tuple[Word, ...] = ()
+    speaker_source: SpeakerSource | None = None
+    speaker_confidence: float | None = None
+    check: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "start": self.start,
             "end": self.end,
@@ -99,6 +117,19 @@ class Segment:
             "text": self.text,
             "words": [asdict(word) for word in self.words],
         }
+        if self.speaker_source is not None:
+            data["speaker_source"] = self.speaker_source.value
+        if self.speaker_confidence is not None:
+            data["speaker_confidence"] = round(self.speaker_confidence, 3)
+        if self.check:
+            data["check"] = True
+        return data
+
+    def confirmed(self) -> Segment:
+        """The segment as an editor left it: speaker decided by them, nothing to check."""
+        return replace(
+            self, speaker_source=SpeakerSource.EDITOR, speaker_confidence=1.0, check=False
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Segment:
@@ -109,6 +140,15 @@ class Segment:
             text=str(data["text"]),
             speaker=data.get("speaker"),
             words=tuple(Word(**word) for word in data.get("words", ())),
+            speaker_source=SpeakerSource(source)
+            if (source := data.get("speaker_source"))
+            else None,
+            speaker_confidence=(
+                float(confidence)
+                if (confidence := data.get("speaker_confidence")) is not None
+                else None
+            ),
+            check=bool(data.get("check", False)),
         )
 
 

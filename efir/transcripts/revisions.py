@@ -194,6 +194,7 @@ def set_speaker_voice(
         voice_id,
         {sid: p.centroid for sid, p in prints.items()},
         {sid: p.speech_s for sid, p in prints.items()},
+        clip_id=clip_id,
     )
     return save_revision(
         session,

@@ -14,6 +14,11 @@ different voices across clips scores 0.834 (`m_bright`/`m_anchor`), and within
 the seed 0.77 (`f_anchor`/`f_korr`). 0.90 sits between them. All kit voices
 come from one recorded speaker, so real different people score lower still.
 
+A voice learns only from speech whose identity is confirmed: a caption over it
+(the worker passes only caption-seen speakers, with prints of their caption-seen
+speech) or an editor naming the speaker. Each lesson is kept (`voice_sources`:
+clip, speaker, print, seconds), so one clip's contribution can be taken back out.
+
 The pure functions work on numpy vectors; the session-taking ones read and
 write the `voices` table and leave the commit to the caller.
 """
@@ -25,21 +30,24 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from efir.db import Voice
+from efir.db import Clip, Voice, VoiceSource
 from efir.errors import NotFoundError
 from efir.transcripts.model import Speaker, SpeakerRole, Transcript
 
 __all__ = [
     "MATCH_THRESHOLD",
     "KnownVoice",
+    "VoiceClip",
     "VoiceMatch",
     "VoicePrint",
     "assign_voice",
+    "clip_counts",
     "delete_voice",
     "dump_centroids",
+    "forget_clip",
     "get_voice",
     "known_voices",
     "list_voices",
@@ -51,6 +59,7 @@ __all__ = [
     "merged_centroid",
     "remember_voices",
     "rename_voice",
+    "voice_clips",
 ]
 
 MATCH_THRESHOLD = 0.90
@@ -73,6 +82,15 @@ class KnownVoice:
     title: str | None
     role: SpeakerRole | None
     centroid: np.ndarray
+
+
+@dataclass(frozen=True)
+class VoiceClip:
+    """One clip a voice learned from, and how many seconds of it."""
+
+    clip_id: str
+    title: str | None
+    seconds: int
 
 
 @dataclass(frozen=True)
@@ -189,9 +207,11 @@ def remember_voices(
     speech_s: Mapping[str, float] | None = None,
     *,
     threshold: float = MATCH_THRESHOLD,
+    clip_id: str | None = None,
 ) -> Transcript:
     """Store or refine the voice of every named speaker; returns the transcript with
-    each named speaker's `voice_id` set.
+    each named speaker's `voice_id` set. With `clip_id`, each lesson is recorded as
+    that clip's contribution.
 
     A speaker already linked to a voice refines it (and passes on an editor's new
     name, title or role). An unlinked one joins the registry voice it matches when
@@ -218,25 +238,102 @@ def remember_voices(
                 title=speaker.title,
                 role=speaker.role.value if speaker.role else None,
                 centroid=[float(x) for x in _unit(centroids[speaker_id])],
-                samples=samples,
+                samples=0,
             )
             session.add(voice)
         else:
-            centroid = merged_centroid(
-                np.asarray(voice.centroid), voice.samples, centroids[speaker_id], samples
-            )
-            voice.centroid = [float(x) for x in centroid]
-            voice.samples += samples
             voice.name = speaker.name or voice.name
             voice.title = speaker.title or voice.title
             voice.role = speaker.role.value if speaker.role else voice.role
-        session.flush()
+        _learn(session, voice, centroids[speaker_id], samples, clip_id, speaker_id)
         linked[speaker_id] = voice.id
 
     speakers = tuple(
         replace(s, voice_id=linked[s.id]) if s.id in linked else s for s in transcript.speakers
     )
     return replace(transcript, speakers=speakers)
+
+
+def _learn(
+    session: Session,
+    voice: Voice,
+    centroid: np.ndarray,
+    samples: int,
+    clip_id: str | None,
+    speaker_id: str,
+) -> None:
+    """The voice takes in one clip speaker's print, and remembers where it came from."""
+    if voice.samples:
+        mixed = merged_centroid(np.asarray(voice.centroid), voice.samples, centroid, samples)
+        voice.centroid = [float(x) for x in mixed]
+    voice.samples += samples
+    session.flush()
+    if clip_id is not None:
+        session.add(
+            VoiceSource(
+                voice_id=voice.id,
+                clip_id=clip_id,
+                speaker_id=speaker_id,
+                centroid=[float(x) for x in _unit(centroid)],
+                samples=samples,
+            )
+        )
+        session.flush()
+
+
+def voice_clips(session: Session, voice_id: str) -> list[VoiceClip]:
+    """The clips a voice learned from (newest lesson first), with the seconds of each."""
+    get_voice(session, voice_id)
+    rows = session.execute(
+        select(VoiceSource.clip_id, Clip.title, func.sum(VoiceSource.samples))
+        .join(Clip, Clip.id == VoiceSource.clip_id)
+        .where(VoiceSource.voice_id == voice_id)
+        .group_by(VoiceSource.clip_id, Clip.title)
+        .order_by(func.max(VoiceSource.id).desc())
+    )
+    return [VoiceClip(clip_id, title, int(seconds)) for clip_id, title, seconds in rows]
+
+
+def clip_counts(session: Session) -> dict[str, int]:
+    """Voice id → how many clips it learned from."""
+    rows = session.execute(
+        select(VoiceSource.voice_id, func.count(func.distinct(VoiceSource.clip_id))).group_by(
+            VoiceSource.voice_id
+        )
+    )
+    return {voice_id: int(count) for voice_id, count in rows}
+
+
+def forget_clip(session: Session, voice_id: str, clip_id: str) -> Voice | None:
+    """Take one clip's contribution back out of a voice. When the recorded lessons make
+    up all the voice knows, it is rebuilt from the others; a voice from before lessons
+    were recorded has this clip's prints subtracted from its mean. A voice left with
+    nothing learned is forgotten (None)."""
+    voice = get_voice(session, voice_id)
+    lessons = session.scalars(select(VoiceSource).where(VoiceSource.voice_id == voice_id)).all()
+    dropped = [lesson for lesson in lessons if lesson.clip_id == clip_id]
+    kept = [lesson for lesson in lessons if lesson.clip_id != clip_id]
+    if not dropped:
+        raise NotFoundError(
+            f"Голос {voice_id} не учился на клипе {clip_id} (the voice did not learn from it)"
+        )
+    remaining = voice.samples - sum(lesson.samples for lesson in dropped)
+    if sum(lesson.samples for lesson in kept) == remaining:
+        total = sum((_unit(k.centroid) * k.samples for k in kept), np.zeros(len(voice.centroid)))
+    else:
+        total = np.asarray(voice.centroid, dtype=np.float64) * voice.samples
+        for lesson in dropped:
+            total = total - _unit(lesson.centroid) * lesson.samples
+    for lesson in dropped:
+        session.delete(lesson)
+    if remaining <= 0 or float(np.linalg.norm(total)) < 1e-9:
+        session.delete(voice)
+        session.flush()
+        return None
+    voice.centroid = [float(x) for x in _unit(total)]
+    voice.samples = remaining
+    session.flush()
+    return voice
 
 
 def list_voices(session: Session) -> list[Voice]:
@@ -283,6 +380,9 @@ def merge_voices(session: Session, *, into_id: str, from_id: str) -> Voice:
     into.samples += merged.samples
     into.title = into.title or merged.title
     into.role = into.role or merged.role
+    for lesson in session.scalars(select(VoiceSource).where(VoiceSource.voice_id == merged.id)):
+        lesson.voice_id = into.id
+    session.flush()
     session.delete(merged)
     session.flush()
     return into
@@ -301,28 +401,26 @@ def assign_voice(
     voice_id: str,
     centroids: Centroids | None = None,
     speech_s: Mapping[str, float] | None = None,
+    *,
+    clip_id: str | None = None,
 ) -> Transcript:
     """An editor says "this speaker is that registry voice": the speaker takes the voice's
     name, title and role, and, when the clip's speaker print is at hand, the voice
-    learns from it."""
+    learns from it (recorded as `clip_id`'s contribution)."""
     voice = get_voice(session, voice_id)
     if transcript.speaker(speaker_id) is None:
         raise NotFoundError(f"В расшифровке нет спикера {speaker_id} (no such speaker)")
     if centroids is not None and speaker_id in centroids:
         samples = max(1, round((speech_s or {}).get(speaker_id, 1.0)))
-        centroid = merged_centroid(
-            np.asarray(voice.centroid), voice.samples, centroids[speaker_id], samples
-        )
-        voice.centroid = [float(x) for x in centroid]
-        voice.samples += samples
-        session.flush()
+        _learn(session, voice, centroids[speaker_id], samples, clip_id, speaker_id)
     speakers = tuple(
         replace(s, voice_id=voice.id, name=voice.name, title=voice.title, role=_role(voice.role))
         if s.id == speaker_id
         else s
         for s in transcript.speakers
     )
-    return replace(transcript, speakers=speakers)
+    segments = tuple(s.confirmed() if s.speaker == speaker_id else s for s in transcript.segments)
+    return replace(transcript, speakers=speakers, segments=segments)
 
 
 def _same_name(a: str | None, b: str | None) -> bool:

@@ -2,8 +2,9 @@
 the voice registry learns from them.
 
 A job stores one print per diarized speaker (`clip_speakers`) and the registry then
-remembers every speaker the captions named. Because the prints stay, a speaker an
-editor names days later still teaches the registry: the rename reaches
+remembers the speakers a caption was seen over (their prints hold only that
+speech). Because the prints stay, a speaker an editor names days later still
+teaches the registry: the rename reaches
 `remember_clip_voices` through `efir.transcripts.revisions`. Functions flush and leave
 the commit to the caller.
 """
@@ -68,4 +69,5 @@ def remember_clip_voices(
         transcript,
         {speaker_id: p.centroid for speaker_id, p in prints.items()},
         {speaker_id: p.speech_s for speaker_id, p in prints.items()},
+        clip_id=clip_id,
     )

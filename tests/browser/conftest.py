@@ -51,18 +51,23 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of the API serving the UI, with one worker consuming its private queues."""
-    data_dir = tmp_path_factory.mktemp("efir-browser-data")
-    redis_url = os.environ.get("EFIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    settings = Settings(
-        data_dir=data_dir,
+def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings the live service runs with (its database, for setting up state)."""
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("efir-browser-data"),
         database_url=None,
-        redis_url=redis_url,
+        redis_url=os.environ.get("EFIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Queues of our own: other test runs on the same Redis must not take our jobs.
         queue_name=f"efir-browser-{uuid.uuid4().hex[:8]}",
         cpu_threads=1,
     )
+
+
+@pytest.fixture(scope="session")
+def live_service(live_settings: Settings) -> Iterator[str]:
+    """Base URL of the API serving the UI, with one worker consuming its private queues."""
+    settings = live_settings
+    data_dir, redis_url = settings.data_dir, settings.redis_url
     migrate(settings.sqlalchemy_url)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

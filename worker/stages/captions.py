@@ -1,18 +1,18 @@
-"""On-screen captions: the lower-third name and title, read from the picture.
+"""On-screen captions: the lower-third name and title, read from the picture over time.
 
-For each diarized speaker a few frames are taken inside that speaker's turns
-(a second or more past the turn start, where channels show the lower-third).
-In each frame the text in the lower part of the picture is located by its
-horizontal edge density; when there is none, OCR is skipped, which keeps
-anchor and voice-over frames nearly free. Found text is cropped to its band
-and read with Tesseract (Russian). Line 1 is the name, the remaining lines the
-title. Frames vote: the most frequent normalised name wins, then the most
-frequent title read with it; sampling stops early once frames agree.
+`scan_captions` samples the picture every `scan_step_s` over the speech (keyframes
+when one is near, as decoding one costs a single frame) and returns when each caption
+was on screen: the evidence diarization anchors speakers on (worker/stages/diarize.py).
+In each frame the text in the lower part of the picture is located by its horizontal
+edge density; when there is none, OCR is skipped, which keeps anchor and voice-over
+frames nearly free, and a band that looks like the last one read reuses its reading.
+Found text is cropped to its band and read with Tesseract (Russian). Line 1 is the
+name, the remaining lines the title.
 
-Lines read for more than one speaker are channel furniture (a ticker, a
-programme logo, a story strap), not anyone's caption, and are dropped. The
-full frame is deliberately not an OCR fallback: outside the lower part there
-is only furniture, which would name every uncaptioned speaker after the story.
+Lines on screen in most sampled frames are channel furniture (a ticker, a programme
+logo, a story strap), not anyone's caption, and are dropped. The full frame is
+deliberately not an OCR fallback: outside the lower part there is only furniture,
+which would name every uncaptioned speaker after the story.
 """
 
 from __future__ import annotations
@@ -26,12 +26,21 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+from rapidfuzz import fuzz
 
 from efir.errors import OcrError
 from efir.transcripts.model import SpeakerRole, Transcript
-from worker.stages.media import grab_frames, probe
+from worker.stages.media import grab_gray_frames, probe
 
-__all__ = ["CaptionOptions", "CaptionReading", "read_caption_text", "read_captions"]
+__all__ = [
+    "CaptionOptions",
+    "CaptionReading",
+    "CaptionSpan",
+    "name_key",
+    "read_caption_text",
+    "read_captions",
+    "scan_captions",
+]
 
 _TESSDATA_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -42,15 +51,15 @@ _TESSDATA_CANDIDATES = (
 
 @dataclass(frozen=True)
 class CaptionOptions:
-    frames_per_speaker: int = 6
-    # Stop sampling a speaker once this many frames read the same name.
-    agreeing_frames: int = 2
-    # Lower-thirds appear shortly after the cut to the speaker.
-    turn_lead_in_s: float = 1.0
-    min_turn_s: float = 2.0
+    # A lower third stays 2-4 s at least: sampling every 2 s sees every one of them.
+    scan_step_s: float = 2.0
+    # A keyframe this close to a sample time replaces it (free to decode).
+    keyframe_snap_s: float = 0.6
     # Fraction of the picture height, from the bottom, searched for caption text.
     lower_part: float = 0.45
     min_confidence: int = 60
+    # A line on screen in more than this share of the sampled frames is furniture.
+    furniture_share: float = 0.5
     language: str = "rus"
     tessdata_dir: Path | None = None
 
@@ -63,29 +72,80 @@ class CaptionReading:
     confidence: int
 
 
+@dataclass(frozen=True)
+class CaptionSpan:
+    """One name caption as seen on screen: from the first to the last sampled frame
+    that showed it (the caption itself came up after the sample before `start` and
+    went before the sample after `end`)."""
+
+    start: float
+    end: float
+    name: str
+    title: str | None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+
+def scan_captions(
+    video_path: Path,
+    speech: Sequence[tuple[float, float]],
+    *,
+    options: CaptionOptions | None = None,
+) -> list[CaptionSpan]:
+    """Name captions over the `speech` spans (seconds), in time order. Audio-only media
+    (no video stream) have none."""
+    options = options or CaptionOptions()
+    if not speech or not probe(video_path).has_video:
+        return []
+    keyframes, video_end_s = _keyframe_times(video_path)
+    times = [t for t in _scan_times(speech, keyframes, options) if t <= video_end_s]
+    if not times:
+        return []
+    readings: list[CaptionReading] = []
+    with _TesseractReader(options) as reader:
+        last: tuple[np.ndarray, CaptionReading] | None = None
+        for gray in grab_gray_frames(video_path, times):
+            band = _caption_band(gray, options.lower_part)
+            if band is None:
+                readings.append(CaptionReading(lines=(), confidence=0))
+                continue
+            if last is None or not _same_band(last[0], band):
+                last = (band, reader.read_band(band))
+            readings.append(last[1])
+    return _spans(times, _drop_furniture(readings, options), options)
+
+
 def read_captions(
     transcript: Transcript, video_path: Path, *, options: CaptionOptions | None = None
 ) -> Transcript:
-    """Speakers whose frames carry a caption get its name, title and the interviewee role.
+    """Speakers of an already diarized transcript named after the captions over them: each
+    caption goes to the speaker with most speech under it (name, title, interviewee role).
 
     Audio-only media (no video stream) return the transcript unchanged."""
-    options = options or CaptionOptions()
-    if not transcript.speakers or not probe(video_path).has_video:
+    if not transcript.speakers:
         return transcript
-
-    keyframes, video_end_s = _keyframe_times(video_path)
-    readings: dict[str, list[CaptionReading]] = {}
-    with _TesseractReader(options) as reader:
-        for speaker in transcript.speakers:
-            turns = _speaker_turns(transcript, speaker.id)
-            # Audio can outlast the picture: no frame to read past its last one.
-            times = [t for t in _sample_times(turns, keyframes, options) if t <= video_end_s]
-            frames = grab_frames(video_path, times) if times else []
-            readings[speaker.id] = _read_speaker(frames, reader, options)
-
-    captions = _vote(_drop_furniture(readings))
+    speech = [(s.start, s.end) for s in transcript.segments]
+    spans = scan_captions(video_path, speech, options=options)
+    captions: dict[str, tuple[float, CaptionSpan]] = {}
+    for span in spans:
+        under: dict[str, float] = {}
+        for segment in transcript.segments:
+            overlap = min(segment.end, span.end + 0.5) - max(segment.start, span.start - 0.5)
+            if overlap > 0 and segment.speaker:
+                under[segment.speaker] = under.get(segment.speaker, 0.0) + overlap
+        if under:
+            speaker_id, seconds = max(under.items(), key=lambda item: item[1])
+            if seconds > captions.get(speaker_id, (0.0, span))[0]:
+                captions[speaker_id] = (seconds, span)
     speakers = tuple(
-        replace(s, name=captions[s.id][0], title=captions[s.id][1], role=SpeakerRole.INTERVIEWEE)
+        replace(
+            s,
+            name=captions[s.id][1].name,
+            title=captions[s.id][1].title,
+            role=SpeakerRole.INTERVIEWEE,
+        )
         if s.id in captions
         else s
         for s in transcript.speakers
@@ -99,79 +159,77 @@ def read_caption_text(
     """OCR of one picture's caption band (empty when the lower part has no text)."""
     options = options or CaptionOptions()
     with _TesseractReader(options) as reader:
-        return reader.read(image)
+        band = _caption_band(np.asarray(image.convert("L")), options.lower_part)
+        return reader.read_band(band) if band is not None else CaptionReading((), 0)
 
 
-def _speaker_turns(transcript: Transcript, speaker_id: str) -> list[tuple[float, float]]:
-    """The speaker's turns (segments less than a second apart joined), longest first."""
-    turns: list[tuple[float, float]] = []
-    for segment in transcript.segments:
-        if segment.speaker != speaker_id:
-            continue
-        if turns and segment.start - turns[-1][1] < 1.0:
-            turns[-1] = (turns[-1][0], segment.end)
-        else:
-            turns.append((segment.start, segment.end))
-    return sorted(turns, key=lambda t: t[0] - t[1])
-
-
-def _sample_times(
-    turns: Sequence[tuple[float, float]], keyframes: Sequence[float], options: CaptionOptions
+def _scan_times(
+    speech: Sequence[tuple[float, float]], keyframes: Sequence[float], options: CaptionOptions
 ) -> list[float]:
-    """Frame times inside the turns, past the lead-in. Keyframes are preferred: decoding
-    one costs a single frame, an arbitrary time the whole group of pictures before it."""
-    times: list[float] = []
-    for start, end in turns:
-        if end - start < options.min_turn_s:
-            continue
-        lo, hi = start + options.turn_lead_in_s, end - 0.2
-        inside = [k for k in keyframes if lo <= k <= hi]
-        if len(inside) > 3:
-            inside = [inside[0], inside[len(inside) // 2], inside[-1]]
-        times.extend(inside or [min(lo, (start + end) / 2)])
-    return times[: options.frames_per_speaker]
+    """Every `scan_step_s` over the speech (spans under a step apart joined), each
+    moved to a keyframe when one is within `keyframe_snap_s`."""
+    joined: list[tuple[float, float]] = []
+    for start, end in sorted(speech):
+        if joined and start - joined[-1][1] < options.scan_step_s:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    keys = np.asarray(keyframes, dtype=float)
+    times: set[float] = set()
+    for start, end in joined:
+        for t in np.arange(start + options.scan_step_s / 4, end, options.scan_step_s):
+            if len(keys):
+                nearest = float(keys[np.argmin(np.abs(keys - t))])
+                t = nearest if abs(nearest - t) <= options.keyframe_snap_s else float(t)
+            times.add(round(float(t), 3))
+    return sorted(times)
 
 
-def _read_speaker(
-    frames: Sequence[Image.Image], reader: _TesseractReader, options: CaptionOptions
+def _same_band(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same caption still on screen: same text box, nearly the same pixels."""
+    if abs(a.shape[0] - b.shape[0]) > 4 or abs(a.shape[1] - b.shape[1]) > 8:
+        return False
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    diff = np.abs(a[:h, :w].astype(np.int16) - b[:h, :w].astype(np.int16))
+    return float(diff.mean()) < 12.0
+
+
+def _drop_furniture(
+    readings: Sequence[CaptionReading], options: CaptionOptions
 ) -> list[CaptionReading]:
-    readings: list[CaptionReading] = []
-    for image in frames:
-        reading = reader.read(image)
-        if reading.lines and reading.confidence >= options.min_confidence:
-            readings.append(reading)
-            names = Counter(_normalise(r.lines[0]) for r in readings)
-            if names.most_common(1)[0][1] >= options.agreeing_frames:
-                break
-    return readings
+    seen = Counter(line for r in readings for line in {_normalise(x) for x in r.lines})
+    limit = options.furniture_share * max(len(readings), 1)
+    furniture = {line for line, count in seen.items() if count > limit}
+    return [
+        replace(r, lines=tuple(x for x in r.lines if _normalise(x) not in furniture))
+        if r.confidence >= options.min_confidence
+        else CaptionReading(lines=(), confidence=r.confidence)
+        for r in readings
+    ]
 
 
-def _drop_furniture(readings: dict[str, list[CaptionReading]]) -> dict[str, list[CaptionReading]]:
-    seen_by: dict[str, set[str]] = {}
-    for speaker_id, speaker_readings in readings.items():
-        for reading in speaker_readings:
-            for line in reading.lines:
-                seen_by.setdefault(_normalise(line), set()).add(speaker_id)
-    furniture = {line for line, speakers in seen_by.items() if len(speakers) > 1}
-    cleaned: dict[str, list[CaptionReading]] = {}
-    for speaker_id, speaker_readings in readings.items():
-        kept = [
-            replace(r, lines=tuple(line for line in r.lines if _normalise(line) not in furniture))
-            for r in speaker_readings
-        ]
-        cleaned[speaker_id] = [r for r in kept if r.lines]
-    return cleaned
-
-
-def _vote(readings: dict[str, list[CaptionReading]]) -> dict[str, tuple[str, str | None]]:
-    """Speaker id → (name, title): majority name, then majority title among its frames."""
-    captions: dict[str, tuple[str, str | None]] = {}
-    for speaker_id, speaker_readings in readings.items():
-        named = [r for r in speaker_readings if _looks_like_name(r.lines[0])]
-        if not named:
+def _spans(
+    times: Sequence[float], readings: Sequence[CaptionReading], options: CaptionOptions
+) -> list[CaptionSpan]:
+    """Runs of consecutive samples reading one name; name and title by majority."""
+    runs: list[tuple[str, list[float], list[CaptionReading]]] = []
+    previous_t = None
+    for t, reading in zip(times, readings, strict=True):
+        key = name_key(reading.lines[0]) if reading.lines else ""
+        if not key or not _looks_like_name(reading.lines[0]):
+            previous_t = None
             continue
-        name_key = _majority([_normalise(r.lines[0]) for r in named], named)
-        with_name = [r for r in named if _normalise(r.lines[0]) == name_key]
+        adjacent = previous_t is not None and t - previous_t <= 1.6 * options.scan_step_s
+        if runs and adjacent and _similar_keys(runs[-1][0], key):
+            runs[-1][1].append(t)
+            runs[-1][2].append(reading)
+        else:
+            runs.append((key, [t], [reading]))
+        previous_t = t
+    spans = []
+    for _, run_times, run_readings in runs:
+        name_line = _majority([name_key(r.lines[0]) for r in run_readings], run_readings)
+        with_name = [r for r in run_readings if name_key(r.lines[0]) == name_line]
         best = max(with_name, key=lambda r: r.confidence)
         titled = [r for r in with_name if len(r.lines) > 1]
         title = None
@@ -183,8 +241,13 @@ def _vote(readings: dict[str, list[CaptionReading]]) -> dict[str, tuple[str, str
                     key=lambda r: r.confidence,
                 ).lines[1:]
             )
-        captions[speaker_id] = (best.lines[0], title)
-    return captions
+        spans.append(CaptionSpan(run_times[0], run_times[-1], best.lines[0], title))
+    return spans
+
+
+def _similar_keys(a: str, b: str) -> bool:
+    """One name read twice with an OCR slip in one letter or two."""
+    return a == b or fuzz.ratio(a, b) >= 85
 
 
 def _majority(keys: list[str], readings: Sequence[CaptionReading]) -> str:
@@ -194,6 +257,11 @@ def _majority(keys: list[str], readings: Sequence[CaptionReading]) -> str:
         confidence[key] += reading.confidence
     counts = Counter(keys)
     return max(counts, key=lambda k: (counts[k], confidence[k]))
+
+
+def name_key(name: str) -> str:
+    """A caption name for comparison: case, ё/е, spacing and punctuation set aside."""
+    return _normalise(name)
 
 
 def _normalise(text: str) -> str:
@@ -222,13 +290,10 @@ class _TesseractReader:
     def __exit__(self, *exc: object) -> None:
         self._api.End()
 
-    def read(self, image: Image.Image) -> CaptionReading:
-        band = _caption_band(image, self._options.lower_part)
-        if band is None:
-            return CaptionReading(lines=(), confidence=0)
+    def read_band(self, band: np.ndarray) -> CaptionReading:
         # Captions are light text on a dark strap; Tesseract reads dark on light best.
-        gray = band.convert("L")
-        if np.asarray(gray).mean() < 128:
+        gray = Image.fromarray(band)
+        if band.mean() < 128:
             gray = ImageOps.invert(gray)
         self._api.SetImage(gray)
         text = self._api.GetUTF8Text()
@@ -238,28 +303,27 @@ class _TesseractReader:
         return CaptionReading(lines=lines, confidence=int(self._api.MeanTextConf()))
 
 
-def _caption_band(image: Image.Image, lower_part: float) -> Image.Image | None:
-    """Crop to the rows and columns of the lower part that carry text, with a margin.
+def _caption_band(gray: np.ndarray, lower_part: float) -> np.ndarray | None:
+    """The rows and columns of the lower part that carry text, with a margin (8-bit luma).
 
     Text rows are found by horizontal edge density: a caption strap's solid
     background has almost no strong horizontal steps, letters have many."""
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
     height, width = gray.shape
     top = int(height * (1 - lower_part))
-    edges = np.abs(np.diff(gray[top:], axis=1)) > 40
+    lower = gray[top:].astype(np.int16)
+    edges = np.abs(np.diff(lower, axis=1)) > 40
     text_rows = np.flatnonzero(edges.mean(axis=1) > 0.01)
     if len(text_rows) < 8:
         return None
     rows = slice(text_rows.min(), text_rows.max() + 1)
     text_cols = np.flatnonzero(edges[rows].any(axis=0))
     margin = 12
-    box = (
-        max(0, int(text_cols.min()) - margin),
-        max(0, top + int(text_rows.min()) - margin),
-        min(width, int(text_cols.max()) + margin),
-        min(height, top + int(text_rows.max()) + margin),
-    )
-    return image.crop(box)
+    return gray[
+        max(0, top + int(text_rows.min()) - margin) : min(
+            height, top + int(text_rows.max()) + margin
+        ),
+        max(0, int(text_cols.min()) - margin) : min(width, int(text_cols.max()) + margin),
+    ]
 
 
 def _tessdata_dir(options: CaptionOptions) -> Path:

@@ -19,9 +19,12 @@ seed voices where anchor and correspondent sound alike:
    fragments picked out by clustering windows overlap (0.79-0.85), which is
    why a count estimated on windows (eigengap, silhouette) came out wrong.
    The min/max speaker hints clamp the count.
-4. Every segment takes its nearest speaker centroid, every word the speaker of
-   the chunks it overlaps, and runs shorter than `min_turn_s` between two
-   stretches of one speaker are absorbed into it.
+   Name captions seen on screen (worker/stages/captions.py) constrain this pass:
+   see worker/stages/caption_evidence.py. Captioned speakers leave named.
+4. Every segment takes its nearest speaker centroid it may join, every word the
+   speaker of the chunks it overlaps, and runs shorter than `min_turn_s` between
+   two stretches of one speaker are absorbed into it. Each output segment records
+   how its speaker was decided (caption, same voice) and how sure that is.
 """
 
 from __future__ import annotations
@@ -32,7 +35,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from efir.transcripts.model import Segment, Speaker, Transcript, Word
+from efir.transcripts.model import Segment, Speaker, SpeakerRole, SpeakerSource, Transcript, Word
+from worker.stages.caption_evidence import (
+    Anchor,
+    Decision,
+    EvidenceOptions,
+    caption_anchors,
+    caption_tails,
+    decide,
+    split_at_captions,
+)
+from worker.stages.captions import CaptionSpan
 from worker.stages.media import SAMPLE_RATE
 from worker.stages.speaker_embedding import (
     SpeakerEmbedder,
@@ -68,12 +81,14 @@ class DiarizeOptions:
     seed_segment_s: float = 3.0
     same_speaker_similarity: float = 0.86
     min_turn_s: float = 1.0
+    evidence: EvidenceOptions = field(default_factory=EvidenceOptions)
 
 
 @dataclass(frozen=True)
 class Diarization:
     transcript: Transcript
-    # Speaker id → unit d-vector over all of that speaker's speech, for the registry.
+    # Speaker id → unit d-vector for the registry: a captioned speaker's caption-seen
+    # speech only (never what clustering merged in), anyone else's whole speech.
     centroids: dict[str, np.ndarray] = field(default_factory=dict)
     # Speaker id → seconds of speech behind its centroid (the registry's weight).
     speech_s: dict[str, float] = field(default_factory=dict)
@@ -160,9 +175,14 @@ def embed_speech(
 
 
 def cluster_speakers(
-    transcript: Transcript, embeddings: SpeechEmbeddings, *, options: DiarizeOptions | None = None
+    transcript: Transcript,
+    embeddings: SpeechEmbeddings,
+    *,
+    options: DiarizeOptions | None = None,
+    captions: Sequence[CaptionSpan] = (),
 ) -> Diarization:
-    """Steps 2-4: speakers from the embeddings, written onto the transcript's words."""
+    """Steps 2-4: speakers from the embeddings, written onto the transcript's words, the
+    `captions` seen on screen taken as evidence of who speaks."""
     options = options or DiarizeOptions()
     units = _units(transcript)
     if not units or not len(embeddings.vectors):
@@ -174,13 +194,43 @@ def cluster_speakers(
     ]
 
     segments = _contiguous_segments(runs, _fragment_labels(vectors, runs, options))
-    segment_labels = _speaker_per_segment(vectors, chunks, segments, options)
+    segments = split_at_captions(
+        segments, vectors, chunks, [c.start for c in captions], options.evidence
+    )
+    spans = [(c.start, c.end, Anchor(c.key, c.name, c.title)) for c in captions]
+    decision = decide(
+        unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments])),
+        np.array([chunks[m[-1]][1] - chunks[m[0]][0] for m in segments]),
+        caption_anchors(segments, chunks, spans, options.evidence),
+        seed_segment_s=options.seed_segment_s,
+        same_speaker_similarity=options.same_speaker_similarity,
+        min_speakers=options.min_speakers,
+        max_speakers=options.max_speakers,
+        options=options.evidence,
+    )
+    segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
-    for members, label in zip(segments, segment_labels, strict=True):
-        chunk_labels[members] = label
+    chunk_segment = np.empty(len(chunks), dtype=int)
+    for index, members in enumerate(segments):
+        chunk_labels[members] = decision.labels[index]
+        chunk_segment[members] = index
 
     unit_labels = _smooth(units, _label_units(units, chunks, chunk_labels), options.min_turn_s)
-    return _assemble(transcript, units, unit_labels, chunks, vectors)
+    return _assemble(
+        transcript,
+        units,
+        unit_labels,
+        _Chunks(chunks, vectors, chunk_labels, chunk_segment),
+        decision,
+    )
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    spans: Sequence[tuple[float, float, int]]
+    vectors: np.ndarray
+    labels: np.ndarray  # speaker label per chunk
+    segment: np.ndarray  # pass-2 segment per chunk
 
 
 def _units(transcript: Transcript) -> list[_Unit]:
@@ -252,48 +302,6 @@ def _contiguous_segments(runs: np.ndarray, labels: np.ndarray) -> list[np.ndarra
     return np.split(np.arange(len(labels)), breaks)
 
 
-def _speaker_per_segment(
-    vectors: np.ndarray,
-    chunks: Sequence[tuple[float, float, int]],
-    segments: Sequence[np.ndarray],
-    options: DiarizeOptions,
-) -> np.ndarray:
-    """Pass 2: cluster trustworthy segments, then give every segment its nearest centroid."""
-    means = unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments]))
-    durations = np.array([chunks[m[-1]][1] - chunks[m[0]][0] for m in segments])
-    seeds = np.flatnonzero(durations >= options.seed_segment_s)
-    if len(seeds) == 0:
-        seeds = np.array([int(np.argmax(durations))])
-    seed_labels = _cluster_seeds(means[seeds], options)
-    centroids = unit_rows(
-        np.stack(
-            [
-                np.concatenate([vectors[segments[s]] for s in seeds[seed_labels == k]]).mean(axis=0)
-                for k in range(seed_labels.max() + 1)
-            ]
-        )
-    )
-    return np.asarray(np.argmax(means @ centroids.T, axis=1))
-
-
-def _cluster_seeds(means: np.ndarray, options: DiarizeOptions) -> np.ndarray:
-    if len(means) == 1:
-        return np.zeros(1, dtype=int)
-    labels = AgglomerativeClustering(
-        n_clusters=None,
-        metric="cosine",
-        linkage="average",
-        distance_threshold=1.0 - options.same_speaker_similarity,
-    ).fit_predict(means)
-    count = int(labels.max()) + 1
-    wanted = min(max(count, options.min_speakers), options.max_speakers, len(means))
-    if wanted != count:
-        labels = AgglomerativeClustering(
-            n_clusters=wanted, metric="cosine", linkage="average"
-        ).fit_predict(means)
-    return np.asarray(labels)
-
-
 def _label_units(
     units: Sequence[_Unit], chunks: Sequence[tuple[float, float, int]], chunk_labels: np.ndarray
 ) -> np.ndarray:
@@ -337,8 +345,8 @@ def _assemble(
     transcript: Transcript,
     units: Sequence[_Unit],
     unit_labels: np.ndarray,
-    chunks: Sequence[tuple[float, float, int]],
-    vectors: np.ndarray,
+    chunks: _Chunks,
+    decision: Decision,
 ) -> Diarization:
     order: list[int] = []
     for label in unit_labels:
@@ -346,69 +354,137 @@ def _assemble(
             order.append(int(label))
     speaker_of = {label: f"S{i + 1}" for i, label in enumerate(order)}
 
-    labels_by_position = {
-        (u.segment, u.word): speaker_of[int(k)] for u, k in zip(units, unit_labels, strict=True)
+    evidence = _unit_evidence(units, unit_labels, chunks, decision)
+    by_position = {
+        (u.segment, u.word): (speaker_of[int(k)], *e)
+        for u, k, e in zip(units, unit_labels, evidence, strict=True)
     }
     segments = []
     for index, segment in enumerate(transcript.segments):
-        segments.extend(_split_segment(segment, index, labels_by_position))
+        segments.extend(_split_segment(segment, index, by_position))
 
-    centroids, speech_s = _speaker_prints(units, unit_labels, chunks, vectors, speaker_of)
-    speakers = tuple(Speaker(id=speaker_of[label]) for label in order)
+    caption_seen = np.array([e[0] is SpeakerSource.CAPTION for e in evidence])
+    centroids, speech_s = _speaker_prints(units, unit_labels, chunks, speaker_of, caption_seen)
+    speakers = tuple(_speaker(speaker_of[label], decision.anchors.get(label)) for label in order)
     result = replace(transcript, segments=tuple(segments), speakers=speakers).renumbered()
     return Diarization(transcript=result, centroids=centroids, speech_s=speech_s)
 
 
+def _speaker(speaker_id: str, anchor: Anchor | None) -> Speaker:
+    if anchor is None:
+        return Speaker(id=speaker_id)
+    return Speaker(
+        id=speaker_id, name=anchor.name, title=anchor.title, role=SpeakerRole.INTERVIEWEE
+    )
+
+
+def _unit_evidence(
+    units: Sequence[_Unit], unit_labels: np.ndarray, chunks: _Chunks, decision: Decision
+) -> list[tuple[SpeakerSource | None, float]]:
+    """Per unit: the source and confidence of the segment whose chunks gave it its
+    speaker. A unit smoothing moved onto another speaker has no such chunk: it keeps
+    that speaker's kind of source at half confidence."""
+    starts = np.array([c[0] for c in chunks.spans])
+    ends = np.array([c[1] for c in chunks.spans])
+    named = set(decision.anchors)
+    result: list[tuple[SpeakerSource | None, float]] = []
+    for unit, label in zip(units, unit_labels, strict=True):
+        overlap = np.minimum(ends, unit.end) - np.maximum(starts, unit.start)
+        overlap[chunks.labels != label] = 0
+        if overlap.max() > 0:
+            segment = int(chunks.segment[int(np.argmax(overlap))])
+            result.append((decision.sources[segment], float(decision.confidence[segment])))
+        else:
+            result.append((SpeakerSource.VOICE if label in named else None, 0.5))
+    return result
+
+
 def _split_segment(
-    segment: Segment, index: int, labels: dict[tuple[int, int | None], str]
+    segment: Segment,
+    index: int,
+    labels: dict[tuple[int, int | None], tuple[str, SpeakerSource | None, float]],
 ) -> list[Segment]:
+    """The ASR segment cut where its words change speaker, each part with its evidence."""
     if not segment.words:
-        return [replace(segment, speaker=labels[(index, None)])]
-    groups: list[tuple[str, list[Word]]] = []
+        speaker, source, confidence = labels[(index, None)]
+        return [_decided(segment, speaker, [(source, confidence, 1.0)])]
+    groups: list[tuple[str, list[Word], list[tuple[SpeakerSource | None, float, float]]]] = []
     for i, word in enumerate(segment.words):
-        speaker = labels[(index, i)]
+        speaker, source, confidence = labels[(index, i)]
+        weight = max(word.end - word.start, 0.01)
         if groups and groups[-1][0] == speaker:
             groups[-1][1].append(word)
+            groups[-1][2].append((source, confidence, weight))
         else:
-            groups.append((speaker, [word]))
+            groups.append((speaker, [word], [(source, confidence, weight)]))
     if len(groups) == 1:
-        return [replace(segment, speaker=groups[0][0])]
+        return [_decided(segment, groups[0][0], groups[0][2])]
     return [
-        replace(
-            segment,
-            start=words[0].start,
-            end=words[-1].end,
-            text="".join(w.word for w in words).strip(),
-            speaker=speaker,
-            words=tuple(words),
+        _decided(
+            replace(
+                segment,
+                start=words[0].start,
+                end=words[-1].end,
+                text="".join(w.word for w in words).strip(),
+                words=tuple(words),
+            ),
+            speaker,
+            evidence,
         )
-        for speaker, words in groups
+        for speaker, words, evidence in groups
     ]
+
+
+def _decided(
+    segment: Segment, speaker: str, evidence: Sequence[tuple[SpeakerSource | None, float, float]]
+) -> Segment:
+    """Majority source by time; confidence averaged over the words of that source."""
+    weight: dict[SpeakerSource | None, float] = {}
+    for source, _, w in evidence:
+        weight[source] = weight.get(source, 0.0) + w
+    source = max(weight, key=lambda s: weight[s])
+    confidence = sum(c * w for s, c, w in evidence if s == source) / weight[source]
+    return replace(
+        segment, speaker=speaker, speaker_source=source, speaker_confidence=float(confidence)
+    )
 
 
 def _speaker_prints(
     units: Sequence[_Unit],
     unit_labels: np.ndarray,
-    chunks: Sequence[tuple[float, float, int]],
-    vectors: np.ndarray,
+    chunks: _Chunks,
     speaker_of: dict[int, str],
+    caption_seen: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Centroid and speech time per final speaker, from the chunks its words fill."""
+    """Centroid and speech time per final speaker, from the chunks its words fill; for a
+    speaker with caption-seen words, from those words' chunks alone."""
+    captioned = {int(k) for k in unit_labels[caption_seen]}
+    # Units that teach their speaker's print: all of them, but only the caption-seen
+    # ones for a captioned speaker.
+    teaching = np.array(
+        [seen or int(k) not in captioned for k, seen in zip(unit_labels, caption_seen, strict=True)]
+    )
     starts = np.array([u.start for u in units])
     ends = np.array([u.end for u in units])
     members: dict[str, list[int]] = {}
-    for i, (lo, hi, _) in enumerate(chunks):
+    for i, (lo, hi, _) in enumerate(chunks.spans):
         overlap = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+        overlap[~teaching] = 0
         if overlap.max() <= 0:
             continue
         votes = np.bincount(unit_labels, weights=overlap)
         members.setdefault(speaker_of[int(np.argmax(votes))], []).append(i)
     centroids = {
-        s: unit_rows(vectors[idx].mean(axis=0, keepdims=True))[0] for s, idx in members.items()
+        s: unit_rows(chunks.vectors[idx].mean(axis=0, keepdims=True))[0]
+        for s, idx in members.items()
     }
     speech_s = {
         speaker_of[label]: float(
-            sum(u.end - u.start for u, k in zip(units, unit_labels, strict=True) if k == label)
+            sum(
+                u.end - u.start
+                for u, k, t in zip(units, unit_labels, teaching, strict=True)
+                if k == label and t
+            )
         )
         for label in speaker_of
     }

@@ -29,6 +29,7 @@ __all__ = [
     "decode_audio",
     "decode_audio_to_file",
     "grab_frames",
+    "grab_gray_frames",
     "probe",
     "stream_audio",
 ]
@@ -218,18 +219,45 @@ def stream_audio(
 
 def grab_frames(path: Path, times_s: Sequence[float]) -> list[Image.Image]:
     """The video frame shown at each time (seconds), as RGB images, in the order given."""
+    frames = _frames_at(path, times_s, skip_nonref=False)
+    return [frame.to_image() for frame in frames]  # type: ignore[no-untyped-call]
+
+
+def grab_gray_frames(path: Path, times_s: Sequence[float]) -> list[np.ndarray]:
+    """The luma plane (8-bit, height x width) of the picture near each time, for scanning
+    many frames cheaply: frames no other frame refers to are not decoded, so a time
+    may get its neighbour a frame or two away."""
+    frames = _frames_at(path, times_s, skip_nonref=True)
+    return [_luma(frame) for frame in frames]
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    """The Y plane as it is in YUV pictures (no conversion), else a converted copy."""
+    if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p"):
+        return frame.to_ndarray(format="gray")
+    plane = frame.planes[0]
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, -1)
+    return rows[:, : plane.width]
+
+
+def _frames_at(path: Path, times_s: Sequence[float], *, skip_nonref: bool) -> list[av.VideoFrame]:
     path = Path(path)
-    frames: dict[float, Image.Image] = {}
+    frames: dict[float, av.VideoFrame] = {}
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(f"В файле «{path.name}» нет видео (the file has no video track)")
         stream = container.streams.video[0]
+        if skip_nonref:
+            # Scanning for captions needs the picture, not its finish: frames nothing
+            # refers to and the deblocking filter are skipped (about half the decoding).
+            stream.codec_context.skip_frame = "NONREF"
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         for time_s in sorted(set(times_s)):
             offset = int(time_s / stream.time_base) if stream.time_base else 0
             container.seek(max(offset, 0), stream=stream, backward=True)
             frame = _frame_at(container, stream, time_s)
             if frame is not None:
-                frames[time_s] = frame.to_image()  # type: ignore[no-untyped-call]
+                frames[time_s] = frame
     missing = [t for t in times_s if t not in frames]
     if missing:
         raise MediaError(f"Нет кадров на {missing[0]:.2f} с (no video frame at that time)")

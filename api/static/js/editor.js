@@ -6,7 +6,8 @@ import { renderExportLinks, renderRevisionList } from "./history.js";
 import { RevisionSaver } from "./saver.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
-  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderTranscript, speakerCaption, WordFollower,
+  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderCheckList, renderTranscript, speakerCaption,
+  WordFollower,
 } from "./transcript-view.js";
 import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
@@ -102,10 +103,22 @@ function seekToRequestedMoment() {
   else media.addEventListener("loadedmetadata", seek, { once: true });
 }
 
+const checkList = document.getElementById("check-list");
+
 function showTranscript() {
   renderTranscript(container, state.transcript, { voices: state.voices });
+  renderCheckList(checkList, state.transcript);
   follower.reindex();
 }
+
+checkList.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-segment-id]");
+  if (!button) return;
+  seek(Number(button.dataset.start));
+  const segment = container.querySelector(`.segment[data-segment-id="${button.dataset.segmentId}"]`);
+  segment?.scrollIntoView({ block: "center" });
+  segment?.querySelector("button[data-action=confirm]")?.focus();
+});
 
 async function adopt(transcript) {
   state.transcript = transcript;
@@ -175,6 +188,10 @@ container.addEventListener("click", (event) => {
       break;
     case "split":
       splitSegment(segmentId);
+      break;
+    case "confirm":
+      saver.submit([{ op: "confirm_speaker", segment_id: segmentId }])
+        .then((saved) => saved && announce(t("editor.confirmed")));
       break;
     case "merge":
       mergeWithNext(segmentId, Number(button.dataset.nextId));

@@ -60,17 +60,26 @@ export async function renderExportLinks(container, { transcriptUrl, beforeDownlo
     container.replaceChildren(el("span", { class: "empty" }, error.message));
     return;
   }
-  container.replaceChildren(...formats.map((format) => {
-    const href = `${transcriptUrl}/export?format=${format}`;
+  const link = (query, format, label, ariaLabel) => {
+    const href = `${transcriptUrl}/export?${query}`;
     return el("a", {
       class: "button small secondary", href, download: "", dataset: { format },
-      "aria-label": `${t("editor.export")} ${format.toUpperCase()}`,
+      "aria-label": ariaLabel,
       onclick: (event) => {
         const pending = beforeDownload();
         if (!pending) return;
         event.preventDefault();
         pending.then(() => { location.href = href; });
       },
-    }, format.toUpperCase());
-  }));
+    }, label);
+  };
+  container.replaceChildren(
+    ...formats.map((format) => link(
+      `format=${format}`, format, format.toUpperCase(),
+      `${t("editor.export")} ${format.toUpperCase()}`,
+    )),
+    // The text export with the turns to check marked, for a desk that files it unread.
+    link("format=txt&mark_checks=true", "txt-checks", t("editor.export_checks"),
+      t("editor.export_checks")),
+  );
 }

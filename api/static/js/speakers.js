@@ -54,7 +54,34 @@ function editPanel(voice) {
       type: "button", class: "small secondary",
       onclick: (event) => mergeInto(voice, event.target.closest(".voice-merge")),
     }, t("speakers.merge"))) : null;
-  return el("tr", { class: "edit-row" }, el("td", { colspan: "6" }, form, merge));
+  const sources = el("div", { class: "voice-clips" },
+    el("h3", {}, t("speakers.learned_from")), el("ul", { class: "clip-sources" }));
+  fillClips(voice, sources.querySelector("ul"));
+  return el("tr", { class: "edit-row" }, el("td", { colspan: "7" }, form, sources, merge));
+}
+
+// The clips a voice learned from, each a link to its editor and a way to take it back out.
+async function fillClips(voice, list) {
+  let clips;
+  try {
+    clips = listOf(await requestJSON(`${voiceUrl(voice)}/clips`));
+  } catch (error) {
+    announceError(error);
+    return;
+  }
+  if (!clips.length) {
+    list.replaceChildren(el("li", { class: "empty" }, t("speakers.no_clips")));
+    return;
+  }
+  list.replaceChildren(...clips.map((clip) => {
+    const title = clip.title || clip.clip_id;
+    return el("li", { dataset: { clipId: clip.clip_id } },
+      el("a", { href: `/clips/${encodeURIComponent(clip.clip_id)}` }, title), " · ",
+      t("speakers.clip_seconds", { s: clip.seconds }), " ",
+      el("button", {
+        type: "button", class: "small danger", onclick: () => forgetClip(voice, clip.clip_id, title),
+      }, t("speakers.forget_clip")));
+  }));
 }
 
 function row(voice) {
@@ -64,6 +91,7 @@ function row(voice) {
     el("td", {}, voice.title || ""),
     el("td", {}, voice.role ? t(`role.${voice.role}`) : ""),
     el("td", { class: "num" }, String(voice.samples)),
+    el("td", { class: "num" }, String(voice.clip_count ?? 0)),
     el("td", {}, formatDate(voice.updated_at, { withTime: true })),
     el("td", {}, el("button", {
       type: "button", class: "small secondary", "aria-expanded": String(open),
@@ -124,6 +152,12 @@ function forget(voice) {
   if (!window.confirm(t("speakers.forget_confirm", { name: voice.name }))) return;
   act(() => requestJSON(voiceUrl(voice), { method: "DELETE" }),
     t("speakers.forgotten", { name: voice.name }));
+}
+
+function forgetClip(voice, clipId, title) {
+  if (!window.confirm(t("speakers.forget_clip_confirm", { name: voice.name, clip: title }))) return;
+  act(() => requestJSON(`${voiceUrl(voice)}/clips/${encodeURIComponent(clipId)}`, { method: "DELETE" }),
+    t("speakers.clip_forgotten", { name: voice.name, clip: title }));
 }
 
 async function load() {

@@ -55,6 +55,33 @@ function readingSpeedFlag(segment) {
 
 export const NEW_SPEAKER = "__new__";
 
+// A name the speaker stage was unsure of (no caption over it): flagged until an editor
+// confirms it or picks another speaker.
+function checkTools(segment) {
+  if (!segment.check) return [];
+  return [
+    el("span", { class: "flag check-flag", title: t("editor.check_hint") }, t("editor.check")),
+    el("button", {
+      type: "button", class: "tool", dataset: { action: "confirm", segmentId: segment.id },
+      title: t("editor.confirm_hint"),
+    }, t("editor.confirm")),
+  ];
+}
+
+// The clip's turns to check, as a list that jumps to each.
+export function renderCheckList(list, transcript) {
+  const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
+  const flagged = transcript.segments.filter((segment) => segment.check);
+  if (!flagged.length) {
+    list.replaceChildren(el("li", { class: "empty" }, t("editor.no_checks")));
+    return;
+  }
+  list.replaceChildren(...flagged.map((segment) => el("li", {},
+    el("button", {
+      type: "button", class: "link", dataset: { segmentId: segment.id, start: segment.start },
+    }, `${formatClock(segment.start)} ${speakerCaption(speakers.get(segment.speaker), segment.speaker)}`))));
+}
+
 // Diarization slips are fixed per segment: pick who really speaks it.
 function speakerPicker(segment, speakers) {
   const options = [...speakers.values()].map((speaker) => el("option", {
@@ -91,8 +118,10 @@ function renderSegment(segment, nextSegment, speakers) {
       title: t("editor.merge_hint"),
     }, t("editor.merge")),
     speakerPicker(segment, speakers),
+    ...checkTools(segment),
     readingSpeedFlag(segment));
-  return el("div", { class: "segment", dataset: { segmentId: segment.id } },
+  const classes = segment.check ? "segment needs-check" : "segment";
+  return el("div", { class: classes, dataset: { segmentId: segment.id } },
     el("button", {
       type: "button", class: "seg-time", dataset: { action: "seek", start: segment.start },
       "aria-label": `${t("editor.play_from")} ${formatClock(segment.start)}`,

@@ -1,0 +1,220 @@
+"""Captions as diarization evidence, on synthetic embeddings where the truth is known:
+the constraint logic alone (worker/stages/caption_evidence.py), then the check flag,
+the edits that clear it and its JSON and TXT forms."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from api.schemas import EditRequest
+from efir.exports import render
+from efir.exports.text import CHECK_MARK
+from efir.transcripts.edits import apply_edits
+from efir.transcripts.model import Segment, Speaker, SpeakerSource, Transcript
+from worker.stages.caption_evidence import (
+    CHECK_BELOW,
+    Anchor,
+    EvidenceOptions,
+    caption_tails,
+    decide,
+    mark_checks,
+)
+from worker.stages.speaker_embedding import unit_rows
+
+DIM = 64
+SAME = 0.86  # the diarizer's plain same-speaker threshold
+
+
+def _voice(
+    rng: np.random.Generator, near: np.ndarray | None = None, cos: float = 0.0
+) -> np.ndarray:
+    """A unit voice vector; with `near`, one at cosine `cos` to it."""
+    fresh = rng.standard_normal(DIM)
+    if near is None:
+        return fresh / np.linalg.norm(fresh)
+    orthogonal = fresh - (fresh @ near) * near
+    orthogonal /= np.linalg.norm(orthogonal)
+    return cos * near + np.sqrt(1 - cos**2) * orthogonal
+
+
+def _segment(rng: np.random.Generator, voice: np.ndarray, cos: float = 0.985) -> np.ndarray:
+    """One stretch of speech: its mean d-vector sits close to the voice, not on it."""
+    return _voice(rng, voice, cos)
+
+
+def _run(segments: list[tuple[np.ndarray, float, Anchor | None]]):  # type: ignore[no-untyped-def]
+    means = np.stack([m for m, _, _ in segments])
+    durations = np.array([d for _, d, _ in segments])
+    return decide(
+        means,
+        durations,
+        [a for _, _, a in segments],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+    )
+
+
+A = Anchor("ИГОРЬ ПЕТРОВ", "Игорь ПЕТРОВ", "ДИРЕКТОР")
+B = Anchor("СЕРГЕЙ ОРЛОВ", "Сергей ОРЛОВ", None)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_captions_never_end_up_on_one_speaker(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    petrov = _voice(rng)
+    orlov = _voice(rng, petrov, 0.93)  # closer than the same-speaker threshold
+    segments = [
+        (_segment(rng, petrov), 6.0, A),
+        (_segment(rng, orlov), 5.0, B),
+        (_segment(rng, petrov), 4.0, None),
+    ]
+    without_captions = _run([(m, d, None) for m, d, _ in segments])
+    assert without_captions.labels[0] == without_captions.labels[1], "the voices alone merge"
+    decision = _run(segments)
+    assert decision.labels[0] != decision.labels[1]
+    assert decision.anchors[decision.labels[0]] == A
+    assert decision.anchors[decision.labels[1]] == B
+    assert decision.sources[:2] == [SpeakerSource.CAPTION, SpeakerSource.CAPTION]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_uncaptioned_stretch_never_takes_a_name_on_weak_evidence(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    vox = _voice(rng)
+    korr = _voice(rng, vox, 0.94)  # a correspondent close to a captioned vox-pop
+    anchor_voice = _voice(rng)
+    segments = [
+        (_segment(rng, anchor_voice), 8.0, None),
+        (_segment(rng, korr), 9.0, None),
+        (_segment(rng, vox), 4.0, B),
+        (_segment(rng, korr), 2.0, None),  # short: assigned, not clustered
+        (_segment(rng, korr), 5.0, None),
+        (_segment(rng, vox, 0.995), 3.5, None),  # the vox-pop again, uncaptioned
+    ]
+    decision = _run(segments)
+    named = set(decision.anchors)
+    for i in (0, 1, 3, 4):
+        assert decision.labels[i] not in named
+        assert decision.sources[i] is None
+    assert decision.labels[5] == decision.labels[2]
+    assert decision.sources[5] is SpeakerSource.VOICE
+    assert decision.confidence[5] > 0.95
+
+
+def test_a_two_shot_caption_names_the_voice_that_speaks_most() -> None:
+    rng = np.random.default_rng(7)
+    mother, son, korr = _voice(rng), _voice(rng), _voice(rng)
+    segments = [
+        (_segment(rng, korr), 7.0, None),
+        (_segment(rng, mother), 4.5, A),
+        (_segment(rng, son), 1.5, A),  # the other person in the picture
+        (_segment(rng, mother), 3.2, A),
+    ]
+    decision = _run(segments)
+    assert decision.labels[1] == decision.labels[3]
+    assert decision.anchors[decision.labels[1]] == A
+    assert decision.labels[2] != decision.labels[1]
+    assert decision.labels[2] not in decision.anchors
+
+
+def _transcript() -> Transcript:
+    def segment(i: int, speaker: str, source: SpeakerSource, confidence: float) -> Segment:
+        return Segment(
+            id=i,
+            start=i * 5.0,
+            end=i * 5.0 + 4.0,
+            text=f"реплика {i}.",
+            speaker=speaker,
+            speaker_source=source,
+            speaker_confidence=confidence,
+        )
+
+    return Transcript(
+        duration=30.0,
+        language="ru",
+        model="test",
+        segments=(
+            segment(0, "S1", SpeakerSource.ROLE, 0.7),
+            segment(1, "S2", SpeakerSource.CAPTION, 1.0),
+            segment(2, "S2", SpeakerSource.VOICE, 0.93),
+            segment(3, "S2", SpeakerSource.VOICE, 0.97),
+        ),
+        speakers=(Speaker("S1"), Speaker("S2", name="Игорь ПЕТРОВ", title="ДИРЕКТОР")),
+    )
+
+
+def test_only_unsure_named_segments_are_flagged() -> None:
+    checked = mark_checks(_transcript(), {}, [])
+    assert [s.check for s in checked.segments] == [False, False, True, False]
+
+
+def test_check_round_trips_and_old_json_reads_unchanged() -> None:
+    checked = mark_checks(_transcript(), {}, [])
+    data = json.loads(checked.to_json())
+    assert data["segments"][2]["check"] is True
+    assert data["segments"][2]["speaker_source"] == "voice"
+    assert "check" not in data["segments"][3]
+    assert Transcript.from_json(checked.to_json()) == checked
+    old = {
+        "duration": 5.0,
+        "language": "ru",
+        "model": "old",
+        "speakers": [],
+        "segments": [{"id": 0, "start": 0.0, "end": 1.0, "speaker": None, "text": "да"}],
+    }
+    assert set(Transcript.from_dict(old).to_dict()["segments"][0]) == {
+        "id", "start", "end", "speaker", "text", "words"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "confirm_speaker", "segment_id": 2},
+        {"op": "set_speaker", "segment_id": 2, "speaker_id": "S1"},
+        {"op": "rename_speaker", "speaker_id": "S2", "name": "Игорь ПЕТРОВ"},
+    ],
+)
+def test_confirming_or_changing_the_speaker_clears_the_flag(op: dict[str, object]) -> None:
+    checked = mark_checks(_transcript(), {}, [])
+    ops = EditRequest.model_validate({"base_revision": 1, "ops": [op]}).edits()
+    edited = apply_edits(checked, ops)
+    segment = edited.segments[2]
+    assert not segment.check and segment.speaker_source is SpeakerSource.EDITOR
+
+
+def test_text_export_marks_turns_to_check_only_when_asked() -> None:
+    checked = mark_checks(_transcript(), {}, [])
+    marked = render(checked, "txt", mark_checks=True).decode()
+    assert f"{CHECK_MARK} Игорь ПЕТРОВ, ДИРЕКТОР:" in marked
+    assert CHECK_MARK not in render(checked, "txt").decode()
+
+
+def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
+    """One stretch under a caption that went early: the part after it keeps the speaker
+    but counts as decided by voice, and a different voice there gets flagged."""
+    rng = np.random.default_rng(3)
+    vox, korr = _voice(rng), _voice(rng)
+    vox_korr = np.stack(
+        [_segment(rng, vox, 0.9) for _ in range(5)] + [_segment(rng, korr, 0.9) for _ in range(5)]
+    )
+    chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(10)]
+    segment = np.arange(10)
+    decision = decide(
+        unit_rows(vox_korr.mean(axis=0, keepdims=True)),
+        np.array([8.0]),
+        [B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+    )
+    captions = [(10.5, 12.9, B)]  # seen for 2.4 s, then gone while the stretch runs on
+    parts, tailed = caption_tails(
+        decision, [segment], vox_korr, chunks, captions, EvidenceOptions()
+    )
+    assert [list(p) for p in parts] == [list(range(5)), list(range(5, 10))]
+    assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
+    assert tailed.labels[0] == tailed.labels[1]
+    assert tailed.confidence[1] < 0.9 < CHECK_BELOW
