@@ -39,6 +39,7 @@ __all__ = [
     "LibraryClipPublic",
     "RevisionPublic",
     "SpeakerVoiceRequest",
+    "VoiceAppliedPublic",
     "VoiceMergeRequest",
     "VoicePublic",
     "VoiceUpdate",
@@ -276,6 +277,12 @@ class VoiceUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     title: str | None = Field(default=None, max_length=500)
     role: SpeakerRole | None = None
+
+
+class VoiceAppliedPublic(BaseModel):
+    """The clips that got a new revision naming the voice as the registry does."""
+
+    clip_ids: list[str]
 
 
 class VoiceMergeRequest(BaseModel):

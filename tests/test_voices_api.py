@@ -131,6 +131,38 @@ def test_voice_rename_merge_and_delete(service: tuple[httpx.Client, str]) -> Non
     assert client.get(f"/api/v1/transcripts/{clip_id}").json() == before
 
 
+def test_a_voice_rename_reaches_existing_clips_and_search(
+    service: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = service
+    rename(client, clip_id, speaker_id="S2", name="Ерлан СПАНОВ", title="ЗАМ. АКИМА")
+    rename(client, clip_id, speaker_id="S1", name="Анна ВЕДУЩАЯ")  # another voice: untouched
+    voice = next(v for v in client.get("/api/v1/voices").json() if v["name"] == "Ерлан СПАНОВ")
+    client.patch(
+        f"/api/v1/voices/{voice['id']}", json={"name": "Ерлан СПАНОВ-мл.", "title": "АКИМ"}
+    )
+    # Renaming the registry voice alone leaves the clip as it was.
+    assert speaker(client.get(f"/api/v1/transcripts/{clip_id}").json(), "S2")["name"] == (
+        "Ерлан СПАНОВ"
+    )
+
+    applied = client.post(f"/api/v1/voices/{voice['id']}/apply")
+    assert applied.status_code == 200, applied.text
+    assert applied.json() == {"clip_ids": [clip_id]}
+    current = client.get(f"/api/v1/transcripts/{clip_id}").json()
+    assert (speaker(current, "S2")["name"], speaker(current, "S2")["title"]) == (
+        "Ерлан СПАНОВ-мл.",
+        "АКИМ",
+    )
+    assert speaker(current, "S1")["name"] == "Анна ВЕДУЩАЯ"
+    history = client.get(f"/api/v1/transcripts/{clip_id}/revisions").json()
+    assert history[0]["note"] == f"voice {voice['id']} renamed"
+    hits = client.get("/api/v1/search", params={"q": "работу", "speaker": "спанов-мл"}).json()
+    assert [c["clip_id"] for c in hits["clips"]] == [clip_id]
+    # Applying again changes nothing more.
+    assert client.post(f"/api/v1/voices/{voice['id']}/apply").json() == {"clip_ids": []}
+
+
 def test_setting_a_speaker_to_a_registry_voice(
     service: tuple[httpx.Client, str], database_url: str
 ) -> None:

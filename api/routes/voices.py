@@ -6,13 +6,22 @@ Setting a clip's speaker to a voice lives with the transcripts
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
 
-from api.auth import require
+from api.auth import Principal, require
 from api.deps import SessionDep
-from api.schemas import VoiceClipPublic, VoiceMergeRequest, VoicePublic, VoiceUpdate
+from api.schemas import (
+    VoiceAppliedPublic,
+    VoiceClipPublic,
+    VoiceMergeRequest,
+    VoicePublic,
+    VoiceUpdate,
+)
 from efir.accounts.users import Permission
 from efir.db import Voice
+from efir.transcripts.revisions import apply_voice_name
 from efir.voices.registry import (
     clip_counts,
     delete_voice,
@@ -77,6 +86,16 @@ def update_voice(voice_id: str, changes: VoiceUpdate, session: SessionDep) -> Vo
     )
     session.commit()
     return _public(updated, clip_counts(session))
+
+
+@router.post("/{voice_id}/apply")
+def apply_to_clips(
+    voice_id: str, session: SessionDep, editor: Annotated[Principal, require(Permission.EDIT)]
+) -> VoiceAppliedPublic:
+    """Give the voice's current name, title and role to every clip where a speaker is this
+    voice: a new revision in each, and search follows. Returns the clips changed."""
+    changed = apply_voice_name(session, voice_id, author=editor.username)
+    return VoiceAppliedPublic(clip_ids=changed)
 
 
 @router.post(

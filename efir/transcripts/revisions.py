@@ -7,6 +7,7 @@ so search always follows the latest revision.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,14 +17,16 @@ from efir.db import Clip, TranscriptRevision
 from efir.errors import EfirError, NotFoundError
 from efir.media.clips import get_clip
 from efir.search import ClipMeta, index_transcript
+from efir.search.schema import search_segments
 from efir.transcripts.edits import EditOp, RenameSpeaker, apply_edits
-from efir.transcripts.model import Transcript
-from efir.voices.registry import assign_voice
+from efir.transcripts.model import SpeakerRole, Transcript
+from efir.voices.registry import assign_voice, get_voice
 from efir.voices.voiceprints import load_voiceprints, remember_clip_voices
 
 __all__ = [
     "WORKER_AUTHOR",
     "RevisionConflictError",
+    "apply_voice_name",
     "edit_transcript",
     "get_revision",
     "latest_revision",
@@ -203,6 +206,37 @@ def set_speaker_voice(
         author=author,
         note=f"speaker {speaker_id} is voice {voice_id}",
     )
+
+
+def apply_voice_name(session: Session, voice_id: str, *, author: str | None) -> list[str]:
+    """After a registry voice is renamed: a new revision in every clip where a speaker is
+    that voice, carrying its name, title and role (search follows); returns the clip ids.
+    Speakers an editor named by hand, without linking a voice, are left alone."""
+    voice = get_voice(session, voice_id)
+    role = SpeakerRole(voice.role) if voice.role else None
+    clip_ids = session.scalars(
+        select(search_segments.c.clip_id).where(search_segments.c.voice_id == voice_id).distinct()
+    ).all()
+    changed = []
+    for clip_id in sorted(clip_ids):
+        current = Transcript.from_dict(latest_revision(session, clip_id).data)
+        speakers = tuple(
+            replace(speaker, name=voice.name, title=voice.title, role=role or speaker.role)
+            if speaker.voice_id == voice_id
+            else speaker
+            for speaker in current.speakers
+        )
+        if speakers == current.speakers:
+            continue
+        save_revision(
+            session,
+            clip_id=clip_id,
+            transcript=replace(current, speakers=speakers),
+            author=author,
+            note=f"voice {voice_id} renamed",
+        )
+        changed.append(clip_id)
+    return changed
 
 
 def _newly_named(before: Transcript, after: Transcript, ops: Sequence[EditOp]) -> set[str]:

@@ -229,9 +229,22 @@ def test_registry_learns_a_named_speaker_and_lends_it_to_another_turn(
     page.fill(".voice-form input[name=title]", "СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ")
     page.select_option(".voice-form select[name=role]", "correspondent")
     page.screenshot(path=artifacts_dir / "speakers-edit.png")
+    # The rename offers to reach the clips where the voice was matched: yes.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click(".voice-form button[type=submit]")
     row = page.locator("#speakers-body tr").filter(has_text="Дана КОРРЕСПОНДЕНТОВА")
     expect(row).to_contain_text("СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ")
+    expect(page.locator("#status-text")).to_have_text("Обновлено сюжетов: 1")
+    assert asked and "Дана КОРРЕСПОНДЕНТОВА" in asked[0]
+    named = [s for s in _transcript(page, live_service, clip_id)["speakers"] if s["name"]]
+    assert ("Дана КОРРЕСПОНДЕНТОВА", "СОБСТВЕННЫЙ КОРРЕСПОНДЕНТ") in {
+        (s["name"], s["title"]) for s in named
+    }
+    found = page.request.get(
+        f"{live_service}/api/v1/search?q=тема&speaker=собственный корреспондент"
+    ).json()
+    assert clip_id in [clip["clip_id"] for clip in found["clips"]]
     expect(row).to_contain_text("Корр")
     voices = page.request.get(f"{live_service}/api/v1/voices").json()
     voice = next(v for v in voices if v["name"] == "Дана КОРРЕСПОНДЕНТОВА")

@@ -129,7 +129,7 @@ async function act(request, message) {
   }
   openVoiceId = null;
   await load();
-  announce(message);
+  announce(typeof message === "function" ? message() : message);
 }
 
 function save(voice, form) {
@@ -138,8 +138,18 @@ function save(voice, form) {
     title: form.elements.title.value.trim() || null,
     role: form.elements.role.value || null,
   };
-  act(() => requestJSON(voiceUrl(voice), { method: "PATCH", body: changes }),
-    t("speakers.saved", { name: changes.name }));
+  const renamed = changes.name !== voice.name || changes.title !== (voice.title || null)
+    || changes.role !== (voice.role || null);
+  let message = t("speakers.saved", { name: changes.name });
+  act(async () => {
+    await requestJSON(voiceUrl(voice), { method: "PATCH", body: changes });
+    // The clips where this voice was matched keep the old name unless the editor says so.
+    if (renamed && voice.clip_count
+        && window.confirm(t("speakers.apply_confirm", { name: changes.name, count: voice.clip_count }))) {
+      const applied = await requestJSON(`${voiceUrl(voice)}/apply`, { method: "POST" });
+      message = t("speakers.applied", { count: applied.clip_ids.length });
+    }
+  }, () => message);
 }
 
 function mergeInto(voice, panel) {
