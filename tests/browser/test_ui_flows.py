@@ -32,7 +32,7 @@ def _wait_for_player_at(page: Page, seconds: float) -> float:
 def _open_editor(page: Page, base_url: str, clip_id: str) -> None:
     page.goto(f"{base_url}/clips/{clip_id}")
     page.locator("#transcript .w").first.wait_for()
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
 
 
 def _transcript(page: Page, base_url: str, clip_id: str) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def test_keyboard_alone_seeks_from_the_caret(
     page.keyboard.press("Alt+Enter")
     _wait_for_player_at(page, segment["words"][2]["start"])
     page.keyboard.press("Escape")
-    page.wait_for_function("document.getElementById('player').paused")
+    page.wait_for_function("() => document.getElementById('player').paused")
 
 
 def test_renamed_speaker_appears_in_exports(
