@@ -4,8 +4,10 @@ from search too), focus stays on the work, and no page is wider than the screen.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -108,11 +110,44 @@ def test_library_lists_filters_edits_and_deletes(
     clip = page.request.get(f"{live_service}/api/v1/clips/{doomed}").json()
     assert (clip["title"], clip["air_date"]) == (f"Итоговый выпуск {size}", "2026-11-21")
 
+    # Its exports are named by air date, programme and title.
+    srt = page.request.get(
+        f"{live_service}/api/v1/transcripts/{uploaded_clip.clip_id}/export?format=srt"
+    )
+    assert "2026-11-20_Новости_" in unquote(srt.headers["content-disposition"])
+
     # Delete after confirming; it is gone from the list and from the API.
     page.once("dialog", lambda dialog: dialog.accept())
     cards.first.locator("[data-action=delete]").click()
     expect(cards).to_have_count(0)
     expect(page.locator("#library-summary")).to_be_focused()
     assert page.request.get(f"{live_service}/api/v1/clips/{doomed}").status == 404
+    found = page.request.get(f"{live_service}/api/v1/search?q=Черновик").json()
+    assert doomed not in [clip["clip_id"] for clip in found["clips"]]
     page.screenshot(path=str(artifacts_dir / f"library-after-delete-{size}.png"), full_page=True)
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_takes_russian_quotes_as_a_phrase(
+    browser: Browser, live_service: str, uploaded_clip: UploadedClip, size: str
+) -> None:
+    page = _page(browser, size)
+    page.goto(f"{live_service}/search")
+    # Adjacent in the seed's opening («гражданский форум»); apart, the words would match
+    # other segments too.
+    page.fill("#search-q", "«гражданский форум»")
+    page.press("#search-q", "Enter")
+    hits = page.locator(".hit")
+    expect(hits.first).to_be_visible()
+    expect(page.locator("#search-summary")).to_be_focused()
+    for text in hits.all_inner_texts():
+        assert re.search(r"гражданск\w* форум", text, re.IGNORECASE), text
+    straight = page.request.get(
+        f"{live_service}/api/v1/search", params={"q": '"гражданский форум"', "fuzzy": "false"}
+    ).json()
+    quoted = page.request.get(
+        f"{live_service}/api/v1/search", params={"q": "«гражданский форум»", "fuzzy": "false"}
+    ).json()
+    assert quoted["hit_count"] == straight["hit_count"] > 0
     page.context.close()
