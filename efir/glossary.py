@@ -95,6 +95,13 @@ class Glossary:
         return ", ".join(self.terms) + "." if self.terms else None
 
     @property
+    def protected_words(self) -> frozenset[str]:
+        """Lower-case stems of the terms' words, which the non-word repair leaves alone
+        in any inflection ("Костанае", "Спанова")."""
+        words = (_key(word) for term in self.terms for word in term.split())
+        return frozenset(w[:-2] if len(w) > 5 else w for w in words if len(w) >= 3)
+
+    @property
     def hotwords(self) -> str | None:
         return ", ".join(self.terms) if self.terms else None
 
@@ -242,7 +249,9 @@ def _vocabulary(terms: tuple[str, ...]) -> tuple[_TermWord, ...]:
     """Every inflected form of every glossary word long enough to correct towards."""
     vocabulary: list[_TermWord] = []
     for term in terms:
-        words = term.split()
+        # Quotes belong to the term as a whole ("«Центральный район»"): a form carrying
+        # one would paste it onto an ordinary phrase ("в кафе «центральный»").
+        words = [w.strip(_PUNCTUATION) for w in term.split() if w.strip(_PUNCTUATION)]
         forms = [_forms(word) for word in words]
         for i, word in enumerate(words):
             if not _long_enough(word):

@@ -5,7 +5,8 @@ contract of the API and the CLI::
 
     {"duration", "language", "model", "speakers": [...],
      "segments": [{"id", "start", "end", "speaker", "text",
-                   "words": [{"start", "end", "word", "probability"}]}]}
+                   "words": [{"start", "end", "word", "probability",
+                              "repaired_from" (only on repaired words)}]}]}
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ class Word:
     end: float
     word: str
     probability: float = 1.0
+    # What Whisper wrote before the non-word repair replaced it (worker/stages/repair.py);
+    # a word split in two or merged with a neighbour carries the whole original in each.
+    repaired_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; `repaired_from` only where set, so older readers see no change."""
+        data = asdict(self)
+        if self.repaired_from is None:
+            del data["repaired_from"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,7 @@ class Segment:
             "end": self.end,
             "speaker": self.speaker,
             "text": self.text,
-            "words": [asdict(word) for word in self.words],
+            "words": [word.to_dict() for word in self.words],
         }
 
     @classmethod

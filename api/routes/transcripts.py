@@ -12,7 +12,7 @@ from api.params import RevisionNumber, RevisionQuery
 from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
 from efir.accounts import Permission
 from efir.db import Clip, TranscriptRevision
-from efir.exports import FORMATS, CueRules, render
+from efir.exports import FORMATS, NUMBER_STYLES, CueRules, render
 from efir.transcript import Transcript
 from efir.transcripts_store import (
     edit_transcript,
@@ -44,13 +44,18 @@ def export_transcript(
     format_name: Annotated[str, Query(alias="format")] = "srt",
     revision: RevisionQuery = None,
     timecodes: bool = False,
+    numbers: str = "words",
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
-    (e.g. ``max_chars_per_line=37``)."""
+    (e.g. ``max_chars_per_line=37``); ``numbers=digits`` writes numbers as digits."""
     export_format = FORMATS.get(format_name)
     if export_format is None:
         raise HTTPException(
             422, f"Неизвестный формат {format_name!r}; known formats: {', '.join(FORMATS)}"
+        )
+    if numbers not in NUMBER_STYLES:
+        raise HTTPException(
+            422, f"Неизвестный вид чисел {numbers!r}; known: {', '.join(NUMBER_STYLES)}"
         )
     try:
         rules = CueRules.from_query(request.query_params)
@@ -64,6 +69,7 @@ def export_transcript(
         rules=rules,
         timecodes=timecodes,
         title=clip.title if clip else None,
+        numbers=numbers,
     )
     filename = f"{clip_id}-r{row.revision}.{export_format.extension}"
     return Response(

@@ -12,13 +12,22 @@ from dataclasses import dataclass
 
 from efir.exports.cues import Cue, build_cues
 from efir.exports.document import render_docx
+from efir.exports.numbers import NUMBER_STYLES, with_digits
 from efir.exports.rules import CueRules
 from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
 from efir.exports.ttml import render_ttml
 from efir.transcript import Transcript
 
-__all__ = ["FORMATS", "Cue", "CueRules", "ExportFormat", "build_cues", "render"]
+__all__ = [
+    "FORMATS",
+    "NUMBER_STYLES",
+    "Cue",
+    "CueRules",
+    "ExportFormat",
+    "build_cues",
+    "render",
+]
 
 DEFAULT_TITLE = "Расшифровка эфира"
 
@@ -71,15 +80,24 @@ def render(
     rules: CueRules | None = None,
     timecodes: bool = False,
     title: str | None = None,
+    numbers: str = "words",
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
-    ``rules.fps``); ``title`` heads the DOCX. Raises ValueError for an unknown format.
+    ``rules.fps``); ``title`` heads the DOCX; ``numbers="digits"`` writes spelled-out
+    numbers as digits. Raises ValueError for an unknown format or number style.
     """
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if numbers not in NUMBER_STYLES:
+        raise ValueError(
+            f"неизвестный вид чисел {numbers!r} (unknown numbers style);"
+            f" choose one of: {', '.join(NUMBER_STYLES)}"
+        )
+    if numbers == "digits":
+        transcript = with_digits(transcript)
     request = _Request(transcript, rules or CueRules(), timecodes, title or DEFAULT_TITLE)
     return renderer(request)
