@@ -48,9 +48,6 @@ _CONSONANT_PAIRS = (
     ("б", "п"), ("в", "ф"), ("г", "к"), ("д", "т"), ("ж", "ш"), ("з", "с"),
     ("г", "х"), ("к", "х"), ("ш", "щ"), ("ц", "с"), ("ч", "щ"),
 )  # fmt: skip
-    (pair[0], pair[1])
-    for pair in ["бп", "вф", "гк", "дт", "жш", "зс", "гх", "кх", "шщ", "цс", "чщ"]
-)
 _CHEAP_SUBSTITUTIONS: dict[str, str] = {}
 for _vowel in _VOWELS:
     _CHEAP_SUBSTITUTIONS[_vowel] = _VOWELS.replace(_vowel, "")
