@@ -4,7 +4,8 @@ Transcripts spell numbers out (Whisper base garbles digits, and spelled-out word
 one timestamp each and match lemma search); subtitles want digits. number-parser reads
 Russian cardinals in any case («трехсот двадцати» → 320). Style, as subtitles write:
 a closing scale word stays a word («320 миллионов», not 320000000), a lone «один/одна» stays
-a word («один из них»), ordinals stay words; five digits and more get thin-space
+a word («один из них»), ordinals stay words, and so does a number an ordinal ends
+(«две тысячи двадцать четвертом»); five digits and more get thin-space
 groups («15 300»).
 """
 
@@ -24,6 +25,11 @@ _CORE = re.compile(r"^(\s*\W*)(\w+)(\W*)$")
 _SCALE = re.compile(r"^(тысяч|миллион|миллиард|триллион)")
 _LONE_WORDS = re.compile(r"^(один|одна|одно|одного|одной|одному|одним|одном|одну)$")
 _THIN_SPACE = "\u202f"
+_ORDINAL = re.compile(
+    r"^(перв|втор|трет|четв[её]рт|пят|шест|седьм|восьм|девят|десят|\w+надцат|\w+дцат"
+    r"|сороков|\w+десят|девяност|сот|\w+сот|тысячн|миллионн)"
+    r"(ый|ой|ий|ая|ое|ые|ого|ому|ым|ом|ую|ых|ыми|ья|ье|ьего|ьему|ьим|ьем|ью|ьи|ьих)$"
+)
 
 
 def with_digits(transcript: Transcript) -> Transcript:
@@ -35,7 +41,10 @@ def _segment(segment: Segment) -> Segment:
     words = _digit_words(segment.words)
     if words == list(segment.words):
         return segment
-    return replace(segment, words=tuple(words), text="".join(w.word for w in words).strip())
+    # The text is converted on its own: words may be spelled for speech ("энпэ+о").
+    tokens = tuple(Word(0.0, 0.0, " " + token) for token in segment.text.split())
+    text = "".join(w.word for w in _digit_words(tokens)).strip()
+    return replace(segment, words=tuple(words), text=text)
 
 
 def _digit_words(words: tuple[Word, ...]) -> list[Word]:
@@ -47,7 +56,13 @@ def _digit_words(words: tuple[Word, ...]) -> list[Word]:
             result.append(words[i])
             i += 1
             continue
-        result.extend(_as_digits(words[i : i + run]))
+        following = _CORE.match(words[i + run].word) if i + run < len(words) else None
+        if following and _ORDINAL.match(following.group(2).lower()):
+            # "две тысячи двадцать четвертом": number-parser has no Russian ordinals,
+            # and "2020 четвертом" would be wrong.
+            result.extend(words[i : i + run])
+        else:
+            result.extend(_as_digits(words[i : i + run]))
         i += run
     return result
 
