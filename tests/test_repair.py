@@ -146,3 +146,9 @@ def test_repaired_words_round_trip_through_json_and_old_json_still_reads() -> No
     assert "repaired_from" not in plain.to_dict()
     old = {"start": 1.0, "end": 1.5, "word": " в", "probability": 0.8}
     assert Word(**old) == plain
+
+
+def test_a_name_inside_a_sentence_is_only_replaced_by_a_name() -> None:
+    words = _words("представители Вилли Кобритании, Недерландов")
+    repaired = repair_words(words, _prefer("К британии", "Нидерландов"), RepairOptions())
+    assert "".join(w.word for w in repaired) == " представители Вилли Кобритании, Нидерландов"

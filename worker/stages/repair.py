@@ -105,6 +105,8 @@ _SHORT_WORDS = frozenset(
         "его",
     }
 )
+_PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+_SENTENCE_END = re.compile(r"[.!?…]\W*$")
 _WORD_CORE = re.compile(r"^(\W*)([^\W\d_]+(?:-[^\W\d_]+)*)(\W*)$")
 
 
@@ -253,6 +255,12 @@ def _candidates(
     words: Sequence[Word], index: int, core: str, options: RepairOptions
 ) -> list[Candidate]:
     found = [Candidate(text, cost) for text, cost in edit_candidates(core).items()]
+    if core[:1].isupper() and index > 0 and not _SENTENCE_END.search(words[index - 1].word):
+        # A capital inside a sentence is a name: only another name may replace it
+        # ("Казахстине" → "Казахстане"), never a split ("Кобритании" → "К британии").
+        return sorted(
+            (c for c in found if _is_name(c.text)), key=lambda c: (c.cost, -_frequency(c.text))
+        )[: options.max_candidates]
     found += [Candidate(text, cost) for text, cost in split_candidates(core).items()]
     for step in (-1, 1):
         j = index + step
@@ -365,6 +373,10 @@ def _other_edits(text: str) -> Iterable[tuple[str, float]]:
     for i in range(len(text) + 1):
         for other in _ALPHABET:
             yield text[:i] + other + text[i:], 1.0
+
+
+def _is_name(text: str) -> bool:
+    return any(_PROPER_GRAMMEMES & set(p.tag.grammemes) for p in _morph().parse(text))
 
 
 @cache
