@@ -1,13 +1,14 @@
 """Word accuracy of efir's pipeline, an older efir and bare faster-whisper, in one run.
 
-    .venv/bin/python bench/accuracy.py [--ref 9f52f2b] [--presets default,quality]
-        [--sets seed,second,news-dev,news-test,read] [--cache DIR]
+    .venv/bin/python bench/accuracy.py [--ref 9f52f2b] [--sets seed,second,news-dev,news-test,read]
+        [--cache DIR]
 
 Per fixture it prints WER, CER and the non-word rate of:
 
 * `ref` — the pipeline at commit `--ref` (default 9f52f2b, before the word repair),
   extracted with `git archive` into a temporary folder and run in a process of its own;
-* each preset of this tree's pipeline (`default`, `quality`), also in a child process;
+* `efir`: this tree's pipeline, also in a child process (EFIR_* settings apply, e.g.
+  EFIR_BEAM_SIZE=8 for a decoding experiment);
 * bare faster-whisper: `BatchedInferencePipeline.transcribe` (beam 5, batch 8, VAD on,
   the fixture's glossary as prompt where it has one), same model files.
 
@@ -35,17 +36,15 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pymorphy3
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from scoring import cer, load_truth_text, normalise, wer  # noqa: E402
+from scoring import cer, load_truth_text, non_word_rate, normalise, wer  # noqa: E402
 
 FESTVOX_WAV = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav")
 FESTVOX_TEXT = FESTVOX_WAV.parent / "etc/txt.done.data"
@@ -58,12 +57,11 @@ import json, sys
 from dataclasses import replace
 from efir.config import Settings
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
-request = json.load(sys.stdin)
-extra = {"asr_preset": request["preset"]} if request["preset"] else {}
-texts, seconds = {}, {}
 import time
+request = json.load(sys.stdin)
+texts, seconds = {}, {}
 for name, media, terms in request["clips"]:
-    options = pipeline_options_from_settings(Settings(**extra), glossary_terms=terms)
+    options = pipeline_options_from_settings(Settings(), glossary_terms=terms)
     started = time.perf_counter()
     texts[name] = run_pipeline(media, replace(options, find_speakers=False)).transcript.text
     seconds[name] = time.perf_counter() - started
@@ -84,7 +82,6 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--ref", default="9f52f2b", help="commit to compare with ('' = none)")
-    parser.add_argument("--presets", default="default", help="this tree's presets, comma-separated")
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--cache", type=Path, help="keep ref and bare transcripts here")
     args = parser.parse_args()
@@ -97,13 +94,9 @@ def main() -> None:
         tree = _extract(args.ref, workdir / "ref")
         key = f"ref-{args.ref}"
         results[key], seconds[key] = _cached(
-            args.cache, key, fixtures, lambda todo: _run_tree(tree, "", todo)
+            args.cache, key, fixtures, lambda todo: _run_tree(tree, todo)
         )
-    for preset in args.presets.split(","):
-        key = f"efir {preset}"
-        results[key], seconds[key] = _run_tree(
-            ROOT, "" if preset == "default" else preset, fixtures
-        )
+    results["efir"], seconds["efir"] = _run_tree(ROOT, fixtures)
     results["bare"], seconds["bare"] = _cached(args.cache, "bare", fixtures, _run_bare)
 
     _print_table(fixtures, results, seconds)
@@ -165,13 +158,8 @@ def _extract(commit: str, into: Path) -> Path:
     return into
 
 
-def _run_tree(
-    tree: Path, preset: str, fixtures: list[Fixture]
-) -> tuple[dict[str, str], dict[str, float]]:
-    request = {
-        "preset": preset,
-        "clips": [[f.name, str(f.media), list(f.glossary)] for f in fixtures],
-    }
+def _run_tree(tree: Path, fixtures: list[Fixture]) -> tuple[dict[str, str], dict[str, float]]:
+    request = {"clips": [[f.name, str(f.media), list(f.glossary)] for f in fixtures]}
     done = subprocess.run(
         [sys.executable, "-c", _CHILD],
         input=json.dumps(request),
@@ -224,24 +212,6 @@ def _cached(cache_dir, key, fixtures, run):  # type: ignore[no-untyped-def]
             payload = {"texts": texts, "seconds": seconds}
             path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     return texts, seconds
-
-
-def non_word_rate(hypothesis: str, reference: str, glossary: tuple[str, ...]) -> float:
-    """Share of recognised words pymorphy3 does not know (digits, glossary words and
-    words the reference uses aside)."""
-    words = normalise(hypothesis).split()
-    allowed = set(normalise(reference + " " + " ".join(glossary)).split())
-    unknown = [
-        w
-        for w in words
-        if not any(ch.isdigit() for ch in w) and w not in allowed and not _morph().word_is_known(w)
-    ]
-    return len(unknown) / max(len(words), 1)
-
-
-@cache
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer(lang="ru")
 
 
 def _print_table(

@@ -44,9 +44,6 @@ class Settings(BaseSettings):
     batch_size: int = 8
     beam_size: int = 5
     language: str | None = "ru"
-    # "quality" decodes with a wider beam and more patience and tries more repair
-    # candidates, for about 1.5x the time (bench/results/accuracy.txt has both).
-    asr_preset: Literal["default", "quality"] = "default"
 
     # Where media lives: `local` is media_dir on this disk; `s3` is a bucket that API and
     # workers on different hosts share (credentials: the usual AWS_* variables).

@@ -25,7 +25,7 @@ import pymorphy3
 
 from efir.transcript import Segment, Transcript
 
-__all__ = ["Glossary", "correct_words"]
+__all__ = ["Glossary", "correct_words", "is_ordinary_word"]
 
 _PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
 _MIN_LETTERS = 4
@@ -181,7 +181,7 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
     recognised = _key(core)
     if len(recognised) < _MIN_LETTERS and not core.isupper():
         return None
-    ordinary = _is_ordinary_word(core)
+    ordinary = is_ordinary_word(core)
     best: tuple[int, int, _Form] | None = None
     for term_word in vocabulary:
         if recognised.startswith(_key(term_word.forms[0].text)):
@@ -236,7 +236,7 @@ def _case_rank(form: _Form, context: _Context) -> int:
 
 
 @cache
-def _is_ordinary_word(core: str) -> bool:
+def is_ordinary_word(core: str) -> bool:
     key = _key(core)
     if not _morph().word_is_known(key):
         return False

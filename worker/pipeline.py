@@ -33,7 +33,6 @@ from worker.stages.diarize import (
     embed_speech,
 )
 from worker.stages.media import decode_audio, probe
-from worker.stages.repair import RepairOptions
 from worker.stages.roles import assign_roles
 
 __all__ = [
@@ -47,10 +46,6 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[str, float], None]
-# The "quality" preset (Settings.asr_preset).
-QUALITY_BEAM_SIZE = 8
-QUALITY_PATIENCE = 1.5
-QUALITY_CANDIDATES = 12
 
 
 @dataclass(frozen=True)
@@ -88,16 +83,13 @@ def pipeline_options_from_settings(
     The speaker-count hints are the uploader's (a job option); None leaves the estimate free."""
     glossary = Glossary.from_text("\n".join(glossary_terms))
     count_defaults = DiarizeOptions()
-    quality = settings.asr_preset == "quality"
     return PipelineOptions(
         model_dir=resolve_model_dir(settings),
         asr=AsrOptions(
             language=settings.language,
-            beam_size=max(settings.beam_size, QUALITY_BEAM_SIZE) if quality else settings.beam_size,
-            patience=QUALITY_PATIENCE if quality else 1.0,
+            beam_size=settings.beam_size,
             batch_size=settings.batch_size,
             initial_prompt=glossary.prompt,
-            repair=RepairOptions(max_candidates=QUALITY_CANDIDATES) if quality else RepairOptions(),
         ),
         glossary=glossary,
         device=settings.device,

@@ -28,9 +28,9 @@ from faster_whisper.transcribe import TranscriptionOptions
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from efir.errors import AsrError
-from efir.glossary import Glossary, correct_words
+from efir.glossary import Glossary, correct_words, is_ordinary_word
 from efir.transcript import Segment, Transcript, Word
-from worker.stages.repair import RepairOptions, Scorer, is_non_word, repair_words
+from worker.stages.repair import RepairOptions, Scorer, repair_words
 
 __all__ = [
     "AsrOptions",
@@ -46,8 +46,8 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 # How far (natural log) below what was heard a glossary name may score and still
-# replace a non-word (see _glossary_heard).
-GLOSSARY_NON_WORD_MARGIN = 15.0
+# replace a non-word or another name (see _glossary_heard).
+GLOSSARY_NAME_MARGIN = 15.0
 _WORD_CORE = re.compile(r"^(\W*)(.*?)(\W*)$")
 # Candidate texts scored at once (each copies the window's 3 MB encoder output).
 _SCORE_BATCH = 8
@@ -59,7 +59,6 @@ VAD_WINDOW_S = 300.0
 class AsrOptions:
     language: str | None = "ru"
     beam_size: int = 5
-    patience: float = 1.0
     batch_size: int = 8
     # Text the decoder sees before every window: glossary terms, which bias spelling.
     # Measured on the seed, a prompt beat hotwords (WER 0.23 against 0.31).
@@ -328,11 +327,11 @@ class _RepairingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
 def _glossary_heard(words: list[Word], score: Scorer, glossary: Glossary) -> list[Word]:
     """`words` with the glossary's corrections the audio of this window agrees with.
 
-    A dictionary word is replaced only if the model scores the glossary form at least
-    as likely as what it heard: that is where glossaries damaged correct text ("формы"
-    → "форумы"). A non-word may score up to `GLOSSARY_NON_WORD_MARGIN` below: Whisper
-    is sure of its own misspellings of names ("Костану" scored 8.8 nats above
-    "Костанае" on the seed), and a non-word near a glossary name is that name."""
+    An ordinary dictionary word is replaced only if the model scores the glossary form
+    at least as likely as what it heard: that is where glossaries damaged correct text
+    ("формы" → "форумы"). A non-word or a name may score up to `GLOSSARY_NAME_MARGIN`
+    below: Whisper is sure of its own misspellings of names ("Костану" scored 8.8 nats
+    above "Костанае" on the seed), and a name near a glossary name is that name."""
     if not glossary:
         return words
     proposed = correct_words([w.word for w in words], glossary)
@@ -347,7 +346,7 @@ def _glossary_heard(words: list[Word], score: Scorer, glossary: Glossary) -> lis
     result = list(words)
     for i, corrected_score in zip(changed, scores, strict=True):
         core = _WORD_CORE.sub(r"\2", words[i].word.strip())
-        allowed = GLOSSARY_NON_WORD_MARGIN if is_non_word(core) else 0.0
+        allowed = 0.0 if core and is_ordinary_word(core) else GLOSSARY_NAME_MARGIN
         if corrected_score >= heard_score - allowed:
             result[i] = replace(words[i], word=proposed[i])
     return result
@@ -450,7 +449,6 @@ def _decoding_kwargs(model: WhisperModel, options: AsrOptions) -> dict[str, obje
     return {
         "language": options.language,
         "beam_size": options.beam_size,
-        "patience": options.patience,
         "word_timestamps": True,  # always: finding unheard regions needs them
         "initial_prompt": options.initial_prompt,
         "hotwords": options.hotwords,
