@@ -113,7 +113,7 @@ def _words(text: str) -> list[Word]:
 def _prefer(*good: str) -> object:
     """A stand-in scorer: texts containing any of `good` score high."""
 
-    def score(texts: Sequence[str]) -> list[float]:
+    def score(texts: Sequence[str], start_s: float, end_s: float) -> list[float]:
         return [0.0 if any(g in t for g in good) else -3.0 for t in texts]
 
     return score

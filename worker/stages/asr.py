@@ -30,7 +30,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 from efir.errors import AsrError
 from efir.glossary import Glossary, correct_words, is_ordinary_word
 from efir.transcript import Segment, Transcript, Word
-from worker.stages.repair import RepairOptions, Scorer, repair_words
+from worker.stages.repair import RepairOptions, Scorer, context_span, repair_words
 
 __all__ = [
     "AsrOptions",
@@ -49,8 +49,10 @@ SAMPLE_RATE = 16000
 # replace a non-word or another name (see _glossary_heard).
 GLOSSARY_NAME_MARGIN = 15.0
 _WORD_CORE = re.compile(r"^(\W*)(.*?)(\W*)$")
-# Candidate texts scored at once (each copies the window's 3 MB encoder output).
-_SCORE_BATCH = 8
+# Candidate texts scored at once (each copies its stretch of encoder output).
+_SCORE_BATCH = 16
+_ENCODER_FPS = 50
+_SCORE_PAD_S = 0.3
 # VAD runs over this much audio at a time, in memory or read from disk.
 VAD_WINDOW_S = 300.0
 
@@ -314,11 +316,7 @@ class _RepairingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
             zip(chunks_metadata, segmented, strict=True)
         ):
             scorer = _window_scorer(
-                self.model,
-                tokenizer,
-                encoded[index : index + 1],
-                prompt,
-                int(metadata["duration"] * self.model.frames_per_second),
+                self.model, tokenizer, encoded[index : index + 1], prompt, metadata["offset"]
             )
             _correct_window(subsegments, scorer, asr, self.repaired_from)
         return segmented
@@ -338,13 +336,15 @@ def _glossary_heard(words: list[Word], score: Scorer, glossary: Glossary) -> lis
     changed = [i for i, (w, p) in enumerate(zip(words, proposed, strict=True)) if w.word != p]
     if not changed:
         return words
-    texts = [_joined(words)]
-    texts += [
-        _joined([*words[:i], replace(words[i], word=proposed[i]), *words[i + 1 :]]) for i in changed
-    ]
-    heard_score, *scores = score(texts)
     result = list(words)
-    for i, corrected_score in zip(changed, scores, strict=True):
+    for i in changed:
+        first, last = context_span(words, i)
+        context = words[first:last]
+        corrected = [*context[: i - first], replace(words[i], word=proposed[i])]
+        corrected += context[i - first + 1 :]
+        heard_score, corrected_score = score(
+            [_joined(context), _joined(corrected)], context[0].start, context[-1].end
+        )
         core = _WORD_CORE.sub(r"\2", words[i].word.strip())
         allowed = 0.0 if core and is_ordinary_word(core) else GLOSSARY_NAME_MARGIN
         if corrected_score >= heard_score - allowed:
@@ -368,16 +368,23 @@ def _window_scorer(
     tokenizer: Tokenizer,
     encoded: np.ndarray,
     prompt: list[int],
-    num_frames: int,
+    offset_s: float,
 ) -> Scorer:
-    """Log-probability the decoder gives each text, forced, on one window's audio."""
+    """Log-probability the decoder gives each text, forced, on a stretch of one window's
+    encoder output (50 frames a second; the decoder attends to any length)."""
 
-    def score(texts: Sequence[str]) -> list[float]:
+    def score(texts: Sequence[str], start_s: float, end_s: float) -> list[float]:
+        first = max(0, int((start_s - offset_s - _SCORE_PAD_S) * _ENCODER_FPS))
+        last = min(encoded.shape[1], int((end_s - offset_s + _SCORE_PAD_S) * _ENCODER_FPS) + 1)
+        stretch = encoded[:, first:last]
         logprobs: list[float] = []
         for start in range(0, len(texts), _SCORE_BATCH):
             batch = [tokenizer.encode(text) for text in texts[start : start + _SCORE_BATCH]]
-            features = ctranslate2.StorageView.from_array(np.repeat(encoded, len(batch), axis=0))
-            results = model.model.align(features, prompt, batch, [num_frames] * len(batch))
+            features = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(np.repeat(stretch, len(batch), axis=0))
+            )
+            frames = [2 * stretch.shape[1]] * len(batch)
+            results = model.model.align(features, prompt, batch, frames)
             logprobs += [
                 float(np.log(np.maximum(r.text_token_probs, 1e-12)).sum()) for r in results
             ]
