@@ -65,8 +65,8 @@ _CHEAP = 0.5
 _MIN_SHORT_PART_ZIPF = 3.0
 _MIN_PART_ZIPF = 1.5
 # Context scored around a repaired word: seconds before it, words after it.
-_CONTEXT_BEFORE_S = 4.0
-_CONTEXT_AFTER = 6
+_CONTEXT_BEFORE_S = 2.0
+_CONTEXT_AFTER = 3
 _MAX_SPLIT_COST = 1.5
 # A one- or two-letter part of a split must be one of these (prepositions, particles).
 _SHORT_WORDS = frozenset(
@@ -130,7 +130,7 @@ class RepairOptions:
     margin: float = 6.0
     # ... and must beat the runner-up by this much.
     clear_win: float = 2.0
-    max_candidates: int = 8
+    max_candidates: int = 3
 
 
 Scorer = Callable[[Sequence[str], float, float], list[float]]
