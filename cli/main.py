@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     transcribe.add_argument("--save", action="store_true", help="store clip and transcript")
     transcribe.add_argument("--title")
+    transcribe.add_argument(
+        "--numbers",
+        choices=("words", "digits"),
+        default="words",
+        help="numbers as spoken words (default) or digits, as subtitles want",
+    )
     transcribe.add_argument("--programme")
     transcribe.add_argument("--channel")
     transcribe.add_argument("--air-date", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -270,7 +276,7 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     options = pipeline_options_from_settings(settings, glossary_terms=glossary)
     with _ProgressBar(summary.duration_s) as progress:
         transcript = run_pipeline(args.path, options, on_progress=progress.update).transcript
-    output = render(transcript, args.format, rules=rules, title=args.title)
+    output = render(transcript, args.format, rules=rules, title=args.title, numbers=args.numbers)
     if args.out:
         args.out.write_bytes(output)
     else:

@@ -25,7 +25,7 @@ import pymorphy3
 
 from efir.transcripts.model import Segment, Transcript
 
-__all__ = ["Glossary", "correct_words"]
+__all__ = ["Glossary", "correct_words", "is_ordinary_word"]
 
 _PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
 _MIN_LETTERS = 4
@@ -93,6 +93,13 @@ class Glossary:
     def prompt(self) -> str | None:
         """The decoder prompt: the terms as a comma-separated sentence."""
         return ", ".join(self.terms) + "." if self.terms else None
+
+    @property
+    def protected_words(self) -> frozenset[str]:
+        """Lower-case stems of the terms' words, which the non-word repair leaves alone
+        in any inflection ("Костанае", "Спанова")."""
+        words = (_key(word) for term in self.terms for word in term.split())
+        return frozenset(w[:-2] if len(w) > 5 else w for w in words if len(w) >= 3)
 
     @property
     def hotwords(self) -> str | None:
@@ -174,7 +181,7 @@ def _best_form(core: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
     recognised = _key(core)
     if len(recognised) < _MIN_LETTERS and not core.isupper():
         return None
-    ordinary = _is_ordinary_word(core)
+    ordinary = is_ordinary_word(core)
     best: tuple[int, int, _Form] | None = None
     for term_word in vocabulary:
         if recognised.startswith(_key(term_word.forms[0].text)):
@@ -229,7 +236,7 @@ def _case_rank(form: _Form, context: _Context) -> int:
 
 
 @cache
-def _is_ordinary_word(core: str) -> bool:
+def is_ordinary_word(core: str) -> bool:
     key = _key(core)
     if not _morph().word_is_known(key):
         return False
@@ -242,7 +249,9 @@ def _vocabulary(terms: tuple[str, ...]) -> tuple[_TermWord, ...]:
     """Every inflected form of every glossary word long enough to correct towards."""
     vocabulary: list[_TermWord] = []
     for term in terms:
-        words = term.split()
+        # Quotes belong to the term as a whole ("«Центральный район»"): a form carrying
+        # one would paste it onto an ordinary phrase ("в кафе «центральный»").
+        words = [w.strip(_PUNCTUATION) for w in term.split() if w.strip(_PUNCTUATION)]
         forms = [_forms(word) for word in words]
         for i, word in enumerate(words):
             if not _long_enough(word):

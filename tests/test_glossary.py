@@ -115,3 +115,37 @@ def test_case_pattern_follows_the_glossary_for_names_and_the_speech_for_common_t
 ) -> None:
     assert corrected("в костоне", glossary) == "в Костанае"
     assert re.fullmatch(r"В КОСТАНАЕ", corrected("В КОСТОНЕ", glossary))
+
+
+# Newsroom glossaries hold names in quotes; none of these correct sentences may change
+# (the damage issue 15 found: a term's quote and capitals pasted onto a plain phrase).
+NAMES_IN_QUOTES = Glossary.from_text(
+    "ТОО «Центральный район»\nкафе «Центральное»\nресторан «Золотая подкова»\n"
+    "Народная партия «Ак жол»\nГражданский форум\nСеверо-Казахстанская область\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "в кафе центрального района",
+        "в кафе центральный вход",
+        "кафе центральное отопление",
+        "в центральном районе города",
+        "жители района",
+        "в ресторане золотая подкова",
+        "золотые подковы на счастье",
+        "народная медицина",
+        "партия власти",
+        "на форуме обсудили",
+        "форма гражданского общества",
+        "северо-западная область",
+    ],
+)
+def test_a_glossary_never_damages_a_correct_sentence(text: str) -> None:
+    assert corrected(text, NAMES_IN_QUOTES) == text
+
+
+def test_a_quoted_term_is_corrected_without_pasting_its_quotes() -> None:
+    assert corrected("центрального раёна", NAMES_IN_QUOTES) == "центрального района"
+    assert corrected("ресторан золотая подкава", NAMES_IN_QUOTES) == "ресторан золотая подкова"

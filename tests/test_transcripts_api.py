@@ -210,6 +210,24 @@ def test_unknown_things_are_404_and_bad_export_options_422(
     assert bad_format.status_code == 422
     bad_rule = client.get(f"/api/v1/transcripts/{clip_id}/export?format=srt&max_lines=two")
     assert bad_rule.status_code == 422
+    bad_numbers = client.get(f"/api/v1/transcripts/{clip_id}/export?format=srt&numbers=roman")
+    assert bad_numbers.status_code == 422
+    assert "чисел" in bad_numbers.json()["detail"]
+
+
+def test_export_writes_numbers_as_digits_on_request(
+    clip_with_transcript: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = clip_with_transcript
+    edit = {"op": "set_text", "segment_id": 1, "text": "Аким встретился с сорока фермерами."}
+    response = client.patch(
+        f"/api/v1/transcripts/{clip_id}", json={"base_revision": 1, "ops": [edit]}
+    )
+    assert response.status_code == 200, response.text
+    export = f"/api/v1/transcripts/{clip_id}/export?format=srt"
+    assert "с сорока фермерами" in client.get(export).text
+    digits = client.get(export + "&numbers=digits").text
+    assert "с 40 фермерами" in digits and "сорока" not in digits
 
 
 def test_job_listing_and_event_stream(api_client: tuple[httpx.Client, Settings]) -> None:

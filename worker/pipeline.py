@@ -161,16 +161,16 @@ def recognise(
         compute_type=options.compute_type,
         cpu_threads=options.cpu_threads,
     )
+    # Glossary corrections are made inside ASR, where the audio can confirm them.
+    glossary = options.glossary if options.correct_glossary_terms else Glossary()
     transcript = transcribe(
         audio,
         model,
-        options.asr,
+        replace(options.asr, glossary=glossary),
         model_name=options.model_dir.name,
         regions=regions,
         on_progress=report,
     )
-    if options.correct_glossary_terms:
-        transcript = options.glossary.correct(transcript)
     return transcript
 
 

@@ -50,11 +50,12 @@ def export_transcript(
     timecodes: bool = False,
     transliterate: bool = False,
     mark_checks: bool = False,
+    numbers: str = "words",
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
     (e.g. ``max_chars_per_line=37``); ``mark_checks`` marks the text export's turns whose
-    speaker is flagged for checking. Named ``<air date>_<programme>_<title>.<ext>``, in
-    Latin letters with ``transliterate=true``."""
+    speaker is flagged for checking; ``numbers=digits`` writes numbers as digits. Named
+    ``<air date>_<programme>_<title>.<ext>``, in Latin letters with ``transliterate=true``."""
     chosen = export_format(format_name)
     rules = CueRules.from_query(request.query_params)
     row = _revision(session, clip_id, revision)
@@ -66,6 +67,7 @@ def export_transcript(
         timecodes=timecodes,
         clip=clip,
         mark_checks=mark_checks,
+        numbers=numbers,
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from efir.errors import InvalidExportError
 from efir.exports.cues import Cue, build_cues
 from efir.exports.document import render_docx
+from efir.exports.numbers import NUMBER_STYLES, with_digits
 from efir.exports.rules import CueRules
 from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
@@ -24,6 +25,7 @@ from efir.transcripts.model import Transcript
 
 __all__ = [
     "FORMATS",
+    "NUMBER_STYLES",
     "Cue",
     "CueRules",
     "ExportFormat",
@@ -108,15 +110,24 @@ def render(
     title: str | None = None,
     clip: ClipMeta | None = None,
     mark_checks: bool = False,
+    numbers: str = "words",
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
     ``rules`` cut subtitle cues (defaults if None); ``timecodes`` adds [hh:mm:ss] to each
     turn of the text export and makes TTML times frame timecodes (hh:mm:ss:ff at
-    ``rules.fps``); ``title`` (else the clip's) heads the DOCX, with the ``clip``'s
+    ``rules.fps``); ``title`` (else the clip's) heads the DOCX, with the ``clip's
     programme, channel and air date under it; ``mark_checks`` marks the text export's turns
-    whose speaker is flagged for checking. Raises InvalidExportError for an unknown format.
+    whose speaker is flagged for checking; ``numbers="digits"`` writes spelled-out numbers
+    as digits. Raises InvalidExportError for an unknown format or number style.
     """
+    if numbers not in NUMBER_STYLES:
+        raise InvalidExportError(
+            f"Неизвестный вид чисел {numbers!r}; допустимо: {', '.join(NUMBER_STYLES)}. "
+            f"Unknown numbers style {numbers!r}; choose one of: {', '.join(NUMBER_STYLES)}."
+        )
+    if numbers == "digits":
+        transcript = with_digits(transcript)
     heading = title or (clip.title if clip else None) or DEFAULT_TITLE
     request = ExportRequest(
         transcript, rules or CueRules(), timecodes, heading, clip, mark_checks=mark_checks

@@ -5,11 +5,12 @@ contract of the API and the CLI::
 
     {"duration", "language", "model", "speakers": [...],
      "segments": [{"id", "start", "end", "speaker", "text",
-                   "words": [{"start", "end", "word", "probability"}],
+                   "words": [{"start", "end", "word", "probability",
+                              "repaired_from" (only on repaired words)}],
                    "speaker_source"?, "speaker_confidence"?, "check"?}]}
 
-The three optional keys say how a segment's speaker was decided (`SpeakerSource`), how
-sure that is (0..1), and `"check": true` for a named attribution an editor should
+The three optional segment keys say how a segment's speaker was decided (`SpeakerSource`),
+how sure that is (0..1), and `"check": true` for a named attribution an editor should
 look at. They are written only when set, so older JSON reads and writes unchanged.
 """
 
@@ -55,6 +56,16 @@ class Word:
     end: float
     word: str
     probability: float = 1.0
+    # What Whisper wrote before the non-word repair replaced it (worker/stages/repair.py);
+    # a word split in two or merged with a neighbour carries the whole original in each.
+    repaired_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; `repaired_from` only where set, so older readers see no change."""
+        data = asdict(self)
+        if self.repaired_from is None:
+            del data["repaired_from"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,7 @@ class Segment:
             "end": self.end,
             "speaker": self.speaker,
             "text": self.text,
-            "words": [asdict(word) for word in self.words],
+            "words": [word.to_dict() for word in self.words],
         }
         if self.speaker_source is not None:
             data["speaker_source"] = self.speaker_source.value

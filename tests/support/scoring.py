@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
-__all__ = ["cer", "load_truth_text", "normalise", "wer"]
+import pymorphy3
+
+__all__ = ["cer", "load_truth_text", "non_word_rate", "normalise", "wer"]
 
 _NON_WORD = re.compile(r"[^\w]+|_")
 
@@ -36,6 +40,24 @@ def cer(reference: str, hypothesis: str) -> float:
     return _edit_distance(reference_chars, list(normalise(hypothesis))) / max(
         len(reference_chars), 1
     )
+
+
+def non_word_rate(hypothesis: str, reference: str, glossary: Iterable[str] = ()) -> float:
+    """Share of recognised words pymorphy3 does not know, leaving aside digits, glossary
+    words and words the reference itself uses (names the dictionary lacks)."""
+    words = normalise(hypothesis).split()
+    allowed = set(normalise(reference + " " + " ".join(glossary)).split())
+    unknown = [
+        w
+        for w in words
+        if not any(ch.isdigit() for ch in w) and w not in allowed and not _morph().word_is_known(w)
+    ]
+    return len(unknown) / max(len(words), 1)
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer(lang="ru")
 
 
 def load_truth_text(truth_path: Path) -> str:

@@ -6,25 +6,32 @@ by faster-whisper's BatchedInferencePipeline with word timestamps. The batched
 pipeline can silently return nothing for part of a window (on the seed it lost a
 correspondent's 13 s turn), so every region is then checked against the words
 that came back, and any region left empty or thin is decoded again on its own,
-sequentially at temperature 0. Last, the guards drop phantom phrases Whisper
-writes over silence and music, and collapse repetition loops.
+sequentially at temperature 0. Words no dictionary knows are repaired right after
+their batch decodes, scored on the encoder output the batch just computed
+(worker/stages/repair.py). Last, the guards drop phantom phrases Whisper writes
+over silence and music, and collapse repetition loops.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from efir.errors import AsrError
+from efir.glossary import Glossary, correct_words, is_ordinary_word
 from efir.transcripts.model import Segment, Transcript, Word
 from worker.stages.media import SAMPLE_RATE
+from worker.stages.repair import RepairOptions, Scorer, context_span, repair_words
 
 __all__ = [
     "AsrOptions",
@@ -38,6 +45,14 @@ __all__ = [
     "transcribe",
 ]
 
+# How far (natural log) below what was heard a glossary name may score and still
+# replace a non-word or another name (see _glossary_heard).
+GLOSSARY_NAME_MARGIN = 15.0
+_WORD_CORE = re.compile(r"^(\W*)(.*?)(\W*)$")
+# Candidate texts scored at once (each copies its stretch of encoder output).
+_SCORE_BATCH = 16
+_ENCODER_FPS = 50
+_SCORE_PAD_S = 0.3
 # VAD runs over this much audio at a time, in memory or read from disk.
 VAD_WINDOW_S = 300.0
 
@@ -69,6 +84,10 @@ class AsrOptions:
     # Sentences end at . ! ? …, at a pause this long, or when they grow this long.
     segment_pause_s: float = 1.0
     max_segment_s: float = 20.0
+    # Non-word repair (None: off); glossary words are never repaired.
+    repair: RepairOptions | None = field(default_factory=RepairOptions)
+    # Glossary near-misses are corrected in each window where the audio agrees.
+    glossary: Glossary = field(default_factory=Glossary)
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,12 @@ def transcribe(
                 report(0.9 * fraction)
         for span in find_unheard_spans(regions, words, options):
             words = [w for w in words if not _inside(w, span)]
-            words.extend(_decode_sequential(model, audio, span, options))
+            # Re-decoded spans have no encoder output at hand: glossary by text alone.
+            words.extend(
+                _glossary_corrected(
+                    _decode_sequential(model, audio, span, options), options.glossary
+                )
+            )
     except (RuntimeError, ValueError) as error:
         raise AsrError(f"Speech recognition failed: {error}") from error
     words.sort(key=lambda w: w.start)
@@ -230,7 +254,8 @@ def _decode_batched(
     model: WhisperModel, audio: np.ndarray, windows: Sequence[TimeSpan], options: AsrOptions
 ) -> tuple[str, Iterator[tuple[list[Word], float]]]:
     """The language and, lazily, each decoded segment's words with the fraction done."""
-    segments, info = BatchedInferencePipeline(model).transcribe(
+    pipeline = _RepairingPipeline(model, options)
+    segments, info = pipeline.transcribe(
         audio,
         clip_timestamps=[
             {"start": _sample_time(w.start), "end": _sample_time(w.end)} for w in windows
@@ -240,9 +265,169 @@ def _decode_batched(
     )
     last_end = windows[-1].end
     return info.language, (
-        (_words(segment.words or (), offset_s=0.0), min(segment.end / last_end, 1.0))
+        (
+            _words(segment.words or (), offset_s=0.0, repaired_from=pipeline.repaired_from),
+            min(segment.end / last_end, 1.0),
+        )
         for segment in segments
     )
+
+
+class _RepairingPipeline(BatchedInferencePipeline):  # type: ignore[misc]
+    """The batched decoder, repairing each window's non-words as soon as its batch is
+    decoded, on the encoder output it already holds (no second encoder pass).
+
+    faster-whisper's words are plain dicts turned into its own Word later, so the
+    original of each repaired word travels in `repaired_from`, keyed by start time."""
+
+    def __init__(self, model: WhisperModel, options: AsrOptions) -> None:
+        super().__init__(model)
+        self._options = options
+        self._encoded: ctranslate2.StorageView | None = None
+        self.repaired_from: dict[tuple[float, str], str] = {}
+
+    def generate_segment_batched(  # type: ignore[no-untyped-def]
+        self, features: np.ndarray, tokenizer: Tokenizer, options: TranscriptionOptions
+    ):
+        encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
+        self._encoded = encoder_output
+        return encoder_output, outputs
+
+    def forward(  # type: ignore[no-untyped-def]
+        self,
+        features: np.ndarray,
+        tokenizer: Tokenizer,
+        chunks_metadata: list[dict],  # type: ignore[type-arg]
+        options: TranscriptionOptions,
+    ):
+        segmented = super().forward(features, tokenizer, chunks_metadata, options)
+        asr = self._options
+        if self._encoded is None or not (asr.repair or asr.glossary):
+            return segmented
+        encoded = np.asarray(self._encoded)
+        prompt = self.model.get_prompt(
+            tokenizer,
+            previous_tokens=tokenizer.encode(options.initial_prompt)
+            if options.initial_prompt
+            else [],
+            without_timestamps=True,
+            hotwords=options.hotwords,
+        )
+        for index, (metadata, subsegments) in enumerate(
+            zip(chunks_metadata, segmented, strict=True)
+        ):
+            scorer = _window_scorer(
+                self.model, tokenizer, encoded[index : index + 1], prompt, metadata["offset"]
+            )
+            _correct_window(subsegments, scorer, asr, self.repaired_from)
+        return segmented
+
+
+def _glossary_heard(words: list[Word], score: Scorer, glossary: Glossary) -> list[Word]:
+    """`words` with the glossary's corrections the audio of this window agrees with.
+
+    An ordinary dictionary word is replaced only if the model scores the glossary form
+    at least as likely as what it heard: that is where glossaries damaged correct text
+    ("формы" → "форумы"). A non-word or a name may score up to `GLOSSARY_NAME_MARGIN`
+    below: Whisper is sure of its own misspellings of names ("Костану" scored 8.8 nats
+    above "Костанае" on the seed), and a name near a glossary name is that name."""
+    if not glossary:
+        return words
+    proposed = correct_words([w.word for w in words], glossary)
+    changed = [i for i, (w, p) in enumerate(zip(words, proposed, strict=True)) if w.word != p]
+    if not changed:
+        return words
+    result = list(words)
+    for i in changed:
+        first, last = context_span(words, i)
+        context = words[first:last]
+        corrected = [*context[: i - first], replace(words[i], word=proposed[i])]
+        corrected += context[i - first + 1 :]
+        heard_score, corrected_score = score(
+            [_joined(context), _joined(corrected)], context[0].start, context[-1].end
+        )
+        core = _WORD_CORE.sub(r"\2", words[i].word.strip())
+        allowed = 0.0 if core and is_ordinary_word(core) else GLOSSARY_NAME_MARGIN
+        if corrected_score >= heard_score - allowed:
+            result[i] = replace(words[i], word=proposed[i])
+    return result
+
+
+def _joined(words: Sequence[Word]) -> str:
+    return "".join(w.word for w in words)
+
+
+def _glossary_corrected(words: list[Word], glossary: Glossary) -> list[Word]:
+    if not glossary:
+        return words
+    proposed = correct_words([w.word for w in words], glossary)
+    return [replace(w, word=p) for w, p in zip(words, proposed, strict=True)]
+
+
+def _window_scorer(
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    encoded: np.ndarray,
+    prompt: list[int],
+    offset_s: float,
+) -> Scorer:
+    """Log-probability the decoder gives each text, forced, on a stretch of one window's
+    encoder output (50 frames a second; the decoder attends to any length)."""
+
+    def score(texts: Sequence[str], start_s: float, end_s: float) -> list[float]:
+        first = max(0, int((start_s - offset_s - _SCORE_PAD_S) * _ENCODER_FPS))
+        last = min(encoded.shape[1], int((end_s - offset_s + _SCORE_PAD_S) * _ENCODER_FPS) + 1)
+        stretch = encoded[:, first:last]
+        logprobs: list[float] = []
+        for start in range(0, len(texts), _SCORE_BATCH):
+            batch = [tokenizer.encode(text) for text in texts[start : start + _SCORE_BATCH]]
+            features = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(np.repeat(stretch, len(batch), axis=0))
+            )
+            frames = [2 * stretch.shape[1]] * len(batch)
+            results = model.model.align(features, prompt, batch, frames)
+            logprobs += [
+                float(np.log(np.maximum(r.text_token_probs, 1e-12)).sum()) for r in results
+            ]
+        return logprobs
+
+    return score
+
+
+def _correct_window(
+    subsegments: list[dict],  # type: ignore[type-arg]
+    score: Scorer,
+    options: AsrOptions,
+    repaired_from: dict[tuple[float, str], str],
+) -> None:
+    """Glossary near-misses the audio agrees with, then non-word repair, over the
+    words of one window's subsegments, in place (faster-whisper's dicts)."""
+    words = [
+        Word(start=w["start"], end=w["end"], word=w["word"], probability=w["probability"])
+        for subsegment in subsegments
+        for w in subsegment.get("words", ())
+    ]
+    repaired = _glossary_heard(words, score, options.glossary)
+    if options.repair is not None:
+        repaired = repair_words(repaired, score, options.repair, options.glossary.protected_words)
+    if repaired == words:
+        return
+    # A word goes back to the subsegment its start falls in; efir reads only the words.
+    starts = [s["words"][0]["start"] if s.get("words") else math.inf for s in subsegments]
+    for subsegment in subsegments:
+        subsegment["words"] = []
+    for word in repaired:
+        home = max((n for n, start in enumerate(starts) if start <= word.start), default=0)
+        subsegments[home]["words"].append(
+            {
+                "start": word.start,
+                "end": word.end,
+                "word": word.word,
+                "probability": word.probability,
+            }
+        )
+        if word.repaired_from is not None:
+            repaired_from[(word.start, word.word)] = word.repaired_from
 
 
 def _decode_sequential(
@@ -289,13 +474,19 @@ def _digit_token_ids(model: WhisperModel) -> tuple[int, ...]:
     )
 
 
-def _words(recognised: Iterable[object], *, offset_s: float) -> list[Word]:
+def _words(
+    recognised: Iterable[object],
+    *,
+    offset_s: float,
+    repaired_from: dict[tuple[float, str], str] | None = None,
+) -> list[Word]:
     return [
         Word(
             start=round(w.start + offset_s, 3),  # type: ignore[attr-defined]
             end=round(w.end + offset_s, 3),  # type: ignore[attr-defined]
             word=w.word,  # type: ignore[attr-defined]
             probability=round(w.probability, 4),  # type: ignore[attr-defined]
+            repaired_from=(repaired_from or {}).get((w.start, w.word)),  # type: ignore[attr-defined]
         )
         for w in recognised
         if w.word.strip()  # type: ignore[attr-defined]
