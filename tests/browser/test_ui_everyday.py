@@ -166,10 +166,15 @@ def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
 ) -> None:
     with _editing(page, live_service, uploaded_clip.clip_id) as before:
         words = [word for segment in before["segments"] for word in segment["words"]]
-        unsure = [word for word in words if word["probability"] < 0.5]
+        # Unsure: a low word probability, or a word the repair step changed.
+        unsure = [w for w in words if w["probability"] < 0.5 or w.get("repaired_from")]
         assert unsure, "the worker-made transcript of the seed cut has unsure words"
         marked = page.locator("#transcript .w.unsure")
         expect(marked).to_have_count(len(unsure))
+        repaired = [w for w in words if w.get("repaired_from")]
+        if repaired:  # what the model first heard is one hover away
+            title = page.locator("#transcript .w.repaired").first.get_attribute("title") or ""
+            assert repaired[0]["repaired_from"].strip() in title
         decoration = "e => getComputedStyle(e).textDecorationLine"
         assert marked.first.evaluate(decoration) == "underline"
 

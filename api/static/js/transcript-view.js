@@ -31,10 +31,16 @@ function wordSpans(segment) {
   segment.words.forEach((word, index) => {
     if (index) nodes.push(" ");
     const unsure = (word.probability ?? 1) < UNSURE_BELOW;
+    // A word the repair step changed is marked too, with what the model first heard.
+    const repaired = Boolean(word.repaired_from);
+    const classes = ["w", unsure || repaired ? "unsure" : "", repaired ? "repaired" : ""];
+    const title = repaired
+      ? t("editor.repaired_word", { heard: word.repaired_from.trim() })
+      : unsure ? t("editor.unsure_word", { p: Math.round(word.probability * 100) }) : null;
     nodes.push(el("span", {
-      class: unsure ? "w unsure" : "w",
+      class: classes.filter(Boolean).join(" "),
       dataset: { start: word.start, end: word.end, i: index },
-      title: unsure ? t("editor.unsure_word", { p: Math.round(word.probability * 100) }) : null,
+      title,
     }, word.word.trim()));
   });
   return nodes;
