@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pymorphy3
-
-from efir.transcripts.model import Segment, Transcript
 
 __all__ = ["Glossary", "correct_words", "is_ordinary_word"]
 
@@ -105,14 +103,6 @@ class Glossary:
     def hotwords(self) -> str | None:
         return ", ".join(self.terms) if self.terms else None
 
-    def correct(self, transcript: Transcript) -> Transcript:
-        """The transcript with near-misses of glossary words replaced in words and text."""
-        if not self.terms:
-            return transcript
-        vocabulary = _vocabulary(self.terms)
-        segments = tuple(_corrected_segment(segment, vocabulary) for segment in transcript.segments)
-        return replace(transcript, segments=segments)
-
 
 def correct_words(words: Sequence[str], glossary: Glossary) -> list[str]:
     """Recognised words (with their spaces and punctuation) corrected against the glossary."""
@@ -145,15 +135,6 @@ class _Context:
 
     def completes(self, term_word: _TermWord) -> bool:
         return self.previous in term_word.left or self.following in term_word.right
-
-
-def _corrected_segment(segment: Segment, vocabulary: tuple[_TermWord, ...]) -> Segment:
-    recognised = [w.word for w in segment.words]
-    corrected = _corrected_words(recognised, vocabulary)
-    if corrected == recognised:
-        return segment
-    words = tuple(replace(w, word=c) for w, c in zip(segment.words, corrected, strict=True))
-    return replace(segment, words=words, text="".join(corrected).strip())
 
 
 def _corrected(word: str, vocabulary: tuple[_TermWord, ...], context: _Context) -> str:
