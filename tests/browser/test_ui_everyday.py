@@ -254,3 +254,20 @@ def test_the_cue_overlay_shows_the_srt_export(
     assert [text for _, _, text in shown] == [text for _, _, text in exported]
     for (start, end, _), (srt_start, srt_end, _) in zip(shown, exported, strict=True):
         assert abs(start - srt_start) < 0.002 and abs(end - srt_end) < 0.002
+
+
+def test_each_speaker_keeps_one_colour(
+    uploaded_clip: UploadedClip, live_service: str, page: Page
+) -> None:
+    with _editing(page, live_service, uploaded_clip.clip_id):
+        colours: dict[str, set[str]] = {}
+        for turn in page.locator("#transcript .turn").all():
+            colour = turn.evaluate("e => getComputedStyle(e).borderLeftColor")
+            colours.setdefault(turn.get_attribute("data-speaker") or "", set()).add(colour)
+        assert len(colours) >= 2 and all(len(shades) == 1 for shades in colours.values())
+        first = {speaker: shades.pop() for speaker, shades in colours.items()}
+        page.reload()
+        page.locator("#transcript .turn").first.wait_for()
+        again = page.locator("#transcript .turn").first
+        speaker = again.get_attribute("data-speaker") or ""
+        assert again.evaluate("e => getComputedStyle(e).borderLeftColor") == first[speaker]

@@ -146,6 +146,16 @@ function renderSpeakerHead(turn, speaker, voices) {
     renderSpeakerForm(turn, speaker, voices, caption));
 }
 
+// Each speaker keeps one colour wherever the clip is opened: a hash of its id picks one of
+// the palette's classes (inline styles are refused by the page's CSP).
+const SPEAKER_COLOURS = 8;
+
+export function speakerColour(speakerId) {
+  let hash = 0;
+  for (const char of speakerId ?? "") hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return `speaker-c${hash % SPEAKER_COLOURS}`;
+}
+
 // Consecutive segments of one speaker make one turn under one caption.
 export function renderTranscript(container, transcript, { voices }) {
   const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
@@ -163,7 +173,7 @@ export function renderTranscript(container, transcript, { voices }) {
   const { segments } = transcript;
   const nextOf = new Map(segments.map((segment, i) => [segment, segments[i + 1]]));
   container.replaceChildren(...turns.map((turn) => el("article", {
-    class: "turn", dataset: { speaker: turn.speakerId ?? "" },
+    class: `turn ${speakerColour(turn.speakerId)}`, dataset: { speaker: turn.speakerId ?? "" },
   },
   renderSpeakerHead(turn, speakers.get(turn.speakerId), voices),
   ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment), speakers)))));
