@@ -9,7 +9,7 @@ const errorLine = document.getElementById("login-error");
 
 // Only one of efir's own pages (api/routes/ui.py): "/\t/evil.example" (browsers drop
 // the tab) leaves the site, and an API address such as a clip's media is not a page.
-const UI_PAGE = /^\/(?:search|speakers|clips\/[^/]+)?$/;
+const UI_PAGE = /^\/(?:search|speakers|library|clips\/[^/]+)?$/;
 
 function nextPath() {
   const raw = new URLSearchParams(window.location.search).get("next") || "/";
