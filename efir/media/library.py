@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from efir.db import AuditEvent, Clip, ClipSpeaker, Job, JobState, utcnow
 from efir.media.clips import get_clip
@@ -23,7 +23,6 @@ from efir.search.indexing import remove_clip, update_clip_meta
 from efir.search.lemmas import normalise
 from efir.search.models import ClipMeta
 from efir.search.schema import search_segments
-from efir.search.searching import stored_names
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -205,6 +204,17 @@ def _conditions(session: Session, query: LibraryQuery) -> list[ColumnElement[boo
     if query.state:
         conditions.append(_latest_state(query.state))
     return conditions
+
+
+def stored_names(
+    session: Session, column: InstrumentedAttribute[str | None], wanted: str
+) -> list[str]:
+    """The programme or channel names as clips store them that equal ``wanted`` in any
+    case (ё = е); ``wanted`` itself when none does. Names are few: compared in Python,
+    since SQLite's lower() folds ASCII only."""
+    key = normalise(wanted.strip())
+    stored = session.scalars(select(column).where(column.is_not(None)).distinct())
+    return [name for name in stored if name is not None and normalise(name) == key] or [wanted]
 
 
 def _latest_state(state: JobState) -> ColumnElement[bool]:

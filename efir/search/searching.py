@@ -25,9 +25,8 @@ import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from efir.db import Clip
 from efir.search.highlight import Highlighter
 from efir.search.indexing import backend_of
 from efir.search.lemmas import normalise
@@ -81,12 +80,9 @@ def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
     if query.date_to:
         conditions.append(segments.c.air_date <= query.date_to)
     if query.programme:
-        names = stored_names(session, Clip.programme, query.programme)
-        conditions.append(segments.c.programme.in_(names))
+        conditions.append(segments.c.programme == query.programme)
     if query.channel:
-        conditions.append(
-            segments.c.channel.in_(stored_names(session, Clip.channel, query.channel))
-        )
+        conditions.append(segments.c.channel == query.channel)
     if query.clip_id:
         conditions.append(segments.c.clip_id == query.clip_id)
     return conditions
@@ -124,17 +120,6 @@ def _decode_cursor(query: SearchQuery) -> int:
             "Курсор страницы за пределами результатов. The page cursor is out of range."
         )
     return offset
-
-
-def stored_names(
-    session: Session, column: InstrumentedAttribute[str | None], wanted: str
-) -> list[str]:
-    """The programme or channel names as clips store them that equal ``wanted`` in any
-    case (ё = е); ``wanted`` itself when none does. Names are few: compared in Python,
-    since SQLite's lower() folds ASCII only."""
-    key = normalise(wanted.strip())
-    stored = session.scalars(select(column).where(column.is_not(None)).distinct())
-    return [name for name in stored if name is not None and normalise(name) == key] or [wanted]
 
 
 def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[Any], ...]:

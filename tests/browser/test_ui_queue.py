@@ -4,6 +4,7 @@ chunks through a connection that drops once, marked «Срочно», cancelled,
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
@@ -12,8 +13,15 @@ CHUNK_BYTES = 64 * 1024
 
 
 def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
-    live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path
+    live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path, tmp_path: Path
 ) -> None:
+    # A copy with other bytes: the UI refuses a file already in the archive.
+    media = tmp_path / "urgent.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(browser_clip_media), "-c", "copy",
+         "-metadata", "title=urgent", str(media)],
+        check=True,
+    )  # fmt: skip
     chunks: list[str] = []
 
     def drop_the_second_chunk(route: Route) -> None:
@@ -31,7 +39,7 @@ def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
         f"(form) => {{ form.dataset.chunkBytes = '{CHUNK_BYTES}'; }}"
     )
     title = "Срочный сюжет по частям"
-    page.set_input_files("#file-input", str(browser_clip_media))
+    page.set_input_files("#file-input", str(media))
     page.fill("#meta-title", title)
     page.get_by_label("Срочно").check()
     page.click("#upload-submit")
@@ -39,14 +47,14 @@ def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
     row = page.locator("#job-list .job").filter(has_text=title).first
     expect(row).to_be_visible(timeout=60_000)
     page.screenshot(path=artifacts_dir / "queue-1-urgent-uploaded.png")
-    size = browser_clip_media.stat().st_size
+    size = media.stat().st_size
     assert len(chunks) >= size // CHUNK_BYTES + 1  # every chunk, plus the one resent
     assert chunks[2] == chunks[1]  # the dropped chunk was sent again from the same offset
     job_id = row.get_attribute("data-job-id")
     job = page.request.get(f"{live_service}/api/v1/jobs/{job_id}").json()
     assert job["priority"] == "urgent"
     clip = page.request.get(f"{live_service}/api/v1/clips/{job['clip_id']}").json()
-    assert clip["sha256"] == hashlib.sha256(browser_clip_media.read_bytes()).hexdigest()
+    assert clip["sha256"] == hashlib.sha256(media.read_bytes()).hexdigest()
     expect(row.get_by_role("button", name=f"Срочно: {title}")).to_have_attribute(
         "aria-pressed", "true"
     )
