@@ -118,7 +118,6 @@ def test_a_page_with_an_inline_script_runs_none_of_it(
         ("/api/v1/users", "/"),
         ("/static/js/login.js", "/"),
         ("/search", "/search"),
-        ("/library", "/library"),
         ("/clips/abc%3Ft%3D12.5", "/clips/abc?t=12.5"),
     ],
 )
