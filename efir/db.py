@@ -42,6 +42,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Clip",
+    "ClipAnalysis",
     "ClipSpeaker",
     "Job",
     "JobChunk",
@@ -233,6 +234,20 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     clip_id: Mapped[str | None] = mapped_column(String(32), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ClipAnalysis(Base):
+    """Something a worker measured once on a clip's media (``kind``: waveform peaks, shot
+    changes), as JSON; it goes with the clip (ON DELETE CASCADE)."""
+
+    __tablename__ = "clip_analyses"
+    __table_args__ = (UniqueConstraint("clip_id", "kind", name="uq_clip_analyses_clip_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class VoiceSource(Base):

@@ -1,0 +1,34 @@
+"""What a worker measured once on a clip's media, kept for later readers.
+
+A stage computes an analysis (waveform peaks for the editor, shot changes for the cue
+cutter) from the decoded media; the task stores it here under a ``kind``; the API and the
+exports read it back. One row per clip and kind: measuring again replaces it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from efir.db import ClipAnalysis
+
+__all__ = ["load_analysis", "save_analysis"]
+
+
+def save_analysis(session: Session, clip_id: str, kind: str, data: dict[str, Any]) -> None:
+    """Store ``data`` as the clip's ``kind`` analysis, replacing an earlier one; the caller
+    commits."""
+    session.execute(
+        delete(ClipAnalysis).where(ClipAnalysis.clip_id == clip_id, ClipAnalysis.kind == kind)
+    )
+    session.add(ClipAnalysis(clip_id=clip_id, kind=kind, data=data))
+
+
+def load_analysis(session: Session, clip_id: str, kind: str) -> dict[str, Any] | None:
+    """The clip's ``kind`` analysis, or None if it was never measured (an older clip, or
+    audio only for a picture analysis)."""
+    return session.scalar(
+        select(ClipAnalysis.data).where(ClipAnalysis.clip_id == clip_id, ClipAnalysis.kind == kind)
+    )
