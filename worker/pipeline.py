@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +75,8 @@ class PipelineResult:
     transcript: Transcript
     # Speaker id → that speaker's voice in this clip, for the registry.
     voiceprints: dict[str, VoicePrint] = field(default_factory=dict)
+    # What was measured on the media once (kind → JSON), kept by efir.media.analyses.
+    analyses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def pipeline_options_from_settings(

@@ -47,6 +47,7 @@ from efir.jobs.lifecycle import (
 )
 from efir.jobs.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
 from efir.logs import log_context
+from efir.media.analyses import save_analysis
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, StorageUnavailableError
 from efir.transcripts.model import SpeakerSource
@@ -268,6 +269,8 @@ def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineRe
     # Committed with the transcript: the registry learns the speakers a caption was seen
     # over, never one the clustering or the registry named by voice alone.
     store_voiceprints(session, clip_id, result.voiceprints)
+    for kind, data in result.analyses.items():
+        save_analysis(session, clip_id, kind, data)
     seen = {
         s.speaker
         for s in result.transcript.segments
