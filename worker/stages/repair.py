@@ -23,11 +23,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
-import pymorphy3
 from wordfreq import zipf_frequency
 
+from efir.morphology import PROPER_GRAMMEMES, analyzer, is_known, with_case_of
 from efir.transcripts.model import Word
 
 __all__ = [
@@ -106,7 +105,6 @@ _SHORT_WORDS = frozenset(
         "его",
     }
 )
-_PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
 _SENTENCE_END = re.compile(r"[.!?…]\W*$")
 _WORD_CORE = re.compile(r"^(\W*)([^\W\d_]+(?:-[^\W\d_]+)*)(\W*)$")
 
@@ -155,7 +153,7 @@ def is_non_word(core: str, protected: frozenset[str] = frozenset()) -> bool:
         return False
     if any(key.startswith(p) for p in protected):
         return False
-    return not all(_morph().word_is_known(part) for part in key.split("-"))
+    return not all(is_known(part) for part in key.split("-"))
 
 
 def edit_candidates(word: str) -> dict[str, float]:
@@ -163,11 +161,11 @@ def edit_candidates(word: str) -> dict[str, float]:
     key = _key(word)
     found: dict[str, float] = {}
     for variant, cost in [*_cheap_edits(key), *_other_edits(key)]:
-        if variant != key and cost < found.get(variant, math.inf) and _known(variant):
+        if variant != key and cost < found.get(variant, math.inf) and is_known(variant):
             found[variant] = cost
     for variant, _ in _cheap_edits(key):
         for twice, _ in _cheap_edits(variant):
-            if twice != key and twice not in found and _known(twice):
+            if twice != key and twice not in found and is_known(twice):
                 found[twice] = 2 * _CHEAP
     return found
 
@@ -294,7 +292,7 @@ def _rewritten(words: Sequence[Word], index: int, candidate: Candidate) -> list[
         before = _WORD_CORE.match(old[0].word.strip()).group(1)  # type: ignore[union-attr]
         after = _WORD_CORE.match(old[-1].word.strip()).group(3)  # type: ignore[union-attr]
     parts = candidate.text.split()
-    parts[0] = _with_case_of(core, parts[0])
+    parts[0] = with_case_of(core, parts[0])
     letters = sum(len(p) for p in parts)
     start, end = old[0].start, old[-1].end
     new: list[Word] = []
@@ -345,7 +343,7 @@ def _usable(text: str) -> bool:
     if len(text) <= 2:
         return text in _SHORT_WORDS
     least = _MIN_SHORT_PART_ZIPF if len(text) <= 4 else _MIN_PART_ZIPF
-    return _known(text) and _frequency(text) >= least
+    return is_known(text) and _frequency(text) >= least
 
 
 def _cheap_edits(text: str) -> Iterable[tuple[str, float]]:
@@ -383,21 +381,12 @@ def _other_edits(text: str) -> Iterable[tuple[str, float]]:
 
 
 def _is_name(text: str) -> bool:
-    return any(_PROPER_GRAMMEMES & set(p.tag.grammemes) for p in _morph().parse(text))
-
-
-@cache
-def _known(text: str) -> bool:
-    return bool(_morph().word_is_known(text))
+    return any(PROPER_GRAMMEMES & set(p.tag.grammemes) for p in analyzer().parse(text))
 
 
 def _frequency(text: str) -> float:
     """Zipf frequency of a word (of a rarest word, for several): 0 unknown, 7 'и'."""
     return min(zipf_frequency(part, "ru") for part in text.split())
-
-
-def _with_case_of(model: str, text: str) -> str:
-    return text[:1].upper() + text[1:] if model[:1].isupper() else text
 
 
 def _is_cyrillic(text: str) -> bool:
@@ -406,8 +395,3 @@ def _is_cyrillic(text: str) -> bool:
 
 def _key(text: str) -> str:
     return text.lower().replace("ё", "е")
-
-
-@cache
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer(lang="ru")
