@@ -274,6 +274,10 @@ def _candidates(
                 Candidate(text, cost, merged=step)
                 for text, cost in merge_candidates(core, neighbour, before=step < 0).items()
             ]
+    if core.islower():
+        # A name Whisper heard would be written with a capital: «диниц» is «единиц»,
+        # not «денис», and «спискун» no «с пискун».
+        found = [c for c in found if not any(_only_a_name(part) for part in c.text.split())]
     found.sort(key=lambda c: (c.cost, -_frequency(c.text)))
     return found[: options.max_candidates]
 
@@ -382,6 +386,10 @@ def _other_edits(text: str) -> Iterable[tuple[str, float]]:
 
 def _is_name(text: str) -> bool:
     return any(PROPER_GRAMMEMES & set(p.tag.grammemes) for p in analyzer().parse(text))
+
+
+def _only_a_name(text: str) -> bool:
+    return all(PROPER_GRAMMEMES & set(p.tag.grammemes) for p in analyzer().parse(text))
 
 
 def _frequency(text: str) -> float:
