@@ -23,7 +23,14 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from efir.morphology import PROPER_GRAMMEMES, analyzer, is_known, parses, with_case_of
+from efir.morphology import (
+    PREPOSITION_CASES,
+    PROPER_GRAMMEMES,
+    analyzer,
+    is_known,
+    parses,
+    with_case_of,
+)
 
 __all__ = ["Glossary", "correct_words", "is_ordinary_word"]
 
@@ -33,34 +40,6 @@ _MAX_EDIT_SHARE = 0.3
 _PHRASE_EDIT_SHARE = 0.4
 _MAX_EDITS = 3
 _PUNCTUATION = " .,!?:;…«»\"'()—-"
-# Cases each preposition governs, most likely first in news speech ("в Костанае").
-_PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
-    "в": ("loct", "accs"),
-    "во": ("loct", "accs"),
-    "на": ("loct", "accs"),
-    "о": ("loct",),
-    "об": ("loct",),
-    "при": ("loct",),
-    "к": ("datv",),
-    "по": ("datv", "loct"),
-    "с": ("ablt", "gent"),
-    "со": ("ablt", "gent"),
-    "за": ("ablt", "accs"),
-    "над": ("ablt",),
-    "под": ("ablt", "accs"),
-    "перед": ("ablt",),
-    "между": ("ablt",),
-    "из": ("gent",),
-    "от": ("gent",),
-    "до": ("gent",),
-    "у": ("gent",),
-    "без": ("gent",),
-    "для": ("gent",),
-    "около": ("gent",),
-    "после": ("gent",),
-    "про": ("accs",),
-    "через": ("accs",),
-}
 _WORD_CORE = re.compile(r"^(\W*)([\w-]+?)(\W*)$")
 
 
@@ -210,7 +189,7 @@ def _allowed_edits(form: _Form, in_phrase: bool) -> int:
 
 
 def _case_rank(form: _Form, context: _Context) -> int:
-    governed = _PREPOSITION_CASES.get(context.previous, ())
+    governed = PREPOSITION_CASES.get(context.previous, ())
     return min(
         (governed.index(case) for case in form.cases if case in governed),
         default=len(governed),

@@ -14,6 +14,37 @@ _AGREEMENT = ("case", "number", "gender")
 # Grammemes of a proper noun: first names, surnames, patronymics, places, organisations,
 # trademarks.
 PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+# Cases each preposition governs, most likely first in news speech ("в Костанае").
+PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
+    "в": ("loct", "accs"),
+    "во": ("loct", "accs"),
+    "на": ("loct", "accs"),
+    "о": ("loct",),
+    "об": ("loct",),
+    "при": ("loct",),
+    "к": ("datv",),
+    "ко": ("datv",),
+    "по": ("datv", "loct"),
+    "с": ("ablt", "gent"),
+    "со": ("ablt", "gent"),
+    "за": ("ablt", "accs"),
+    "над": ("ablt",),
+    "под": ("ablt", "accs"),
+    "перед": ("ablt",),
+    "между": ("ablt",),
+    "из": ("gent",),
+    "от": ("gent",),
+    "до": ("gent",),
+    "у": ("gent",),
+    "без": ("gent",),
+    "для": ("gent",),
+    "около": ("gent",),
+    "после": ("gent",),
+    "про": ("accs",),
+    "через": ("accs",),
+}
+# pymorphy3's second genitive, locative and accusative («чаю», «на току») are the case.
+_CASE_OF = {"gen1": "gent", "gen2": "gent", "loc1": "loct", "loc2": "loct", "acc2": "accs"}
 
 
 @cache
@@ -51,6 +82,22 @@ def parses(word: str) -> list[pymorphy3.analyzer.Parse]:
 def is_known(word: str) -> bool:
     """Whether a lower-case word is in pymorphy3's dictionary (not merely guessed)."""
     return bool(analyzer().word_is_known(word))
+
+
+def can_follow(preposition: str, word: str) -> bool:
+    """Whether lower-case `word` has a reading in a case `preposition` governs («с
+    приоритетами», not «в рики»); True after a word that is no preposition. «Об» goes
+    before a vowel and «о» before a consonant («об этом», «о лице»)."""
+    governed = PREPOSITION_CASES.get(preposition)
+    if governed is None:
+        return True
+    if preposition in ("о", "об") and (word[:1] in "аоуэи") != (preposition == "об"):
+        return False
+    return any(
+        _CASE_OF.get(case, case) in governed
+        for parse in analyzer().parse(word)
+        if (case := parse.tag.case) is not None
+    )
 
 
 def with_case_of(model: str, text: str) -> str:
