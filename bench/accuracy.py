@@ -1,12 +1,13 @@
-"""Word accuracy of efir's pipeline, an older efir and bare faster-whisper, in one run.
+"""Word accuracy of efir's pipeline, older efirs and bare faster-whisper, in one run.
 
-    .venv/bin/python bench/accuracy.py [--ref 9f52f2b] [--sets seed,second,news-dev,news-test,read]
-        [--cache DIR]
+    .venv/bin/python bench/accuracy.py [--ref 9f52f2b,5647d96]
+        [--sets seed,second,news-dev,news-test,read] [--cache DIR]
 
 Per fixture it prints WER, CER and the non-word rate of:
 
-* `ref` — the pipeline at commit `--ref` (default 9f52f2b, before the word repair),
-  extracted with `git archive` into a temporary folder and run in a process of its own;
+* `ref-COMMIT` — the pipeline at each commit of `--ref` (comma-separated; default
+  9f52f2b, before the word repair), extracted with `git archive` into a temporary folder
+  and run in a process of its own;
 * `efir`: this tree's pipeline, also in a child process (EFIR_* settings apply, e.g.
   EFIR_BEAM_SIZE=8 for a decoding experiment);
 * bare faster-whisper: `BatchedInferencePipeline.transcribe` (beam 5, batch 8, VAD on,
@@ -81,7 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--ref", default="9f52f2b", help="commit to compare with ('' = none)")
+    parser.add_argument(
+        "--ref", default="9f52f2b", help="commits to compare with, comma-separated ('' = none)"
+    )
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--cache", type=Path, help="keep ref and bare transcripts here")
     args = parser.parse_args()
@@ -90,11 +93,11 @@ def main() -> None:
     fixtures = [f for s in args.sets.split(",") for f in _fixtures(s, workdir)]
     results: dict[str, dict[str, str]] = {}
     seconds: dict[str, dict[str, float]] = {}
-    if args.ref:
-        tree = _extract(args.ref, workdir / "ref")
-        key = f"ref-{args.ref}"
+    for commit in filter(None, args.ref.split(",")):
+        tree = _extract(commit, workdir / f"ref-{commit}")
+        key = f"ref-{commit}"
         results[key], seconds[key] = _cached(
-            args.cache, key, fixtures, lambda todo: _run_tree(tree, todo)
+            args.cache, key, fixtures, lambda todo, tree=tree: _run_tree(tree, todo)
         )
     results["efir"], seconds["efir"] = _run_tree(ROOT, fixtures)
     results["bare"], seconds["bare"] = _cached(args.cache, "bare", fixtures, _run_bare)

@@ -21,45 +21,25 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pymorphy3
+from rapidfuzz.distance import Levenshtein
+
+from efir.morphology import (
+    PREPOSITION_CASES,
+    PROPER_GRAMMEMES,
+    analyzer,
+    is_known,
+    parses,
+    with_case_of,
+)
 
 __all__ = ["Glossary", "correct_words", "is_ordinary_word"]
 
-_PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
 _MIN_LETTERS = 4
 _MAX_EDIT_SHARE = 0.3
 # Beside the rest of its phrase ("гражданского арума") a word may be further off.
 _PHRASE_EDIT_SHARE = 0.4
 _MAX_EDITS = 3
 _PUNCTUATION = " .,!?:;…«»\"'()—-"
-# Cases each preposition governs, most likely first in news speech ("в Костанае").
-_PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
-    "в": ("loct", "accs"),
-    "во": ("loct", "accs"),
-    "на": ("loct", "accs"),
-    "о": ("loct",),
-    "об": ("loct",),
-    "при": ("loct",),
-    "к": ("datv",),
-    "по": ("datv", "loct"),
-    "с": ("ablt", "gent"),
-    "со": ("ablt", "gent"),
-    "за": ("ablt", "accs"),
-    "над": ("ablt",),
-    "под": ("ablt", "accs"),
-    "перед": ("ablt",),
-    "между": ("ablt",),
-    "из": ("gent",),
-    "от": ("gent",),
-    "до": ("gent",),
-    "у": ("gent",),
-    "без": ("gent",),
-    "для": ("gent",),
-    "около": ("gent",),
-    "после": ("gent",),
-    "про": ("accs",),
-    "через": ("accs",),
-}
 _WORD_CORE = re.compile(r"^(\W*)([\w-]+?)(\W*)$")
 
 
@@ -148,7 +128,7 @@ def _corrected(word: str, vocabulary: tuple[_TermWord, ...], context: _Context) 
     if core.isupper() and len(core) > 1:
         return before + best.text.upper() + after
     if best.text.islower():
-        return before + _with_case_of(core, best.text) + after
+        return before + with_case_of(core, best.text) + after
     return before + best.text + after
 
 
@@ -198,7 +178,7 @@ def _distance(recognised: str, core: str, form: _Form, in_phrase: bool) -> int |
         return None
     if abs(len(target) - len(recognised)) > _allowed_edits(form, in_phrase) + 1:
         return None
-    return _edit_distance(recognised, target)
+    return int(Levenshtein.distance(recognised, target))
 
 
 def _allowed_edits(form: _Form, in_phrase: bool) -> int:
@@ -209,7 +189,7 @@ def _allowed_edits(form: _Form, in_phrase: bool) -> int:
 
 
 def _case_rank(form: _Form, context: _Context) -> int:
-    governed = _PREPOSITION_CASES.get(context.previous, ())
+    governed = PREPOSITION_CASES.get(context.previous, ())
     return min(
         (governed.index(case) for case in form.cases if case in governed),
         default=len(governed),
@@ -219,10 +199,10 @@ def _case_rank(form: _Form, context: _Context) -> int:
 @cache
 def is_ordinary_word(core: str) -> bool:
     key = _key(core)
-    if not _morph().word_is_known(key):
+    if not is_known(key):
         return False
-    best = _morph().parse(key)[0]
-    return not (_PROPER_GRAMMEMES & set(best.tag.grammemes))
+    best = analyzer().parse(key)[0]
+    return not (PROPER_GRAMMEMES & set(best.tag.grammemes))
 
 
 @cache
@@ -256,42 +236,15 @@ def _long_enough(word: str) -> bool:
 def _forms(word: str) -> tuple[_Form, ...]:
     if word.isupper() or "-" in word:
         return (_Form(word, frozenset()),)
-    parses = _morph().parse(word)
-    if word[:1].isupper():  # a capitalised term is a name: inflect it as one ("Какенов")
-        parses = sorted(parses, key=lambda p: not _PROPER_GRAMMEMES & set(p.tag.grammemes))
+    # A capitalised term is a name: inflected as one ("Какенов").
     cases: dict[str, set[str]] = {_key(word): set()}
-    for inflected in parses[0].lexeme:
+    for inflected in parses(word)[0].lexeme:
         cases.setdefault(_key(inflected.word), set()).add(str(inflected.tag.case))
     return tuple(
-        _Form(_with_case_of(word, spelling), frozenset(spelling_cases))
+        _Form(with_case_of(word, spelling), frozenset(spelling_cases))
         for spelling, spelling_cases in cases.items()
     )
 
 
-def _with_case_of(model: str, text: str) -> str:
-    if model.isupper() and len(model) > 1:
-        return text.upper()
-    if model[:1].isupper():
-        return text[:1].upper() + text[1:]
-    return text.lower()
-
-
 def _key(text: str) -> str:
     return text.lower().replace("ё", "е")
-
-
-@cache
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer(lang="ru")
-
-
-def _edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            )
-        previous = current
-    return previous[-1]

@@ -3,15 +3,48 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import pymorphy3
 
-__all__ = ["analyzer", "inflect_like", "with_case_of"]
+__all__ = ["PROPER_GRAMMEMES", "analyzer", "inflect_like", "is_known", "parses", "with_case_of"]
 
 # The grammemes a replacement takes over from the word it replaces.
 _AGREEMENT = ("case", "number", "gender")
-_PROPER = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn"})
+# Grammemes of a proper noun: first names, surnames, patronymics, places, organisations,
+# trademarks.
+PROPER_GRAMMEMES = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+# Cases each preposition governs, most likely first in news speech ("в Костанае").
+PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
+    "в": ("loct", "accs"),
+    "во": ("loct", "accs"),
+    "на": ("loct", "accs"),
+    "о": ("loct",),
+    "об": ("loct",),
+    "при": ("loct",),
+    "к": ("datv",),
+    "ко": ("datv",),
+    "по": ("datv", "loct"),
+    "с": ("ablt", "gent"),
+    "со": ("ablt", "gent"),
+    "за": ("ablt", "accs"),
+    "над": ("ablt",),
+    "под": ("ablt", "accs"),
+    "перед": ("ablt",),
+    "между": ("ablt",),
+    "из": ("gent",),
+    "от": ("gent",),
+    "до": ("gent",),
+    "у": ("gent",),
+    "без": ("gent",),
+    "для": ("gent",),
+    "около": ("gent",),
+    "после": ("gent",),
+    "про": ("accs",),
+    "через": ("accs",),
+}
+# pymorphy3's second genitive, locative and accusative («чаю», «на току») are the case.
+_CASE_OF = {"gen1": "gent", "gen2": "gent", "loc1": "loct", "loc2": "loct", "acc2": "accs"}
 
 
 @cache
@@ -26,10 +59,7 @@ def inflect_like(replacement: str, model: str) -> str:
         return with_case_of(model, replacement)
     heard = analyzer().parse(model.lower())[0]
     wanted = {value for name in _AGREEMENT if (value := getattr(heard.tag, name, None)) is not None}
-    parses = analyzer().parse(replacement.lower())
-    if replacement[:1].isupper():  # a capitalised word is a name: inflect it as one
-        parses = sorted(parses, key=lambda parse: not _PROPER & set(parse.tag.grammemes))
-    for parse in parses[:3]:
+    for parse in parses(replacement)[:3]:
         for grammemes in (wanted, wanted - {"gender"}):
             inflected = parse.inflect(grammemes) if grammemes else None
             if inflected is not None:
@@ -37,13 +67,37 @@ def inflect_like(replacement: str, model: str) -> str:
     return with_case_of(model, replacement)
 
 
-def _parses(word: str) -> list[pymorphy3.analyzer.Parse]:
+def parses(word: str) -> list[pymorphy3.analyzer.Parse]:
     """pymorphy3's readings; a capitalised word is read as a name first («Спаров» as a
     surname, not the genitive plural of «спар»)."""
-    parses = analyzer().parse(word.lower())
+    readings = analyzer().parse(word.lower())
     if word[:1].isupper():
-        parses = sorted(parses, key=lambda parse: not _PROPER & set(parse.tag.grammemes))
-    return list(parses)
+        readings = sorted(
+            readings, key=lambda parse: not PROPER_GRAMMEMES & set(parse.tag.grammemes)
+        )
+    return list(readings)
+
+
+@lru_cache(maxsize=1 << 16)  # the repair asks about thousands of edits of each non-word
+def is_known(word: str) -> bool:
+    """Whether a lower-case word is in pymorphy3's dictionary (not merely guessed)."""
+    return bool(analyzer().word_is_known(word))
+
+
+def can_follow(preposition: str, word: str) -> bool:
+    """Whether lower-case `word` has a reading in a case `preposition` governs («с
+    приоритетами», not «в рики»); True after a word that is no preposition. «Об» goes
+    before a vowel and «о» before a consonant («об этом», «о лице»)."""
+    governed = PREPOSITION_CASES.get(preposition)
+    if governed is None:
+        return True
+    if preposition in ("о", "об") and (word[:1] in "аоуэи") != (preposition == "об"):
+        return False
+    return any(
+        _CASE_OF.get(case, case) in governed
+        for parse in analyzer().parse(word)
+        if (case := parse.tag.case) is not None
+    )
 
 
 def with_case_of(model: str, text: str) -> str:
