@@ -35,6 +35,7 @@ __all__ = [
     "Decision",
     "EvidenceOptions",
     "caption_anchors",
+    "caption_seen_part",
     "caption_tails",
     "decide",
     "mark_checks",
@@ -62,6 +63,9 @@ class EvidenceOptions:
     # Voice change score that cuts a segment at a caption's appearance (a long stretch
     # of one voice scores 0.1-0.2 between its parts).
     min_change: float = 0.15
+    # After a caption went, speech nearer an unnamed speaker than the caption-seen voice
+    # by this much (cosine) is that speaker taking over.
+    end_margin: float = 0.03
     # Cosine of segment means above which an uncaptioned stretch is the captioned
     # person; below it the stretch stays unnamed. On the dev clips a captioned
     # person's later uncaptioned turn scored 0.958 and a correspondent against a
@@ -136,6 +140,26 @@ def caption_anchors(
     return result
 
 
+def caption_seen_part(
+    members: np.ndarray,
+    chunks: Sequence[Chunk],
+    key: str,
+    captions: Sequence[tuple[float, float, Anchor]],
+    options: EvidenceOptions,
+) -> tuple[float, int | None]:
+    """When the caption `key` over a segment was last seen, and the chunk (index into
+    `members`) where the segment runs on well past it, if it does."""
+    lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
+    went = max(
+        (end for start, end, a in captions if a.key == key and start < hi and end > lo),
+        default=hi,
+    )
+    after = went + options.tail_after_s
+    if hi <= after + 1.0:
+        return went, None
+    return went, next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
+
+
 def caption_tails(
     decision: Decision,
     segments: Sequence[np.ndarray],
@@ -143,63 +167,130 @@ def caption_tails(
     chunks: Sequence[Chunk],
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
+    *,
+    same_speaker_similarity: float,
 ) -> tuple[list[np.ndarray], Decision]:
     """Captioned segments that run on well past their caption (it went before the person
     stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
     as pass 1 found) but was not seen under the caption: it becomes "same voice" with
     the confidence of its voice against the caption-seen speech, so an unsure one is
-    flagged, and it teaches the registry nothing."""
+    flagged, and it teaches the registry nothing.
+
+    Somebody else may pick up after the caption went with no pause pass 1 could see (the
+    correspondent after a vox-pop): see `_turn_end`. From there on the speech goes to
+    that unnamed speaker."""
+    # Where each captioned segment's caption went (and its tail starts, if it runs on).
+    went: dict[int, float] = {}
+    cuts: dict[int, int] = {}
+    for i, members in enumerate(segments):
+        if decision.sources[i] is SpeakerSource.CAPTION:
+            key = decision.anchors[int(decision.labels[i])].key
+            went[i], cut = caption_seen_part(members, chunks, key, captions, options)
+            if cut is not None:
+                cuts[i] = cut
+    seen = [vectors[segments[i][: cuts.get(i)]].mean(axis=0) for i in went]
+    seen_voice = (
+        _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(went)], [True] * len(seen))
+        if seen
+        else {}
+    )
+    means = unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments]))
+    unnamed_voice = _label_centroids(
+        means, decision.labels, [int(k) not in decision.anchors for k in decision.labels]
+    )
     out_segments: list[np.ndarray] = []
     labels: list[int] = []
     sources: list[SpeakerSource | None] = []
     confidence: list[float] = []
-    tails: list[tuple[int, int]] = []  # (index in the output, speaker label)
     for i, members in enumerate(segments):
-        cut = None
-        if decision.sources[i] is SpeakerSource.CAPTION:
-            key = decision.anchors[int(decision.labels[i])].key
-            lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
-            went = max(
-                (end for start, end, a in captions if a.key == key and start < hi and end > lo),
-                default=hi,
+        label = int(decision.labels[i])
+        cut, end = cuts.get(i), None
+        if i in went:
+            end = _turn_end(
+                members,
+                vectors,
+                chunks,
+                went[i],
+                seen_voice[label],
+                unnamed_voice,
+                bar=same_speaker_similarity,
+                margin=options.end_margin,
             )
-            after = went + options.tail_after_s
-            if hi > after + 1.0:
-                cut = next(
-                    (k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None
-                )
-        parts = [members] if cut is None else [members[:cut], members[cut:]]
-        for n, part in enumerate(parts):
+            if end is not None and cut is not None and end[0] <= cut:
+                cut = None
+        bounds = [0, *(k for k in (cut, end and end[0]) if k is not None), len(members)]
+        for n in range(len(bounds) - 1):
+            part = members[bounds[n] : bounds[n + 1]]
+            voice = unit_rows(vectors[part].mean(axis=0))
             out_segments.append(part)
-            labels.append(int(decision.labels[i]))
-            sources.append(decision.sources[i])
-            confidence.append(float(decision.confidence[i]))
-            if n == 1:
-                tails.append((len(out_segments) - 1, int(decision.labels[i])))
-    seen = {
-        label: unit_rows(
-            np.concatenate(
-                [
-                    vectors[out_segments[j]]
-                    for j in range(len(out_segments))
-                    if labels[j] == label
-                    and sources[j] is SpeakerSource.CAPTION
-                    and all(j != t for t, _ in tails)
-                ]
-            ).mean(axis=0)
-        )
-        for _, label in tails
-    }
-    for index, label in tails:
-        sources[index] = SpeakerSource.VOICE
-        tail_voice = unit_rows(vectors[out_segments[index]].mean(axis=0))
-        confidence[index] = float(tail_voice @ seen[label])
+            if end is not None and bounds[n] == end[0]:
+                labels.append(end[1])
+                sources.append(None)
+                confidence.append(float(np.clip(voice @ unnamed_voice[end[1]], 0.0, 1.0)))
+            elif n > 0:  # the tail: same voice, as sure as it sounds like the seen speech
+                labels.append(label)
+                sources.append(SpeakerSource.VOICE)
+                confidence.append(float(voice @ seen_voice[label]))
+            else:
+                labels.append(label)
+                sources.append(decision.sources[i])
+                confidence.append(float(decision.confidence[i]))
     return out_segments, Decision(
         labels=np.array(labels, dtype=int),
         anchors=decision.anchors,
         sources=sources,
         confidence=np.array(confidence),
     )
+
+
+def _label_centroids(
+    means: np.ndarray, labels: np.ndarray, use: Sequence[bool]
+) -> dict[int, np.ndarray]:
+    """Per label, the unit mean of its segments picked by `use`."""
+    picked: dict[int, list[int]] = {}
+    for i, (label, keep) in enumerate(zip(labels, use, strict=True)):
+        if keep:
+            picked.setdefault(int(label), []).append(i)
+    return {label: unit_rows(means[rows].mean(axis=0)) for label, rows in picked.items()}
+
+
+def _turn_end(
+    members: np.ndarray,
+    vectors: np.ndarray,
+    chunks: Sequence[Chunk],
+    went: float,
+    seen: np.ndarray,
+    unnamed: Mapping[int, np.ndarray],
+    *,
+    bar: float,
+    margin: float,
+) -> tuple[int, int] | None:
+    """Where a captioned stretch hands over to an unnamed speaker after its caption went,
+    as (chunk index into `members`, that speaker's label), or None.
+
+    Two adjacent stretches of close voices (a vox-pop and the correspondent) barely
+    differ from each other, less than one long turn's parts do; what tells them apart
+    is the whole clip. The hand-over is the best single change point between the two
+    known voices over the chunks after the caption went (each chunk voting for the
+    nearer one); from there on the speech, at least ~2.4 s of it, must pass the
+    same-speaker test (`bar`) against that speaker and be nearer to it than to the
+    caption-seen voice by `margin`."""
+    first = next((k for k in range(1, len(members)) if chunks[members[k]][0] >= went), None)
+    if first is None or len(members) - first < 3:
+        return None
+    after = vectors[members[first:]]
+    best: tuple[float, int, int] | None = None
+    for label, voice in unnamed.items():
+        votes = after @ voice - after @ seen  # > 0: nearer the unnamed speaker
+        # Change at offset j: chunks before it vote for the seen voice, the rest against.
+        scores = [votes[j:].sum() - votes[:j].sum() for j in range(len(votes) - 2)]
+        j = int(np.argmax(scores))
+        rest = unit_rows(after[j:].mean(axis=0))
+        similarity = float(rest @ voice)
+        clear = similarity >= bar and similarity - float(rest @ seen) >= margin
+        if clear and (best is None or scores[j] > best[0]):
+            best = (float(scores[j]), first + j, label)
+    return None if best is None else (best[1], best[2])
 
 
 def decide(
@@ -269,7 +360,7 @@ def decide(
         item_forbids[a] |= item_forbids[b]
         del items[b], item_key[b], item_forbids[b]
 
-    return _assign(means, items, item_key, anchors, forbidden, options)
+    return _assign(means, items, item_key, anchors, forbidden, same_speaker_similarity, options)
 
 
 def _anchor_groups(
@@ -318,10 +409,17 @@ def _assign(
     item_key: list[str | None],
     anchors: Sequence[Anchor | None],
     forbidden: list[set[str]],
+    same_speaker_similarity: float,
     options: EvidenceOptions,
 ) -> Decision:
-    """Every segment to the nearest speaker it may join; the source and confidence of each."""
+    """Every segment to the nearest speaker it may join; the source and confidence of each.
+
+    A segment under a caption whose voice is not the captioned one (the other person of
+    a two-shot) is somebody on screen: unless its voice passes the plain same-speaker
+    test against a speaker it may join, it is a speaker of its own."""
     n = len(means)
+    items = [list(members) for members in items]
+    item_key = list(item_key)
     centroids = unit_rows(np.stack([means[members].mean(axis=0) for members in items]))
     # What a captioned speaker's voice is: only its caption-seen segments.
     under = [a.key if a is not None else None for a in anchors]
@@ -338,13 +436,24 @@ def _assign(
         if i in placed:
             continue
         scores = centroids @ means[i]
-        order = np.argsort(-scores)
-        choice = int(order[0])
-        for k in order:
-            key = item_key[int(k)]
-            if key is None or (key not in forbidden[i] and scores[k] >= options.join_similarity):
-                choice = int(k)
-                break
+        choice = next(
+            (
+                int(k)
+                for k in np.argsort(-scores)
+                if item_key[int(k)] is None
+                or (item_key[int(k)] not in forbidden[i] and scores[k] >= options.join_similarity)
+            ),
+            None,
+        )
+        anchor = anchors[i]
+        on_screen = anchor is not None and anchor.key in forbidden[i]
+        if choice is None or (
+            on_screen and item_key[choice] is None and scores[choice] < same_speaker_similarity
+        ):
+            items.append([i])
+            item_key.append(None)
+            centroids = np.concatenate([centroids, means[i : i + 1]])
+            choice = len(items) - 1
         labels[i] = choice
 
     by_key = {a.key: a for a in anchors if a is not None}
