@@ -299,3 +299,30 @@ def test_the_voice_that_picks_up_after_a_caption_went_is_not_under_it(seed: int)
         elif part[0] >= 8 and part[-1] < hand_over:
             assert label == decision.labels[1] != korr_label
     assert sum(len(p) for p in parts if p[0] >= hand_over) >= 4
+
+
+@pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])
+def test_a_short_odd_stretch_in_the_captioned_voice_s_run_keeps_the_name_unsure(
+    same_run: bool, named: bool
+) -> None:
+    """Under one caption, a short stretch whose embedding strays from the captioned voice:
+    with no pause from that voice it is the same person (as "same voice", flagged when
+    unsure); after a pause it is the other person of a two-shot."""
+    rng = np.random.default_rng(11)
+    vox, korr = _voice(rng), _voice(rng)
+    means = np.stack([_segment(rng, korr), _segment(rng, vox), _voice(rng, vox, 0.8)])
+    decision = decide(
+        means,
+        np.array([7.0, 3.5, 1.6]),
+        [None, B, B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+        runs=[0, 1, 1 if same_run else 2],
+    )
+    assert decision.anchors[decision.labels[1]] == B
+    assert bool(decision.labels[2] == decision.labels[1]) is named
+    if named:
+        assert decision.sources[2] is SpeakerSource.VOICE
+        assert decision.confidence[2] < CHECK_BELOW
+    else:
+        assert decision.labels[2] not in decision.anchors

@@ -54,7 +54,7 @@ class EvidenceOptions:
     # Captions come up 0-3 s after the person starts talking.
     caption_lead_s: float = 3.5
     # Sampled-caption span widened by this much when asking what speech it covers.
-    caption_pad_s: float = 0.5
+    caption_pad_s: float = 1.0
     # The caption was last seen at a sample and gone by the next (2 s later): speech
     # up to half that step after the last sighting still counts as under it.
     tail_after_s: float = 1.0
@@ -303,15 +303,24 @@ def decide(
     min_speakers: int = 1,
     max_speakers: int = 12,
     options: EvidenceOptions | None = None,
+    runs: Sequence[int] | None = None,
 ) -> Decision:
-    """Speakers for segments (unit mean d-vectors, seconds, caption anchors).
+    """Speakers for segments (unit mean d-vectors, seconds, caption anchors, and the
+    speech run each lies in, if known).
 
     Captioned segments and long uncaptioned ones are clustered (average linkage over
     segment means) under the caption constraints; every other segment then takes the
     nearest speaker it may join."""
     options = options or EvidenceOptions()
     similarity = means @ means.T
-    anchored, forbidden = _anchor_groups(similarity, durations, anchors, same_speaker_similarity)
+    anchored, forbidden, continued = _anchor_groups(
+        similarity,
+        durations,
+        anchors,
+        same_speaker_similarity,
+        runs=runs,
+        short_s=seed_segment_s,
+    )
 
     # Items: one per caption (its voice's segments), one per long free segment.
     items: list[list[int]] = [members for members in anchored.values()]
@@ -360,7 +369,9 @@ def decide(
         item_forbids[a] |= item_forbids[b]
         del items[b], item_key[b], item_forbids[b]
 
-    return _assign(means, items, item_key, anchors, forbidden, same_speaker_similarity, options)
+    return _assign(
+        means, items, item_key, anchors, forbidden, continued, same_speaker_similarity, options
+    )
 
 
 def _anchor_groups(
@@ -368,12 +379,19 @@ def _anchor_groups(
     durations: np.ndarray,
     anchors: Sequence[Anchor | None],
     same_speaker_similarity: float,
-) -> tuple[dict[str, list[int]], list[set[str]]]:
-    """Per caption key, the segments of its voice; per segment, the keys it may not take.
+    *,
+    runs: Sequence[int] | None,
+    short_s: float,
+) -> tuple[dict[str, list[int]], list[set[str]], set[int]]:
+    """Per caption key, the segments of its voice; per segment, the keys it may not take;
+    the segments that are the captioned voice by continuity alone.
 
     Under one caption the voice with most speech is the captioned person (a two-shot
     shows one caption over two people); a segment under it whose voice differs from
-    that one's is somebody else."""
+    that one's is somebody else. Except a short one in a speech run of that voice (no
+    pause between): short stretches embed unreliably, and people answer each other
+    after a pause. It keeps the name only as "same voice", so an unsure one is flagged."""
+    continued: set[int] = set()
     forbidden: list[set[str]] = [set() for _ in anchors]
     groups: dict[str, list[int]] = {}
     keys = {a.key for a in anchors if a is not None}
@@ -391,16 +409,21 @@ def _anchor_groups(
             else:
                 voices.append([i])
         main = max(voices, key=lambda v: float(durations[v].sum()))
-        groups[key] = main
+        main_runs = {runs[i] for i in main} if runs is not None else set()
         for voice in voices:
-            if voice is not main:
-                for i in voice:
+            if voice is main:
+                continue
+            for i in voice:
+                if runs is not None and runs[i] in main_runs and durations[i] < short_s:
+                    continued.add(i)
+                else:
                     forbidden[i].add(key)
+        groups[key] = main + sorted(continued & set(under))
     # A caption's voice may not take any other caption's name either.
     for key, members in groups.items():
         for i in members:
             forbidden[i] |= keys - {key}
-    return groups, forbidden
+    return groups, forbidden, continued
 
 
 def _assign(
@@ -409,6 +432,7 @@ def _assign(
     item_key: list[str | None],
     anchors: Sequence[Anchor | None],
     forbidden: list[set[str]],
+    continued: set[int],
     same_speaker_similarity: float,
     options: EvidenceOptions,
 ) -> Decision:
@@ -424,7 +448,9 @@ def _assign(
     # What a captioned speaker's voice is: only its caption-seen segments.
     under = [a.key if a is not None else None for a in anchors]
     caption_centroids = {
-        k: unit_rows(means[[i for i in items[k] if under[i] == key]].mean(axis=0))
+        k: unit_rows(
+            means[[i for i in items[k] if under[i] == key and i not in continued]].mean(axis=0)
+        )
         for k, key in enumerate(item_key)
         if key is not None
     }
@@ -462,7 +488,7 @@ def _assign(
     for i in range(n):
         key = item_key[labels[i]]
         anchor = anchors[i]
-        if key is not None and anchor is not None and anchor.key == key:
+        if key is not None and anchor is not None and anchor.key == key and i not in continued:
             sources.append(SpeakerSource.CAPTION)
             confidence[i] = 1.0
         elif key is not None:

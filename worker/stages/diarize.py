@@ -208,6 +208,7 @@ def cluster_speakers(
         min_speakers=options.min_speakers,
         max_speakers=options.max_speakers,
         options=options.evidence,
+        runs=[chunks[m[0]][2] for m in segments],
     )
     segments, decision = caption_tails(
         decision,
