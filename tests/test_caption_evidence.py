@@ -17,7 +17,6 @@ from efir.transcripts.model import Segment, Speaker, SpeakerSource, Transcript
 from worker.stages.caption_evidence import (
     CHECK_BELOW,
     Anchor,
-    Decision,
     EvidenceOptions,
     caption_tails,
     decide,
@@ -252,53 +251,11 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
         chunks,
         captions,
         EvidenceOptions(),
-        same_speaker_similarity=SAME,
     )
     assert [list(p) for p in parts] == [list(range(5)), list(range(5, 10))]
     assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
     assert tailed.labels[0] == tailed.labels[1]
     assert tailed.confidence[1] < 0.9 < CHECK_BELOW
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_the_voice_that_picks_up_after_a_caption_went_is_not_under_it(seed: int) -> None:
-    """A vox-pop close to the correspondent, then the correspondent with no pause, in one
-    stretch: from the hand-over on the speech is the correspondent's (a voice this clip
-    knows unnamed), not the vox-pop's; a tail of the vox-pop's own voice stays hers."""
-    rng = np.random.default_rng(seed)
-    korr = _voice(rng)
-    vox = _voice(rng, korr, 0.9)
-    stretch = [_segment(rng, vox, 0.97) for _ in range(7)] + [
-        _segment(rng, korr, 0.97) for _ in range(5)
-    ]
-    earlier = [_segment(rng, korr, 0.97) for _ in range(8)]
-    vectors = unit_rows(np.stack(earlier + stretch))
-    chunks = [(0.8 * k, 0.8 * k + 0.8, 0 if k < 8 else 1) for k in range(20)]
-    segments = [np.arange(8), np.arange(8, 20)]
-    captions = [(7.0, 8.6, B)]  # the vox-pop's caption, gone after ~2 s of her 5.6 s
-    decision = Decision(
-        labels=np.array([0, 1]),
-        anchors={1: B},
-        sources=[None, SpeakerSource.CAPTION],
-        confidence=np.array([1.0, 1.0]),
-    )
-    parts, tailed = caption_tails(
-        decision,
-        segments,
-        vectors,
-        chunks,
-        captions,
-        EvidenceOptions(),
-        same_speaker_similarity=SAME,
-    )
-    hand_over = 15  # the correspondent's first chunk
-    korr_label = int(tailed.labels[0])
-    for part, label, source in zip(parts, tailed.labels, tailed.sources, strict=True):
-        if part[0] >= hand_over:
-            assert label == korr_label and source is None
-        elif part[0] >= 8 and part[-1] < hand_over:
-            assert label == decision.labels[1] != korr_label
-    assert sum(len(p) for p in parts if p[0] >= hand_over) >= 4
 
 
 @pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])

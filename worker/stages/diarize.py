@@ -210,15 +210,7 @@ def cluster_speakers(
         options=options.evidence,
         runs=[chunks[m[0]][2] for m in segments],
     )
-    segments, decision = caption_tails(
-        decision,
-        segments,
-        vectors,
-        chunks,
-        spans,
-        options.evidence,
-        same_speaker_similarity=options.same_speaker_similarity,
-    )
+    segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
     chunk_segment = np.empty(len(chunks), dtype=int)
     for index, members in enumerate(segments):
