@@ -118,6 +118,39 @@ def test_a_two_shot_caption_names_the_voice_that_speaks_most() -> None:
     assert decision.anchors[decision.labels[1]] == A
     assert decision.labels[2] != decision.labels[1]
     assert decision.labels[2] not in decision.anchors
+    # Somebody on screen, not the nearest unnamed voice (the correspondent's).
+    assert decision.labels[2] != decision.labels[0]
+    assert decision.sources[2] is None
+
+
+def test_a_two_shot_voice_that_is_the_correspondent_stays_the_correspondent() -> None:
+    rng = np.random.default_rng(8)
+    mother, korr = _voice(rng), _voice(rng)
+    segments = [
+        (_segment(rng, korr), 7.0, None),
+        (_segment(rng, mother), 4.5, A),
+        (_segment(rng, korr), 1.5, A),  # the correspondent asks from the two-shot
+    ]
+    decision = _run(segments)
+    assert decision.labels[2] == decision.labels[0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_speech_no_speaker_may_take_is_a_speaker_of_its_own(seed: int) -> None:
+    """Only captioned speakers, and a short stretch of a voice like neither of them
+    closely enough: it gets no name rather than the nearest one."""
+    rng = np.random.default_rng(seed)
+    petrov = _voice(rng)
+    orlov = _voice(rng, petrov, 0.9)
+    stranger = _voice(rng, petrov, 0.9)
+    segments = [
+        (_segment(rng, petrov), 6.0, A),
+        (_segment(rng, orlov), 5.0, B),
+        (_segment(rng, stranger), 2.0, None),
+    ]
+    decision = _run(segments)
+    assert decision.labels[2] not in decision.anchors
+    assert decision.sources[2] is None
 
 
 def _transcript() -> Transcript:
@@ -212,9 +245,41 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
     )
     captions = [(10.5, 12.9, B)]  # seen for 2.4 s, then gone while the stretch runs on
     parts, tailed = caption_tails(
-        decision, [segment], vox_korr, chunks, captions, EvidenceOptions()
+        decision,
+        [segment],
+        vox_korr,
+        chunks,
+        captions,
+        EvidenceOptions(),
     )
     assert [list(p) for p in parts] == [list(range(5)), list(range(5, 10))]
     assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
     assert tailed.labels[0] == tailed.labels[1]
     assert tailed.confidence[1] < 0.9 < CHECK_BELOW
+
+
+@pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])
+def test_a_short_odd_stretch_in_the_captioned_voice_s_run_keeps_the_name_unsure(
+    same_run: bool, named: bool
+) -> None:
+    """Under one caption, a short stretch whose embedding strays from the captioned voice:
+    with no pause from that voice it is the same person (as "same voice", flagged when
+    unsure); after a pause it is the other person of a two-shot."""
+    rng = np.random.default_rng(11)
+    vox, korr = _voice(rng), _voice(rng)
+    means = np.stack([_segment(rng, korr), _segment(rng, vox), _voice(rng, vox, 0.8)])
+    decision = decide(
+        means,
+        np.array([7.0, 3.5, 1.6]),
+        [None, B, B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+        runs=[0, 1, 1 if same_run else 2],
+    )
+    assert decision.anchors[decision.labels[1]] == B
+    assert bool(decision.labels[2] == decision.labels[1]) is named
+    if named:
+        assert decision.sources[2] is SpeakerSource.VOICE
+        assert decision.confidence[2] < CHECK_BELOW
+    else:
+        assert decision.labels[2] not in decision.anchors

@@ -1,15 +1,17 @@
-"""Captions decide who speaks, end to end: the test clip of fixtures/captions uploaded
+"""Captions decide who speaks, end to end: the test clips of fixtures/captions uploaded
 over HTTP, through Redis and a real Celery worker (faster-whisper, the d-vector
 diarizer, Tesseract over the MP4's frames), to the transcript and the voice registry.
 
-test1 holds two close male interviewees, a two-shot under one caption, a vox-pop close
-to the correspondent, an interviewee captioned only the first time and an uncaptioned
-speaker. No speaker count is given.
+Each holds two close interviewees, a two-shot under one caption, a vox-pop close to
+the correspondent, an interviewee captioned only the first time and an uncaptioned
+speaker; test2 was rendered after the code was tuned and never tuned on. No speaker
+count is given.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,39 +28,39 @@ from efir.transcripts.model import SpeakerSource, Transcript
 pytestmark = pytest.mark.slow
 __all__ = ["live_service"]  # the fixture, imported for this module's own instance
 
-TEST1 = REPO_ROOT / "fixtures" / "captions" / "test" / "test1"
+TEST = REPO_ROOT / "fixtures" / "captions" / "test"
+Run = tuple[httpx.Client, Settings, dict[str, Any], Path]
 
 
-@pytest.fixture(scope="module")
-def run(live_service: LiveService) -> tuple[httpx.Client, Settings, dict[str, Any]]:
-    """test1 through the module's own API + worker (test_e2e's live service)."""
+@pytest.fixture(scope="module", params=["test1", "test2"])
+def run(live_service: LiveService, request: pytest.FixtureRequest) -> Run:
+    """A test clip through the module's own API + worker (test_e2e's live service)."""
+    stem = TEST / request.param
     client = live_service.client
-    job = upload(client, TEST1.with_suffix(".mp4"), title="Паводок в Аркалыке")
+    job = upload(client, stem.with_suffix(".mp4"), title=request.param)
     finished = wait_for_job(client, job["id"])
     assert finished["state"] == "done", finished["error"]
-    return client, live_service.settings, job
+    return client, live_service.settings, job, stem
 
 
 def _transcript(client: httpx.Client, clip_id: str) -> Transcript:
     return Transcript.from_dict(client.get(f"/api/v1/transcripts/{clip_id}").json())
 
 
-def test_no_quote_goes_under_the_wrong_name(
-    run: tuple[httpx.Client, Settings, dict[str, Any]],
-) -> None:
-    client, _, job = run
+def test_no_quote_goes_under_the_wrong_name(run: Run) -> None:
+    client, _, job, stem = run
     transcript = _transcript(client, job["clip_id"])
-    result = score(TEST1, transcript)
+    result = score(stem, transcript)
     print(
-        f"\ntest1 through the worker: DER {result.der:.3f}, captioned right "
+        f"\n{stem.name} through the worker: DER {result.der:.3f}, captioned right "
         f"{result.captioned_right}/{result.captioned}, uncaptioned named "
         f"{result.uncaptioned_named}/{result.uncaptioned}, wrong names {result.wrong_name} "
         f"({result.wrong_flagged} flagged), flagged {result.flagged}/{result.segments}"
     )
-    # The issue's target is 5 of 5; with the worker's own recognition one captioned turn
-    # (a 2.5 s caption over a 15 s turn) is split and partly unnamed: a missing name,
-    # never a wrong one (see bench/results/captions.txt).
-    assert result.captioned == 5 and result.captioned_right >= 4
+    # The issue's target is every one; with the worker's own recognition a captioned turn
+    # may be split and partly unnamed: a missing name, never a wrong one (see
+    # bench/results/captions.txt).
+    assert result.captioned_right >= result.captioned - 1
     assert result.uncaptioned_named == 0
     assert result.wrong_flagged == result.wrong_name
     assert result.flagged <= 0.2 * result.segments
@@ -70,22 +72,28 @@ def test_no_quote_goes_under_the_wrong_name(
             assert segment.speaker_source in (SpeakerSource.CAPTION, SpeakerSource.VOICE)
 
 
-def test_the_registry_learns_only_caption_seen_speech(
-    run: tuple[httpx.Client, Settings, dict[str, Any]],
-) -> None:
-    client, settings, job = run
+def test_the_registry_learns_only_caption_seen_speech(run: Run) -> None:
+    """Voiceprints learn from the seconds a caption was seen over, never from what the
+    clustering merged into that speaker (a tail, a second uncaptioned sound bite)."""
+    client, settings, job, stem = run
     transcript = _transcript(client, job["clip_id"])
-    truth = json.loads(TEST1.with_suffix(".truth.json").read_text(encoding="utf-8"))
-    captions = {t["caption_name"] for t in truth["turns"] if t.get("caption_name")}
-    voices = client.get("/api/v1/voices").json()
-    assert len(voices) == len(captions) == 4
-    assert all(any(same_name(v["name"], name) for name in captions) for v in voices)
-
+    truth = json.loads(stem.with_suffix(".truth.json").read_text(encoding="utf-8"))
+    captions = {
+        t["caption_name"]
+        for t in truth["turns"]
+        if t.get("caption_name") and t.get("caption_start") is not None
+    }
     with session_factory(settings.sqlalchemy_url)() as session:
-        lessons = session.scalars(select(VoiceSource)).all()
-    assert {lesson.voice_id for lesson in lessons} == {v["id"] for v in voices}
+        lessons = session.scalars(
+            select(VoiceSource).where(VoiceSource.clip_id == job["clip_id"])
+        ).all()
+    voices = {v["id"]: v for v in client.get("/api/v1/voices").json()}
+    learned = {lesson.voice_id for lesson in lessons}
+    assert len(learned) == len(captions) == 4
+    assert {n for n in captions if any(same_name(voices[v]["name"], n) for v in learned)} == (
+        captions
+    )
     for lesson in lessons:
-        assert lesson.clip_id == job["clip_id"]
         segments = [s for s in transcript.segments if s.speaker == lesson.speaker_id]
         seen_s = sum(
             w.end - w.start
@@ -93,9 +101,16 @@ def test_the_registry_learns_only_caption_seen_speech(
             if s.speaker_source is SpeakerSource.CAPTION
             for w in s.words
         )
+        merged_s = sum(
+            w.end - w.start
+            for s in segments
+            if s.speaker_source is not SpeakerSource.CAPTION
+            for w in s.words
+        )
         # The voice learned the seconds a caption was seen over, not the whole cluster.
         assert lesson.samples <= round(seen_s) + 1
-    for voice in voices:
-        assert voice["clip_count"] == 1
-        clips = client.get(f"/api/v1/voices/{voice['id']}/clips").json()
-        assert [c["clip_id"] for c in clips] == [job["clip_id"]]
+        assert seen_s > 0, f"{lesson.speaker_id} learned with no caption-seen speech"
+        print(f"{stem.name} {lesson.speaker_id}: learned {seen_s:.1f} s, not {merged_s:.1f} s")
+    for voice_id in learned:
+        clips = client.get(f"/api/v1/voices/{voice_id}/clips").json()
+        assert job["clip_id"] in [c["clip_id"] for c in clips]

@@ -35,6 +35,7 @@ __all__ = [
     "Decision",
     "EvidenceOptions",
     "caption_anchors",
+    "caption_seen_part",
     "caption_tails",
     "decide",
     "mark_checks",
@@ -53,7 +54,7 @@ class EvidenceOptions:
     # Captions come up 0-3 s after the person starts talking.
     caption_lead_s: float = 3.5
     # Sampled-caption span widened by this much when asking what speech it covers.
-    caption_pad_s: float = 0.5
+    caption_pad_s: float = 1.0
     # The caption was last seen at a sample and gone by the next (2 s later): speech
     # up to half that step after the last sighting still counts as under it.
     tail_after_s: float = 1.0
@@ -136,6 +137,26 @@ def caption_anchors(
     return result
 
 
+def caption_seen_part(
+    members: np.ndarray,
+    chunks: Sequence[Chunk],
+    key: str,
+    captions: Sequence[tuple[float, float, Anchor]],
+    options: EvidenceOptions,
+) -> tuple[float, int | None]:
+    """When the caption `key` over a segment was last seen, and the chunk (index into
+    `members`) where the segment runs on well past it, if it does."""
+    lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
+    went = max(
+        (end for start, end, a in captions if a.key == key and start < hi and end > lo),
+        default=hi,
+    )
+    after = went + options.tail_after_s
+    if hi <= after + 1.0:
+        return went, None
+    return went, next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
+
+
 def caption_tails(
     decision: Decision,
     segments: Sequence[np.ndarray],
@@ -148,58 +169,51 @@ def caption_tails(
     stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
     as pass 1 found) but was not seen under the caption: it becomes "same voice" with
     the confidence of its voice against the caption-seen speech, so an unsure one is
-    flagged, and it teaches the registry nothing."""
+    flagged, and it teaches the registry nothing.
+
+    Where the tail hands over to somebody else is not looked for: the end of a close
+    voice's turn (a vox-pop, then the correspondent) could not be told from the clip's
+    known voices with this encoder (see bench/results/captions.txt); the flag covers it."""
+    cuts: dict[int, int | None] = {}
+    for i, members in enumerate(segments):
+        if decision.sources[i] is SpeakerSource.CAPTION:
+            key = decision.anchors[int(decision.labels[i])].key
+            cuts[i] = caption_seen_part(members, chunks, key, captions, options)[1]
+    seen = [vectors[segments[i][:cut]].mean(axis=0) for i, cut in cuts.items()]
+    seen_voice = (
+        _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(cuts)]) if seen else {}
+    )
     out_segments: list[np.ndarray] = []
     labels: list[int] = []
     sources: list[SpeakerSource | None] = []
     confidence: list[float] = []
-    tails: list[tuple[int, int]] = []  # (index in the output, speaker label)
     for i, members in enumerate(segments):
-        cut = None
-        if decision.sources[i] is SpeakerSource.CAPTION:
-            key = decision.anchors[int(decision.labels[i])].key
-            lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
-            went = max(
-                (end for start, end, a in captions if a.key == key and start < hi and end > lo),
-                default=hi,
-            )
-            after = went + options.tail_after_s
-            if hi > after + 1.0:
-                cut = next(
-                    (k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None
-                )
+        label = int(decision.labels[i])
+        cut = cuts.get(i)
         parts = [members] if cut is None else [members[:cut], members[cut:]]
         for n, part in enumerate(parts):
             out_segments.append(part)
-            labels.append(int(decision.labels[i]))
-            sources.append(decision.sources[i])
-            confidence.append(float(decision.confidence[i]))
-            if n == 1:
-                tails.append((len(out_segments) - 1, int(decision.labels[i])))
-    seen = {
-        label: unit_rows(
-            np.concatenate(
-                [
-                    vectors[out_segments[j]]
-                    for j in range(len(out_segments))
-                    if labels[j] == label
-                    and sources[j] is SpeakerSource.CAPTION
-                    and all(j != t for t, _ in tails)
-                ]
-            ).mean(axis=0)
-        )
-        for _, label in tails
-    }
-    for index, label in tails:
-        sources[index] = SpeakerSource.VOICE
-        tail_voice = unit_rows(vectors[out_segments[index]].mean(axis=0))
-        confidence[index] = float(tail_voice @ seen[label])
+            labels.append(label)
+            if n == 0:
+                sources.append(decision.sources[i])
+                confidence.append(float(decision.confidence[i]))
+            else:  # the tail: same voice, as sure as it sounds like the seen speech
+                voice = unit_rows(vectors[part].mean(axis=0))
+                sources.append(SpeakerSource.VOICE)
+                confidence.append(float(voice @ seen_voice[label]))
     return out_segments, Decision(
         labels=np.array(labels, dtype=int),
         anchors=decision.anchors,
         sources=sources,
         confidence=np.array(confidence),
     )
+
+
+def _label_centroids(means: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Per label, the unit mean of its rows of `means`."""
+    return {
+        int(label): unit_rows(means[labels == label].mean(axis=0)) for label in np.unique(labels)
+    }
 
 
 def decide(
@@ -212,15 +226,24 @@ def decide(
     min_speakers: int = 1,
     max_speakers: int = 12,
     options: EvidenceOptions | None = None,
+    runs: Sequence[int] | None = None,
 ) -> Decision:
-    """Speakers for segments (unit mean d-vectors, seconds, caption anchors).
+    """Speakers for segments (unit mean d-vectors, seconds, caption anchors, and the
+    speech run each lies in, if known).
 
     Captioned segments and long uncaptioned ones are clustered (average linkage over
     segment means) under the caption constraints; every other segment then takes the
     nearest speaker it may join."""
     options = options or EvidenceOptions()
     similarity = means @ means.T
-    anchored, forbidden = _anchor_groups(similarity, durations, anchors, same_speaker_similarity)
+    anchored, forbidden, continued = _anchor_groups(
+        similarity,
+        durations,
+        anchors,
+        same_speaker_similarity,
+        runs=runs,
+        short_s=seed_segment_s,
+    )
 
     # Items: one per caption (its voice's segments), one per long free segment.
     items: list[list[int]] = [members for members in anchored.values()]
@@ -269,7 +292,9 @@ def decide(
         item_forbids[a] |= item_forbids[b]
         del items[b], item_key[b], item_forbids[b]
 
-    return _assign(means, items, item_key, anchors, forbidden, options)
+    return _assign(
+        means, items, item_key, anchors, forbidden, continued, same_speaker_similarity, options
+    )
 
 
 def _anchor_groups(
@@ -277,12 +302,19 @@ def _anchor_groups(
     durations: np.ndarray,
     anchors: Sequence[Anchor | None],
     same_speaker_similarity: float,
-) -> tuple[dict[str, list[int]], list[set[str]]]:
-    """Per caption key, the segments of its voice; per segment, the keys it may not take.
+    *,
+    runs: Sequence[int] | None,
+    short_s: float,
+) -> tuple[dict[str, list[int]], list[set[str]], set[int]]:
+    """Per caption key, the segments of its voice; per segment, the keys it may not take;
+    the segments that are the captioned voice by continuity alone.
 
     Under one caption the voice with most speech is the captioned person (a two-shot
     shows one caption over two people); a segment under it whose voice differs from
-    that one's is somebody else."""
+    that one's is somebody else. Except a short one in a speech run of that voice (no
+    pause between): short stretches embed unreliably, and people answer each other
+    after a pause. It keeps the name only as "same voice", so an unsure one is flagged."""
+    continued: set[int] = set()
     forbidden: list[set[str]] = [set() for _ in anchors]
     groups: dict[str, list[int]] = {}
     keys = {a.key for a in anchors if a is not None}
@@ -300,16 +332,21 @@ def _anchor_groups(
             else:
                 voices.append([i])
         main = max(voices, key=lambda v: float(durations[v].sum()))
-        groups[key] = main
+        main_runs = {runs[i] for i in main} if runs is not None else set()
         for voice in voices:
-            if voice is not main:
-                for i in voice:
+            if voice is main:
+                continue
+            for i in voice:
+                if runs is not None and runs[i] in main_runs and durations[i] < short_s:
+                    continued.add(i)
+                else:
                     forbidden[i].add(key)
+        groups[key] = main + sorted(continued & set(under))
     # A caption's voice may not take any other caption's name either.
     for key, members in groups.items():
         for i in members:
             forbidden[i] |= keys - {key}
-    return groups, forbidden
+    return groups, forbidden, continued
 
 
 def _assign(
@@ -318,15 +355,25 @@ def _assign(
     item_key: list[str | None],
     anchors: Sequence[Anchor | None],
     forbidden: list[set[str]],
+    continued: set[int],
+    same_speaker_similarity: float,
     options: EvidenceOptions,
 ) -> Decision:
-    """Every segment to the nearest speaker it may join; the source and confidence of each."""
+    """Every segment to the nearest speaker it may join; the source and confidence of each.
+
+    A segment under a caption whose voice is not the captioned one (the other person of
+    a two-shot) is somebody on screen: unless its voice passes the plain same-speaker
+    test against a speaker it may join, it is a speaker of its own."""
     n = len(means)
+    items = [list(members) for members in items]
+    item_key = list(item_key)
     centroids = unit_rows(np.stack([means[members].mean(axis=0) for members in items]))
     # What a captioned speaker's voice is: only its caption-seen segments.
     under = [a.key if a is not None else None for a in anchors]
     caption_centroids = {
-        k: unit_rows(means[[i for i in items[k] if under[i] == key]].mean(axis=0))
+        k: unit_rows(
+            means[[i for i in items[k] if under[i] == key and i not in continued]].mean(axis=0)
+        )
         for k, key in enumerate(item_key)
         if key is not None
     }
@@ -338,13 +385,24 @@ def _assign(
         if i in placed:
             continue
         scores = centroids @ means[i]
-        order = np.argsort(-scores)
-        choice = int(order[0])
-        for k in order:
-            key = item_key[int(k)]
-            if key is None or (key not in forbidden[i] and scores[k] >= options.join_similarity):
-                choice = int(k)
-                break
+        choice = next(
+            (
+                int(k)
+                for k in np.argsort(-scores)
+                if item_key[int(k)] is None
+                or (item_key[int(k)] not in forbidden[i] and scores[k] >= options.join_similarity)
+            ),
+            None,
+        )
+        anchor = anchors[i]
+        on_screen = anchor is not None and anchor.key in forbidden[i]
+        if choice is None or (
+            on_screen and item_key[choice] is None and scores[choice] < same_speaker_similarity
+        ):
+            items.append([i])
+            item_key.append(None)
+            centroids = np.concatenate([centroids, means[i : i + 1]])
+            choice = len(items) - 1
         labels[i] = choice
 
     by_key = {a.key: a for a in anchors if a is not None}
@@ -353,7 +411,7 @@ def _assign(
     for i in range(n):
         key = item_key[labels[i]]
         anchor = anchors[i]
-        if key is not None and anchor is not None and anchor.key == key:
+        if key is not None and anchor is not None and anchor.key == key and i not in continued:
             sources.append(SpeakerSource.CAPTION)
             confidence[i] = 1.0
         elif key is not None:

@@ -198,15 +198,17 @@ def cluster_speakers(
         segments, vectors, chunks, [c.start for c in captions], options.evidence
     )
     spans = [(c.start, c.end, Anchor(c.key, c.name, c.title)) for c in captions]
+    anchors = caption_anchors(segments, chunks, spans, options.evidence)
     decision = decide(
         unit_rows(np.stack([vectors[m].mean(axis=0) for m in segments])),
         np.array([chunks[m[-1]][1] - chunks[m[0]][0] for m in segments]),
-        caption_anchors(segments, chunks, spans, options.evidence),
+        anchors,
         seed_segment_s=options.seed_segment_s,
         same_speaker_similarity=options.same_speaker_similarity,
         min_speakers=options.min_speakers,
         max_speakers=options.max_speakers,
         options=options.evidence,
+        runs=[chunks[m[0]][2] for m in segments],
     )
     segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
