@@ -19,7 +19,7 @@ from typing import Any
 from efir.config import Settings
 from efir.search.models import SearchPage
 from efir.search.query import SearchQuery
-from efir.search.searching import search
+from efir.search.searching import search_filled
 
 __all__ = ["add_search_command", "page_as_json", "page_as_json_rows"]
 
@@ -119,7 +119,7 @@ def run_search_command(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.sqlalchemy_url)
     try:
         with make_session_factory(engine)() as session:
-            page = search(session, query)
+            page = search_filled(session, query)
     finally:
         engine.dispose()
     if args.json or args.json_page:

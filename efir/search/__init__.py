@@ -16,7 +16,8 @@ before the page is cut, so a word found in a large share of the archive costs no
 more than a rare one; such pages carry ``ranking="recent-first"`` (see
 ``efir.search.searching`` and bench/search_bench.py).
 
-Words the recogniser misheard are found too, after the exact hits: a query word
+Words the recogniser misheard are found too, on the pages after the exact hits
+(``search_filled`` joins the two for one full page): a query word
 also matches indexed forms that sound alike (``efir.search.fuzzy``); such hits say
 ``match="sounds_like"`` and which transcript words matched. ``fuzzy=False`` on
 the query leaves them out.
@@ -26,7 +27,7 @@ from efir.search.indexing import index_transcript, remove_clip, update_clip_meta
 from efir.search.models import ClipHits, ClipMeta, SearchHit, SearchPage
 from efir.search.query import SearchQuery, SearchQueryError
 from efir.search.schema import create_search_schema, drop_search_schema
-from efir.search.searching import search
+from efir.search.searching import search, search_filled
 
 __all__ = [
     "ClipHits",
@@ -40,5 +41,6 @@ __all__ = [
     "index_transcript",
     "remove_clip",
     "search",
+    "search_filled",
     "update_clip_meta",
 ]

@@ -68,6 +68,12 @@ MAX_MERGED_EXTRA = 5
 MIN_MERGED_KEY, MAX_SHORT_MERGED_EXTRA = 4, 2
 # Dictionary words as targets share a lemma's first letters with a relative.
 RELATIVE_PREFIX = 5
+# A dictionary word one vowel from a key this long («засели» for «засеяли», «охранить»
+# for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
+# it is mostly a word of its own («железной» for «жилищной»).
+NEAR_DICTIONARY_KEY = 6
+# The vowel classes of phonetic_key.
+KEY_VOWELS = "аиу"
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
@@ -89,6 +95,24 @@ def deletions(key: str, depth: int) -> set[str]:
         frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
         found |= frontier
     return found
+
+
+def vowel_edits(key: str) -> set[str]:
+    """The key with one vowel replaced or inserted: the keys a dictionary word one vowel
+    away stores (its key alone), as ``deletions`` gives those with a letter less."""
+    cuts = [(key[:i], key[i:]) for i in range(len(key) + 1)]
+    replaced = {
+        left + vowel + right[1:]
+        for left, right in cuts
+        if right[:1] in KEY_VOWELS and right
+        for vowel in KEY_VOWELS
+    }
+    inserted = {left + vowel + right for left, right in cuts for vowel in KEY_VOWELS}
+    return {_collapse(edited) for edited in replaced | inserted} - {key}
+
+
+def _consonants(key: str) -> str:
+    return "".join(letter for letter in key if letter not in KEY_VOWELS)
 
 
 def stored_variants(form: str, key: str) -> set[str]:
@@ -207,11 +231,16 @@ def _merged_extra(key: str) -> int:
     return MAX_MERGED_EXTRA if len(key) >= MIN_KEY_LETTERS else MAX_SHORT_MERGED_EXTRA
 
 
-def _another_word(form: str, term: str, lemmas: frozenset[str], distance: int) -> bool:
+def _another_word(
+    form: str, term: str, key: str, lemmas: frozenset[str], distance: int, query_key: str
+) -> bool:
     """A dictionary form that is no mishearing of the query: short, far, or a relative."""
     if not is_dictionary_word(form):
         return False
-    if distance > 0:
+    if distance > 1 or (
+        distance == 1
+        and (len(query_key) < NEAR_DICTIONARY_KEY or _consonants(query_key) != _consonants(key))
+    ):
         return True
     return any(
         target[:RELATIVE_PREFIX] == lemma[:RELATIVE_PREFIX]
@@ -234,6 +263,7 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
         return Expansion()
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
+    variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     candidates: list[_Candidate] = []
@@ -242,12 +272,12 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
             continue
         # score_cutoff: past the allowed distance rapidfuzz stops and returns allowed + 1.
         within = [
-            distance
+            (distance, query_key)
             for query_key, allowed in keys.items()
             if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
         ]
-        if within and not _another_word(form, term, lemmas, min(within)):
-            candidates.append(_Candidate((0, min(within), form), (term,)))
+        if within and not _another_word(form, term, key, lemmas, *min(within)):
+            candidates.append(_Candidate((0, min(within)[0], form), (term,)))
     for form, term, key in _containing(session, merged_keys):
         extra = min(len(key) - len(q) for q in merged_keys if q in key)
         if term not in skip and not is_dictionary_word(form):

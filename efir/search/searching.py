@@ -10,8 +10,8 @@ FTS5 walks its doclists backwards by rowid; PostgreSQL reads BRIN id windows fro
 the newest backwards (backend_postgres.py). Filters served by indexes are applied
 before the word's matches are read (backend_sqlite.py, backend_postgres.py).
 
-Exact hits come first; when they run out before the page is full, the query's
-sound-alike terms (efir.search.fuzzy) give the rest, marked ``sounds_like``.
+Exact hits come first; the query's sound-alike terms (efir.search.fuzzy) give the
+hits after them, marked ``sounds_like``, from the page where the exact ones end.
 
 Why the cap is 1,000, how the filters were tuned, and the figures measured at
 1,000,000 segments: bench/results/search_ranking.txt.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select
@@ -37,7 +38,7 @@ from efir.search.schema import search_segments as segments
 from efir.search.schema import search_speakers
 from efir.transcripts.model import ROLE_LABELS_RU, SpeakerRole
 
-__all__ = ["MAX_RANKED_CANDIDATES", "search"]
+__all__ = ["MAX_RANKED_CANDIDATES", "search", "search_filled"]
 
 # Matches ranked per query; beyond this the newest are ranked and the rest left out.
 MAX_RANKED_CANDIDATES = 1000
@@ -220,9 +221,11 @@ def search(
     """One page of hits; a query with more than ``max_ranked`` matches ranks only the
     newest ``max_ranked`` of them and says so with ``ranking="recent-first"``.
 
-    Exact hits come first. Only when they run out before the page is full are the
-    query's sound-alike terms looked up (``efir.search.fuzzy``) and their further
-    hits appended, so a query with a page of exact hits costs what it did before.
+    Exact hits come first. When they run out before the page is full, the page ends
+    there and its cursor leads on to the query's sound-alike hits: their terms are
+    looked up (``efir.search.fuzzy``) only on a page that starts past the exact
+    hits, so a query with exact hits costs what it did before sound-alikes existed.
+    ``search_filled`` follows that cursor for a caller that wants one full page.
     """
     offset = _decode_cursor(query)
     # One row past the page tells whether another page exists without counting.
@@ -240,21 +243,18 @@ def search(
             rows = _page_rows(session, statement, wanted, offset)
     hits = [_hit(row, highlighter, exact=True) for row in rows]
     capped = bool(rows) and rows[0].candidate_count >= max_ranked
+    next_offset = offset + query.limit if len(rows) > query.limit else None
     if query.fuzzy and query.parsed.required and len(rows) < wanted and not capped:
-        sounds_like = resolve_sounds_like(session, query.parsed, exact)
-        if sounds_like is not None:
-            # Where the exact hits ended: known from this page unless it started past them.
-            exact_total = offset + len(rows) if rows or not offset else None
-            if exact_total is None:
-                exact_total = _exact_total(session, query, exact, max_ranked)
-            fuzzy_offset = max(0, offset - exact_total)
-            fuzzy_wanted = wanted - len(rows)
-            statement = _ranked(
-                session, query, sounds_like, fuzzy_offset + fuzzy_wanted, max_ranked
+        if rows:
+            next_offset = offset + len(rows)
+        else:
+            # Where the exact hits ended: the start of the archive's, or counted.
+            exact_total = _exact_total(session, query, exact, max_ranked) if offset else 0
+            rows, highlighter = _sounds_like_rows(
+                session, query, exact, max(0, offset - exact_total), max_ranked
             )
-            fuzzy_rows = _page_rows(session, statement, fuzzy_wanted, fuzzy_offset)
-            hits += [_hit(row, sounds_like.highlighter, exact=False) for row in fuzzy_rows]
-            rows += fuzzy_rows
+            hits = [_hit(row, highlighter, exact=False) for row in rows]
+            next_offset = offset + query.limit if len(rows) > query.limit else None
     groups: dict[str, ClipHits] = {}
     for row, hit in zip(rows[: query.limit], hits, strict=False):
         group = groups.setdefault(
@@ -266,11 +266,49 @@ def search(
     # sounds-like); the clips keep the order of their best hit.
     for group in groups.values():
         group.hits.sort(key=lambda hit: (hit.match != "exact", hit.start))
-    more = len(rows) > query.limit
     return SearchPage(
         query=query.text,
         clips=list(groups.values()),
         hit_count=min(len(rows), query.limit),
-        next_cursor=_encode_cursor(query, offset + query.limit) if more else None,
+        next_cursor=None if next_offset is None else _encode_cursor(query, next_offset),
         ranking="recent-first" if capped else "bm25",
+    )
+
+
+def _sounds_like_rows(
+    session: Session,
+    query: SearchQuery,
+    exact: ResolvedQuery | None,
+    offset: int,
+    max_ranked: int,
+) -> tuple[list[Row[Any]], Highlighter]:
+    """A page (and one row) of the query's sound-alike hits, ``offset`` past their first."""
+    sounds_like = resolve_sounds_like(session, query.parsed, exact)
+    if sounds_like is None:
+        return [], Highlighter(frozenset())
+    wanted = query.limit + 1
+    statement = _ranked(session, query, sounds_like, offset + wanted, max_ranked)
+    return _page_rows(session, statement, wanted, offset), sounds_like.highlighter
+
+
+def search_filled(
+    session: Session, query: SearchQuery, *, max_ranked: int = MAX_RANKED_CANDIDATES
+) -> SearchPage:
+    """One full page as a reader sees it: where the exact hits end short of the page,
+    the sound-alike hits that follow fill the rest (a second ``search``)."""
+    page = search(session, query, max_ranked=max_ranked)
+    room = query.limit - page.hit_count
+    if not (page.next_cursor and room > 0):
+        return page
+    rest = search(
+        session, replace(query, cursor=page.next_cursor, limit=room), max_ranked=max_ranked
+    )
+    groups = {group.clip_id: replace(group, hits=list(group.hits)) for group in page.clips}
+    for group in rest.clips:
+        groups.setdefault(group.clip_id, replace(group, hits=[])).hits.extend(group.hits)
+    return replace(
+        page,
+        clips=list(groups.values()),
+        hit_count=page.hit_count + rest.hit_count,
+        next_cursor=rest.next_cursor,
     )

@@ -8,6 +8,7 @@ import {
 
 const FILTERS = ["speaker", "role", "programme", "from", "to"];
 const DATE_FILTERS = new Set(["from", "to"]);
+const PAGE_SIZE = 20;
 
 const form = document.getElementById("search-form");
 const summary = document.getElementById("search-summary");
@@ -80,9 +81,8 @@ function renderResults() {
   }
   results.replaceChildren(...sections);
   const shown = [...groups.values()].reduce((sum, group) => sum + group.hits.length, 0);
-  const total = lastPage?.hit_count ?? shown;
   summary.textContent = shown
-    ? t("search.summary", { total, clips: groups.size })
+    ? t("search.summary", { total: shown, clips: groups.size })
     : t("search.nothing");
 }
 
@@ -105,6 +105,7 @@ async function runSearch({ cursor = null } = {}) {
     return;
   }
   history.replaceState(null, "", `/search?${params}`);
+  params.set("limit", PAGE_SIZE);
   if (cursor) params.set("cursor", cursor);
   summary.textContent = t("search.searching");
   try {
@@ -119,6 +120,11 @@ async function runSearch({ cursor = null } = {}) {
   renderResults();
   // Focus stays where the work is: on the results a search just produced.
   if (!cursor) summary.focus();
+  // A page that ends short with a cursor ends where the exact hits do: the
+  // sound-alike ones come from the next page, fetched after the exact ones show.
+  if (lastPage.next_cursor && lastPage.hit_count < PAGE_SIZE) {
+    await runSearch({ cursor: lastPage.next_cursor });
+  }
 }
 
 form.addEventListener("submit", (event) => {
