@@ -22,6 +22,7 @@ from efir.transcripts.edits import (
     MergeSegments,
     RenameSpeaker,
     ReplaceWord,
+    SetBounds,
     SetSpeaker,
     SetText,
     SplitSegment,
@@ -227,6 +228,20 @@ class ReplaceWordOp(BaseModel):
         return ReplaceWord(self.find, self.replace)
 
 
+class SetBoundsOp(BaseModel):
+    """Retime a segment to [start, end] seconds (a boundary dragged on the waveform); its
+    words stretch with it; it may not overlap its neighbours."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["set_bounds"]
+    segment_id: SegmentId
+    start: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    end: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+    def to_edit(self) -> EditOp:
+        return SetBounds(self.segment_id, self.start, self.end)
+
+
 EditOpRequest = Annotated[
     SetTextOp
     | SetSpeakerOp
@@ -234,7 +249,8 @@ EditOpRequest = Annotated[
     | RenameSpeakerOp
     | SplitOp
     | MergeOp
-    | ReplaceWordOp,
+    | ReplaceWordOp
+    | SetBoundsOp,
     Field(discriminator="op"),
 ]
 
