@@ -1,19 +1,23 @@
 """How fast the editor opens a 60-minute programme: seconds from navigation until the
 whole transcript is on the page and a click on its last word moves the player there.
 
-A 60-minute synthetic news transcript (600 segments, ~22,000 timed words, from
+A 60-minute synthetic news transcript (600 segments, ~10,000 timed words, from
 bench/news_text.py) is saved with 60 minutes of silent MP3 as its media; a local-mode API
-serves it and headless Chromium (Debian's) opens the editor --runs times.
+serves it and headless Chromium (Debian's) opens the editor --runs times. With
+--baseline REF the web UI of that commit (its api/static) is served in turns with the
+current one, one run each, so both face the same load.
 
-    .venv/bin/python bench/editor_load.py --runs 5
+    .venv/bin/python bench/editor_load.py --runs 5 --baseline 5647d96
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import replace
@@ -24,9 +28,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from news_text import NewsWriter  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from starlette.routing import Mount  # noqa: E402
+from starlette.staticfiles import StaticFiles  # noqa: E402
 from support.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from support.service_support import running_api, session_factory  # noqa: E402
 
+from api.routes import ui  # noqa: E402
 from efir.config import Settings  # noqa: E402
 from efir.jobs.lifecycle import claim_job, create_job, finish_job  # noqa: E402
 from efir.media.clips import record_clip  # noqa: E402
@@ -76,9 +83,28 @@ def programme(settings: Settings, workdir: Path) -> str:
         return clip.id
 
 
+def checkout_static(ref: str, workdir: Path) -> Path:
+    """The web UI (api/static) as it was at commit ``ref``."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "api/static"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(workdir / ref, filter="data")
+    return workdir / ref / "api" / "static"
+
+
+def serve_static(directory: Path) -> None:
+    """Point the running app's pages and /static at ``directory``."""
+    ui.STATIC_DIR = directory
+    mount = next(route for route in ui.router.routes if isinstance(route, Mount))
+    mount.app = StaticFiles(directory=directory)
+
+
 def open_editor(base_url: str, clip_id: str) -> tuple[float, float]:
     """(seconds to the whole transcript on the page, seconds until a click on the last
-    word has moved the player there), from the start of navigation."""
+    word has moved the player there), from the start of navigation. The last segment is
+    scrolled to first, as an editor would: the page may fill its words only then."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="ru-RU")
@@ -91,7 +117,8 @@ def open_editor(base_url: str, clip_id: str) -> tuple[float, float]:
             timeout=60_000,
         )
         shown = time.perf_counter() - started
-        last = page.locator("#transcript .w").last
+        page.locator("#transcript .seg-text").last.scroll_into_view_if_needed()
+        last = page.locator("#transcript .seg-text").last.locator(".w").last
         target = float(last.get_attribute("data-start") or 0)
         last.click()
         page.wait_for_function(
@@ -106,19 +133,29 @@ def open_editor(base_url: str, clip_id: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", help="also time the web UI of this commit, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         settings = Settings(data_dir=workdir / "data", database_url=None, cpu_threads=1)
         clip_id = programme(settings, workdir)
+        uis = {"current": ui.STATIC_DIR}
+        if args.baseline:
+            uis = {args.baseline: checkout_static(args.baseline, workdir), **uis}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in uis}
         with running_api(settings) as base_url:
-            runs = [open_editor(base_url, clip_id) for _ in range(args.runs)]
-    for shown, interactive in runs:
-        print(f"  transcript shown {shown:.2f} s, last word clicked and played {interactive:.2f} s")
-    print(
-        f"median of {len(runs)}: shown {statistics.median(r[0] for r in runs):.2f} s, "
-        f"interactive {statistics.median(r[1] for r in runs):.2f} s (target <= 2 s)"
-    )
+            for _ in range(args.runs):
+                for name, directory in uis.items():
+                    serve_static(directory)
+                    runs[name].append(open_editor(base_url, clip_id))
+    for name, timings in runs.items():
+        print(f"{name}:")
+        for shown, interactive in timings:
+            print(f"  transcript shown {shown:.2f} s, then last word played {interactive:.2f} s")
+        print(
+            f"  median of {len(timings)}: shown {statistics.median(r[0] for r in timings):.2f} s, "
+            f"interactive {statistics.median(r[1] for r in timings):.2f} s (target <= 2 s)"
+        )
 
 
 if __name__ == "__main__":
