@@ -223,6 +223,8 @@ class ReplaceWordOp(BaseModel):
     op: Literal["replace_word"]
     find: NonBlank
     replace: NonBlank
+    # The replacement also joins the clip's glossary, for the next run over it.
+    add_to_glossary: bool = False
 
     def to_edit(self) -> EditOp:
         return ReplaceWord(self.find, self.replace)
@@ -261,6 +263,12 @@ class EditRequest(BaseModel):
 
     def edits(self) -> list[EditOp]:
         return [op.to_edit() for op in self.ops]
+
+    def glossary_terms(self) -> list[str]:
+        """Replacements to add to the clip's glossary."""
+        return [
+            op.replace for op in self.ops if isinstance(op, ReplaceWordOp) and op.add_to_glossary
+        ]
 
 
 class VoicePublic(BaseModel):

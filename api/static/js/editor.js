@@ -268,11 +268,14 @@ replaceForm.addEventListener("submit", async (event) => {
   const find = replaceForm.elements.find.value.trim();
   const replacement = replaceForm.elements.replace.value.trim();
   if (!find || !replacement) return;
+  const addToGlossary = replaceForm.elements.glossary.checked;
   const before = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
-  if (!(await saver.submit([{ op: "replace_word", find, replace: replacement }]))) return;
+  const op = { op: "replace_word", find, replace: replacement, add_to_glossary: addToGlossary };
+  if (!(await saver.submit([op]))) return;
   const after = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
   const changed = after.filter((word, i) => word !== before[i]).length;
-  announce(t("editor.replaced", { count: changed }));
+  announce(t(addToGlossary ? "editor.replaced_glossary" : "editor.replaced",
+    { count: changed, word: replacement }));
   replaceForm.elements.find.focus();
 });
 
