@@ -2,7 +2,8 @@
 whole transcript is on the page and a click on its last word moves the player there.
 
 A 60-minute synthetic news transcript (600 segments, ~10,000 timed words, from
-bench/news_text.py) is saved with 60 minutes of silent MP3 as its media; a local-mode API
+bench/news_text.py) is saved with 60 minutes of silent MP3 as its media and waveform
+peaks of as many minutes of noise (360,000 buckets, as the worker stores); a local-mode API
 serves it and headless Chromium (Debian's) opens the editor --runs times. With
 --baseline REF the web UI of that commit (its api/static) is served in turns with the
 current one, one run each, so both face the same load.
@@ -22,6 +23,9 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
@@ -36,12 +40,15 @@ from support.service_support import running_api, session_factory  # noqa: E402
 from api.routes import ui  # noqa: E402
 from efir.config import Settings  # noqa: E402
 from efir.jobs.lifecycle import claim_job, create_job, finish_job  # noqa: E402
+from efir.media.analyses import PEAKS, save_analysis  # noqa: E402
 from efir.media.clips import record_clip  # noqa: E402
 from efir.media.probe import probe_media  # noqa: E402
 from efir.media.storage import make_storage  # noqa: E402
 from efir.media.storage.base import file_chunks  # noqa: E402
 from efir.transcripts.model import Segment, Word  # noqa: E402
 from efir.transcripts.revisions import save_job_output  # noqa: E402
+from worker.stages.media import SAMPLE_RATE  # noqa: E402
+from worker.stages.peaks import waveform_peaks  # noqa: E402
 
 MINUTES = 60
 SEGMENTS = MINUTES * 10  # one every 6 s, as news_text writes them
@@ -56,6 +63,17 @@ def timed_words(segment: Segment) -> Segment:
         for i, w in enumerate(tokens)
     )
     return replace(segment, words=words)
+
+
+def noise_peaks() -> dict[str, Any]:
+    """Peaks of MINUTES of noise, each minute at its own loudness: the size the worker
+    stores for a real programme (mostly three-digit values)."""
+    rng = np.random.default_rng(7)
+    minutes = (
+        (rng.uniform(-1, 1, 60 * SAMPLE_RATE) * rng.uniform(0.05, 0.8)).astype(np.float32)
+        for _ in range(MINUTES)
+    )
+    return waveform_peaks(minutes)
 
 
 def programme(settings: Settings, workdir: Path) -> str:
@@ -77,6 +95,7 @@ def programme(settings: Settings, workdir: Path) -> str:
         job = create_job(session, clip_id=clip.id)
         claim_job(session, job.id)
         save_job_output(session, clip_id=clip.id, job_id=job.id, transcript=transcript)
+        save_analysis(session, clip.id, PEAKS, noise_peaks())
         finish_job(session, job.id)
         words = sum(len(s.words) for s in transcript.segments)
         print(f"programme: {MINUTES} min, {len(transcript.segments)} segments, {words} words")

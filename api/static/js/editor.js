@@ -666,6 +666,7 @@ async function start() {
   }
   showTranscript();
   seekToRequestedMoment();
+  waveform.load();
   setSaveState("editor.saved", { revision: state.transcript.revision });
   await loadRevisions();
   onLanguageChange(() => {

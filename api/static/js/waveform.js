@@ -45,6 +45,7 @@ export class Waveform {
   // transcript() is the transcript shown; onRetime(segmentId, start, end) saves a drag.
   constructor(slot, media, { peaksUrl, transcript, onRetime, onSeek }) {
     this.media = media;
+    this.peaksUrl = peaksUrl;
     this.transcript = transcript;
     this.onRetime = onRetime;
     this.onSeek = onSeek;
@@ -53,12 +54,15 @@ export class Waveform {
     this.viewStart = 0;
     this.drag = null; // {segmentId, edge, min, max, moved}
     this.preview = null; // {segmentId, start, end}: a drag or nudges not saved yet
+    // data-i18n-*: a language switch relabels them with the rest of the page.
     this.canvas = el("canvas", {
       class: "waveform-canvas", role: "img", "aria-label": t("editor.waveform"),
+      dataset: { i18nAriaLabel: "editor.waveform" },
     });
     this.range = el("span", { class: "waveform-range timecode" });
     const zoomButton = (step, key) => el("button", {
       type: "button", class: "small secondary", "aria-label": t(key), title: t(key),
+      dataset: { i18nAriaLabel: key, i18nTitle: key },
       onclick: () => this.setZoom(this.zoom + step),
     }, step > 0 ? "+" : "−");
     this.root = el("div", { class: "waveform", hidden: true },
@@ -67,12 +71,12 @@ export class Waveform {
         zoomButton(1, "editor.zoom_in"), this.range));
     slot.append(this.root);
     this.wire();
-    this.load(peaksUrl);
   }
 
-  async load(url) {
+  // Called once the transcript is on the page: an hour of peaks is a megabyte of JSON.
+  async load() {
     try {
-      this.peaks = await requestJSON(url);
+      this.peaks = await requestJSON(this.peaksUrl);
     } catch {
       return; // a clip transcribed before peaks were measured: no waveform, timing by keys
     }
