@@ -22,6 +22,7 @@ from efir.transcripts.edits import (
     MergeSegments,
     RenameSpeaker,
     ReplaceWord,
+    SetBounds,
     SetSpeaker,
     SetText,
     SplitSegment,
@@ -222,9 +223,25 @@ class ReplaceWordOp(BaseModel):
     op: Literal["replace_word"]
     find: NonBlank
     replace: NonBlank
+    # The replacement also joins the clip's glossary, for the next run over it.
+    add_to_glossary: bool = False
 
     def to_edit(self) -> EditOp:
         return ReplaceWord(self.find, self.replace)
+
+
+class SetBoundsOp(BaseModel):
+    """Retime a segment to [start, end] seconds (a boundary dragged on the waveform); its
+    words stretch with it; it may not overlap its neighbours."""
+
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["set_bounds"]
+    segment_id: SegmentId
+    start: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    end: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+    def to_edit(self) -> EditOp:
+        return SetBounds(self.segment_id, self.start, self.end)
 
 
 EditOpRequest = Annotated[
@@ -234,7 +251,8 @@ EditOpRequest = Annotated[
     | RenameSpeakerOp
     | SplitOp
     | MergeOp
-    | ReplaceWordOp,
+    | ReplaceWordOp
+    | SetBoundsOp,
     Field(discriminator="op"),
 ]
 
@@ -245,6 +263,12 @@ class EditRequest(BaseModel):
 
     def edits(self) -> list[EditOp]:
         return [op.to_edit() for op in self.ops]
+
+    def glossary_terms(self) -> list[str]:
+        """Replacements to add to the clip's glossary."""
+        return [
+            op.replace for op in self.ops if isinstance(op, ReplaceWordOp) and op.add_to_glossary
+        ]
 
 
 class VoicePublic(BaseModel):

@@ -46,6 +46,7 @@ from efir.jobs.lifecycle import (
     touch_job,
 )
 from efir.jobs.queue import enqueue_job, make_celery
+from efir.media.analyses import PEAKS, load_analysis
 from efir.media.storage.base import LocalStorage
 from efir.transcripts.model import Transcript, Word
 from efir.transcripts.revisions import latest_revision, list_revisions
@@ -167,6 +168,7 @@ def test_a_programme_in_chunks_matches_it_in_one_piece_with_one_chunk_killed(
         chunks = job_chunks(session, long_job)
         revisions = list_revisions(session, job.clip_id)
         chunked = Transcript.from_dict(latest_revision(session, job.clip_id).data)
+        chunked_peaks = load_analysis(session, job.clip_id, PEAKS)
         short_clip_id = get_job(session, short_job).clip_id
     # The short clip went before the programme's next chunk: bulk is the last queue.
     assert log.index(f"job started: clip {short_clip_id}") < log.index("chunk 1 started")
@@ -175,7 +177,14 @@ def test_a_programme_in_chunks_matches_it_in_one_piece_with_one_chunk_killed(
     assert job.attempts == 1 and len(revisions) == 1
     assert len(chunks) >= 3 and all(c.done for c in chunks)
 
-    reference = run_pipeline(programme, pipeline_options_from_settings(settings)).transcript
+    one_piece = run_pipeline(programme, pipeline_options_from_settings(settings))
+    reference = one_piece.transcript
+    # The editor's waveform: read from the raw file a minute at a time, as measured whole.
+    assert chunked_peaks is not None
+    whole_peaks = one_piece.analyses[PEAKS]
+    assert len(chunked_peaks["peaks"]) == len(whole_peaks["peaks"])
+    difference = np.abs(np.subtract(chunked_peaks["peaks"], whole_peaks["peaks"]))
+    assert difference.max() <= 1
     words = _words(chunked)
     assert all(a.start <= b.start for (a, _), (b, _) in itertools.pairwise(words))
     assert len({(w.start, w.word) for w, _ in words}) == len(words)

@@ -20,6 +20,7 @@ from efir.transcripts.edits import (
     MergeSegments,
     RenameSpeaker,
     ReplaceWord,
+    SetBounds,
     SetSpeaker,
     SetText,
     SplitSegment,
@@ -256,6 +257,8 @@ def test_apply_edits_leaves_its_input_alone(seed: Transcript) -> None:
         ({"op": "split", "segment_id": 1}, "at_word"),
         ({"op": "merge", "segment_ids": [1]}, "at least 2 items"),
         ("set_text", "op"),
+        ({"op": "set_bounds", "segment_id": 1, "start": -1, "end": 2}, "greater than or equal"),
+        ({"op": "set_bounds", "segment_id": 1, "start": 1, "end": "nan"}, "finite"),
     ],
 )
 def test_edit_request_explains_bad_ops(raw: object, message: str) -> None:
@@ -271,6 +274,7 @@ def test_edit_request_reads_every_op() -> None:
             {"op": "rename_speaker", "speaker_id": "korr", "name": None, "role": "anchor"},
             {"op": "split", "segment_id": 1, "at_word": 2},
             {"op": "merge", "segment_ids": [1, 2]},
+            {"op": "set_bounds", "segment_id": 1, "start": 3.04, "end": 7.5},
         ]
     )
     assert ops == [
@@ -279,6 +283,7 @@ def test_edit_request_reads_every_op() -> None:
         RenameSpeaker("korr", (("name", None), ("role", SpeakerRole.ANCHOR))),
         SplitSegment(1, 2),
         MergeSegments((1, 2)),
+        SetBounds(1, 3.04, 7.5),
     ]
 
 
@@ -315,3 +320,42 @@ def test_replace_word_changes_every_form_and_keeps_the_times() -> None:
         assert " ".join(w.word for w in after.words) == after.text
     with pytest.raises(InvalidEditError):
         apply_edits(heard, [ReplaceWord("!!", "Спанов")])
+
+
+def test_set_bounds_stretches_the_words_and_moves_the_subtitles(seed: Transcript) -> None:
+    """A boundary dragged on the waveform: the segment's words keep their order and their
+    places relative to it, and the SRT's cues move with them."""
+    segment = seed.segments[1]
+    start, end = segment.start - 0.2, segment.end - 0.4
+    retimed = apply_edits(seed, [SetBounds(segment.id, start, end)])
+    moved = retimed.segments[1]
+    assert (moved.start, moved.end) == (round(start, 3), round(end, 3))
+    assert [w.word for w in moved.words] == [w.word for w in segment.words]
+    scale = (end - start) / (segment.end - segment.start)
+    for old, new in zip(segment.words, moved.words, strict=True):
+        assert start <= new.start <= new.end <= end
+        assert new.start == pytest.approx(start + (old.start - segment.start) * scale, abs=0.001)
+        assert new.probability == old.probability
+    # The other segments and the text stay as they were.
+    assert retimed.segments[0] == seed.segments[0] and retimed.segments[2:] == seed.segments[2:]
+    assert retimed.text == seed.text
+    before = [c for c in read_back(seed, "srt") if c.start >= segment.start - 0.01]
+    after = [c for c in read_back(retimed, "srt") if c.start >= start - 0.01]
+    # Cues start on a 25 fps frame: within one of the new start, 0.2 s from the old.
+    assert after[0].start == pytest.approx(start, abs=0.04)
+    assert before[0].start - after[0].start == pytest.approx(0.2, abs=0.04)
+
+
+def test_set_bounds_refuses_overlap_and_empty_spans(seed: Transcript) -> None:
+    first, second = seed.segments[0], seed.segments[1]
+    for op in (
+        SetBounds(second.id, first.end - 0.5, second.end),  # into the previous segment
+        SetBounds(first.id, first.start, second.start + 0.5),  # into the next one
+        SetBounds(first.id, first.start, first.start + 0.01),  # shorter than a frame
+        SetBounds(99, 1.0, 2.0),
+    ):
+        with pytest.raises(InvalidEditError):
+            apply_edits(seed, [op])
+    # Touching a neighbour is fine: that is where a boundary is dragged to.
+    touching = apply_edits(seed, [SetBounds(second.id, first.end, second.end)])
+    assert touching.segments[1].start == first.end

@@ -28,6 +28,7 @@ ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/clips"): Permission.UPLOAD,
     ("GET", "/api/v1/clips/{clip_id}"): Permission.READ,
     ("GET", "/api/v1/clips/{clip_id}/media"): Permission.READ,
+    ("GET", "/api/v1/clips/{clip_id}/peaks"): Permission.READ,
     ("GET", "/api/v1/clips/suggestions"): Permission.READ,
     ("PATCH", "/api/v1/clips/{clip_id}"): Permission.EDIT,
     ("DELETE", "/api/v1/clips/{clip_id}"): Permission.UPLOAD,

@@ -10,10 +10,11 @@ from urllib.parse import quote
 import docx
 import httpx
 import pytest
+from sqlalchemy import select
 from support.service_support import SEED_DIR, session_factory
 
 from efir.config import Settings
-from efir.db import Clip
+from efir.db import Clip, Job
 from efir.jobs.lifecycle import claim_job, create_job, finish_job
 from efir.search import SearchQuery, search
 from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript, Word
@@ -258,3 +259,59 @@ def test_media_is_served_with_ranges(api_client: tuple[httpx.Client, Settings]) 
     part = client.get(f"/api/v1/clips/{job['clip_id']}/media", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206
     assert part.content == media[100:200]
+
+
+def test_a_replacement_can_join_the_clips_glossary(
+    clip_with_transcript: tuple[httpx.Client, str], api_client: tuple[httpx.Client, Settings]
+) -> None:
+    """The glossary lives in the clip's job options, where a re-run of the job reads it."""
+    client, clip_id = clip_with_transcript
+    sessions = session_factory(api_client[1].sqlalchemy_url)
+
+    def glossary() -> list[str]:
+        with sessions() as session:
+            job = session.scalars(select(Job).where(Job.clip_id == clip_id)).one()
+            return list(job.options.get("glossary", []))
+
+    plain = {"op": "replace_word", "find": "Костанай", "replace": "Кустанай"}
+    response = client.patch(
+        f"/api/v1/transcripts/{clip_id}", json={"base_revision": 1, "ops": [plain]}
+    )
+    assert response.status_code == 200, response.text
+    assert glossary() == []
+    back = {
+        "op": "replace_word",
+        "find": "Кустанай",
+        "replace": "Костанай",
+        "add_to_glossary": True,
+    }
+    for revision in (2, 3):  # twice: the term is kept once
+        response = client.patch(
+            f"/api/v1/transcripts/{clip_id}", json={"base_revision": revision, "ops": [back]}
+        )
+        assert response.status_code == 200, response.text
+    assert response.json()["segments"][0]["text"] == "Добрый вечер, Костанай."
+    assert glossary() == ["Костанай"]
+
+
+def test_a_retime_moves_the_srt_and_is_a_revision(
+    clip_with_transcript: tuple[httpx.Client, str],
+) -> None:
+    client, clip_id = clip_with_transcript
+    retime = {"op": "set_bounds", "segment_id": 1, "start": 3.2, "end": 7.0}
+    response = client.patch(
+        f"/api/v1/transcripts/{clip_id}", json={"base_revision": 1, "ops": [retime]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["revision"] == 2
+    words = response.json()["segments"][1]["words"]
+    assert words[0]["start"] == 3.2 and words[-1]["end"] == 7.0
+    srt = client.get(f"/api/v1/transcripts/{clip_id}/export", params={"format": "srt"}).text
+    old = client.get(f"/api/v1/transcripts/{clip_id}/export?format=srt&revision=1").text
+    # Both turns share one cue; it now ends where the retimed segment does.
+    assert "--> 00:00:07,000" in srt and "--> 00:00:07,000" not in old
+    overlap = {"op": "set_bounds", "segment_id": 1, "start": 2.0, "end": 7.0}
+    refused = client.patch(
+        f"/api/v1/transcripts/{clip_id}", json={"base_revision": 2, "ops": [overlap]}
+    )
+    assert refused.status_code == 422 and "overlap" in refused.text

@@ -38,6 +38,7 @@ from worker.stages.diarize import (
     embed_speech,
 )
 from worker.stages.media import decode_audio, probe
+from worker.stages.peaks import PEAKS_KIND, waveform_peaks
 from worker.stages.roles import assign_roles
 
 __all__ = [
@@ -125,15 +126,17 @@ def run_pipeline(
     report(JobState.DECODING, 0.0)
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
+    # The editor's waveform, from the audio already decoded: no second decode later.
+    analyses = {PEAKS_KIND: waveform_peaks([audio])}
     report(JobState.DECODING, 1.0)
     transcript = recognise(
         audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
     )
     if not options.find_speakers:
-        return PipelineResult(transcript)
+        return PipelineResult(transcript, analyses=analyses)
     report(JobState.SPEAKERS, 0.0)
     embeddings = embed_speech(transcript, audio, options=options.diarize)
-    return name_speakers(
+    result = name_speakers(
         transcript,
         embeddings,
         media_path,
@@ -142,6 +145,7 @@ def run_pipeline(
         known_voices=known_voices,
         on_progress=report,
     )
+    return replace(result, analyses={**result.analyses, **analyses})
 
 
 def recognise(

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import redis.exceptions
 from celery import Task
@@ -73,6 +74,7 @@ from worker.pipeline import (
 )
 from worker.stages.asr import TimeSpan
 from worker.stages.media import MediaInfo, probe
+from worker.stages.peaks import PEAKS_KIND, peaks_of_pcm
 
 __all__ = [
     "merge_chunks",
@@ -202,6 +204,10 @@ def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Ses
                     has_video=probe(media_path).has_video,
                     known_voices=known_voices(session),
                 )
+            # The editor's waveform from the programme's decoded audio, before it goes.
+            with storage.open(chunks[0].audio_key) as source:
+                peaks = peaks_of_pcm(source, duration_s)
+            result = replace(result, analyses={**result.analyses, PEAKS_KIND: peaks})
             _save_output(session, clip.id, job_id, result)
             for key in {chunks[0].audio_key, *(c.result_key for c in chunks if c.result_key)}:
                 storage.delete(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ from efir.accounts.users import AccountRole, Permission
 from efir.db import Clip, Job, JobState
 from efir.errors import NotFoundError
 from efir.media import clips as clip_store
+from efir.media.analyses import PEAKS, load_analysis
 from efir.media.library import (
     LibraryQuery,
     LibrarySort,
@@ -139,6 +141,23 @@ def remove_clip(
         )
     delete_clip(session, storage, clip_id, actor=principal.username)
     return Response(status_code=204)
+
+
+@router.get("/{clip_id}/peaks", dependencies=[require(Permission.READ)])
+def get_clip_peaks(clip_id: str, session: SessionDep) -> Response:
+    """The editor's waveform: ``{"bucket_s", "scale", "peaks"}``, the loudest sample of
+    every ``bucket_s`` of the audio times ``scale``, measured once by the worker; 404 for
+    a clip transcribed before the worker measured them."""
+    clip_store.get_clip(session, clip_id)
+    peaks = load_analysis(session, clip_id, PEAKS)
+    if peaks is None:
+        raise NotFoundError(
+            f"Волновая форма сюжета {clip_id} не измерена. "
+            f"The clip {clip_id} has no waveform measured."
+        )
+    # Written as is: an hour is 360,000 ints, too many for per-item encoding.
+    body = json.dumps(peaks, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "private"})
 
 
 @router.get("/{clip_id}/media", dependencies=[require(Permission.READ)])

@@ -15,6 +15,7 @@ from efir.accounts.users import Permission
 from efir.db import TranscriptRevision
 from efir.exports import CueRules, export_format, render
 from efir.exports.naming import content_disposition, export_filename
+from efir.jobs.lifecycle import add_glossary_term
 from efir.media.clips import get_clip
 from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
@@ -85,7 +86,9 @@ def edit(
     editor: Annotated[Principal, require(Permission.EDIT)],
 ) -> dict[str, Any]:
     """Apply edit ops to ``base_revision``; 409 when someone saved a newer revision first.
-    The revision's author is the signed-in account, never a name the client sends."""
+    The revision's author is the signed-in account, never a name the client sends. A
+    ``replace_word`` with ``add_to_glossary`` also adds its replacement to the clip's
+    glossary."""
     row = edit_transcript(
         session,
         clip_id=clip_id,
@@ -93,6 +96,11 @@ def edit(
         ops=request_body.edits(),
         author=editor.username,
     )
+    terms = request_body.glossary_terms()
+    for term in terms:
+        add_glossary_term(session, clip_id, term)
+    if terms:
+        session.commit()
     return _public(row)
 
 

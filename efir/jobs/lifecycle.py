@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from efir.db import Job, JobState, utcnow
 from efir.errors import EfirError, NotFoundError
+from efir.glossary import Glossary
 from efir.webhooks.delivery import record_job_event
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ __all__ = [
     "JobCancelledError",
     "JobPriority",
     "JobQueue",
+    "add_glossary_term",
     "advance_job",
     "cancel_job",
     "claim_job",
@@ -108,6 +110,19 @@ def create_job(
     session.add(job)
     session.commit()
     return job
+
+
+def add_glossary_term(session: Session, clip_id: str, term: str) -> tuple[str, ...]:
+    """Add ``term`` to the clip's glossary, kept in its newest job's options where a retry
+    or a re-run reads it; returns the glossary. The caller commits."""
+    job = session.scalars(
+        select(Job).where(Job.clip_id == clip_id).order_by(Job.created_at.desc()).limit(1)
+    ).first()
+    if job is None:
+        raise NotFoundError(f"У сюжета {clip_id} нет заданий. Clip {clip_id} has no job.")
+    terms = Glossary.from_text("\n".join([*job.options.get("glossary", ()), term])).terms
+    job.options = {**job.options, "glossary": list(terms)}  # a new dict: the JSON is saved
+    return terms
 
 
 def get_job(session: Session, job_id: str) -> Job:

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from efir.db import ClipAnalysis
 
-__all__ = ["load_analysis", "save_analysis"]
+__all__ = ["PEAKS", "load_analysis", "save_analysis"]
+
+# The editor's waveform: {"bucket_s", "scale", "peaks": [int]} (worker/stages/peaks.py).
+PEAKS = "peaks"
 
 
 def save_analysis(session: Session, clip_id: str, kind: str, data: dict[str, Any]) -> None:

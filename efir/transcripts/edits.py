@@ -30,6 +30,7 @@ __all__ = [
     "MergeSegments",
     "RenameSpeaker",
     "ReplaceWord",
+    "SetBounds",
     "SetSpeaker",
     "SetText",
     "SplitSegment",
@@ -95,6 +96,17 @@ class ReplaceWord:
     replace: str
 
 
+@dataclass(frozen=True)
+class SetBounds:
+    """Retime a segment (a boundary dragged on the waveform, or nudged by a frame): its
+    words keep their places relative to the segment, stretched to the new span. It may
+    not overlap the segments before and after it."""
+
+    segment_id: int
+    start: float
+    end: float
+
+
 EditOp = (
     SetText
     | SetSpeaker
@@ -103,6 +115,7 @@ EditOp = (
     | SplitSegment
     | MergeSegments
     | ReplaceWord
+    | SetBounds
 )
 
 
@@ -148,7 +161,65 @@ def _apply(transcript: Transcript, op: EditOp) -> Transcript:
         return _split(transcript, op)
     if isinstance(op, ReplaceWord):
         return _replace_word(transcript, op)
+    if isinstance(op, SetBounds):
+        return _set_bounds(transcript, op)
     return _merge(transcript, op)
+
+
+# Shortest a retimed segment may be: one frame at 25 fps.
+MIN_SEGMENT_S = 0.04
+# Neighbours may touch; float noise from the browser below a millisecond is not overlap.
+_OVERLAP_TOLERANCE_S = 0.0005
+
+
+def _set_bounds(transcript: Transcript, op: SetBounds) -> Transcript:
+    segment = _segment(transcript, op.segment_id)
+    start, end = round(op.start, 3), round(op.end, 3)
+    if start < 0 or end - start < MIN_SEGMENT_S - _OVERLAP_TOLERANCE_S:
+        raise InvalidEditError(
+            f"Сегмент {segment.id}: начало {start} с и конец {end} с не годятся "
+            f"(не меньше {MIN_SEGMENT_S} с). "
+            f"Segment {segment.id}: start {start} s and end {end} s do not make a span "
+            f"(at least {MIN_SEGMENT_S} s)."
+        )
+    if transcript.duration and end > transcript.duration + _OVERLAP_TOLERANCE_S:
+        raise InvalidEditError(
+            f"Сегмент {segment.id} не может кончаться после конца записи "
+            f"({transcript.duration} с). "
+            f"Segment {segment.id} cannot end after the recording ({transcript.duration} s)."
+        )
+    ordered = sorted(transcript.segments, key=lambda s: (s.start, s.end))
+    position = _position(ordered, segment.id)
+    before = ordered[position - 1] if position > 0 else None
+    after = ordered[position + 1] if position + 1 < len(ordered) else None
+    if (before and start < before.end - _OVERLAP_TOLERANCE_S) or (
+        after and end > after.start + _OVERLAP_TOLERANCE_S
+    ):
+        raise InvalidEditError(
+            f"Сегмент {segment.id} наложился бы на соседний: {start}–{end} с. "
+            f"Segment {segment.id} would overlap a neighbour: {start}-{end} s."
+        )
+    return _with_segment(
+        transcript,
+        replace(segment, start=start, end=end, words=_stretched(segment, start, end)),
+    )
+
+
+def _stretched(segment: Segment, start: float, end: float) -> tuple[Word, ...]:
+    """The segment's words moved to [start, end], each keeping its relative place."""
+    old = segment.end - segment.start
+    if old <= 0:
+        timed = share_span((start, end), [w.word for w in segment.words])
+        return tuple(
+            replace(new, probability=w.probability, repaired_from=w.repaired_from)
+            for new, w in zip(timed, segment.words, strict=True)
+        )
+    scale = (end - start) / old
+
+    def moved(t: float) -> float:
+        return round(min(end, max(start, start + (t - segment.start) * scale)), 3)
+
+    return tuple(replace(w, start=moved(w.start), end=moved(w.end)) for w in segment.words)
 
 
 def _replace_word(transcript: Transcript, op: ReplaceWord) -> Transcript:

@@ -7,6 +7,7 @@ work throughout; each flow leaves the shared clip as it found it."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -270,3 +271,97 @@ def test_each_speaker_keeps_one_colour(
         again = page.locator("#transcript .turn").first
         speaker = again.get_attribute("data-speaker") or ""
         assert again.evaluate("e => getComputedStyle(e).borderLeftColor") == first[speaker]
+
+
+def _segment(transcript: dict[str, Any], segment_id: int) -> dict[str, Any]:
+    segment: dict[str, Any] = next(s for s in transcript["segments"] if s["id"] == segment_id)
+    return segment
+
+
+def _srt_cues(
+    page: Page, base_url: str, clip_id: str, revision: int | None = None
+) -> list[tuple[float, float]]:
+    """(start, end) of each cue of the SRT export, of the latest revision or ``revision``."""
+    url = f"{base_url}/api/v1/transcripts/{clip_id}/export?format=srt"
+    srt = page.request.get(f"{url}&revision={revision}" if revision else url)
+    assert srt.ok, srt.text()
+    cues = pysubs2.SSAFile.from_string(srt.text(), format_="srt")
+    return [(cue.start / 1000, cue.end / 1000) for cue in cues]
+
+
+def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    with _editing(page, live_service, clip_id) as before:
+        canvas = page.locator("#waveform-slot canvas")
+        expect(canvas).to_be_visible()  # the worker measured the seed cut's peaks
+        first = before["segments"][0]
+        # Show the first segment's end: a click on its last word seeks the player there.
+        page.locator(f'.seg-text[data-segment-id="{first["id"]}"] .w').last.click()
+        page.wait_for_function(
+            "() => Number(document.querySelector('#waveform-slot canvas').dataset.viewStart)"
+            f" <= {first['end']}"
+        )
+        page.screenshot(path=artifacts_dir / "editor-waveform-1-before.png")
+        view_start = float(canvas.get_attribute("data-view-start") or 0)
+        span = float(canvas.get_attribute("data-span") or 0)
+        box = canvas.bounding_box()
+        assert box is not None
+
+        def x_of(seconds: float) -> float:
+            return box["x"] + (seconds - view_start) / span * box["width"]
+
+        y = box["y"] + box["height"] / 2
+        target = first["end"] - 0.6  # the end dragged earlier, onto a frame
+        page.mouse.move(x_of(first["end"]), y)
+        page.mouse.down()
+        page.mouse.move(x_of(first["end"] - 0.3), y, steps=4)
+        page.mouse.move(x_of(target), y, steps=4)
+        page.screenshot(path=artifacts_dir / "editor-waveform-2-dragging.png")
+        page.mouse.up()
+        _saved_as(page, before["revision"] + 1)
+        page.screenshot(path=artifacts_dir / "editor-waveform-3-retimed.png")
+
+        after = _segment(_transcript(page, live_service, clip_id), first["id"])
+        assert after["start"] == first["start"]
+        assert abs(after["end"] - target) <= 0.04 + span / box["width"]
+        assert round(after["end"] * 25, 3) == round(after["end"] * 25)  # on a frame
+        assert all(first["start"] <= w["end"] <= after["end"] for w in after["words"])
+        history = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/revisions")
+        assert history.json()[0]["revision"] == before["revision"] + 1
+        # The segment's last subtitle ended at its old end; now it ends well before it
+        # (a cue may still be held a little into the silence after its words).
+        old = _srt_cues(page, live_service, clip_id, before["revision"])
+        cues_before = [c for c in old if c[0] < first["end"]]
+        cues_after = [c for c in _srt_cues(page, live_service, clip_id) if c[0] < first["end"]]
+        assert max(end for _, end in cues_before) >= first["end"] - 0.05
+        assert max(end for _, end in cues_after) <= first["end"] - 0.3
+
+
+def test_a_keyboard_only_session_retimes_a_segment(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    with _editing(page, live_service, clip_id) as before:
+        page.keyboard.press("?")
+        expect(page.locator("dialog.shortcuts")).to_contain_text("Alt+]")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Alt+ArrowDown")  # into the first turn
+        paragraph = page.locator("#transcript .seg-text").first
+        expect(paragraph).to_be_focused()
+        first = _segment(before, int(paragraph.get_attribute("data-segment-id") or 0))
+        for _ in range(3):
+            page.keyboard.press("Alt+BracketRight")  # start three frames later
+        for _ in range(2):
+            page.keyboard.press("Alt+Shift+BracketLeft")  # end two frames earlier
+        _saved_as(page, before["revision"] + 1)  # the nudges make one revision
+        expect(page.locator(f'.seg-text[data-segment-id="{first["id"]}"]')).to_be_focused()
+        page.screenshot(path=artifacts_dir / "editor-waveform-4-keyboard.png")
+        after = _segment(_transcript(page, live_service, clip_id), first["id"])
+        # Each edge goes onto its nearest frame (halves up), then by whole frames.
+        start_frame, end_frame = (math.floor(first[e] * 25 + 0.5) for e in ("start", "end"))
+        assert after["start"] == pytest.approx((start_frame + 3) / 25, abs=0.001)
+        assert after["end"] == pytest.approx((end_frame - 2) / 25, abs=0.001)
+        srt = _srt_cues(page, live_service, clip_id)
+        assert min(start for start, _ in srt) >= after["start"] - 0.001

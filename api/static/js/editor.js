@@ -6,12 +6,13 @@ import { renderExportLinks, renderRevisionList } from "./history.js";
 import { RevisionSaver } from "./saver.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
-  caretWordIndex, fillSegmentText, NEW_SPEAKER, renderCheckList, renderTranscript, speakerCaption,
-  WordFollower,
+  caretWordIndex, fillSegmentText, hydrateSegment, isUnsure, NEW_SPEAKER, renderCheckList,
+  renderTranscript, speakerCaption, updateSegments, WordFollower, wordNode,
 } from "./transcript-view.js";
 import {
   announce, announceError, el, formatClock, formatDate, initShell, onLanguageChange, t,
 } from "./ui.js";
+import { boundLimits, FRAME_S, snapToFrame, Waveform } from "./waveform.js";
 
 const clipId = document.body.dataset.clipId;
 const clipUrl = `/api/v1/clips/${encodeURIComponent(clipId)}`;
@@ -24,6 +25,7 @@ const followToggle = document.getElementById("follow-playback");
 const state = { clip: null, transcript: null, voices: [] };
 let media = null;
 let follower = null;
+let waveform = null;
 let lastCaret = null; // {segmentId, wordIndex}: buttons steal focus, so remember it
 
 let saveStateParams = {};
@@ -68,6 +70,10 @@ function createPlayer() {
   for (const name of ["timeupdate", "seeked"]) media.addEventListener(name, showClock);
   follower = new WordFollower(media, container, {
     shouldScroll: () => followToggle.checked && !editing(),
+    transcript: () => state.transcript,
+  });
+  waveform = new Waveform(document.getElementById("waveform-slot"), media, {
+    peaksUrl: `${clipUrl}/peaks`, transcript: () => state.transcript, onRetime: retime, onSeek: seek,
   });
 }
 
@@ -109,13 +115,15 @@ function showTranscript() {
   renderTranscript(container, state.transcript, { voices: state.voices });
   renderCheckList(checkList, state.transcript);
   follower.reindex();
+  waveform.draw();
 }
 
 checkList.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-segment-id]");
   if (!button) return;
   seek(Number(button.dataset.start));
-  const segment = container.querySelector(`.segment[data-segment-id="${button.dataset.segmentId}"]`);
+  const segment = hydrateSegment(
+    container.querySelector(`.segment[data-segment-id="${button.dataset.segmentId}"]`));
   segment?.scrollIntoView({ block: "center" });
   segment?.querySelector("button[data-action=confirm]")?.focus();
 });
@@ -154,6 +162,7 @@ const saver = new RevisionSaver({
 // Text saves keep the paragraph being typed in as it is; the others get fresh word timings.
 function adoptTextSave(updated) {
   state.transcript = updated;
+  updateSegments(updated);
   for (const node of container.querySelectorAll(".seg-text")) {
     const segment = segmentById(Number(node.dataset.segmentId));
     if (segment && node !== document.activeElement) fillSegmentText(node, segment);
@@ -259,13 +268,70 @@ replaceForm.addEventListener("submit", async (event) => {
   const find = replaceForm.elements.find.value.trim();
   const replacement = replaceForm.elements.replace.value.trim();
   if (!find || !replacement) return;
+  const addToGlossary = replaceForm.elements.glossary.checked;
   const before = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
-  if (!(await saver.submit([{ op: "replace_word", find, replace: replacement }]))) return;
+  const op = { op: "replace_word", find, replace: replacement, add_to_glossary: addToGlossary };
+  if (!(await saver.submit([op]))) return;
   const after = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
   const changed = after.filter((word, i) => word !== before[i]).length;
-  announce(t("editor.replaced", { count: changed }));
+  announce(t(addToGlossary ? "editor.replaced_glossary" : "editor.replaced",
+    { count: changed, word: replacement }));
   replaceForm.elements.find.focus();
 });
+
+// ---- timing ------------------------------------------------------------------------------
+
+// A boundary dragged on the waveform, or nudged by keys: one revision, words stretched along.
+async function retime(segmentId, start, end) {
+  const saved = await saver.submit([{ op: "set_bounds", segment_id: segmentId, start, end }]);
+  waveform.showPreview(null);
+  if (!saved) return;
+  announce(t("editor.retimed", { start: formatFrames(start), end: formatFrames(end) }));
+  if (nudged?.segmentId === segmentId && nudged.keyboard === segmentId) focusSegment(segmentId);
+}
+
+// «ч:мм:сс.кк»: a retime moves by frames, so the clock shows them.
+function formatFrames(seconds) {
+  const frames = Math.round((seconds % 1) / FRAME_S);
+  return `${formatClock(seconds)}.${String(frames).padStart(2, "0")}`;
+}
+
+// The segment the keys retime: the one being edited, else the one playing.
+function currentSegment() {
+  const focused = focusedSegmentId();
+  if (focused !== null) return segmentById(focused);
+  const now = media?.currentTime ?? 0;
+  return state.transcript.segments.find((segment) => segment.start <= now && now < segment.end)
+    ?? state.transcript.segments.find((segment) => segment.start >= now);
+}
+
+// Nudges gather for a moment and are saved as one revision.
+const NUDGE_SAVE_DELAY_MS = 600;
+let nudged = null; // {segmentId, start, end, timer, keyboard}
+
+function nudgeBound(edge, frames) {
+  const segment = nudged ? segmentById(nudged.segmentId) : currentSegment();
+  if (!segment) return;
+  const bounds = nudged ?? { segmentId: segment.id, start: segment.start, end: segment.end };
+  let [min, max] = boundLimits(state.transcript.segments, segment.id, edge, media?.duration);
+  // Against the other edge as nudged so far, not as last saved.
+  if (edge === "start") max = Math.min(max, bounds.end - FRAME_S);
+  else min = Math.max(min, bounds.start + FRAME_S);
+  clearTimeout(nudged?.timer);
+  const pending = {
+    ...bounds,
+    // Onto the nearest frame first, then whole frames: each press moves exactly one.
+    [edge]: Math.min(max, Math.max(min, snapToFrame(bounds[edge]) + frames * FRAME_S)),
+    keyboard: focusedSegmentId(),
+  };
+  nudged = pending;
+  waveform.showPreview({ segmentId: pending.segmentId, start: pending.start, end: pending.end });
+  pending.timer = setTimeout(() => {
+    retime(pending.segmentId, pending.start, pending.end).finally(() => {
+      if (nudged === pending) nudged = null;
+    });
+  }, NUDGE_SAVE_DELAY_MS);
+}
 
 function splitSegment(segmentId) {
   const segment = segmentById(segmentId);
@@ -315,6 +381,14 @@ container.addEventListener("input", (event) => {
   }
 });
 
+// Tabbing into a segment (or a turn's caption) not yet filled: it gets its words, tools
+// and rename form first.
+container.addEventListener("focusin", (event) => {
+  const segment = event.target.closest?.(".segment")
+    ?? event.target.closest?.(".turn")?.querySelector(".segment");
+  hydrateSegment(segment);
+});
+
 container.addEventListener("focusout", (event) => {
   const paragraph = event.target.closest?.(".seg-text");
   if (!paragraph) return;
@@ -362,14 +436,17 @@ applyUnsureSwitch();
 // «Следующее сомнительное»: the first unsure word after the playhead (wrapping round),
 // played from just before it, with the keyboard on its segment.
 function nextUnsure() {
-  const words = [...container.querySelectorAll(".w.unsure")];
+  const words = state.transcript.segments.flatMap((segment) => segment.words
+    .map((word, index) => ({ segmentId: segment.id, index, start: word.start, word }))
+    .filter((entry) => isUnsure(entry.word)));
   if (!words.length) {
     announce(t("editor.no_unsure"));
     return;
   }
   const now = (media?.currentTime ?? 0) + 0.05;
-  const next = words.find((word) => Number(word.dataset.start) > now) ?? words[0];
-  const start = Number(next.dataset.start);
+  const found = words.find((entry) => entry.start > now) ?? words[0];
+  const next = wordNode(container, found.segmentId, found.index);
+  const { start } = found;
   seek(Math.max(0, start - LEAD_IN_S));
   media?.play().catch(() => {});
   for (const word of container.querySelectorAll(".w.is-target")) word.classList.remove("is-target");
@@ -396,6 +473,10 @@ const SHORTCUTS = [
   { keys: "Alt+M", code: "KeyM", alt: true, action: "editor.key_merge", run: () => mergeFocused() },
   { keys: "Alt+Z", code: "KeyZ", alt: true, action: "editor.key_undo", run: () => undo() },
   { keys: "Alt+Shift+Z", code: "KeyZ", alt: true, shift: true, action: "editor.key_redo", run: () => redo() },
+  { keys: "Alt+[", code: "BracketLeft", alt: true, action: "editor.key_start_earlier", run: () => nudgeBound("start", -1) },
+  { keys: "Alt+]", code: "BracketRight", alt: true, action: "editor.key_start_later", run: () => nudgeBound("start", 1) },
+  { keys: "Alt+Shift+[", code: "BracketLeft", alt: true, shift: true, action: "editor.key_end_earlier", run: () => nudgeBound("end", -1) },
+  { keys: "Alt+Shift+]", code: "BracketRight", alt: true, shift: true, action: "editor.key_end_later", run: () => nudgeBound("end", 1) },
   { keys: "?", action: "editor.key_help", run: () => showShortcuts() },
 ];
 
@@ -419,10 +500,11 @@ function jumpTurn(step) {
   const current = document.activeElement?.closest?.(".turn");
   const index = current ? turns.indexOf(current) + step : step > 0 ? 0 : turns.length - 1;
   const turn = turns[Math.max(0, Math.min(turns.length - 1, index))];
-  const text = turn?.querySelector(".seg-text");
-  if (!text) return;
-  text.focus();
-  seek(Number(turn.querySelector(".w")?.dataset.start ?? media?.currentTime ?? 0));
+  const first = hydrateSegment(turn?.querySelector(".segment"));
+  if (!first) return;
+  first.querySelector(".seg-text").focus();
+  const segment = segmentById(Number(first.dataset.segmentId));
+  seek(segment.words[0]?.start ?? segment.start);
 }
 
 function splitAtCaret() {
@@ -584,6 +666,7 @@ async function start() {
   }
   showTranscript();
   seekToRequestedMoment();
+  waveform.load();
   setSaveState("editor.saved", { revision: state.transcript.revision });
   await loadRevisions();
   onLanguageChange(() => {

@@ -1,5 +1,8 @@
 // The transcript as the editor shows it: turns under speaker captions, one editable
 // paragraph per segment, one <span data-start> per word, and the word that is playing.
+// A long programme has ten thousand words: only the segments near the screen get their
+// word spans and tools; the others hold plain text (find-in-page still sees it) until
+// they scroll close or are asked for (hydrateSegment).
 
 import { renderSpeakerForm } from "./speaker-form.js";
 import { el, formatClock, t } from "./ui.js";
@@ -26,17 +29,20 @@ export function speakerCaption(speaker, speakerId) {
 // Below this word probability the model was unsure: the word is marked for a look.
 export const UNSURE_BELOW = 0.5;
 
+// A word the repair step changed is unsure too: the model first heard something else.
+export function isUnsure(word) {
+  return (word.probability ?? 1) < UNSURE_BELOW || Boolean(word.repaired_from);
+}
+
 function wordSpans(segment) {
   const nodes = [];
   segment.words.forEach((word, index) => {
     if (index) nodes.push(" ");
-    const unsure = (word.probability ?? 1) < UNSURE_BELOW;
-    // A word the repair step changed is marked too, with what the model first heard.
     const repaired = Boolean(word.repaired_from);
-    const classes = ["w", unsure || repaired ? "unsure" : "", repaired ? "repaired" : ""];
+    const classes = ["w", isUnsure(word) ? "unsure" : "", repaired ? "repaired" : ""];
     const title = repaired
       ? t("editor.repaired_word", { heard: word.repaired_from.trim() })
-      : unsure ? t("editor.unsure_word", { p: Math.round(word.probability * 100) }) : null;
+      : isUnsure(word) ? t("editor.unsure_word", { p: Math.round(word.probability * 100) }) : null;
     nodes.push(el("span", {
       class: classes.filter(Boolean).join(" "),
       dataset: { start: word.start, end: word.end, i: index },
@@ -48,7 +54,11 @@ function wordSpans(segment) {
 
 // Refill one segment's paragraph from the model (after a save, or when editing ends).
 export function fillSegmentText(textElement, segment) {
-  textElement.replaceChildren(...(segment.words.length ? wordSpans(segment) : [segment.text]));
+  if (textElement.closest(".segment")?.classList.contains("lazy")) {
+    textElement.textContent = segment.text;
+  } else {
+    textElement.replaceChildren(...(segment.words.length ? wordSpans(segment) : [segment.text]));
+  }
 }
 
 function readingSpeedFlag(segment) {
@@ -100,20 +110,8 @@ function speakerPicker(segment, speakers) {
   }, ...options, el("option", { value: NEW_SPEAKER }, t("editor.new_speaker")));
 }
 
-function renderSegment(segment, nextSegment, speakers) {
-  const label = `${t("editor.segment")} ${formatClock(segment.start)}`;
-  const text = el("p", {
-    class: "seg-text",
-    contenteditable: "true",
-    spellcheck: "true",
-    lang: "ru",
-    role: "textbox",
-    "aria-multiline": "true",
-    "aria-label": label,
-    dataset: { segmentId: segment.id },
-  });
-  fillSegmentText(text, segment);
-  const tools = el("div", { class: "seg-tools" },
+function segmentTools(segment, nextSegment, speakers) {
+  return el("div", { class: "seg-tools" },
     el("button", {
       type: "button", class: "tool", dataset: { action: "split", segmentId: segment.id },
       title: t("editor.split_hint"),
@@ -126,24 +124,88 @@ function renderSegment(segment, nextSegment, speakers) {
     speakerPicker(segment, speakers),
     ...checkTools(segment),
     readingSpeedFlag(segment));
-  const classes = segment.check ? "segment needs-check" : "segment";
-  return el("div", { class: classes, dataset: { segmentId: segment.id } },
+}
+
+// What the lazy segments are filled from: the transcript last rendered or saved.
+const view = {
+  segments: new Map(), nextOf: new Map(), speakers: new Map(), voices: [], observer: null,
+};
+
+export function updateSegments(transcript) {
+  const { segments } = transcript;
+  view.segments = new Map(segments.map((segment) => [segment.id, segment]));
+  view.nextOf = new Map(segments.map((segment, i) => [segment.id, segments[i + 1]]));
+  view.speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
+}
+
+// Give a plain-text segment its word spans and tools now (it is about to be used).
+export function hydrateSegment(segmentElement) {
+  if (!segmentElement?.classList.contains("lazy")) return segmentElement;
+  const segment = view.segments.get(Number(segmentElement.dataset.segmentId));
+  view.observer?.unobserve(segmentElement);
+  segmentElement.classList.remove("lazy");
+  if (!segment) return segmentElement;
+  fillSegmentText(segmentElement.querySelector(".seg-text"), segment);
+  segmentElement.append(segmentTools(segment, view.nextOf.get(segment.id), view.speakers));
+  addSpeakerForm(segmentElement.closest(".turn"));
+  return segmentElement;
+}
+
+// A turn's rename form is built with its first filled segment: hundreds of hidden forms
+// would double the page.
+function addSpeakerForm(turnElement) {
+  const head = turnElement?.querySelector(".turn-head");
+  if (!head || head.querySelector(".speaker-form")) return;
+  const speakerId = turnElement.dataset.speaker || null;
+  const segments = [...turnElement.querySelectorAll(".segment")]
+    .map((node) => view.segments.get(Number(node.dataset.segmentId)));
+  head.append(renderSpeakerForm({ speakerId, segments }, view.speakers.get(speakerId), view.voices,
+    head.querySelector(".speaker-caption").textContent));
+}
+
+// The <span> of a segment's word, hydrating the segment if need be.
+export function wordNode(container, segmentId, index) {
+  const segment = container.querySelector(`.segment[data-segment-id="${segmentId}"]`);
+  return hydrateSegment(segment)?.querySelector(`.w[data-i="${index}"]`) ?? null;
+}
+
+// Segments this close to the screen (or among the first) are filled before they show.
+const EAGER_SEGMENTS = 30;
+const HYDRATE_MARGIN = "150% 0px";
+
+function renderSegment(segment, nextSegment, speakers, eager) {
+  const label = `${t("editor.segment")} ${formatClock(segment.start)}`;
+  const text = el("p", {
+    class: "seg-text",
+    contenteditable: "true",
+    spellcheck: "true",
+    lang: "ru",
+    role: "textbox",
+    "aria-multiline": "true",
+    "aria-label": label,
+    dataset: { segmentId: segment.id },
+  });
+  const classes = ["segment", segment.check ? "needs-check" : "", eager ? "" : "lazy"];
+  const node = el("div", { class: classes.filter(Boolean).join(" "), dataset: { segmentId: segment.id } },
     el("button", {
       type: "button", class: "seg-time", dataset: { action: "seek", start: segment.start },
       "aria-label": `${t("editor.play_from")} ${formatClock(segment.start)}`,
     }, formatClock(segment.start)),
-    text, tools);
+    text);
+  fillSegmentText(text, segment);
+  if (eager) node.append(segmentTools(segment, nextSegment, speakers));
+  else view.observer.observe(node);
+  return node;
 }
 
-function renderSpeakerHead(turn, speaker, voices) {
+function renderSpeakerHead(turn, speaker) {
   const caption = speakerCaption(speaker, turn.speakerId);
   return el("header", { class: "turn-head" },
     el("button", {
       type: "button", class: "speaker-caption", "aria-expanded": "false",
       dataset: { action: "rename", speakerId: turn.speakerId ?? "" },
       title: t("editor.rename_hint"), "aria-label": `${t("editor.rename_hint")}: ${caption}`,
-    }, caption),
-    renderSpeakerForm(turn, speaker, voices, caption));
+    }, caption));
 }
 
 // Each speaker keeps one colour wherever the clip is opened: a hash of its id picks one of
@@ -158,8 +220,14 @@ export function speakerColour(speakerId) {
 
 // Consecutive segments of one speaker make one turn under one caption.
 export function renderTranscript(container, transcript, { voices }) {
-  const speakers = new Map(transcript.speakers.map((speaker) => [speaker.id, speaker]));
+  updateSegments(transcript);
+  view.voices = voices;
+  const { speakers } = view;
   speakerNumbers.clear();
+  view.observer?.disconnect();
+  view.observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) if (entry.isIntersecting) hydrateSegment(entry.target);
+  }, { rootMargin: HYDRATE_MARGIN });
   const turns = [];
   for (const segment of transcript.segments) {
     const last = turns.at(-1);
@@ -170,13 +238,20 @@ export function renderTranscript(container, transcript, { voices }) {
     container.replaceChildren(el("p", { class: "empty" }, t("editor.no_speech")));
     return;
   }
-  const { segments } = transcript;
-  const nextOf = new Map(segments.map((segment, i) => [segment, segments[i + 1]]));
-  container.replaceChildren(...turns.map((turn) => el("article", {
-    class: `turn ${speakerColour(turn.speakerId)}`, dataset: { speaker: turn.speakerId ?? "" },
-  },
-  renderSpeakerHead(turn, speakers.get(turn.speakerId), voices),
-  ...turn.segments.map((segment) => renderSegment(segment, nextOf.get(segment), speakers)))));
+  let rendered = 0;
+  container.replaceChildren(...turns.map((turn) => {
+    const eager = rendered < EAGER_SEGMENTS;
+    const article = el("article", {
+      class: `turn ${speakerColour(turn.speakerId)}`, dataset: { speaker: turn.speakerId ?? "" },
+    },
+    renderSpeakerHead(turn, speakers.get(turn.speakerId)),
+    ...turn.segments.map((segment) => {
+      rendered += 1;
+      return renderSegment(segment, view.nextOf.get(segment.id), speakers, rendered <= EAGER_SEGMENTS);
+    }));
+    if (eager) addSpeakerForm(article);
+    return article;
+  }));
 }
 
 // Where a split at the caret would cut: the index of the first word of the second part.
@@ -197,14 +272,17 @@ export function caretWordIndex(textElement) {
   return after ? Number(after.dataset.i) : words.length;
 }
 
-// Highlights the word under the playhead; follows it down the page if asked to.
+// Highlights the word under the playhead; follows it down the page if asked to. Words are
+// indexed from the transcript, not the page: most of a long one has no word spans yet.
 export class WordFollower {
-  constructor(media, container, { shouldScroll }) {
+  constructor(media, container, { shouldScroll, transcript }) {
     this.media = media;
     this.container = container;
     this.shouldScroll = shouldScroll;
+    this.transcript = transcript;
     this.words = [];
     this.current = null;
+    this.currentWord = null;
     this.frame = 0;
     const tick = () => this.update();
     for (const name of ["timeupdate", "seeked", "loadedmetadata"]) {
@@ -214,10 +292,14 @@ export class WordFollower {
   }
 
   reindex() {
-    this.words = [...this.container.querySelectorAll(".w")]
-      .map((node) => ({ node, start: Number(node.dataset.start), end: Number(node.dataset.end) }))
+    this.words = this.transcript().segments
+      .flatMap((segment) => segment.words.map((word, index) => ({
+        segmentId: segment.id, index, start: word.start, end: word.end,
+      })))
       .sort((a, b) => a.start - b.start);
+    this.current?.classList.remove("is-current");
     this.current = null;
+    this.currentWord = null;
     this.update();
   }
 
@@ -254,8 +336,10 @@ export class WordFollower {
 
   update() {
     const word = this.wordAt(this.media.currentTime);
-    const node = word?.node ?? null;
-    if (node === this.current) return;
+    // A re-render replaces the spans: the same word may need its new node.
+    if (word === this.currentWord && (!this.current || this.current.isConnected)) return;
+    this.currentWord = word;
+    const node = word ? wordNode(this.container, word.segmentId, word.index) : null;
     this.current?.classList.remove("is-current");
     this.current?.closest(".segment")?.classList.remove("is-playing");
     this.current = node;
