@@ -71,7 +71,7 @@ def export_transcript(
         clip=clip,
         mark_checks=mark_checks,
         numbers=numbers,
-        shot_changes=_shot_changes(session, clip_id),
+        shot_changes=_shot_changes(session, clip_id) or (),
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(
@@ -104,17 +104,18 @@ def export_quality(
         format_name,
         rules=CueRules.from_query(request.query_params),
         numbers=numbers,
-        shot_changes=shots,
+        shot_changes=shots or (),
     )
     return QcReportPublic.from_check(
-        clip_id, row.revision, format_name, rules, violations, shots_known=bool(shots)
+        clip_id, row.revision, format_name, rules, violations, shots_known=shots is not None
     )
 
 
-def _shot_changes(session: Session, clip_id: str) -> list[float]:
-    """The clip's shot changes (s) as the worker stored them; none for audio or old clips."""
+def _shot_changes(session: Session, clip_id: str) -> list[float] | None:
+    """The clip's shot changes (s) as the worker stored them; None if never measured (audio
+    only, or a clip older than the measurement)."""
     shots = load_analysis(session, clip_id, "shots")
-    return [float(time_s) for time_s in shots["times_s"]] if shots else []
+    return None if shots is None else [float(time_s) for time_s in shots["times_s"]]
 
 
 @router.patch("/{clip_id}")
