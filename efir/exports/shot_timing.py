@@ -57,28 +57,23 @@ def snap_to_shots(
 ) -> list[Cue]:
     """``cues`` with in- and out-times near a shot change moved onto it (see module doc).
 
-    An in-time moving earlier pulls the cue before it back to its out position; an
-    out-time moving back that would leave the cue under the minimum duration or over
-    the reading speed is held ``shot_snap_frames`` past the change instead, where the
-    next cue leaves room.
+    Where that would break a timing rule (the maximum duration, or the minimum duration
+    and reading speed when an out-time moves back), the time moves the other way instead,
+    ``shot_snap_frames`` clear of the change: a cue then starts or ends well off the cut
+    rather than a few frames off it.
     """
     shots = shot_frames(shot_changes_s, rules.fps)
     if not rules.shot_snap_frames or not shots or not cues:
         return list(cues)
     starts = [cue.start_frame for cue in cues]
     ends = [cue.end_frame for cue in cues]
-    gap = rules.min_gap_frames
     for i, cue in enumerate(cues):
         shot = in_time_offence(starts[i], shots, rules)
-        if shot is not None and shot < starts[i] and (i == 0 or shot - gap > starts[i - 1]):
-            if i > 0:
-                ends[i - 1] = min(ends[i - 1], shot - gap)
-            starts[i] = shot
-        elif shot is not None and starts[i] < shot < ends[i]:
-            starts[i] = shot
+        if shot is not None:
+            starts[i] = _in_time(i, shot, starts, ends, rules)
         shot = out_time_offence(ends[i], shots, rules)
         if shot is not None:
-            next_start = starts[i + 1] if i + 1 < len(cues) else ends[i]
+            next_start = starts[i + 1] if i + 1 < len(cues) else None
             ends[i] = _out_time(cue, starts[i], ends[i], shot, next_start, rules)
     return [
         replace(cue, start_frame=s, end_frame=e)
@@ -86,18 +81,49 @@ def snap_to_shots(
     ]
 
 
-def _out_time(cue: Cue, start: int, end: int, shot: int, next_start: int, rules: CueRules) -> int:
-    """Where a cue ending at ``end`` near ``shot`` should end instead."""
-    target = shot - rules.min_gap_frames
-    if target > end:  # held on to the out position (a next cue this close snaps to the shot)
-        return target if target - start <= rules.max_duration_frames else end
+def _in_time(i: int, shot: int, starts: list[int], ends: list[int], rules: CueRules) -> int:
+    """Where cue ``i``, starting near ``shot``, should start; an earlier start pulls the
+    cue before it back to keep the gap."""
+    window, gap = rules.shot_snap_frames, rules.min_gap_frames
+    for start in (shot, shot + window, shot - window):
+        too_long = ends[i] - start > rules.max_duration_frames
+        if start < 0 or start >= ends[i] or too_long:
+            continue
+        if i > 0 and start < starts[i]:
+            if start - gap <= starts[i - 1]:
+                continue  # the cue before would vanish
+            ends[i - 1] = min(ends[i - 1], start - gap)
+        return start
+    return starts[i]
+
+
+def _out_time(
+    cue: Cue, start: int, end: int, shot: int, next_start: int | None, rules: CueRules
+) -> int:
+    """Where a cue ending at ``end`` near ``shot`` should end instead: on its out position
+    (``min_gap_frames`` before the change), else held ``shot_snap_frames`` past it, else
+    ending that much before it; a choice that keeps the reading speed and the minimum
+    duration first, where moving back would cost them."""
+    window, gap = rules.shot_snap_frames, rules.min_gap_frames
+    out = shot - gap
+    before, after = shot - window, shot + window
+    choices = (out, before, after) if end < out else (out, after, before)
     chars = visible_length(" ".join(cue.lines))
     readable = start + max(
         rules.min_duration_frames, math.ceil(chars * rules.fps / rules.max_cps - 1e-9)
     )
-    if target >= readable:
-        return target
-    held = shot + rules.shot_snap_frames
-    if held + rules.min_gap_frames <= next_start and held - start <= rules.max_duration_frames:
-        return held
-    return target if target > start else end
+    # The last cue is not held past its end (the media may end there); a next cue
+    # starting before the change is moved onto it, so the out position is always free.
+    latest = end if next_start is None else next_start - gap
+
+    def allowed(choice: int) -> bool:
+        fits = choice <= latest or (choice == out and next_start is not None)
+        return fits and start < choice and choice - start <= rules.max_duration_frames
+
+    if end < out and allowed(out):
+        return out  # longer on screen than it was: never worse to read
+    for comfortable in (True, False):
+        for choice in choices:
+            if allowed(choice) and (choice >= readable or not comfortable):
+                return choice
+    return end
