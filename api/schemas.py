@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import (
 )
 
 from efir.db import JobState
+from efir.exports import CueRules, Violation
 from efir.jobs.lifecycle import JobPriority
 from efir.transcripts.edits import (
     ConfirmSpeaker,
@@ -129,6 +131,56 @@ class RevisionPublic(BaseModel):
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SegmentId = Annotated[int, Field(strict=True, ge=0)]
+
+
+class QcViolationPublic(BaseModel):
+    cue: int  # 1-based, as numbered in the SRT
+    start: float
+    end: float
+    timecode: str  # hh:mm:ss:ff
+    rule: str  # reading_speed, min_duration, max_duration, line_length, line_count, gap,
+    # shot_change_in, shot_change_out
+    value: float
+    limit: float
+    text: str
+    reason_ru: str
+    reason_en: str
+
+
+class QcReportPublic(BaseModel):
+    clip_id: str
+    revision: int
+    format: str
+    rules: dict[str, float]  # the rules applied, the format's own limits included
+    shots_known: bool  # False: the shot-change rule could not be checked (no video data)
+    violations: list[QcViolationPublic]
+
+    @classmethod
+    def from_check(
+        cls,
+        clip_id: str,
+        revision: int,
+        fmt: str,
+        rules: CueRules,
+        violations: list[Violation],
+        *,
+        shots_known: bool,
+    ) -> QcReportPublic:
+        return cls(
+            clip_id=clip_id,
+            revision=revision,
+            format=fmt,
+            rules=asdict(rules),
+            shots_known=shots_known,
+            violations=[
+                QcViolationPublic(
+                    **{f.name: getattr(v, f.name) for f in fields(v)},
+                    reason_ru=v.reason_ru,
+                    reason_en=v.reason_en,
+                )
+                for v in violations
+            ],
+        )
 
 
 class SetTextOp(BaseModel):

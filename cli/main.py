@@ -275,8 +275,17 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     glossary = Glossary.load(args.glossary).terms if args.glossary else ()
     options = pipeline_options_from_settings(settings, glossary_terms=glossary)
     with _ProgressBar(summary.duration_s) as progress:
-        transcript = run_pipeline(args.path, options, on_progress=progress.update).transcript
-    output = render(transcript, args.format, rules=rules, title=args.title, numbers=args.numbers)
+        result = run_pipeline(args.path, options, on_progress=progress.update)
+    transcript = result.transcript
+    shots = result.analyses.get("shots", {}).get("times_s", [])
+    output = render(
+        transcript,
+        args.format,
+        rules=rules,
+        title=args.title,
+        numbers=args.numbers,
+        shot_changes=shots,
+    )
     if args.out:
         args.out.write_bytes(output)
     else:

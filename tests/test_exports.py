@@ -156,9 +156,9 @@ def test_json_export_round_trips(seed: Transcript) -> None:
 
 
 def test_formats_and_unknown_format() -> None:
-    assert set(FORMATS) == {"srt", "vtt", "ttml", "txt", "docx", "json"}
+    assert set(FORMATS) == {"srt", "vtt", "ttml", "stl", "txt", "docx", "json"}
     assert FORMATS["vtt"].extension == "vtt"
-    with pytest.raises(ValueError, match="srt, vtt, ttml, txt, docx, json"):
+    with pytest.raises(ValueError, match="srt, vtt, ttml, stl, txt, docx, json"):
         render(truth_transcript(), "pdf")
 
 

@@ -43,6 +43,7 @@ ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/transcripts/{clip_id}"): Permission.READ,
     ("GET", "/api/v1/transcripts/{clip_id}/revisions"): Permission.READ,
     ("GET", "/api/v1/transcripts/{clip_id}/export"): Permission.EXPORT,
+    ("GET", "/api/v1/transcripts/{clip_id}/export/qc"): Permission.EXPORT,
     ("PATCH", "/api/v1/transcripts/{clip_id}"): Permission.EDIT,
     ("POST", "/api/v1/transcripts/{clip_id}/revisions/{revision}/restore"): Permission.EDIT,
     ("POST", "/api/v1/transcripts/{clip_id}/speakers/{speaker_id}/voice"): Permission.EDIT,

@@ -4,7 +4,7 @@ probe → decode to 16 kHz mono → recognise (with the glossary as prompt) → 
 glossary near-misses → speakers: read on-screen name captions over the speech (video
 only), diarize with them as evidence, name voices the registry knows, guess the
 remaining roles, flag named turns nobody saw a caption over and the voice is unsure
-of (`"check": true`). Registry matching comes
+of (`"check": true`); find the shot changes (video only) for the cue cutter. Registry matching comes
 before the role guess so that a known correspondent keeps the role the newsroom
 gave her. Each stage is a plain function; this module only wires them and reports
 progress as (stage, fraction 0..1). `recognise` and `name_speakers` are also the two
@@ -40,6 +40,7 @@ from worker.stages.diarize import (
 from worker.stages.media import decode_audio, probe
 from worker.stages.peaks import PEAKS_KIND, waveform_peaks
 from worker.stages.roles import assign_roles
+from worker.stages.shots import ShotOptions, detect_shots
 
 __all__ = [
     "PipelineOptions",
@@ -49,6 +50,7 @@ __all__ = [
     "pipeline_options_from_settings",
     "recognise",
     "run_pipeline",
+    "with_shots",
 ]
 
 # Progress of the whole pipeline: the job state of the stage running and its fraction done.
@@ -69,6 +71,7 @@ class PipelineOptions:
     ocr_captions: bool = True
     diarize: DiarizeOptions = field(default_factory=DiarizeOptions)
     captions: CaptionOptions = field(default_factory=CaptionOptions)
+    shots: ShotOptions = field(default_factory=ShotOptions)
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def run_pipeline(
         audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
     )
     if not options.find_speakers:
-        return PipelineResult(transcript, analyses=analyses)
+        result = PipelineResult(transcript, analyses=analyses)
+        return with_shots(result, media_path, options, has_video=info.has_video)
     report(JobState.SPEAKERS, 0.0)
     embeddings = embed_speech(transcript, audio, options=options.diarize)
     result = name_speakers(
@@ -145,7 +149,19 @@ def run_pipeline(
         known_voices=known_voices,
         on_progress=report,
     )
-    return replace(result, analyses={**result.analyses, **analyses})
+    result = replace(result, analyses={**result.analyses, **analyses})
+    return with_shots(result, media_path, options, has_video=info.has_video)
+
+
+def with_shots(
+    result: PipelineResult, media_path: Path, options: PipelineOptions, *, has_video: bool
+) -> PipelineResult:
+    """``result`` with the clip's shot changes as its ``"shots"`` analysis (video only),
+    read by the subtitle exports (efir.exports.shot_timing)."""
+    if not has_video:
+        return result
+    times = detect_shots(media_path, options.shots)
+    return replace(result, analyses={**result.analyses, "shots": {"times_s": times}})
 
 
 def recognise(

@@ -71,6 +71,7 @@ from worker.pipeline import (
     name_speakers,
     pipeline_options_from_settings,
     run_pipeline,
+    with_shots,
 )
 from worker.stages.asr import TimeSpan
 from worker.stages.media import MediaInfo, probe
@@ -196,14 +197,17 @@ def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Ses
             duration_s = chunks[-1].end_s
             transcript, embeddings = merge_chunk_results(results, duration_s)
             with storage.local_copy(clip.media_key) as media_path:
+                options = _job_options(settings, job)
+                has_video = probe(media_path).has_video
                 result = name_speakers(
                     transcript,
                     embeddings,
                     media_path,
-                    _job_options(settings, job),
-                    has_video=probe(media_path).has_video,
+                    options,
+                    has_video=has_video,
                     known_voices=known_voices(session),
                 )
+                result = with_shots(result, media_path, options, has_video=has_video)
             # The editor's waveform from the programme's decoded audio, before it goes.
             with storage.open(chunks[0].audio_key) as source:
                 peaks = peaks_of_pcm(source, duration_s)

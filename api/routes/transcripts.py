@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
 from api.deps import SessionDep
 from api.openapi import EXPORT_FORMAT_PARAMETER
 from api.params import RevisionNumber, RevisionQuery
-from api.schemas import EditRequest, RevisionPublic, SpeakerVoiceRequest
+from api.schemas import EditRequest, QcReportPublic, RevisionPublic, SpeakerVoiceRequest
 from efir.accounts.users import Permission
 from efir.db import TranscriptRevision
-from efir.exports import CueRules, export_format, render
+from efir.exports import CueRules, export_format, quality_check, render
 from efir.exports.naming import content_disposition, export_filename
 from efir.jobs.lifecycle import add_glossary_term
+from efir.media.analyses import load_analysis
 from efir.media.clips import get_clip
 from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
@@ -56,7 +58,8 @@ def export_transcript(
     """The transcript as a file; subtitle rules can be overridden by query parameters
     (e.g. ``max_chars_per_line=37``); ``mark_checks`` marks the text export's turns whose
     speaker is flagged for checking; ``numbers=digits`` writes numbers as digits. Named
-    ``<air date>_<programme>_<title>.<ext>``, in Latin letters with ``transliterate=true``."""
+    ``<air date>_<programme>_<title>.<ext>``, in Latin letters with ``transliterate=true``.
+    Subtitle cues are timed to the clip's shot changes where the worker measured them."""
     chosen = export_format(format_name)
     rules = CueRules.from_query(request.query_params)
     row = _revision(session, clip_id, revision)
@@ -69,6 +72,7 @@ def export_transcript(
         clip=clip,
         mark_checks=mark_checks,
         numbers=numbers,
+        shot_changes=_shot_changes(session, clip_id) or (),
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(
@@ -76,6 +80,43 @@ def export_transcript(
         media_type=chosen.media_type,
         headers={"Content-Disposition": content_disposition(filename)},
     )
+
+
+@router.get(
+    "/{clip_id}/export/qc",
+    response_model=QcReportPublic,
+    dependencies=[require(Permission.EXPORT)],
+)
+def export_quality(
+    clip_id: str,
+    request: Request,
+    session: SessionDep,
+    format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
+    revision: RevisionQuery = None,
+    numbers: str = "words",
+) -> QcReportPublic:
+    """The QC report of a subtitle export with the same parameters: every cue that breaks
+    a rule (reading speed, duration, line length and count, gap, shot-change distance),
+    with its time and the reason in Russian and English."""
+    row = _revision(session, clip_id, revision)
+    shots = _shot_changes(session, clip_id)
+    rules, violations = quality_check(
+        Transcript.from_dict(row.data),
+        format_name,
+        rules=CueRules.from_query(request.query_params),
+        numbers=numbers,
+        shot_changes=shots or (),
+    )
+    return QcReportPublic.from_check(
+        clip_id, row.revision, format_name, rules, violations, shots_known=shots is not None
+    )
+
+
+def _shot_changes(session: Session, clip_id: str) -> list[float] | None:
+    """The clip's shot changes (s) as the worker stored them; None if never measured (audio
+    only, or a clip older than the measurement)."""
+    shots = load_analysis(session, clip_id, "shots")
+    return None if shots is None else [float(time_s) for time_s in shots["times_s"]]
 
 
 @router.patch("/{clip_id}")

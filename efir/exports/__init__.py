@@ -1,22 +1,27 @@
-"""Exports: one transcript rendered as subtitles (SRT, WebVTT, EBU-TT-D), text, DOCX or JSON.
+"""Exports: one transcript rendered as subtitles (SRT, WebVTT, EBU-TT-D, EBU STL), text,
+DOCX or JSON, and the QC report of its subtitle cues.
 
 ``render(transcript, "srt")`` returns the file's bytes. ``FORMATS`` is the one registry:
 each format's media type, file extension and renderer. The API's ``format`` enum, the
 CLI's ``--format`` choices and the web UI's download list all read it, so a new format is
 one module plus one line here. Subtitle formats are cut into cues by broadcast rules
-(``CueRules``; sources in ``efir.exports.rules``).
+(``CueRules``; sources in ``efir.exports.rules``), adjusted by the format's own limits
+(``ExportFormat.preset``: STL's teletext lines), and timed to the clip's shot changes
+where they are known.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from efir.errors import InvalidExportError
 from efir.exports.cues import Cue, build_cues
 from efir.exports.document import render_docx
 from efir.exports.numbers import NUMBER_STYLES, with_digits
-from efir.exports.rules import CueRules
+from efir.exports.qc import Violation, check_cues
+from efir.exports.rules import CueRules, teletext_rules
+from efir.exports.stl import render_stl
 from efir.exports.subtitles import render_srt, render_vtt
 from efir.exports.text import render_text
 from efir.exports.ttml import render_ttml
@@ -30,8 +35,10 @@ __all__ = [
     "CueRules",
     "ExportFormat",
     "ExportRequest",
+    "Violation",
     "build_cues",
     "export_format",
+    "quality_check",
     "render",
 ]
 
@@ -48,9 +55,14 @@ class ExportRequest:
     title: str
     clip: ClipMeta | None = None  # programme, channel, air date for headers
     mark_checks: bool = False  # the text export marks turns whose speaker is to be checked
+    shot_changes: tuple[float, ...] = ()  # s; subtitle cues are timed to them
 
     def cues(self) -> list[Cue]:
-        return build_cues(self.transcript, self.rules)
+        return build_cues(self.transcript, self.rules, self.shot_changes)
+
+
+def _same_rules(rules: CueRules) -> CueRules:
+    return rules
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class ExportFormat:
     media_type: str
     extension: str
     render: Callable[[ExportRequest], bytes]
+    preset: Callable[[CueRules], CueRules] = _same_rules  # the format's own limits
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -71,6 +84,12 @@ FORMATS: dict[str, ExportFormat] = {
         "application/ttml+xml",
         "ttml",
         lambda r: render_ttml(r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes),
+    ),
+    "stl": ExportFormat(
+        "application/x-ebu-stl",
+        "stl",
+        lambda r: render_stl(r.cues(), title=r.title),
+        preset=teletext_rules,
     ),
     "txt": ExportFormat(
         "text/plain; charset=utf-8",
@@ -111,6 +130,7 @@ def render(
     clip: ClipMeta | None = None,
     mark_checks: bool = False,
     numbers: str = "words",
+    shot_changes: Sequence[float] = (),
 ) -> bytes:
     """The transcript as a file in format ``fmt`` (a key of ``FORMATS``), UTF-8 encoded.
 
@@ -119,17 +139,43 @@ def render(
     ``rules.fps``); ``title`` (else the clip's) heads the DOCX, with the ``clip's
     programme, channel and air date under it; ``mark_checks`` marks the text export's turns
     whose speaker is flagged for checking; ``numbers="digits"`` writes spelled-out numbers
-    as digits. Raises InvalidExportError for an unknown format or number style.
+    as digits; subtitle cues are timed to ``shot_changes`` (s). Raises InvalidExportError
+    for an unknown format or number style.
     """
+    chosen = export_format(fmt)
+    transcript = _numbered(transcript, numbers)
+    heading = title or (clip.title if clip else None) or DEFAULT_TITLE
+    request = ExportRequest(
+        transcript,
+        chosen.preset(rules or CueRules()),
+        timecodes,
+        heading,
+        clip,
+        mark_checks=mark_checks,
+        shot_changes=tuple(shot_changes),
+    )
+    return chosen.render(request)
+
+
+def quality_check(
+    transcript: Transcript,
+    fmt: str = "srt",
+    *,
+    rules: CueRules | None = None,
+    numbers: str = "words",
+    shot_changes: Sequence[float] = (),
+) -> tuple[CueRules, list[Violation]]:
+    """The rules a subtitle export in ``fmt`` applies and every rule its cues break (the
+    QC report); the same cues ``render`` writes. Raises InvalidExportError as it does."""
+    applied = export_format(fmt).preset(rules or CueRules())
+    cues = build_cues(_numbered(transcript, numbers), applied, shot_changes)
+    return applied, check_cues(cues, applied, shot_changes)
+
+
+def _numbered(transcript: Transcript, numbers: str) -> Transcript:
     if numbers not in NUMBER_STYLES:
         raise InvalidExportError(
             f"Неизвестный вид чисел {numbers!r}; допустимо: {', '.join(NUMBER_STYLES)}. "
             f"Unknown numbers style {numbers!r}; choose one of: {', '.join(NUMBER_STYLES)}."
         )
-    if numbers == "digits":
-        transcript = with_digits(transcript)
-    heading = title or (clip.title if clip else None) or DEFAULT_TITLE
-    request = ExportRequest(
-        transcript, rules or CueRules(), timecodes, heading, clip, mark_checks=mark_checks
-    )
-    return export_format(fmt).render(request)
+    return with_digits(transcript) if numbers == "digits" else transcript

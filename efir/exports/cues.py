@@ -8,7 +8,8 @@ cue (and then as two dash lines), no line ending on a preposition. Timing limits
 and maximum duration, reading speed, gap) are costs so high that they are broken only
 where speech leaves no other choice. A cue starts on the frame its first word starts (or
 up to ``max_delay_frames`` later, when the cue before it needs the time) and is held into the
-following silence as long as reading speed needs, up to the gap rule.
+following silence as long as reading speed needs, up to the gap rule. Given the clip's
+shot changes, in- and out-times near a cut then move onto it (efir.exports.shot_timing).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from efir.exports.rules import CLINGING_WORDS, CueRules, visible_length
+from efir.exports.shot_timing import snap_to_shots
 from efir.transcripts.edits import align_words, share_span
 from efir.transcripts.model import Transcript
 
@@ -105,8 +107,11 @@ class _Step:
     cue: Cue
 
 
-def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
-    """Cues covering every word of ``transcript`` in order, cut by ``rules``.
+def build_cues(
+    transcript: Transcript, rules: CueRules, shot_changes: Sequence[float] = ()
+) -> list[Cue]:
+    """Cues covering every word of ``transcript`` in order, cut by ``rules`` and timed to
+    ``shot_changes`` (s, the first frame of each new shot) where given.
 
     The search state is (next word, how many frames late its cue may have to start): a
     cue that needs more reading time than its words take may hold on past the next word,
@@ -137,7 +142,7 @@ def build_cues(transcript: Transcript, rules: CueRules) -> list[Cue]:
         step = steps[state]
         cues.append(step.cue)
         state = step.previous
-    return cues[::-1]
+    return snap_to_shots(cues[::-1], shot_changes, rules)
 
 
 def _tokens(transcript: Transcript, rules: CueRules) -> list[_Token]:

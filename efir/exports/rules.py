@@ -22,6 +22,10 @@ max_delay_frames    3          Netflix General Requirements, Timing: "timed to t
                                audio or, if necessary, within 3 frames of the audio";
                                a cue starts that late only when the cue before it
                                needs the reading time
+shot_snap_frames    12         Netflix General Requirements, Shot Changes: an in-
+                               or out-time within 12 frames of a shot change moves
+                               to it (in: on the change; out: 2 frames before it);
+                               0 turns snapping off
 ==================  =========  =====================================================
 
 How efir applies them:
@@ -39,6 +43,14 @@ How efir applies them:
   than shown faster; gaps under half a second are closed to exactly ``min_gap_frames``
   (Netflix "chaining" practice). Only speech that stays too fast for longer than that
   can absorb leaves a cue over the reading speed.
+- Where the clip's shot changes are known (the worker measures them once per video), a
+  cue's in-time within ``shot_snap_frames`` of a change moves onto it and its out-time
+  to ``min_gap_frames`` before it, so no cue starts or ends a few frames off a cut or
+  crosses one by a few frames; where moving the out-time back would break the minimum
+  duration or the reading speed, the cue is held ``shot_snap_frames`` past the change.
+- EBU STL (teletext) lines hold at most 37 characters (``TELETEXT_MAX_CHARS``: 40
+  columns less the control codes around a line); its export applies that limit and
+  25 fps whatever the request says.
 - TTML follows EBU-TT-D (EBU Tech 3380): ``ttp:timeBase="media"``, clock times that are
   exact multiples of a frame, ``tts:`` styling, one ``region``, speakers as ``ttm:agent``.
 """
@@ -54,7 +66,10 @@ from typing import Any
 
 from efir.errors import InvalidExportError
 
-__all__ = ["CLINGING_WORDS", "CueRules", "visible_length"]
+__all__ = ["CLINGING_WORDS", "TELETEXT_MAX_CHARS", "CueRules", "teletext_rules", "visible_length"]
+
+# A teletext row has 40 columns; colour, double-height and box codes take three.
+TELETEXT_MAX_CHARS = 37
 
 # Words that must not end a line: prepositions, conjunctions and particles that belong
 # with the word after them ("в | Костанае" is wrong, "в Костанае" stays together).
@@ -92,6 +107,7 @@ class CueRules:
     min_gap_frames: int = 2
     fps: float = 25.0
     max_delay_frames: int = 3
+    shot_snap_frames: int = 12
 
     def __post_init__(self) -> None:
         problems = []
@@ -109,6 +125,8 @@ class CueRules:
             problems.append("min_gap_frames must be between 0 and 50")
         if not 0 <= self.max_delay_frames <= 50:
             problems.append("max_delay_frames must be between 0 and 50")
+        if not 0 <= self.shot_snap_frames <= 50:
+            problems.append("shot_snap_frames must be between 0 and 50")
         if not 10 <= self.fps <= 120:
             problems.append("fps must be between 10 and 120")
         if problems:
@@ -150,3 +168,10 @@ class CueRules:
             if kind is float and not math.isfinite(overrides[rule.name]):
                 raise InvalidExportError(f"{rule.name} must be a finite number, got {value!r}")
         return replace(cls(), **overrides)
+
+
+def teletext_rules(rules: CueRules) -> CueRules:
+    """``rules`` as EBU STL teletext allows them: lines of at most 37 characters, 25 fps."""
+    return replace(
+        rules, max_chars_per_line=min(rules.max_chars_per_line, TELETEXT_MAX_CHARS), fps=25.0
+    )

@@ -3,6 +3,7 @@
 
 import { ApiError, listOf, requestJSON } from "./api.js";
 import { renderExportLinks, renderRevisionList } from "./history.js";
+import { QualityPanel } from "./qc.js";
 import { RevisionSaver } from "./saver.js";
 import { wireSpeakerForms } from "./speaker-form.js";
 import {
@@ -110,12 +111,16 @@ function seekToRequestedMoment() {
 }
 
 const checkList = document.getElementById("check-list");
+const quality = new QualityPanel({
+  transcriptUrl, container, after: checkList.closest("section"), seek: (at) => seek(at),
+});
 
 function showTranscript() {
   renderTranscript(container, state.transcript, { voices: state.voices });
   renderCheckList(checkList, state.transcript);
   follower.reindex();
   waveform.draw();
+  quality.refresh(state.transcript);
 }
 
 checkList.addEventListener("click", (event) => {
@@ -168,6 +173,7 @@ function adoptTextSave(updated) {
     if (segment && node !== document.activeElement) fillSegmentText(node, segment);
   }
   follower.reindex();
+  quality.refresh(state.transcript);
 }
 
 window.addEventListener("beforeunload", (event) => {
