@@ -38,12 +38,14 @@ from efir.webhooks.delivery import requeue_lost_deliveries
 
 __all__ = [
     "CHUNK_TASK",
+    "CUT_TASK",
     "DELIVER_WEBHOOK_TASK",
     "MERGE_TASK",
     "TRANSCRIBE_TASK",
     "CeleryJobQueue",
     "bulk_queue",
     "enqueue_chunk",
+    "enqueue_cut",
     "enqueue_delivery",
     "enqueue_job",
     "enqueue_merge",
@@ -59,6 +61,7 @@ TRANSCRIBE_TASK = "efir.transcribe_clip"
 DELIVER_WEBHOOK_TASK = "efir.deliver_webhook"
 CHUNK_TASK = "efir.transcribe_chunk"
 MERGE_TASK = "efir.merge_chunks"
+CUT_TASK = "efir.cut_media"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
 # handed to a second worker, so it must exceed the longest clip's processing time.
 VISIBILITY_TIMEOUT_S = 12 * 3600
@@ -137,6 +140,11 @@ def enqueue_merge(celery: Celery, settings: Settings, job_id: str) -> None:
     celery.send_task(MERGE_TASK, args=[job_id], queue=queue_for(settings, JobPriority.NORMAL))
 
 
+def enqueue_cut(celery: Celery, settings: Settings, cut_id: str) -> None:
+    """A cut (efir.cuts) goes to the normal queue: someone is waiting for it, like a clip."""
+    celery.send_task(CUT_TASK, args=[cut_id], queue=queue_for(settings, JobPriority.NORMAL))
+
+
 def withdraw_job(settings: Settings, job_id: str) -> int:
     """Delete the job's messages still waiting in the broker; returns how many.
 
@@ -172,6 +180,11 @@ class CeleryJobQueue:
 
     def withdraw(self, job_id: str) -> None:
         withdraw_job(self._settings, job_id)
+
+    def send_cut(self, cut_id: str) -> None:
+        if self._celery is None:
+            raise RuntimeError("no broker: EFIR_REDIS_URL is not set")
+        enqueue_cut(self._celery, self._settings, cut_id)
 
 
 def live_job_ids(settings: Settings) -> set[str]:
