@@ -41,6 +41,7 @@ from api.routes import (
     openai_compat,
     resumable,
     search,
+    selections,
     session,
     transcripts,
     ui,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(resumable.router)
     app.include_router(exports.router)
     app.include_router(cuts.router)
+    app.include_router(selections.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(session.router)

@@ -8,6 +8,7 @@ import logging
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,12 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings
 from efir.cuts.jobs import claim_cut, cut_transcript, fail_cut, finish_cut, set_cut_progress
 from efir.cuts.spec import CutRequest
-from efir.db import Clip
-from efir.errors import EfirError, NotFoundError
+from efir.cuts.timeline import quote_frames
+from efir.db import Clip, Cut
+from efir.errors import EfirError, InvalidCutError, NotFoundError
 from efir.logs import log_context
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
-from worker.stages.cut import render_cut
+from worker.stages.cut import AUDIO_FPS, CutMedia, render_cut, render_reel
 
 __all__ = ["process_cut"]
 
@@ -45,34 +47,14 @@ def process_cut(
             return
         started = time.monotonic()
         try:
-            clip = session.get(Clip, cut.clip_id)
-            if clip is None:
-                raise NotFoundError(f"the clip of cut {cut_id} is gone")
-            request = CutRequest.from_dict(cut.spec)
-            transcript = cut_transcript(session, cut)
             storage = make_storage(settings)
             settings.cache_dir.mkdir(parents=True, exist_ok=True)
-            with (
-                storage.local_copy(clip.media_key) as media_path,
-                tempfile.TemporaryDirectory(dir=settings.cache_dir) as scratch,
-            ):
-                output = render_cut(
-                    media_path,
-                    transcript,
-                    request,
-                    Path(scratch),
-                    on_progress=_ProgressWriter(session, cut_id),
-                )
-                media_key = _store(storage, output.media)
-                subtitles_key = _store(storage, output.subtitles) if output.subtitles else None
-            finish_cut(
-                session,
-                cut_id,
-                media_key=media_key,
-                subtitles_key=subtitles_key,
-                result=output.summary(),
-            )
-            log.info("cut done in %.1f s: %s", time.monotonic() - started, output.summary())
+            with tempfile.TemporaryDirectory(dir=settings.cache_dir) as scratch:
+                if cut.selection_id is not None:
+                    _render_reel(session, storage, cut, Path(scratch))
+                else:
+                    _render_quote(session, storage, cut, Path(scratch))
+            log.info("cut done in %.1f s: %s", time.monotonic() - started, cut.result)
         except transient:
             session.rollback()
             raise
@@ -84,6 +66,54 @@ def process_cut(
             session.rollback()
             fail_cut(session, cut_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
             raise
+
+
+def _render_quote(session: Session, storage: MediaStorage, cut: Cut, scratch: Path) -> None:
+    clip = session.get(Clip, cut.clip_id)
+    if clip is None:
+        raise NotFoundError(f"the clip of cut {cut.id} is gone")
+    transcript = cut_transcript(session, cut)
+    with storage.local_copy(clip.media_key) as media_path:
+        output = render_cut(
+            media_path,
+            transcript,
+            CutRequest.from_dict(cut.spec),
+            scratch,
+            on_progress=_ProgressWriter(session, cut.id),
+        )
+    finish_cut(
+        session,
+        cut.id,
+        media_key=_store(storage, output.media),
+        subtitles_key=_store(storage, output.subtitles) if output.subtitles else None,
+        result=output.summary(),
+    )
+
+
+def _render_reel(session: Session, storage: MediaStorage, cut: Cut, scratch: Path) -> None:
+    """A selection's quotes, frame-accurate at the broadcast rate, as one MP4."""
+    quotes = cut.spec["quotes"]
+    with ExitStack() as copies:
+        parts = []
+        for quote in quotes:
+            clip = session.get(Clip, quote["clip_id"])
+            if clip is None or clip.media_removed_at is not None:
+                raise InvalidCutError(
+                    f"Медиафайла сюжета {quote['clip_id']} больше нет. "
+                    f"The media of clip {quote['clip_id']} is gone."
+                )
+            first, stop = quote_frames(quote["start_s"], quote["end_s"], AUDIO_FPS)
+            path = copies.enter_context(storage.local_copy(clip.media_key))
+            parts.append(CutMedia(path, first / AUDIO_FPS, (stop - first) / AUDIO_FPS))
+        media = render_reel(parts, scratch, on_progress=_ProgressWriter(session, cut.id))
+    duration_s = sum(part.duration_s for part in parts)
+    finish_cut(
+        session,
+        cut.id,
+        media_key=_store(storage, media),
+        subtitles_key=None,
+        result={"quotes": len(parts), "duration_s": duration_s, "fps": AUDIO_FPS},
+    )
 
 
 def _store(storage: MediaStorage, path: Path) -> str:

@@ -13,9 +13,10 @@ from api.deps import CutQueueDep, SessionDep, StorageDep
 from api.media_response import MEDIA_HEADERS, ranged_media_response
 from efir.accounts.users import Permission
 from efir.cuts.jobs import create_cut, cut_filename, get_cut, list_cuts
+from efir.cuts.selections import get_selection, selection_meta
 from efir.cuts.spec import CutFormat
 from efir.db import Cut, CutState
-from efir.exports.naming import content_disposition
+from efir.exports.naming import content_disposition, export_filename
 from efir.media.clips import get_clip
 from efir.search.models import ClipMeta
 
@@ -97,10 +98,10 @@ def _done(session: SessionDep, cut_id: str) -> Cut:
 
 
 def _filename(session: SessionDep, cut: Cut, extension: str) -> str:
+    if cut.selection_id is not None:
+        return export_filename(selection_meta(get_selection(session, cut.selection_id)), extension)
     in_s = float((cut.result or {}).get("in_s", 0.0))
-    if cut.clip_id is None:
-        return f"selection-{cut.selection_id}.{extension}"
-    return cut_filename(ClipMeta.from_clip(get_clip(session, cut.clip_id)), in_s, extension)
+    return cut_filename(ClipMeta.from_clip(get_clip(session, cut.clip_id or "")), in_s, extension)
 
 
 def _download(

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from efir.cuts.spec import CutRequest, resolve_span
+from efir.cuts.selections import get_selection, selection_quotes
+from efir.cuts.spec import CutFormat, CutRequest, resolve_span
 from efir.db import Clip, Cut, CutState, utcnow
 from efir.errors import InvalidCutError, NotFoundError
 from efir.exports.naming import export_filename
@@ -27,6 +28,7 @@ __all__ = [
     "CutQueue",
     "claim_cut",
     "create_cut",
+    "create_reel",
     "cut_filename",
     "cut_transcript",
     "fail_cut",
@@ -71,6 +73,26 @@ def create_cut(session: Session, clip_id: str, request: CutRequest, *, requested
     resolve_span(transcript, request, clip.duration_s or transcript.duration)
     spec = {**request.to_dict(), "revision": row.revision}
     cut = Cut(clip_id=clip_id, requested_by=requested_by, spec=spec)
+    session.add(cut)
+    session.commit()
+    return cut
+
+
+def create_reel(session: Session, selection_id: str, *, requested_by: str) -> Cut:
+    """A queued rendering of the whole selection as one MP4, of its quotes as they are
+    now; InvalidCutError for an empty selection or a quote whose clip lost its media."""
+    get_selection(session, selection_id)
+    quotes = selection_quotes(session, selection_id)
+    if not quotes:
+        raise InvalidCutError("Подборка пуста. The selection is empty.")
+    picture_or_sound = CutRequest(start_s=0.0, end_s=1.0, format=CutFormat.WAV)
+    for quote in quotes:
+        require_media(get_clip(session, quote.clip_id), picture_or_sound)
+    spec = {
+        "format": CutFormat.MP4.value,
+        "quotes": [{"clip_id": q.clip_id, "start_s": q.start_s, "end_s": q.end_s} for q in quotes],
+    }
+    cut = Cut(selection_id=selection_id, requested_by=requested_by, spec=spec)
     session.add(cut)
     session.commit()
     return cut

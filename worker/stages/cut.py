@@ -29,7 +29,16 @@ from efir.errors import InvalidCutError, MediaError
 from efir.exports.subtitles import render_srt
 from efir.transcripts.model import Transcript
 
-__all__ = ["AUDIO_FPS", "CutMedia", "CutOutput", "SourceMedia", "probe_source", "render_cut"]
+__all__ = [
+    "AUDIO_FPS",
+    "CutMedia",
+    "CutOutput",
+    "SourceMedia",
+    "probe_source",
+    "reel_command",
+    "render_cut",
+    "render_reel",
+]
 
 # Cues of an audio cut are still timed in frames: the broadcast rate.
 AUDIO_FPS = 25.0
@@ -204,6 +213,63 @@ def cut_command(
         if frames is not None:
             options["frames:v"] = frames
         stream = ffmpeg.output(video, audio, str(out), **options)
+    stream = stream.global_args("-v", "error", "-nostdin", "-progress", "pipe:1", "-nostats")
+    args: list[str] = ffmpeg.compile(stream.overwrite_output())
+    return args
+
+
+def render_reel(
+    parts: Sequence[CutMedia],
+    out_dir: Path,
+    *,
+    fps: float = AUDIO_FPS,
+    on_progress: Callable[[float], None] | None = None,
+) -> Path:
+    """One MP4 of ``parts`` in order, for a quick look at a rough cut: each part cut
+    frame-accurately and brought to the first picture's size (a sound-only part shows
+    black), joined by ffmpeg's concat filter."""
+    if not parts:
+        raise InvalidCutError("Подборка пуста. The selection is empty.")
+    sources = [probe_source(part.path) for part in parts]
+    sized = next((s for s in sources if s.fps is not None), None)
+    width, height = (sized.width, sized.height) if sized else (1280, 720)
+    out = out_dir / "reel.mp4"
+    command = reel_command(
+        parts, [s.fps is not None for s in sources], out, width=width, height=height, fps=fps
+    )
+    run_ffmpeg(command, sum(part.duration_s for part in parts), on_progress)
+    return out
+
+
+def reel_command(
+    parts: Sequence[CutMedia],
+    with_picture: Sequence[bool],
+    out: Path,
+    *,
+    width: int,
+    height: int,
+    fps: float,
+) -> list[str]:
+    """The ffmpeg command joining ``parts``: one input per part, sought on the input."""
+    streams = []
+    for part, picture in zip(parts, with_picture, strict=True):
+        source = ffmpeg.input(str(part.path), ss=f"{part.start_s:.6f}", t=f"{part.duration_s:.6f}")
+        if picture:
+            video = (
+                source["v:0"]
+                .filter("scale", width, height, force_original_aspect_ratio="decrease")
+                .filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
+                .filter("setsar", 1)
+                .filter("fps", fps)
+            )
+        else:
+            video = ffmpeg.input(
+                f"color=c=black:s={width}x{height}:r={fps:g}", f="lavfi", t=f"{part.duration_s:.6f}"
+            ).video
+        audio = source["a:0"].filter("aresample", 48000).filter("aformat", channel_layouts="stereo")
+        streams += [video, audio]
+    joined = ffmpeg.concat(*streams, v=1, a=1).node
+    stream = ffmpeg.output(joined[0], joined[1], str(out), **_VIDEO_CODECS)
     stream = stream.global_args("-v", "error", "-nostdin", "-progress", "pipe:1", "-nostats")
     args: list[str] = ffmpeg.compile(stream.overwrite_output())
     return args
