@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -31,6 +31,7 @@ class CutCreate(BaseModel):
     subtitles: SubtitleMode = SubtitleMode.NONE
     lower_third: bool = False
     revision: int | None = Field(default=None, ge=1)
+    sidecar: Literal["srt", "vtt", "ttml"] = "srt"
 
     def request(self) -> CutRequest:
         return CutRequest(
@@ -42,6 +43,7 @@ class CutCreate(BaseModel):
             subtitles=self.subtitles,
             lower_third=self.lower_third,
             revision=self.revision,
+            sidecar=self.sidecar,
         )
 
 

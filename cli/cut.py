@@ -1,6 +1,6 @@
 """`efir cut CLIP_ID --start S --end E [--subtitles …] [--format …] --out FILE`: a quote cut
 from a stored clip in this process, as the worker would (worker/stages/cut.py), no server
-needed. A sidecar SRT is written beside ``--out`` (same name, ``.srt``)."""
+needed. A sidecar is written beside ``--out`` (same name, ``.srt``, ``.vtt`` or ``.ttml``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from efir.config import Settings
-from efir.cuts.spec import DEFAULT_HANDLE_S, CutFormat, CutRequest, SubtitleMode
+from efir.cuts.spec import (
+    DEFAULT_HANDLE_S,
+    SIDECAR_FORMATS,
+    CutFormat,
+    CutRequest,
+    SubtitleMode,
+)
 
 __all__ = ["add_cut_command"]
 
@@ -27,6 +33,9 @@ def add_cut_command(commands: Any) -> None:
         "--subtitles", choices=[m.value for m in SubtitleMode], default=SubtitleMode.NONE.value
     )
     parser.add_argument("--format", choices=[f.value for f in CutFormat], default="mp4")
+    parser.add_argument(
+        "--sidecar", choices=SIDECAR_FORMATS, default="srt", help="format of sidecar subtitles"
+    )
     parser.add_argument(
         "--handle", type=float, default=DEFAULT_HANDLE_S, help="seconds kept around the words"
     )
@@ -51,6 +60,7 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
         format=CutFormat(args.format),
         subtitles=SubtitleMode(args.subtitles),
         lower_third=args.lower_third,
+        sidecar=args.sidecar,
     )
     migrate(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
@@ -67,7 +77,7 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
         output = render_cut(media, transcript, request, Path(scratch))
         shutil.copyfile(output.media, args.out)
         if output.subtitles is not None:
-            shutil.copyfile(output.subtitles, args.out.with_suffix(".srt"))
+            shutil.copyfile(output.subtitles, args.out.with_suffix(output.subtitles.suffix))
     summary = output.summary()
     print(
         f"{args.out}: {summary['in_s']:.2f}–{summary['out_s']:.2f} s of clip {args.clip_id}, "

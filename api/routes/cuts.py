@@ -16,6 +16,7 @@ from efir.cuts.jobs import create_cut, cut_filename, get_cut, list_cuts
 from efir.cuts.selections import get_selection, selection_meta
 from efir.cuts.spec import CutFormat
 from efir.db import Cut, CutState
+from efir.exports import export_format
 from efir.exports.naming import content_disposition, export_filename
 from efir.media.clips import get_clip
 from efir.search.models import ClipMeta
@@ -73,18 +74,20 @@ def cut_file(cut_id: str, request: Request, session: SessionDep, storage: Storag
 def cut_subtitles(
     cut_id: str, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:
-    """The sidecar SRT of a cut asked with ``subtitles: sidecar``, timed from its start."""
+    """The sidecar subtitles (SRT, WebVTT or TTML) of a cut asked with ``subtitles:
+    sidecar``, timed from its start."""
     cut = _done(session, cut_id)
     if cut.subtitles_key is None:
         raise HTTPException(
             404, "У этой нарезки нет субтитров отдельным файлом. This cut has no sidecar subtitles."
         )
+    written = export_format(str(cut.spec.get("sidecar", "srt")))
     return _download(
         storage,
         request,
         cut.subtitles_key,
-        "application/x-subrip; charset=utf-8",
-        _filename(session, cut, "srt"),
+        written.media_type,
+        _filename(session, cut, written.extension),
     )
 
 

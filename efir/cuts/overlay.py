@@ -81,7 +81,13 @@ def render_ass(
         event = pysubs2.SSAEvent(
             start=start_ms, end=start_ms + round(LOWER_THIRD_S * 1000), style="LowerThird"
         )
-        event.plaintext = "\n".join(part for part in (lower_third.name, lower_third.title) if part)
+        title = f"\\N{_ass_text(lower_third.title)}" if lower_third.title else ""
+        event.text = f"{{\\b1}}{_ass_text(lower_third.name)}{{\\b0}}{title}"  # the name bold
         subs.append(event)
     text: str = subs.to_string("ass")
     return text
+
+
+def _ass_text(text: str) -> str:
+    """Plain text inside an event that also holds override tags: no braces, no backslashes."""
+    return text.replace("{", "(").replace("}", ")").replace("\\", "/").replace("\n", " ")

@@ -21,6 +21,7 @@ from efir.transcripts.model import Segment, Transcript, Word
 __all__ = [
     "DEFAULT_HANDLE_S",
     "MAX_HANDLE_S",
+    "SIDECAR_FORMATS",
     "CutFormat",
     "CutRequest",
     "CutSpan",
@@ -33,6 +34,8 @@ __all__ = [
 
 DEFAULT_HANDLE_S = 0.2
 MAX_HANDLE_S = 5.0
+# The subtitle exports (efir.exports.FORMATS) a sidecar may be written as.
+SIDECAR_FORMATS = ("srt", "vtt", "ttml")
 
 
 class CutFormat(StrEnum):
@@ -51,7 +54,7 @@ class CutFormat(StrEnum):
 
 class SubtitleMode(StrEnum):
     BURN = "burn"  # drawn into the picture (MP4 only)
-    SIDECAR = "sidecar"  # an SRT beside the media
+    SIDECAR = "sidecar"  # a subtitle file beside the media (``CutRequest.sidecar``)
     NONE = "none"
 
 
@@ -67,6 +70,7 @@ class CutRequest:
     subtitles: SubtitleMode = SubtitleMode.NONE
     lower_third: bool = False
     revision: int | None = None
+    sidecar: str = "srt"
 
     def __post_init__(self) -> None:
         by_times = self.start_s is not None or self.end_s is not None
@@ -96,6 +100,11 @@ class CutRequest:
                 "Вшить субтитры можно только в видео (mp4). "
                 "Subtitles can be burned into video (mp4) only."
             )
+        if self.sidecar not in SIDECAR_FORMATS:
+            raise InvalidCutError(
+                f"Субтитры рядом пишутся в {', '.join(SIDECAR_FORMATS)}. "
+                f"Sidecar subtitles are one of {', '.join(SIDECAR_FORMATS)}."
+            )
         if self.lower_third and not self.format.has_video:
             raise InvalidCutError(
                 "Титр с именем можно показать только в видео (mp4). "
@@ -112,6 +121,7 @@ class CutRequest:
             "subtitles": self.subtitles.value,
             "lower_third": self.lower_third,
             "revision": self.revision,
+            "sidecar": self.sidecar,
         }
 
     @classmethod
@@ -125,6 +135,7 @@ class CutRequest:
             subtitles=SubtitleMode(data.get("subtitles", "none")),
             lower_third=bool(data.get("lower_third", False)),
             revision=data.get("revision"),
+            sidecar=str(data.get("sidecar", "srt")),
         )
 
 

@@ -6,7 +6,8 @@ seconds before the in point. So video is re-encoded (H.264, AAC) with the seek o
 input, which ffmpeg makes exact when transcoding (it decodes from the keyframe before
 and drops what precedes the in point); the output lasts exactly the cut's frames. Audio
 files (MP3, WAV) decode no picture at all. Burned subtitles and the lower third are one
-ASS script drawn by libass (the ``ass`` filter); a sidecar is the same cues as SRT.
+ASS script drawn by libass (the ``ass`` filter); a sidecar is the same cues as SRT,
+WebVTT or TTML.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ from typing import Any
 import ffmpeg
 
 from efir.cuts.overlay import cut_cues, lower_third_speaker, render_ass
-from efir.cuts.spec import CutFormat, CutRequest, CutSpan, SubtitleMode, frame_span, resolve_span
+from efir.cuts.spec import (
+    CutFormat,
+    CutRequest,
+    CutSpan,
+    SubtitleMode,
+    cropped_transcript,
+    frame_span,
+    resolve_span,
+)
 from efir.errors import InvalidCutError, MediaError
-from efir.exports.subtitles import render_srt
+from efir.exports import CueRules, export_format, render
 from efir.transcripts.model import Transcript
 
 __all__ = [
@@ -154,25 +163,23 @@ def render_cut(
     fps = source.fps if request.format.has_video and source.fps else AUDIO_FPS
     first, stop = frame_span(span, fps)
     start_s, duration_s = first / fps, (stop - first) / fps
-    cues = (
-        cut_cues(transcript, start_s, start_s + duration_s, fps)
-        if request.subtitles is not SubtitleMode.NONE
-        else []
-    )
+    end_s = start_s + duration_s
     subtitles = None
     if request.subtitles is SubtitleMode.SIDECAR:
-        subtitles = out_dir / "cut.srt"
-        subtitles.write_text(render_srt(cues), encoding="utf-8")
+        # The clip's own subtitle export of the words inside the cut, timed from its start.
+        subtitles = out_dir / f"cut.{export_format(request.sidecar).extension}"
+        cropped = cropped_transcript(transcript, start_s, end_s)
+        subtitles.write_bytes(render(cropped, request.sidecar, rules=CueRules(fps=fps)))
     script = None
     if request.subtitles is SubtitleMode.BURN or request.lower_third:
         script = out_dir / "cut.ass"
-        speaker = lower_third_speaker(transcript, span) if request.lower_third else None
+        burned = request.subtitles is SubtitleMode.BURN
         script.write_text(
             render_ass(
-                cues if request.subtitles is SubtitleMode.BURN else [],
+                cut_cues(transcript, start_s, end_s, fps) if burned else [],
                 width=source.width,
                 height=source.height,
-                lower_third=speaker,
+                lower_third=lower_third_speaker(transcript, span) if request.lower_third else None,
                 lower_third_from_s=max(0.0, span.speech_start_s - start_s),
             ),
             encoding="utf-8",
