@@ -5,16 +5,19 @@ nothing lost), and `efir cut` in process on real media."""
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
+from sqlalchemy import update
 from support.cut_support import ffprobe_streams, seed_transcript, store_clip
 from support.service_support import SEED_DIR, SettingsFactory, running_api, session_factory
 
 from cli.main import main as efir_main
 from efir.config import get_settings
+from efir.cuts.jobs import create_cut
 from efir.cuts.overlay import cut_cues, lower_third_speaker
 from efir.cuts.spec import (
     CutFormat,
@@ -26,6 +29,7 @@ from efir.cuts.spec import (
 )
 from efir.db import Clip, Cut
 from efir.errors import InvalidCutError
+from efir.jobs.queue import enqueue_cut, live_cut_ids, make_celery, recover_lost_jobs
 from efir.transcripts.model import Segment, Transcript, Word
 
 TRANSCRIPT = Transcript(
@@ -217,3 +221,31 @@ def test_efir_cut_writes_a_frame_accurate_file(
     srt = out.with_suffix(".srt").read_text(encoding="utf-8")
     assert srt.startswith("1\n00:00:00,") and "связанная" in srt
     assert efir_main(["cut", clip_id, "--start", "9", "--end", "3", "--out", str(out)]) == 2
+
+
+def test_cuts_the_broker_lost_are_sent_again(
+    make_settings: SettingsFactory, redis_url: str, queue_name: str
+) -> None:
+    settings = make_settings(redis_url=redis_url, queue_name=queue_name)
+    clip_id = store_clip(settings, SEED_DIR / "seed.mp4", seed_transcript())
+    sessions = session_factory(settings.sqlalchemy_url)
+    celery = make_celery(settings)
+    request = CutRequest(start_s=46.0, end_s=50.0, format=CutFormat.WAV)
+    with sessions() as session:
+        lost, waiting, fresh = (
+            create_cut(session, clip_id, request, requested_by="test") for _ in range(3)
+        )
+        enqueue_cut(celery, settings, waiting.id)
+        session.execute(
+            update(Cut)
+            .where(Cut.id.in_([lost.id, waiting.id]))
+            .values(created_at=datetime.now(UTC) - timedelta(seconds=120))
+        )
+        session.commit()
+    assert live_cut_ids(settings) == {waiting.id}
+    recover_lost_jobs(settings, sessions, celery)
+    assert live_cut_ids(settings) == {waiting.id, lost.id}  # not the fresh one, not twice
+    recover_lost_jobs(settings, sessions, celery)
+    assert redis.Redis.from_url(redis_url).llen(queue_name) == 2
+    assert fresh.id not in live_cut_ids(settings)
+    sessions.kw["bind"].dispose()

@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 from support.cut_support import ffprobe_streams, seed_transcript, store_clip
 from support.service_support import SEED_DIR, SettingsFactory, running_api, running_worker
 
+from efir.config import Settings
 from efir.cuts.spec import timed_words
 from efir.transcripts.model import Transcript
 
@@ -114,6 +115,12 @@ def test_a_twelve_second_quote_with_burned_subtitles(
         assert srt_cut["state"] == "done", srt_cut["error"]
         download = client.get(cut["file_url"])
         srt = client.get(srt_cut["subtitles_url"])
+        # The cuts' files go with their clip.
+        files = _stored_files(settings)
+        assert len(files) == 4  # the seed, the MP4, the WAV and its SRT
+        assert client.delete(f"/api/v1/clips/{clip_id}").status_code == 204
+        assert _stored_files(settings) == set()
+        assert client.get(f"/api/v1/cuts/{cut['id']}").status_code == 404
     assert download.status_code == 200 and download.headers["content-type"] == "video/mp4"
     disposition = download.headers["content-disposition"]
     assert f"filename*=UTF-8''{quote('Гражданский-форум')}_00-00-45.mp4" in disposition
@@ -160,6 +167,10 @@ def test_a_twelve_second_quote_with_burned_subtitles(
     assert share >= 0.8
     # The same place in the original picture does not say it: the check can fail.
     assert _share_read(cue_words, _words(_ocr(plain.crop(bounds)))) < 0.5
+
+
+def _stored_files(settings: Settings) -> set[Path]:
+    return {path for path in settings.media_dir.glob("??/*") if path.is_file()}
 
 
 def _seconds(clock: str) -> float:

@@ -15,10 +15,18 @@ import docx
 import httpx
 import opentimelineio as otio
 from support.cut_support import ffprobe_streams, seed_transcript, store_clip
-from support.service_support import SEED_DIR, SettingsFactory, running_api, running_worker
+from support.service_support import (
+    SEED_DIR,
+    SettingsFactory,
+    running_api,
+    running_worker,
+    session_factory,
+)
 
 from efir.config import Settings
 from efir.cuts.spec import cropped_transcript
+from efir.db import Cut
+from efir.media.storage import make_storage
 
 FPS = 25
 # Two quotes of the seed video (an interviewee, then the correspondent) around one of a
@@ -40,6 +48,15 @@ def _clips(settings: Settings, tmp_path: Path) -> tuple[str, str]:
         settings, sound, cropped_transcript(transcript, 116.0, 128.0), title="Спанов"
     )
     return video_id, audio_id
+
+
+def _cut_media_key(settings: Settings, cut_id: str) -> str | None:
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        cut = session.get(Cut, cut_id)
+        key = cut.media_key if cut else None
+    sessions.kw["bind"].dispose()
+    return key
 
 
 def _selection(client: httpx.Client, video_id: str, audio_id: str) -> dict[str, Any]:
@@ -145,7 +162,14 @@ def test_a_selection_renders_as_one_mp4(
             time.sleep(0.3)
         assert cut["state"] == "done", cut["error"]
         download = client.get(cut["file_url"])
+        reel_key = _cut_media_key(settings, cut["id"])
+        assert reel_key and make_storage(settings).path_for(reel_key) is not None
+        # Deleting the selection deletes its rendering, row and file.
+        assert client.delete(f"/api/v1/selections/{selection['id']}").status_code == 204
+        assert client.get(f"/api/v1/cuts/{cut['id']}").status_code == 404
+    assert not (settings.media_dir / reel_key).exists()
     assert download.headers["content-type"] == "video/mp4"
+    assert "Podborka-k-vechernemu-vypusku" in download.headers["content-disposition"]
     reel = tmp_path / "reel.mp4"
     reel.write_bytes(download.content)
     streams = ffprobe_streams(reel)

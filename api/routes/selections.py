@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
 from api.cut_schemas import CutPublic, QuoteCreate, QuotePublic, SelectionCreate, SelectionPublic
-from api.deps import CutQueueDep, SessionDep
+from api.deps import CutQueueDep, SessionDep, StorageDep
 from efir.accounts.users import Permission
 from efir.cuts.jobs import create_reel
 from efir.cuts.selections import (
@@ -58,8 +58,9 @@ def one_selection(selection_id: str, session: SessionDep) -> SelectionPublic:
 
 
 @router.delete("/{selection_id}", status_code=204, dependencies=[EXPORT])
-def drop_selection(selection_id: str, session: SessionDep) -> Response:
-    delete_selection(session, selection_id)
+def drop_selection(selection_id: str, session: SessionDep, storage: StorageDep) -> Response:
+    """The selection with its quotes and its renderings."""
+    delete_selection(session, storage, selection_id)
     return Response(status_code=204)
 
 

@@ -8,7 +8,8 @@ the broker, and each function commits its own small transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Set
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -30,11 +31,13 @@ __all__ = [
     "create_cut",
     "create_reel",
     "cut_filename",
+    "cut_files",
     "cut_transcript",
     "fail_cut",
     "finish_cut",
     "get_cut",
     "list_cuts",
+    "requeue_lost_cuts",
     "require_media",
     "set_cut_progress",
 ]
@@ -158,6 +161,33 @@ def fail_cut(session: Session, cut_id: str, error: str) -> Cut:
     cut.state, cut.error, cut.finished_at = CutState.FAILED, error, utcnow()
     session.commit()
     return cut
+
+
+def requeue_lost_cuts(
+    session: Session,
+    send: Callable[[str], None],
+    *,
+    live_cut_ids: Set[str],
+    queued_for_s: float,
+) -> list[str]:
+    """Send again the cuts queued longer than ``queued_for_s`` whose message the broker
+    no longer holds (Redis restarted without its data); returns their ids."""
+    cutoff = utcnow() - timedelta(seconds=queued_for_s)
+    waiting = session.scalars(
+        select(Cut.id).where(Cut.state == CutState.QUEUED, Cut.created_at <= cutoff)
+    ).all()
+    lost = [cut_id for cut_id in waiting if cut_id not in live_cut_ids]
+    for cut_id in lost:
+        send(cut_id)
+    return lost
+
+
+def cut_files(session: Session, clip_id: str) -> set[str]:
+    """The stored files of a clip's cuts: what to delete with the clip."""
+    rows = session.execute(
+        select(Cut.media_key, Cut.subtitles_key).where(Cut.clip_id == clip_id)
+    ).all()
+    return {key for row in rows for key in row if key}
 
 
 def cut_filename(clip: ClipMeta, in_s: float, extension: str) -> str:

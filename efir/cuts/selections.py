@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from efir.cuts.spec import cropped_transcript
-from efir.db import Clip, Selection, SelectionQuote, utcnow
+from efir.db import Clip, Cut, Selection, SelectionQuote, utcnow
 from efir.errors import InvalidCutError, NotFoundError
 from efir.media.clips import get_clip
+from efir.media.storage.base import MediaStorage
 from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision
@@ -74,9 +75,17 @@ def selection_meta(selection: Selection) -> ClipMeta:
     return ClipMeta(clip_id=selection.id, title=selection.name)
 
 
-def delete_selection(session: Session, selection_id: str) -> None:
-    session.delete(get_selection(session, selection_id))
+def delete_selection(session: Session, storage: MediaStorage, selection_id: str) -> None:
+    """The selection, its quotes and its renderings (rows and files)."""
+    selection = get_selection(session, selection_id)
+    files = session.execute(
+        select(Cut.media_key).where(Cut.selection_id == selection_id, Cut.media_key.is_not(None))
+    ).scalars()
+    keys = {key for key in files if key}
+    session.delete(selection)
     session.commit()
+    for key in keys:
+        storage.delete(key)
 
 
 def selection_quotes(session: Session, selection_id: str) -> Sequence[SelectionQuote]:

@@ -33,6 +33,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
+from efir.cuts.jobs import requeue_lost_cuts
 from efir.jobs.lifecycle import JobPriority, requeue_lost_jobs
 from efir.webhooks.delivery import requeue_lost_deliveries
 
@@ -49,6 +50,7 @@ __all__ = [
     "enqueue_delivery",
     "enqueue_job",
     "enqueue_merge",
+    "live_cut_ids",
     "live_job_ids",
     "make_celery",
     "queue_for",
@@ -189,6 +191,15 @@ class CeleryJobQueue:
 
 def live_job_ids(settings: Settings) -> set[str]:
     """Job ids with a message waiting in a queue or held unacknowledged by a worker."""
+    return _live_ids(settings, TRANSCRIBE_TASK)
+
+
+def live_cut_ids(settings: Settings) -> set[str]:
+    """Cut ids (efir.cuts) with a message waiting or held by a worker."""
+    return _live_ids(settings, CUT_TASK)
+
+
+def _live_ids(settings: Settings, task: str) -> set[str]:
     if not settings.redis_url:
         return set()
     client = redis.Redis.from_url(settings.redis_url)
@@ -201,9 +212,9 @@ def live_job_ids(settings: Settings) -> set[str]:
         client.close()
     found = set()
     for message in raw:
-        job_id = _job_id_of(message)
-        if job_id:
-            found.add(job_id)
+        task_id = _job_id_of(message, task)
+        if task_id:
+            found.add(task_id)
     return found
 
 
@@ -212,13 +223,14 @@ def _queue_keys(settings: Settings) -> list[str]:
     return [queue + suffix for queue in worker_queues(settings) for suffix in _PRIORITY_SUFFIXES]
 
 
-def _job_id_of(raw_message: bytes | str) -> str | None:
-    """The job id argument of a kombu Redis message (queued, or [message, …] when unacked)."""
+def _job_id_of(raw_message: bytes | str, task: str = TRANSCRIBE_TASK) -> str | None:
+    """The id argument of a kombu Redis message of ``task`` (queued, or [message, …]
+    when unacked)."""
     try:
         payload = json.loads(raw_message)
         if isinstance(payload, list):
             payload = payload[0]
-        if payload.get("headers", {}).get("task") != TRANSCRIBE_TASK:
+        if payload.get("headers", {}).get("task") != task:
             return None
         args, _kwargs, _embed = json.loads(base64.b64decode(payload["body"]))
         return str(args[0])
@@ -233,7 +245,8 @@ def recover_lost_jobs(
     *,
     queued_for_s: float = 60.0,
 ) -> list[str]:
-    """Re-send jobs (and webhook deliveries) the broker has lost; returns the job ids."""
+    """Re-send jobs (and webhook deliveries and cuts) the broker has lost; returns the
+    job ids."""
     live = live_job_ids(settings)
     with sessions() as session:
         sent = requeue_lost_jobs(
@@ -252,4 +265,13 @@ def recover_lost_jobs(
         )
     if resent:
         log.warning("re-sent %d webhook delivery(ies) the broker had lost", len(resent))
+    with sessions() as session:
+        cuts = requeue_lost_cuts(
+            session,
+            lambda cut_id: enqueue_cut(celery, settings, cut_id),
+            live_cut_ids=live_cut_ids(settings),
+            queued_for_s=queued_for_s,
+        )
+    if cuts:
+        log.warning("re-sent %d cut(s) the broker had lost: %s", len(cuts), cuts)
     return sent
