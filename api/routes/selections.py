@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, require
 from api.cut_schemas import CutPublic, QuoteCreate, QuotePublic, SelectionCreate, SelectionPublic
 from api.deps import CutQueueDep, SessionDep, StorageDep
+from api.params import RowId
 from efir.accounts.users import Permission
 from efir.cuts.jobs import create_reel
 from efir.cuts.selections import (
@@ -76,7 +77,9 @@ def add_to_selection(selection_id: str, body: QuoteCreate, session: SessionDep) 
 @router.delete(
     "/{selection_id}/quotes/{quote_id}", response_model=SelectionPublic, dependencies=[EXPORT]
 )
-def remove_from_selection(selection_id: str, quote_id: int, session: SessionDep) -> SelectionPublic:
+def remove_from_selection(
+    selection_id: str, quote_id: RowId, session: SessionDep
+) -> SelectionPublic:
     remove_quote(session, selection_id, quote_id)
     return _public(session, selection_id)
 
