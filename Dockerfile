@@ -4,6 +4,7 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ffmpeg tesseract-ocr tesseract-ocr-rus libtesseract-dev pkg-config \
+        fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -9,10 +9,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from efir.config import Settings
+from efir.cuts.jobs import CutQueue
 from efir.jobs.lifecycle import JobQueue
 from efir.media.storage.base import MediaStorage
 
-__all__ = ["JobQueueDep", "SessionDep", "SettingsDep", "StorageDep"]
+__all__ = ["CutQueueDep", "JobQueueDep", "SessionDep", "SettingsDep", "StorageDep"]
 
 
 def _settings(request: Request) -> Settings:
@@ -28,6 +29,11 @@ def _session(request: Request) -> Iterator[Session]:
 def _storage(request: Request) -> MediaStorage:
     storage: MediaStorage = request.app.state.storage
     return storage
+
+
+def _cut_queue(request: Request) -> CutQueue:
+    queue: CutQueue = request.app.state.job_queue
+    return queue
 
 
 def _job_queue(request: Request) -> JobQueue:
@@ -51,3 +57,5 @@ SessionDep = Annotated[
 StorageDep = Annotated[MediaStorage, Depends(_storage)]
 # Sends job ids to the workers; its calls raise when the broker is unreachable.
 JobQueueDep = Annotated[JobQueue, Depends(_job_queue)]
+# Sends cut ids to the workers (the same broker as the jobs).
+CutQueueDep = Annotated[CutQueue, Depends(_cut_queue)]

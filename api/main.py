@@ -33,6 +33,7 @@ from api.routes import (
     accounts,
     asr_compat,
     clips,
+    cuts,
     exports,
     health,
     jobs,
@@ -40,6 +41,7 @@ from api.routes import (
     openai_compat,
     resumable,
     search,
+    selections,
     session,
     transcripts,
     ui,
@@ -52,6 +54,7 @@ from efir.config import Settings, get_settings
 from efir.db import make_engine, make_session_factory
 from efir.errors import (
     EfirError,
+    InvalidCutError,
     InvalidEditError,
     InvalidExportError,
     MediaError,
@@ -80,6 +83,7 @@ _ERROR_STATUS: tuple[tuple[type[EfirError], int], ...] = (
     (MediaError, 422),
     (InvalidEditError, 422),
     (InvalidExportError, 422),
+    (InvalidCutError, 422),
     (JobNotDoneError, 422),
     (InvalidUploadError, 400),
     (RevisionConflictError, 409),
@@ -168,6 +172,8 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(voices.router)
     app.include_router(resumable.router)
     app.include_router(exports.router)
+    app.include_router(cuts.router)
+    app.include_router(selections.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(session.router)

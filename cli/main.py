@@ -7,6 +7,7 @@ efir watch        ingest files dropped into folders
 efir migrate      bring the database to the newest schema
 efir setup        assemble the bundled model and migrate
 efir transcribe   run the pipeline in-process on one file, no server needed
+efir cut          cut a quote out of a stored clip (MP4/MP3/WAV, subtitles), in-process
 efir user/token   accounts and API tokens (production mode)
 """
 
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from cli.accounts import add_account_commands
+from cli.cut import add_cut_command
 from cli.search import add_search_command
 from cli.watch import add_watch_command, watch_arguments
 from efir.config import Settings, get_settings
@@ -110,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.set_defaults(command=_transcribe)
 
     add_search_command(commands)
+    add_cut_command(commands)
     add_account_commands(commands)
     add_watch_command(commands)
     return parser

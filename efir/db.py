@@ -44,10 +44,14 @@ __all__ = [
     "Clip",
     "ClipAnalysis",
     "ClipSpeaker",
+    "Cut",
+    "CutState",
     "Job",
     "JobChunk",
     "JobState",
     "LoginFailure",
+    "Selection",
+    "SelectionQuote",
     "TranscriptRevision",
     "UiSession",
     "User",
@@ -104,6 +108,17 @@ class JobState(StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class CutState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (CutState.DONE, CutState.FAILED)
 
 
 class AccountRole(StrEnum):
@@ -298,6 +313,71 @@ class JobChunk(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     result_key: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Cut(Base):
+    """A media file cut from a clip (efir.cuts): what was asked (``spec``, a CutRequest),
+    where it landed (``result``: in and out points, frames, file type) and the stored
+    file. A selection's rendering is a cut of the selection (``selection_id``), not of
+    one clip. Goes with its clip or selection (ON DELETE CASCADE)."""
+
+    __tablename__ = "cuts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    clip_id: Mapped[str | None] = mapped_column(
+        ForeignKey("clips.id", ondelete="CASCADE"), index=True
+    )
+    selection_id: Mapped[str | None] = mapped_column(
+        ForeignKey("selections.id", ondelete="CASCADE"), index=True
+    )
+    requested_by: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]
+    state: Mapped[CutState] = mapped_column(
+        default=CutState.QUEUED,
+        type_=SqlEnum(
+            CutState,
+            name="cut_state",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda states: [state.value for state in states],
+        ),
+    )
+    progress: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    media_key: Mapped[str | None] = mapped_column(String(255))
+    subtitles_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Selection(Base):
+    """A named rough cut: quotes from any clips, in order (``SelectionQuote``)."""
+
+    __tablename__ = "selections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SelectionQuote(Base):
+    """One quote of a selection: a span of a clip, in seconds of the clip's timeline."""
+
+    __tablename__ = "selection_quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    selection_id: Mapped[str] = mapped_column(
+        ForeignKey("selections.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(Base):

@@ -10,6 +10,7 @@ EfirError
  ├── NotFoundError     a clip, job or transcript id that does not exist
  ├── InvalidEditError  an editor op that does not fit the transcript (also a ValueError)
  ├── InvalidExportError  an unknown export format or subtitle rule (also a ValueError)
+ ├── InvalidCutError   a cut or selection that cannot be made from the clip (also a ValueError)
  └── StorageFullError  the disk that receives uploads has no room (ENOSPC, EDQUOT)
 """
 
@@ -21,6 +22,7 @@ from typing import ClassVar
 __all__ = [
     "AsrError",
     "EfirError",
+    "InvalidCutError",
     "InvalidEditError",
     "InvalidExportError",
     "MediaError",
@@ -116,6 +118,11 @@ class InvalidEditError(EfirError, ValueError):
 
 class InvalidExportError(EfirError, ValueError):
     """An unknown export format, or a subtitle rule value out of range."""
+
+
+class InvalidCutError(EfirError, ValueError):
+    """A cut that cannot be made: an empty or out-of-range span, video asked of an audio
+    clip, media removed by retention, an unknown segment."""
 
 
 class StorageFullError(EfirError):

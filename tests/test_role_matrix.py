@@ -33,6 +33,19 @@ ROUTES: dict[tuple[str, str], Permission | None] = {
     ("PATCH", "/api/v1/clips/{clip_id}"): Permission.EDIT,
     ("DELETE", "/api/v1/clips/{clip_id}"): Permission.UPLOAD,
     ("GET", "/api/v1/export-formats"): Permission.EXPORT,
+    ("POST", "/api/v1/clips/{clip_id}/cuts"): Permission.EXPORT,
+    ("GET", "/api/v1/clips/{clip_id}/cuts"): Permission.EXPORT,
+    ("GET", "/api/v1/cuts/{cut_id}"): Permission.EXPORT,
+    ("GET", "/api/v1/cuts/{cut_id}/file"): Permission.EXPORT,
+    ("GET", "/api/v1/cuts/{cut_id}/subtitles"): Permission.EXPORT,
+    ("POST", "/api/v1/selections"): Permission.EXPORT,
+    ("GET", "/api/v1/selections"): Permission.EXPORT,
+    ("GET", "/api/v1/selections/{selection_id}"): Permission.EXPORT,
+    ("DELETE", "/api/v1/selections/{selection_id}"): Permission.EXPORT,
+    ("POST", "/api/v1/selections/{selection_id}/quotes"): Permission.EXPORT,
+    ("DELETE", "/api/v1/selections/{selection_id}/quotes/{quote_id}"): Permission.EXPORT,
+    ("GET", "/api/v1/selections/{selection_id}/export"): Permission.EXPORT,
+    ("POST", "/api/v1/selections/{selection_id}/render"): Permission.EXPORT,
     ("GET", "/api/v1/jobs"): Permission.READ,
     ("GET", "/api/v1/jobs/{job_id}"): Permission.READ,
     ("GET", "/api/v1/jobs/{job_id}/events"): Permission.READ,
@@ -90,7 +103,7 @@ ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/redoc"): None,
 }
 PUBLIC_MOUNTS = {"/static": "/static/app.css"}
-_INT_PARAMETERS = {"revision", "user_id", "token_id"}
+_INT_PARAMETERS = {"revision", "user_id", "token_id", "quote_id"}
 # Pages send an anonymous browser to the login page rather than answer 401.
 _DENIED = {401, 403, 303}
 

@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings, get_settings
+from efir.cuts.jobs import fail_cut
 from efir.db import Clip, Job, JobState
 from efir.errors import EfirError, NotFoundError
 from efir.jobs.chunks import (
@@ -46,7 +47,14 @@ from efir.jobs.lifecycle import (
     stage_progress,
     touch_job,
 )
-from efir.jobs.queue import CHUNK_TASK, MERGE_TASK, TRANSCRIBE_TASK, enqueue_chunk, enqueue_merge
+from efir.jobs.queue import (
+    CHUNK_TASK,
+    CUT_TASK,
+    MERGE_TASK,
+    TRANSCRIBE_TASK,
+    enqueue_chunk,
+    enqueue_merge,
+)
 from efir.logs import log_context
 from efir.media.analyses import save_analysis
 from efir.media.storage import make_storage
@@ -65,6 +73,7 @@ from worker.chunked import (
     read_chunk_audio,
     transcribe_chunk_audio,
 )
+from worker.cutting import process_cut
 from worker.pipeline import (
     PipelineOptions,
     PipelineResult,
@@ -78,6 +87,7 @@ from worker.stages.media import MediaInfo, probe
 from worker.stages.peaks import PEAKS_KIND, peaks_of_pcm
 
 __all__ = [
+    "cut_media",
     "merge_chunks",
     "process_chunk",
     "process_job",
@@ -120,6 +130,20 @@ def merge_chunks(self: Task, job_id: str) -> None:
     settings, sessions = _context()
     with _retried_when_transient(self, sessions, job_id, requeue=False):
         process_merge(job_id, settings=settings, sessions=sessions)
+
+
+# A quote cut from a clip (efir.cuts); a transient failure retries the cut, then fails it.
+@app.task(name=CUT_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
+def cut_media(self: Task, cut_id: str) -> None:
+    settings, sessions = _context()
+    try:
+        process_cut(cut_id, settings=settings, sessions=sessions, transient=TRANSIENT_ERRORS)
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= MAX_RETRIES:
+            with sessions() as session:
+                fail_cut(session, cut_id, f"Сбой инфраструктуры: {error}")
+            raise
+        raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
 
 
 @contextmanager

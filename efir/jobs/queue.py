@@ -33,20 +33,24 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
+from efir.cuts.jobs import requeue_lost_cuts
 from efir.jobs.lifecycle import JobPriority, requeue_lost_jobs
 from efir.webhooks.delivery import requeue_lost_deliveries
 
 __all__ = [
     "CHUNK_TASK",
+    "CUT_TASK",
     "DELIVER_WEBHOOK_TASK",
     "MERGE_TASK",
     "TRANSCRIBE_TASK",
     "CeleryJobQueue",
     "bulk_queue",
     "enqueue_chunk",
+    "enqueue_cut",
     "enqueue_delivery",
     "enqueue_job",
     "enqueue_merge",
+    "live_cut_ids",
     "live_job_ids",
     "make_celery",
     "queue_for",
@@ -59,6 +63,7 @@ TRANSCRIBE_TASK = "efir.transcribe_clip"
 DELIVER_WEBHOOK_TASK = "efir.deliver_webhook"
 CHUNK_TASK = "efir.transcribe_chunk"
 MERGE_TASK = "efir.merge_chunks"
+CUT_TASK = "efir.cut_media"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
 # handed to a second worker, so it must exceed the longest clip's processing time.
 VISIBILITY_TIMEOUT_S = 12 * 3600
@@ -137,6 +142,11 @@ def enqueue_merge(celery: Celery, settings: Settings, job_id: str) -> None:
     celery.send_task(MERGE_TASK, args=[job_id], queue=queue_for(settings, JobPriority.NORMAL))
 
 
+def enqueue_cut(celery: Celery, settings: Settings, cut_id: str) -> None:
+    """A cut (efir.cuts) goes to the normal queue: someone is waiting for it, like a clip."""
+    celery.send_task(CUT_TASK, args=[cut_id], queue=queue_for(settings, JobPriority.NORMAL))
+
+
 def withdraw_job(settings: Settings, job_id: str) -> int:
     """Delete the job's messages still waiting in the broker; returns how many.
 
@@ -173,9 +183,23 @@ class CeleryJobQueue:
     def withdraw(self, job_id: str) -> None:
         withdraw_job(self._settings, job_id)
 
+    def send_cut(self, cut_id: str) -> None:
+        if self._celery is None:
+            raise RuntimeError("no broker: EFIR_REDIS_URL is not set")
+        enqueue_cut(self._celery, self._settings, cut_id)
+
 
 def live_job_ids(settings: Settings) -> set[str]:
     """Job ids with a message waiting in a queue or held unacknowledged by a worker."""
+    return _live_ids(settings, TRANSCRIBE_TASK)
+
+
+def live_cut_ids(settings: Settings) -> set[str]:
+    """Cut ids (efir.cuts) with a message waiting or held by a worker."""
+    return _live_ids(settings, CUT_TASK)
+
+
+def _live_ids(settings: Settings, task: str) -> set[str]:
     if not settings.redis_url:
         return set()
     client = redis.Redis.from_url(settings.redis_url)
@@ -188,9 +212,9 @@ def live_job_ids(settings: Settings) -> set[str]:
         client.close()
     found = set()
     for message in raw:
-        job_id = _job_id_of(message)
-        if job_id:
-            found.add(job_id)
+        task_id = _job_id_of(message, task)
+        if task_id:
+            found.add(task_id)
     return found
 
 
@@ -199,13 +223,14 @@ def _queue_keys(settings: Settings) -> list[str]:
     return [queue + suffix for queue in worker_queues(settings) for suffix in _PRIORITY_SUFFIXES]
 
 
-def _job_id_of(raw_message: bytes | str) -> str | None:
-    """The job id argument of a kombu Redis message (queued, or [message, …] when unacked)."""
+def _job_id_of(raw_message: bytes | str, task: str = TRANSCRIBE_TASK) -> str | None:
+    """The id argument of a kombu Redis message of ``task`` (queued, or [message, …]
+    when unacked)."""
     try:
         payload = json.loads(raw_message)
         if isinstance(payload, list):
             payload = payload[0]
-        if payload.get("headers", {}).get("task") != TRANSCRIBE_TASK:
+        if payload.get("headers", {}).get("task") != task:
             return None
         args, _kwargs, _embed = json.loads(base64.b64decode(payload["body"]))
         return str(args[0])
@@ -220,7 +245,8 @@ def recover_lost_jobs(
     *,
     queued_for_s: float = 60.0,
 ) -> list[str]:
-    """Re-send jobs (and webhook deliveries) the broker has lost; returns the job ids."""
+    """Re-send jobs (and webhook deliveries and cuts) the broker has lost; returns the
+    job ids."""
     live = live_job_ids(settings)
     with sessions() as session:
         sent = requeue_lost_jobs(
@@ -239,4 +265,13 @@ def recover_lost_jobs(
         )
     if resent:
         log.warning("re-sent %d webhook delivery(ies) the broker had lost", len(resent))
+    with sessions() as session:
+        cuts = requeue_lost_cuts(
+            session,
+            lambda cut_id: enqueue_cut(celery, settings, cut_id),
+            live_cut_ids=live_cut_ids(settings),
+            queued_for_s=queued_for_s,
+        )
+    if cuts:
+        log.warning("re-sent %d cut(s) the broker had lost: %s", len(cuts), cuts)
     return sent

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from efir.cuts.jobs import cut_files
 from efir.db import AuditEvent, Clip, ClipSpeaker, Job, JobState, utcnow
 from efir.media.clips import get_clip
 from efir.media.storage.base import MediaStorage
@@ -127,8 +128,8 @@ def update_clip(session: Session, clip_id: str, changes: Mapping[str, object]) -
 
 
 def delete_clip(session: Session, storage: MediaStorage, clip_id: str, *, actor: str) -> None:
-    """Delete a clip with its jobs, revisions, search rows and voiceprints, and its media
-    unless another clip holds the same file; an audit record says who and what."""
+    """Delete a clip with its jobs, revisions, search rows, voiceprints and cuts, and its
+    media unless another clip holds the same file; an audit record says who and what."""
     clip = get_clip(session, clip_id)
     details = {
         "title": clip.title,
@@ -139,6 +140,7 @@ def delete_clip(session: Session, storage: MediaStorage, clip_id: str, *, actor:
     }
     media_key, media_kept = clip.media_key, clip.media_removed_at is None
     shared = _media_shared(session, clip)
+    cuts = cut_files(session, clip_id)
     remove_clip(session, clip_id)
     session.execute(delete(ClipSpeaker).where(ClipSpeaker.clip_id == clip_id))
     session.delete(clip)  # jobs, revisions, chunks and webhooks go with it (ON DELETE CASCADE)
@@ -147,6 +149,8 @@ def delete_clip(session: Session, storage: MediaStorage, clip_id: str, *, actor:
     # After the commit: a failed commit must not leave a clip whose media is gone.
     if media_kept and not shared:
         storage.delete(media_key)
+    for key in cuts:  # quotes cut from it (efir.cuts): their rows went with it
+        storage.delete(key)
 
 
 def expire_media(

@@ -2,6 +2,7 @@
 // revisions (debounced PATCH), speaker renames, split/merge, revisions and exports.
 
 import { ApiError, listOf, requestJSON } from "./api.js";
+import "./cuts.js"; // cuts and selections: a section of its own (#cuts-section)
 import { renderExportLinks, renderRevisionList } from "./history.js";
 import { QualityPanel } from "./qc.js";
 import { RevisionSaver } from "./saver.js";

@@ -1,0 +1,95 @@
+"""The cut stage alone (worker/stages/cut.py) on the seed with real ffmpeg: the lower
+third drawn and read back, sound-only files, sidecar WebVTT, progress, refusals."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+from rapidfuzz import fuzz
+from support.cut_support import ffprobe_streams, seed_transcript
+
+from efir.cuts.spec import CutFormat, CutRequest, SubtitleMode
+from efir.errors import InvalidCutError
+from worker.stages.cut import render_cut
+
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
+TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+# Наут ВАН ВАУДЕНБЕРГ's answer, from a word's start to a word's end.
+START_S, END_S = 46.17, 51.21
+
+
+def _frame(path: Path, at_s: float, out: Path) -> Image.Image:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-ss", f"{at_s:.3f}", "-i", str(path),
+         "-frames:v", "1", str(out)],
+        check=True,
+    )  # fmt: skip
+    return Image.open(out).convert("RGB")
+
+
+def test_the_lower_third_names_the_speaker_on_the_picture(tmp_path: Path) -> None:
+    import tesserocr
+
+    seen: list[float] = []
+    output = render_cut(
+        SEED / "seed.mp4",
+        seed_transcript(),
+        CutRequest(start_s=START_S, end_s=END_S, lower_third=True),
+        tmp_path,
+        on_progress=seen.append,
+    )
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert output.subtitles is None
+    at_s = 1.0
+    drawn = _frame(output.media, at_s, tmp_path / "drawn.png")
+    plain = _frame(
+        SEED / "seed.mp4", output.first_frame / output.fps + at_s, tmp_path / "plain.png"
+    )
+    mask = ImageChops.difference(drawn, plain).convert("L").point(lambda v: 255 if v > 40 else 0)
+    bounds = mask.getbbox()
+    assert bounds is not None, "nothing was drawn"
+    assert bounds[0] < drawn.width / 3  # over the left of the picture
+    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="rus") as api:
+        crop = drawn.crop(bounds)
+        api.SetImage(crop.resize((crop.width * 2, crop.height * 2)))
+        read = api.GetUTF8Text()
+    assert fuzz.partial_ratio("наут ван вауденберг", read.lower()) >= 80, read
+    # Gone after its seconds: the picture is the original again.
+    later = _frame(output.media, 4.8, tmp_path / "later.png")
+    again = _frame(SEED / "seed.mp4", output.first_frame / output.fps + 4.8, tmp_path / "p2.png")
+    assert (
+        ImageChops.difference(later, again)
+        .convert("L")
+        .point(lambda v: 255 if v > 40 else 0)
+        .getbbox()
+        is None
+    )
+
+
+@pytest.mark.parametrize("fmt", [CutFormat.MP3, CutFormat.WAV])
+def test_sound_only_cuts_decode_no_picture(tmp_path: Path, fmt: CutFormat) -> None:
+    output = render_cut(
+        SEED / "seed.mp4",
+        seed_transcript(),
+        CutRequest(start_s=START_S, end_s=END_S, format=fmt, subtitles=SubtitleMode.SIDECAR,
+                   sidecar="vtt"),
+        tmp_path,
+    )  # fmt: skip
+    streams = ffprobe_streams(output.media)
+    assert set(streams) == {"audio"}
+    # MP3 frames hold 1152 samples: the file may run up to one more of them.
+    slack_s = 1 / 25 + 1e-6 + (1152 / 48000 if fmt is CutFormat.MP3 else 0)
+    assert abs(float(streams["audio"]["duration"]) - (END_S - START_S + 0.4)) <= slack_s
+    assert output.subtitles is not None and output.subtitles.suffix == ".vtt"
+    vtt = output.subtitles.read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and "<v Наут ВАН ВАУДЕНБЕРГ>связанная" in vtt
+
+
+def test_video_of_a_sound_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidCutError, match="no video"):
+        render_cut(
+            SEED / "seed.wav", seed_transcript(), CutRequest(start_s=START_S, end_s=END_S), tmp_path
+        )
