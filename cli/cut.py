@@ -67,7 +67,7 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with make_session_factory(engine)() as session:
             clip = get_clip(session, args.clip_id)
-            require_media(clip, request)
+            require_media(clip, video=request.format.has_video)
             transcript = Transcript.from_dict(latest_revision(session, clip.id).data)
             media_key = clip.media_key
     finally:

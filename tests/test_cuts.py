@@ -17,7 +17,7 @@ from support.service_support import SEED_DIR, SettingsFactory, running_api, sess
 
 from cli.main import main as efir_main
 from efir.config import get_settings
-from efir.cuts.jobs import create_cut
+from efir.cuts.jobs import create_cut, finish_cut
 from efir.cuts.overlay import cut_cues, lower_third_speaker
 from efir.cuts.spec import (
     CutFormat,
@@ -31,6 +31,7 @@ from efir.db import Clip, Cut
 from efir.errors import InvalidCutError
 from efir.jobs.queue import enqueue_cut, live_cut_ids, make_celery, recover_lost_jobs
 from efir.transcripts.model import Segment, Transcript, Word
+from worker.cutting import process_cut
 
 TRANSCRIPT = Transcript(
     duration=10.0,
@@ -248,4 +249,25 @@ def test_cuts_the_broker_lost_are_sent_again(
     recover_lost_jobs(settings, sessions, celery)
     assert redis.Redis.from_url(redis_url).llen(queue_name) == 2
     assert fresh.id not in live_cut_ids(settings)
+    sessions.kw["bind"].dispose()
+
+
+def test_a_cut_gone_before_or_while_it_runs_leaves_nothing(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    clip_id = store_clip(settings, SEED_DIR / "seed.mp4", seed_transcript())
+    sessions = session_factory(settings.sqlalchemy_url)
+    process_cut("0" * 32, settings=settings, sessions=sessions)  # deleted with its clip: no-op
+    with sessions() as session:
+        assert not finish_cut(session, "0" * 32, media_key="k", subtitles_key=None, result={})
+        cut = create_cut(
+            session, clip_id, CutRequest(start_s=46.0, end_s=48.0, format=CutFormat.WAV),
+            requested_by="test",
+        )  # fmt: skip
+    process_cut(cut.id, settings=settings, sessions=sessions)
+    with sessions() as session:
+        done = session.get(Cut, cut.id)
+        assert done is not None and done.state.value == "done" and done.progress == 1.0
+        assert done.result is not None and done.result["in_s"] == pytest.approx(45.96)
     sessions.kw["bind"].dispose()

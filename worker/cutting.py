@@ -10,6 +10,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,8 +82,9 @@ def _render_quote(session: Session, storage: MediaStorage, cut: Cut, scratch: Pa
             scratch,
             on_progress=_ProgressWriter(session, cut.id),
         )
-    finish_cut(
+    _finish(
         session,
+        storage,
         cut.id,
         media_key=_store(storage, output.media),
         subtitles_key=_store(storage, output.subtitles) if output.subtitles else None,
@@ -107,13 +109,32 @@ def _render_reel(session: Session, storage: MediaStorage, cut: Cut, scratch: Pat
             parts.append(CutMedia(path, first / AUDIO_FPS, (stop - first) / AUDIO_FPS))
         media = render_reel(parts, scratch, on_progress=_ProgressWriter(session, cut.id))
     duration_s = sum(part.duration_s for part in parts)
-    finish_cut(
+    _finish(
         session,
+        storage,
         cut.id,
         media_key=_store(storage, media),
         subtitles_key=None,
         result={"quotes": len(parts), "duration_s": duration_s, "fps": AUDIO_FPS},
     )
+
+
+def _finish(
+    session: Session,
+    storage: MediaStorage,
+    cut_id: str,
+    *,
+    media_key: str,
+    subtitles_key: str | None,
+    result: dict[str, Any],
+) -> None:
+    if not finish_cut(
+        session, cut_id, media_key=media_key, subtitles_key=subtitles_key, result=result
+    ):
+        log.info("cut %s was deleted while it ran; its files go too", cut_id)
+        for key in (media_key, subtitles_key):
+            if key:
+                storage.delete(key)
 
 
 def _store(storage: MediaStorage, path: Path) -> str:

@@ -49,14 +49,14 @@ class CutQueue(Protocol):
     def send_cut(self, cut_id: str) -> None: ...
 
 
-def require_media(clip: Clip, request: CutRequest) -> None:
-    """InvalidCutError when the clip's media is gone or lacks the picture asked for."""
+def require_media(clip: Clip, *, video: bool) -> None:
+    """InvalidCutError when the clip's media is gone or lacks the picture (``video``)."""
     if clip.media_removed_at is not None:
         raise InvalidCutError(
             "Медиафайл сюжета удалён по сроку хранения; вырезать нечего. "
             "The clip's media was removed by the retention setting; there is nothing to cut."
         )
-    if request.format.has_video and not clip.has_video:
+    if video and not clip.has_video:
         raise InvalidCutError(
             "В сюжете нет видео: выберите mp3 или wav. The clip has no video: choose mp3 or wav."
         )
@@ -66,7 +66,7 @@ def create_cut(session: Session, clip_id: str, request: CutRequest, *, requested
     """A queued cut of ``clip_id``, pinned to the transcript revision it was asked of;
     NotFoundError (no clip or transcript) or InvalidCutError before anything is saved."""
     clip = get_clip(session, clip_id)
-    require_media(clip, request)
+    require_media(clip, video=request.format.has_video)
     row = (
         latest_revision(session, clip_id)
         if request.revision is None
@@ -88,9 +88,8 @@ def create_reel(session: Session, selection_id: str, *, requested_by: str) -> Cu
     quotes = selection_quotes(session, selection_id)
     if not quotes:
         raise InvalidCutError("Подборка пуста. The selection is empty.")
-    picture_or_sound = CutRequest(start_s=0.0, end_s=1.0, format=CutFormat.WAV)
-    for quote in quotes:
-        require_media(get_clip(session, quote.clip_id), picture_or_sound)
+    for quote in quotes:  # a sound-only clip shows black in the reel
+        require_media(get_clip(session, quote.clip_id), video=False)
     spec = {
         "format": CutFormat.MP4.value,
         "quotes": [{"clip_id": q.clip_id, "start_s": q.start_s, "end_s": q.end_s} for q in quotes],
@@ -123,9 +122,10 @@ def cut_transcript(session: Session, cut: Cut) -> Transcript:
 
 
 def claim_cut(session: Session, cut_id: str) -> Cut | None:
-    """Queued (or a redelivered running) cut → running; None once it has ended."""
-    cut = get_cut(session, cut_id)
-    if cut.state.is_terminal:
+    """Queued (or a redelivered running) cut → running; None once it has ended or is
+    gone (deleted with its clip or selection)."""
+    cut = session.get(Cut, cut_id)
+    if cut is None or cut.state.is_terminal:
         return None
     cut.state, cut.progress, cut.error = CutState.RUNNING, 0.0, None
     session.commit()
@@ -148,19 +148,31 @@ def finish_cut(
     media_key: str,
     subtitles_key: str | None,
     result: dict[str, Any],
-) -> Cut:
-    cut = get_cut(session, cut_id)
-    cut.state, cut.progress, cut.finished_at = CutState.DONE, 1.0, utcnow()
-    cut.media_key, cut.subtitles_key, cut.result = media_key, subtitles_key, result
-    session.commit()
-    return cut
+) -> bool:
+    """Done, with its files; False if the cut was deleted meanwhile (the caller then
+    deletes the files it stored)."""
+    return _end(
+        session,
+        cut_id,
+        state=CutState.DONE,
+        progress=1.0,
+        media_key=media_key,
+        subtitles_key=subtitles_key,
+        result=result,
+    )
 
 
-def fail_cut(session: Session, cut_id: str, error: str) -> Cut:
-    cut = get_cut(session, cut_id)
-    cut.state, cut.error, cut.finished_at = CutState.FAILED, error, utcnow()
+def fail_cut(session: Session, cut_id: str, error: str) -> bool:
+    """Failed with ``error``; False if the cut was deleted meanwhile."""
+    return _end(session, cut_id, state=CutState.FAILED, error=error)
+
+
+def _end(session: Session, cut_id: str, **values: Any) -> bool:
+    updated = session.execute(
+        update(Cut).where(Cut.id == cut_id).values(finished_at=utcnow(), **values)
+    )
     session.commit()
-    return cut
+    return bool(getattr(updated, "rowcount", 0))
 
 
 def requeue_lost_cuts(

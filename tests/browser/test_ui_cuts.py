@@ -55,3 +55,18 @@ def test_selected_words_are_cut_and_added_to_a_selection(
     assert [(q["clip_id"], q["start_s"], q["end_s"]) for q in quotes] == [(clip_id, 46.17, 51.21)]
     edl = page.request.get(f"{live_service}/api/v1/selections/{chosen['id']}/export?format=edl")
     assert edl.status == 200 and "00:00:46:04 00:00:51:05" in edl.text()
+
+    # The whole selection as one MP4, followed and linked in the same line.
+    quote_file = page.locator("#cut-download").get_attribute("href")
+    page.click("#render-selection")
+    page.wait_for_function(
+        """(old) => {
+          const link = document.querySelector('#cut-download');
+          return link !== null && link.getAttribute('href') !== old;
+        }""",
+        arg=quote_file,
+        timeout=180_000,
+    )
+    reel = page.request.get(f"{live_service}{page.locator('#cut-download').get_attribute('href')}")
+    assert reel.status == 200 and reel.headers["content-type"] == "video/mp4"
+    assert "Vecherny-vypusk" in reel.headers["content-disposition"]

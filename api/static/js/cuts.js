@@ -1,7 +1,7 @@
 // Quotes out of the editor: «Вырезать фрагмент» cuts the selected words (or the turn at
 // the caret, or the one playing) into a file on the worker queue, shows its progress and
 // then the download; «В подборку» adds the same span to a named selection (rough cut),
-// whose EDL, FCP XML and DOCX script are linked below it. Self-contained: the editor
+// whose EDL, FCP XML and DOCX script are linked below it, and which renders as one MP4. Self-contained: the editor
 // only imports this module, and it finds its section and the transcript in the page.
 
 import { requestJSON } from "./api.js";
@@ -189,8 +189,21 @@ function selectionPart() {
       el("a", { href: `${base}fcpxml`, download: "" }, "FCP XML"),
       el("a", { href: `${base}docx`, download: "" }, t("cuts.script")),
     ));
+    part.push(el("button", { type: "button", id: "render-selection", class: "secondary", onclick: renderSelection },
+      t("cuts.render")));
   }
   return part;
+}
+
+// The whole selection as one MP4: a cut job like any other, followed in the same line.
+async function renderSelection() {
+  try {
+    job = await requestJSON(`/api/v1/selections/${encodeURIComponent(chosenSelection)}/render`, { method: "POST" });
+    render();
+    follow(job.id);
+  } catch (error) {
+    announceError(error);
+  }
 }
 
 // ---- rendering ----------------------------------------------------------------------------

@@ -306,6 +306,7 @@ const MESSAGES = {
     "cuts.add": "В подборку",
     "cuts.added": "Добавлено в «{name}»: цитат {count}.",
     "cuts.script": "Сценарий DOCX",
+    "cuts.render": "Собрать MP4 из подборки",
   },
   en: {
     "shell.brand": "Efir",
@@ -608,6 +609,7 @@ const MESSAGES = {
     "cuts.add": "Add to selection",
     "cuts.added": "Added to «{name}»: {count} quotes.",
     "cuts.script": "DOCX script",
+    "cuts.render": "Render the selection as MP4",
   },
 };
 
