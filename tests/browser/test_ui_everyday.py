@@ -338,6 +338,12 @@ def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
         assert max(end for _, end in cues_before) >= first["end"] - 0.05
         assert max(end for _, end in cues_after) <= first["end"] - 0.3
 
+        zoom_in = page.get_by_role("button", name="Крупнее")
+        for _ in range(3):
+            zoom_in.click()
+        expect(canvas).to_have_attribute("data-span", "3")  # 3 s across: frames show
+        page.screenshot(path=artifacts_dir / "editor-waveform-5-frames.png")
+
 
 def test_a_keyboard_only_session_retimes_a_segment(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path

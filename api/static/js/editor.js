@@ -286,14 +286,14 @@ async function retime(segmentId, start, end) {
   const saved = await saver.submit([{ op: "set_bounds", segment_id: segmentId, start, end }]);
   waveform.showPreview(null);
   if (!saved) return;
-  announce(t("editor.retimed", { start: formatFrames(start), end: formatFrames(end) }));
+  announce(t("editor.retimed", { start: formatPrecise(start), end: formatPrecise(end) }));
   if (nudged?.segmentId === segmentId && nudged.keyboard === segmentId) focusSegment(segmentId);
 }
 
-// «ч:мм:сс.кк»: a retime moves by frames, so the clock shows them.
-function formatFrames(seconds) {
-  const frames = Math.round((seconds % 1) / FRAME_S);
-  return `${formatClock(seconds)}.${String(frames).padStart(2, "0")}`;
+// «м:сс,сс»: a retime moves by frames, so the clock shows hundredths.
+function formatPrecise(seconds) {
+  const hundredths = Math.round(seconds * 100);
+  return `${formatClock(Math.floor(hundredths / 100))},${String(hundredths % 100).padStart(2, "0")}`;
 }
 
 // The segment the keys retime: the one being edited, else the one playing.
