@@ -17,7 +17,11 @@ from typing import Any
 import pysubs2
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from support.browser_support import UploadedClip
+
+from efir.config import Settings
+from efir.db import Job, make_engine, make_session_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,7 +139,11 @@ def test_a_new_speaker_is_numbered_not_named_by_its_id(
 
 
 def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
-    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+    uploaded_clip: UploadedClip,
+    live_service: str,
+    live_settings: Settings,
+    page: Page,
+    artifacts_dir: Path,
 ) -> None:
     clip_id = uploaded_clip.clip_id
     with _editing(page, live_service, clip_id) as before:
@@ -148,8 +156,10 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
         assert forms, "the seed's opening speaks of the forum"
         page.fill("#replace-find", "форум")
         page.fill("#replace-with", "съезд")
+        page.check("#replace-glossary")  # and the clip's glossary learns the word
         page.click("#replace-form button[type=submit]")
         _saved_as(page, before["revision"] + 1)
+        expect(page.locator("#status-text")).to_contain_text("«съезд» добавлено в словарь")
         after = _transcript(page, live_service, clip_id)
         text = " ".join(segment["text"] for segment in after["segments"])
         assert "форум" not in text.lower() and "съезд" in text
@@ -161,6 +171,14 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
             ]
         expect(page.locator("#replace-find")).to_be_focused()
         page.screenshot(path=artifacts_dir / "editor-replace.png")
+    engine = make_engine(live_settings.sqlalchemy_url)
+    try:
+        with make_session_factory(engine)() as session:
+            newest = select(Job).where(Job.clip_id == clip_id).order_by(Job.created_at.desc())
+            job = session.scalars(newest).first()
+            assert job is not None and "съезд" in job.options["glossary"]  # a re-run reads it
+    finally:
+        engine.dispose()
 
 
 def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
