@@ -356,7 +356,7 @@ def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
         assert max(end for _, end in cues_before) >= first["end"] - 0.05
         assert max(end for _, end in cues_after) <= first["end"] - 0.3
 
-        zoom_in = page.get_by_role("button", name="Крупнее")
+        zoom_in = page.get_by_role("button", name="Волна крупнее")
         for _ in range(3):
             zoom_in.click()
         expect(canvas).to_have_attribute("data-span", "3")  # 3 s across: frames show
@@ -381,6 +381,10 @@ def test_a_keyboard_only_session_retimes_a_segment(
             page.keyboard.press("Alt+Shift+BracketLeft")  # end two frames earlier
         _saved_as(page, before["revision"] + 1)  # the nudges make one revision
         expect(page.locator(f'.seg-text[data-segment-id="{first["id"]}"]')).to_be_focused()
+        canvas = page.locator("#waveform-slot canvas")
+        expect(canvas).to_have_attribute("data-span", "20")  # drawn, at the default zoom
+        page.keyboard.press("Alt+Equal")  # the waveform zooms in from the keyboard too
+        expect(canvas).to_have_attribute("data-span", "8")
         page.screenshot(path=artifacts_dir / "editor-waveform-4-keyboard.png")
         after = _segment(_transcript(page, live_service, clip_id), first["id"])
         # Each edge goes onto its nearest frame (halves up), then by whole frames.

@@ -477,6 +477,8 @@ const SHORTCUTS = [
   { keys: "Alt+]", code: "BracketRight", alt: true, action: "editor.key_start_later", run: () => nudgeBound("start", 1) },
   { keys: "Alt+Shift+[", code: "BracketLeft", alt: true, shift: true, action: "editor.key_end_earlier", run: () => nudgeBound("end", -1) },
   { keys: "Alt+Shift+]", code: "BracketRight", alt: true, shift: true, action: "editor.key_end_later", run: () => nudgeBound("end", 1) },
+  { keys: "Alt+=", code: "Equal", alt: true, action: "editor.zoom_in", run: () => waveform.setZoom(waveform.zoom + 1) },
+  { keys: "Alt+-", code: "Minus", alt: true, action: "editor.zoom_out", run: () => waveform.setZoom(waveform.zoom - 1) },
   { keys: "?", action: "editor.key_help", run: () => showShortcuts() },
 ];
 
