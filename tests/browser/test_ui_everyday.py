@@ -17,7 +17,11 @@ from typing import Any
 import pysubs2
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from support.browser_support import UploadedClip
+
+from efir.config import Settings
+from efir.db import Job, make_engine, make_session_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,7 +139,11 @@ def test_a_new_speaker_is_numbered_not_named_by_its_id(
 
 
 def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
-    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+    uploaded_clip: UploadedClip,
+    live_service: str,
+    live_settings: Settings,
+    page: Page,
+    artifacts_dir: Path,
 ) -> None:
     clip_id = uploaded_clip.clip_id
     with _editing(page, live_service, clip_id) as before:
@@ -148,8 +156,10 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
         assert forms, "the seed's opening speaks of the forum"
         page.fill("#replace-find", "форум")
         page.fill("#replace-with", "съезд")
+        page.check("#replace-glossary")  # and the clip's glossary learns the word
         page.click("#replace-form button[type=submit]")
         _saved_as(page, before["revision"] + 1)
+        expect(page.locator("#status-text")).to_contain_text("«съезд» добавлено в словарь")
         after = _transcript(page, live_service, clip_id)
         text = " ".join(segment["text"] for segment in after["segments"])
         assert "форум" not in text.lower() and "съезд" in text
@@ -161,6 +171,14 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
             ]
         expect(page.locator("#replace-find")).to_be_focused()
         page.screenshot(path=artifacts_dir / "editor-replace.png")
+    engine = make_engine(live_settings.sqlalchemy_url)
+    try:
+        with make_session_factory(engine)() as session:
+            newest = select(Job).where(Job.clip_id == clip_id).order_by(Job.created_at.desc())
+            job = session.scalars(newest).first()
+            assert job is not None and "съезд" in job.options["glossary"]  # a re-run reads it
+    finally:
+        engine.dispose()
 
 
 def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
@@ -338,6 +356,12 @@ def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
         assert max(end for _, end in cues_before) >= first["end"] - 0.05
         assert max(end for _, end in cues_after) <= first["end"] - 0.3
 
+        zoom_in = page.get_by_role("button", name="Волна крупнее")
+        for _ in range(3):
+            zoom_in.click()
+        expect(canvas).to_have_attribute("data-span", "3")  # 3 s across: frames show
+        page.screenshot(path=artifacts_dir / "editor-waveform-5-frames.png")
+
 
 def test_a_keyboard_only_session_retimes_a_segment(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
@@ -357,6 +381,10 @@ def test_a_keyboard_only_session_retimes_a_segment(
             page.keyboard.press("Alt+Shift+BracketLeft")  # end two frames earlier
         _saved_as(page, before["revision"] + 1)  # the nudges make one revision
         expect(page.locator(f'.seg-text[data-segment-id="{first["id"]}"]')).to_be_focused()
+        canvas = page.locator("#waveform-slot canvas")
+        expect(canvas).to_have_attribute("data-span", "20")  # drawn, at the default zoom
+        page.keyboard.press("Alt+Equal")  # the waveform zooms in from the keyboard too
+        expect(canvas).to_have_attribute("data-span", "8")
         page.screenshot(path=artifacts_dir / "editor-waveform-4-keyboard.png")
         after = _segment(_transcript(page, live_service, clip_id), first["id"])
         # Each edge goes onto its nearest frame (halves up), then by whole frames.

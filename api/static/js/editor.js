@@ -293,14 +293,14 @@ async function retime(segmentId, start, end) {
   const saved = await saver.submit([{ op: "set_bounds", segment_id: segmentId, start, end }]);
   waveform.showPreview(null);
   if (!saved) return;
-  announce(t("editor.retimed", { start: formatFrames(start), end: formatFrames(end) }));
+  announce(t("editor.retimed", { start: formatPrecise(start), end: formatPrecise(end) }));
   if (nudged?.segmentId === segmentId && nudged.keyboard === segmentId) focusSegment(segmentId);
 }
 
-// «ч:мм:сс.кк»: a retime moves by frames, so the clock shows them.
-function formatFrames(seconds) {
-  const frames = Math.round((seconds % 1) / FRAME_S);
-  return `${formatClock(seconds)}.${String(frames).padStart(2, "0")}`;
+// «м:сс,сс»: a retime moves by frames, so the clock shows hundredths.
+function formatPrecise(seconds) {
+  const hundredths = Math.round(seconds * 100);
+  return `${formatClock(Math.floor(hundredths / 100))},${String(hundredths % 100).padStart(2, "0")}`;
 }
 
 // The segment the keys retime: the one being edited, else the one playing.
@@ -484,6 +484,8 @@ const SHORTCUTS = [
   { keys: "Alt+]", code: "BracketRight", alt: true, action: "editor.key_start_later", run: () => nudgeBound("start", 1) },
   { keys: "Alt+Shift+[", code: "BracketLeft", alt: true, shift: true, action: "editor.key_end_earlier", run: () => nudgeBound("end", -1) },
   { keys: "Alt+Shift+]", code: "BracketRight", alt: true, shift: true, action: "editor.key_end_later", run: () => nudgeBound("end", 1) },
+  { keys: "Alt+=", code: "Equal", alt: true, action: "editor.zoom_in", run: () => waveform.setZoom(waveform.zoom + 1) },
+  { keys: "Alt+-", code: "Minus", alt: true, action: "editor.zoom_out", run: () => waveform.setZoom(waveform.zoom - 1) },
   { keys: "?", action: "editor.key_help", run: () => showShortcuts() },
 ];
 
