@@ -25,6 +25,7 @@ from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.errors import EfirError
 from efir.jobs.lifecycle import JobQueue, get_job
+from efir.media.analyses import load_shot_changes
 from efir.media.storage.base import MediaStorage, StagedMedia
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision
@@ -45,6 +46,7 @@ class Finished:
     job: Job
     clip: Clip
     transcript: Transcript | None
+    shot_changes: tuple[float, ...] = ()  # s, which its subtitle exports are timed to
 
     @property
     def headers(self) -> dict[str, str]:
@@ -97,8 +99,9 @@ def _outcome(sessions: sessionmaker[Session], job_id: str) -> Finished:
         transcript = None
         if job.state is JobState.DONE:
             transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
+        shots = tuple(load_shot_changes(session, clip.id) or ())
         session.expunge_all()
-        return Finished(job=job, clip=clip, transcript=transcript)
+        return Finished(job=job, clip=clip, transcript=transcript, shot_changes=shots)
 
 
 def accepted(finished: Finished, **extra: Any) -> JSONResponse:

@@ -15,6 +15,7 @@ from support.subtitle_rules import FIXTURES, read_srt, truth_transcript, violati
 from efir.config import Settings
 from efir.exports import CueRules, build_cues, render
 from efir.exports.cues import Cue
+from efir.exports.qc import check_cues
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
 from worker.stages.shots import ShotOptions, detect_shots
@@ -141,3 +142,12 @@ def test_the_pipeline_keeps_the_shot_changes_of_a_video(
     # Audio alone has no picture to measure.
     audio = run_pipeline(FIXTURES / "second" / "second.wav", options)
     assert "shots" not in audio.analyses
+
+
+def test_qc_reports_the_cut_offences_of_speech_timed_cues(detected: list[float]) -> None:
+    rules = CueRules()
+    transcript = truth_transcript("shots")
+    plain = build_cues(transcript, rules)
+    found = [v for v in check_cues(plain, rules, detected) if v.rule.startswith("shot_change")]
+    assert len(found) == len(_offences(plain, detected, rules)) > 0
+    assert check_cues(build_cues(transcript, rules, detected), rules, detected) == []

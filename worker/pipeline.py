@@ -24,6 +24,7 @@ import numpy as np
 from efir.config import Settings
 from efir.db import JobState
 from efir.glossary import Glossary
+from efir.media.analyses import PEAKS, SHOTS
 from efir.model_assets import resolve_model_dir
 from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
@@ -38,7 +39,7 @@ from worker.stages.diarize import (
     embed_speech,
 )
 from worker.stages.media import decode_audio, probe
-from worker.stages.peaks import PEAKS_KIND, waveform_peaks
+from worker.stages.peaks import waveform_peaks
 from worker.stages.roles import assign_roles
 from worker.stages.shots import ShotOptions, detect_shots
 
@@ -130,7 +131,7 @@ def run_pipeline(
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
     # The editor's waveform, from the audio already decoded: no second decode later.
-    analyses = {PEAKS_KIND: waveform_peaks([audio])}
+    analyses = {PEAKS: waveform_peaks([audio])}
     report(JobState.DECODING, 1.0)
     transcript = recognise(
         audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
@@ -156,12 +157,12 @@ def run_pipeline(
 def with_shots(
     result: PipelineResult, media_path: Path, options: PipelineOptions, *, has_video: bool
 ) -> PipelineResult:
-    """``result`` with the clip's shot changes as its ``"shots"`` analysis (video only),
+    """``result`` with the clip's shot changes as its ``SHOTS`` analysis (video only),
     read by the subtitle exports (efir.exports.shot_timing)."""
     if not has_video:
         return result
     times = detect_shots(media_path, options.shots)
-    return replace(result, analyses={**result.analyses, "shots": {"times_s": times}})
+    return replace(result, analyses={**result.analyses, SHOTS: {"times_s": times}})
 
 
 def recognise(

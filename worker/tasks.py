@@ -56,7 +56,7 @@ from efir.jobs.queue import (
     enqueue_merge,
 )
 from efir.logs import log_context
-from efir.media.analyses import save_analysis
+from efir.media.analyses import PEAKS, save_analysis
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, StorageUnavailableError
 from efir.transcripts.model import SpeakerSource
@@ -84,7 +84,7 @@ from worker.pipeline import (
 )
 from worker.stages.asr import TimeSpan
 from worker.stages.media import MediaInfo, probe
-from worker.stages.peaks import PEAKS_KIND, peaks_of_pcm
+from worker.stages.peaks import peaks_of_pcm
 
 __all__ = [
     "cut_media",
@@ -235,7 +235,7 @@ def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Ses
             # The editor's waveform from the programme's decoded audio, before it goes.
             with storage.open(chunks[0].audio_key) as source:
                 peaks = peaks_of_pcm(source, duration_s)
-            result = replace(result, analyses={**result.analyses, PEAKS_KIND: peaks})
+            result = replace(result, analyses={**result.analyses, PEAKS: peaks})
             _save_output(session, clip.id, job_id, result)
             for key in {chunks[0].audio_key, *(c.result_key for c in chunks if c.result_key)}:
                 storage.delete(key)

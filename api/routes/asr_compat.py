@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import wave
+from collections.abc import Sequence
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -83,7 +84,12 @@ async def asr(
     if finished.transcript is None:
         return accepted(finished)
     return Response(
-        render_asr(finished.transcript, output, word_timestamps=word_timestamps),
+        render_asr(
+            finished.transcript,
+            output,
+            word_timestamps=word_timestamps,
+            shot_changes=finished.shot_changes,
+        ),
         media_type="text/plain; charset=utf-8",
         headers={
             "Asr-Engine": "efir",
@@ -130,7 +136,13 @@ def _as_wav(raw: StagedMedia, storage: MediaStorage, max_bytes: int) -> StagedMe
     return wav
 
 
-def render_asr(transcript: Transcript, output: str, *, word_timestamps: bool) -> bytes:
+def render_asr(
+    transcript: Transcript,
+    output: str,
+    *,
+    word_timestamps: bool,
+    shot_changes: Sequence[float] = (),
+) -> bytes:
     """The transcript as whisper-asr-webservice writes ``output``."""
     texts = [segment.text.strip() for segment in transcript.segments]
     if output == "txt":
@@ -151,4 +163,4 @@ def render_asr(transcript: Transcript, output: str, *, word_timestamps: bool) ->
             "text": transcript.text,
         }
         return json.dumps(body, ensure_ascii=False).encode()
-    return render(transcript, output)
+    return render(transcript, output, shot_changes=shot_changes)

@@ -123,7 +123,12 @@ async def create_transcription(
     if response_format == "text":
         body = (transcript.text + "\n").encode()
     else:
-        body = render(transcript, response_format, title=finished.clip.title)
+        body = render(
+            transcript,
+            response_format,
+            title=finished.clip.title,
+            shot_changes=finished.shot_changes,
+        )
     return Response(body, media_type=_TEXT_MEDIA_TYPE, headers=headers)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
 from api.deps import SessionDep
@@ -17,7 +16,7 @@ from efir.db import TranscriptRevision
 from efir.exports import CueRules, export_format, quality_check, render
 from efir.exports.naming import content_disposition, export_filename
 from efir.jobs.lifecycle import add_glossary_term
-from efir.media.analyses import load_analysis
+from efir.media.analyses import load_shot_changes
 from efir.media.clips import get_clip
 from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
@@ -72,7 +71,7 @@ def export_transcript(
         clip=clip,
         mark_checks=mark_checks,
         numbers=numbers,
-        shot_changes=_shot_changes(session, clip_id) or (),
+        shot_changes=load_shot_changes(session, clip_id) or (),
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
     return Response(
@@ -99,7 +98,7 @@ def export_quality(
     a rule (reading speed, duration, line length and count, gap, shot-change distance),
     with its time and the reason in Russian and English."""
     row = _revision(session, clip_id, revision)
-    shots = _shot_changes(session, clip_id)
+    shots = load_shot_changes(session, clip_id)
     rules, violations = quality_check(
         Transcript.from_dict(row.data),
         format_name,
@@ -110,13 +109,6 @@ def export_quality(
     return QcReportPublic.from_check(
         clip_id, row.revision, format_name, rules, violations, shots_known=shots is not None
     )
-
-
-def _shot_changes(session: Session, clip_id: str) -> list[float] | None:
-    """The clip's shot changes (s) as the worker stored them; None if never measured (audio
-    only, or a clip older than the measurement)."""
-    shots = load_analysis(session, clip_id, "shots")
-    return None if shots is None else [float(time_s) for time_s in shots["times_s"]]
 
 
 @router.patch("/{clip_id}")

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from efir.db import ClipAnalysis
 
-__all__ = ["PEAKS", "load_analysis", "save_analysis"]
+__all__ = ["PEAKS", "SHOTS", "load_analysis", "load_shot_changes", "save_analysis"]
 
 # The editor's waveform: {"bucket_s", "scale", "peaks": [int]} (worker/stages/peaks.py).
 PEAKS = "peaks"
+# The picture's shot changes: {"times_s": [float]} (worker/stages/shots.py).
+SHOTS = "shots"
 
 
 def save_analysis(session: Session, clip_id: str, kind: str, data: dict[str, Any]) -> None:
@@ -35,3 +37,10 @@ def load_analysis(session: Session, clip_id: str, kind: str) -> dict[str, Any] |
     return session.scalar(
         select(ClipAnalysis.data).where(ClipAnalysis.clip_id == clip_id, ClipAnalysis.kind == kind)
     )
+
+
+def load_shot_changes(session: Session, clip_id: str) -> list[float] | None:
+    """The clip's shot changes (s), which subtitle exports are timed to; None if never
+    measured (audio only, or a clip transcribed before the measurement existed)."""
+    shots = load_analysis(session, clip_id, SHOTS)
+    return None if shots is None else [float(time_s) for time_s in shots["times_s"]]

@@ -41,6 +41,7 @@ from efir.db import Clip, Job, JobState
 from efir.errors import MediaError
 from efir.exports import export_format, render
 from efir.jobs.lifecycle import JobQueue, create_job, get_job, send_to_workers
+from efir.media.analyses import load_shot_changes
 from efir.media.clips import record_clip
 from efir.media.probe import probe_media
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
@@ -217,8 +218,10 @@ class FolderWatcher:
             media = sidecar_path.with_name(sidecar_path.name.removesuffix(_SIDECAR))
             if job.state is JobState.DONE and self.options.exports:
                 transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
+                shots = load_shot_changes(session, job.clip_id) or []
                 sidecar["exports"] = [
-                    _write_export(media, transcript, name).name for name in self.options.exports
+                    _write_export(media, transcript, name, shots).name
+                    for name in self.options.exports
                 ]
             sidecar.update(state=job.state.value, error=job.error, finished_at=_now())
         _write_json(sidecar_path, sidecar)
@@ -267,9 +270,11 @@ def _move(path: Path, target_dir: Path, sidecar: dict[str, Any]) -> Path:
     return target
 
 
-def _write_export(media: Path, transcript: Transcript, name: str) -> Path:
+def _write_export(
+    media: Path, transcript: Transcript, name: str, shot_changes: list[float]
+) -> Path:
     target = media.with_suffix(f".{export_format(name).extension}")
-    _write_atomic(target, render(transcript, name))
+    _write_atomic(target, render(transcript, name, shot_changes=shot_changes))
     return target
 
 

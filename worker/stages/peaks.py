@@ -9,13 +9,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from efir.media.analyses import PEAKS
 from worker.stages.chunk_plan import read_pcm
 from worker.stages.media import SAMPLE_RATE
 
-__all__ = ["BUCKET_SAMPLES", "PEAKS_KIND", "PEAK_SCALE", "peaks_of_pcm", "waveform_peaks"]
+__all__ = ["BUCKET_SAMPLES", "PEAK_SCALE", "peaks_of_pcm", "waveform_peaks"]
 
-PEAKS_KIND = PEAKS  # the analysis kind (efir.media.analyses) the API serves
 BUCKET_SAMPLES = SAMPLE_RATE // 100  # 10 ms: four buckets to a 25 fps frame
 PEAK_SCALE = 255
 _READ_S = 60.0  # a long programme is read from its raw file a minute at a time

@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.logging
 from scenedetect import ContentDetector, FrameTimecode
 
 from efir.errors import MediaError
@@ -65,7 +66,8 @@ def scene_scores(
     """Every frame scdet scores over ``options.candidate_threshold``, with its
     ContentDetector's verdict over it and the frame before if ``confirm``."""
     try:
-        with av.open(str(media_path)) as container:
+        # scdet logs every candidate at info level: kept out of the worker's log.
+        with av.logging.Capture(True), av.open(str(media_path)) as container:
             if not container.streams.video:
                 return []
             return list(_scores(container, options, confirm=confirm))
