@@ -47,6 +47,7 @@ def add_cut_command(commands: Any) -> None:
 def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
     from efir.cuts.jobs import require_media
     from efir.db import make_engine, make_session_factory, migrate
+    from efir.media.analyses import load_shot_changes
     from efir.media.clips import get_clip
     from efir.media.storage import make_storage
     from efir.transcripts.model import Transcript
@@ -70,11 +71,12 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
             require_media(clip, video=request.format.has_video)
             transcript = Transcript.from_dict(latest_revision(session, clip.id).data)
             media_key = clip.media_key
+            shot_changes = load_shot_changes(session, clip.id) or ()
     finally:
         engine.dispose()
     storage = make_storage(settings)
     with storage.local_copy(media_key) as media, tempfile.TemporaryDirectory() as scratch:
-        output = render_cut(media, transcript, request, Path(scratch))
+        output = render_cut(media, transcript, request, Path(scratch), shot_changes=shot_changes)
         shutil.copyfile(output.media, args.out)
         if output.subtitles is not None:
             shutil.copyfile(output.subtitles, args.out.with_suffix(output.subtitles.suffix))

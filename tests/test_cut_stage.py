@@ -11,6 +11,7 @@ from PIL import Image, ImageChops
 from rapidfuzz import fuzz
 from support.cut_support import ffprobe_streams, seed_transcript
 
+from efir.cuts.overlay import cut_cues, shots_within
 from efir.cuts.spec import CutFormat, CutRequest, SubtitleMode
 from efir.errors import InvalidCutError
 from worker.stages.cut import render_cut
@@ -93,3 +94,21 @@ def test_video_of_a_sound_file_is_refused(tmp_path: Path) -> None:
         render_cut(
             SEED / "seed.wav", seed_transcript(), CutRequest(start_s=START_S, end_s=END_S), tmp_path
         )
+
+
+def test_a_cuts_cues_are_timed_to_the_shot_changes_inside_it() -> None:
+    """The clip's shot changes, moved onto the cut's timeline, time its subtitles as they
+    time the clip's export: no cue edge 1-11 frames from a change inside the cut."""
+    transcript = seed_transcript()
+    start_s, end_s, fps = 40.0, 70.0, 25.0
+    plain = cut_cues(transcript, start_s, end_s, fps)
+    # A change 5 frames after a cue's start in the untimed cues, as an editor cuts early.
+    change_s = start_s + plain[1].start + 5 / fps
+    assert shots_within([10.0, change_s, 90.0], start_s, end_s) == [change_s - start_s]
+
+    timed = cut_cues(transcript, start_s, end_s, fps, [10.0, change_s, 90.0])
+    edges = [frame for cue in timed for frame in (cue.start * fps, cue.end * fps)]
+    change_frame = (change_s - start_s) * fps
+    assert not [e for e in edges if 0.5 < abs(e - change_frame) < 11.5]
+    assert [cue.text for cue in timed] == [cue.text for cue in plain]
+    assert timed != plain

@@ -21,6 +21,7 @@ from efir.cuts.timeline import quote_frames
 from efir.db import Clip, Cut
 from efir.errors import EfirError, InvalidCutError, NotFoundError
 from efir.logs import log_context
+from efir.media.analyses import load_shot_changes
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
 from worker.stages.cut import AUDIO_FPS, CutMedia, render_cut, render_reel
@@ -80,6 +81,7 @@ def _render_quote(session: Session, storage: MediaStorage, cut: Cut, scratch: Pa
             transcript,
             CutRequest.from_dict(cut.spec),
             scratch,
+            shot_changes=load_shot_changes(session, clip.id) or (),
             on_progress=_ProgressWriter(session, cut.id),
         )
     _finish(

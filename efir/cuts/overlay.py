@@ -5,22 +5,40 @@ and the speaker's caption as a lower third for its first seconds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pysubs2
 
 from efir.cuts.spec import CutSpan, cropped_transcript
 from efir.exports import Cue, CueRules, build_cues
 from efir.transcripts.model import Speaker, Transcript
 
-__all__ = ["LOWER_THIRD_S", "cut_cues", "lower_third_speaker", "render_ass"]
+__all__ = ["LOWER_THIRD_S", "cut_cues", "lower_third_speaker", "render_ass", "shots_within"]
 
 LOWER_THIRD_S = 4.0
 _WHITE = pysubs2.Color(255, 255, 255)
 _BOX = pysubs2.Color(0, 0, 0, 0)  # ASS alpha 0: an opaque box, legible over any picture
 
 
-def cut_cues(transcript: Transcript, start_s: float, end_s: float, fps: float) -> list[Cue]:
-    """Cues of the words within [start_s, end_s], timed from ``start_s``, at ``fps``."""
-    return build_cues(cropped_transcript(transcript, start_s, end_s), CueRules(fps=fps))
+def cut_cues(
+    transcript: Transcript,
+    start_s: float,
+    end_s: float,
+    fps: float,
+    shot_changes: Sequence[float] = (),
+) -> list[Cue]:
+    """Cues of the words within [start_s, end_s], timed from ``start_s``, at ``fps``, and
+    to the clip's ``shot_changes`` (s on the clip) inside the cut."""
+    return build_cues(
+        cropped_transcript(transcript, start_s, end_s),
+        CueRules(fps=fps),
+        shots_within(shot_changes, start_s, end_s),
+    )
+
+
+def shots_within(shot_changes: Sequence[float], start_s: float, end_s: float) -> list[float]:
+    """The shot changes strictly inside [start_s, end_s], on the cut's own timeline."""
+    return [t - start_s for t in shot_changes if start_s < t < end_s]
 
 
 def lower_third_speaker(transcript: Transcript, span: CutSpan) -> Speaker | None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import ffmpeg
 
-from efir.cuts.overlay import cut_cues, lower_third_speaker, render_ass
+from efir.cuts.overlay import cut_cues, lower_third_speaker, render_ass, shots_within
 from efir.cuts.spec import (
     CutFormat,
     CutRequest,
@@ -150,10 +150,12 @@ def render_cut(
     request: CutRequest,
     out_dir: Path,
     *,
+    shot_changes: Sequence[float] = (),
     on_progress: Callable[[float], None] | None = None,
 ) -> CutOutput:
-    """Cut ``request`` out of ``media_path`` into ``out_dir``; InvalidCutError for a cut
-    the media cannot give (video of an audio file), MediaError if ffmpeg fails."""
+    """Cut ``request`` out of ``media_path`` into ``out_dir``, its subtitles timed to the
+    clip's ``shot_changes`` (s); InvalidCutError for a cut the media cannot give (video of
+    an audio file), MediaError if ffmpeg fails."""
     source = probe_source(media_path)
     if request.format.has_video and source.fps is None:
         raise InvalidCutError(
@@ -169,14 +171,21 @@ def render_cut(
         # The clip's own subtitle export of the words inside the cut, timed from its start.
         subtitles = out_dir / f"cut.{export_format(request.sidecar).extension}"
         cropped = cropped_transcript(transcript, start_s, end_s)
-        subtitles.write_bytes(render(cropped, request.sidecar, rules=CueRules(fps=fps)))
+        subtitles.write_bytes(
+            render(
+                cropped,
+                request.sidecar,
+                rules=CueRules(fps=fps),
+                shot_changes=shots_within(shot_changes, start_s, end_s),
+            )
+        )
     script = None
     if request.subtitles is SubtitleMode.BURN or request.lower_third:
         script = out_dir / "cut.ass"
         burned = request.subtitles is SubtitleMode.BURN
         script.write_text(
             render_ass(
-                cut_cues(transcript, start_s, end_s, fps) if burned else [],
+                cut_cues(transcript, start_s, end_s, fps, shot_changes) if burned else [],
                 width=source.width,
                 height=source.height,
                 lower_third=lower_third_speaker(transcript, span) if request.lower_third else None,
