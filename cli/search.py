@@ -5,6 +5,8 @@
 transcript's words that matched); ``--exact`` leaves sound-alike hits out;
 ``--json-page`` prints the page around that list: the ranking (``bm25``, or
 ``recent-first`` when only the newest matches were ranked) and the next cursor.
+A page whose exact hits end short is topped up with the sound-alike ones that follow
+(``search_filled``).
 """
 
 from __future__ import annotations

@@ -99,16 +99,17 @@ def deletions(key: str, depth: int) -> set[str]:
 
 def vowel_edits(key: str) -> set[str]:
     """The key with one vowel replaced or inserted: the keys a dictionary word one vowel
-    away stores (its key alone), as ``deletions`` gives those with a letter less."""
-    cuts = [(key[:i], key[i:]) for i in range(len(key) + 1)]
-    replaced = {
-        left + vowel + right[1:]
-        for left, right in cuts
-        if right[:1] in KEY_VOWELS and right
-        for vowel in KEY_VOWELS
-    }
-    inserted = {left + vowel + right for left, right in cuts for vowel in KEY_VOWELS}
-    return {_collapse(edited) for edited in replaced | inserted} - {key}
+    away stores (its key alone), as ``deletions`` gives those with a letter less. An edit
+    that doubles a letter is left out: no key holds a double."""
+    edits = set()
+    for i in range(len(key) + 1):
+        left, right = key[:i], key[i:]
+        for vowel in KEY_VOWELS:
+            if vowel not in (left[-1:], right[:1]):
+                edits.add(left + vowel + right)
+            if right[:1] in KEY_VOWELS and vowel not in (left[-1:], right[:1], right[1:2]):
+                edits.add(left + vowel + right[1:])
+    return edits
 
 
 def _consonants(key: str) -> str:
