@@ -15,6 +15,7 @@ halves a long programme runs apart: per chunk, then once over the whole programm
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -131,27 +132,32 @@ def run_pipeline(
     info = probe(media_path, max_duration_s=options.max_duration_s)
     audio = decode_audio(media_path, info=info, max_duration_s=options.max_duration_s)
     # The editor's waveform, from the audio already decoded: no second decode later.
-    analyses = {PEAKS: waveform_peaks([audio])}
+    analyses: dict[str, dict[str, Any]] = {PEAKS: waveform_peaks([audio])}
     report(JobState.DECODING, 1.0)
-    transcript = recognise(
-        audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
-    )
-    if not options.find_speakers:
-        result = PipelineResult(transcript, analyses=analyses)
-        return with_shots(result, media_path, options, has_video=info.has_video)
-    report(JobState.SPEAKERS, 0.0)
-    embeddings = embed_speech(transcript, audio, options=options.diarize)
-    result = name_speakers(
-        transcript,
-        embeddings,
-        media_path,
-        options,
-        has_video=info.has_video,
-        known_voices=known_voices,
-        on_progress=report,
-    )
-    result = replace(result, analyses={**result.analyses, **analyses})
-    return with_shots(result, media_path, options, has_video=info.has_video)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shots") as picture:
+        # Shot changes need only the picture: found beside ASR (one thread), so a core the
+        # decoder leaves idle does the work and the transcript is not later for it.
+        shots = picture.submit(detect_shots, media_path, options.shots) if info.has_video else None
+        transcript = recognise(
+            audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
+        )
+        if options.find_speakers:
+            report(JobState.SPEAKERS, 0.0)
+            embeddings = embed_speech(transcript, audio, options=options.diarize)
+            result = name_speakers(
+                transcript,
+                embeddings,
+                media_path,
+                options,
+                has_video=info.has_video,
+                known_voices=known_voices,
+                on_progress=report,
+            )
+        else:
+            result = PipelineResult(transcript)
+        if shots is not None:
+            analyses[SHOTS] = {"times_s": shots.result()}
+    return replace(result, analyses={**result.analyses, **analyses})
 
 
 def with_shots(
