@@ -28,4 +28,5 @@ def test_an_analysis_is_replaced_and_goes_with_its_clip(database_url: str) -> No
 
         session.delete(clip)
         session.commit()
-        assert session.scalar(select(func.count()).select_from(ClipAnalysis)) == 0
+        left = select(func.count()).where(ClipAnalysis.clip_id == clip.id)
+        assert session.scalar(left) == 0

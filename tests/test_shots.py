@@ -137,7 +137,7 @@ def test_the_pipeline_keeps_the_shot_changes_of_a_video(
     settings = Settings(cache_dir=tmp_path / "cache", cpu_threads=1)
     options = replace(pipeline_options_from_settings(settings), find_speakers=False)
     result = run_pipeline(SHOTS_CLIP, options)
-    assert result.analyses == {"shots": {"times_s": detected}}
+    assert result.analyses["shots"] == {"times_s": detected}
     assert result.transcript.segments  # the words the cues are then cut from
     # Audio alone has no picture to measure.
     audio = run_pipeline(FIXTURES / "second" / "second.wav", options)
