@@ -108,6 +108,11 @@ def test_known_words_acronyms_latin_and_glossary_names_are_not_non_words(word: s
     assert not is_non_word(word, protected)
 
 
+def test_a_quoted_glossary_name_is_protected_without_its_quotes() -> None:
+    protected = Glossary.from_text("Народная партия «Ак жол»\nТОО «Жасыл ел»").protected_words
+    assert not is_non_word("жол", protected) and not is_non_word("Жасыл", protected)
+
+
 def test_a_misheard_glossary_name_is_still_a_non_word() -> None:
     protected = Glossary.load(SEED / "seed.glossary").protected_words
     assert is_non_word("Костоне", protected)
