@@ -76,7 +76,8 @@ class Glossary:
     def protected_words(self) -> frozenset[str]:
         """Lower-case stems of the terms' words, which the non-word repair leaves alone
         in any inflection ("Костанае", "Спанова")."""
-        words = (_key(word) for term in self.terms for word in term.split())
+        # Quotes belong to the term, not its words: «Ак stays protected as «ак».
+        words = (_key(word).strip(_PUNCTUATION) for term in self.terms for word in term.split())
         return frozenset(w[:-2] if len(w) > 5 else w for w in words if len(w) >= 3)
 
     @property

@@ -122,6 +122,24 @@ def test_seed_with_glossary_is_within_bounds_and_spells_the_terms(
 
 
 @pytest.mark.slow
+def test_a_glossary_never_damages_what_was_heard_right(
+    options: PipelineOptions, plain_transcript: Transcript
+) -> None:
+    # Terms that complete a phrase the seed says right with a near-miss of its next word
+    # (the text alone would write «глобальной стартегии», «неправительственный сектар»),
+    # and a name in quotes spelled like an ordinary phrase of the seed («успешный опыт»).
+    # Only the glossary's corrections are on (no prompt), so the decode is the plain one.
+    traps = Glossary.from_text(
+        "ТОО «Глобальная стартегия»\nфонд «Неправительственный сектар»\n"
+        "компания «Успешный опыт»\nНародная партия «Ак жол»"
+    )
+    trapped = run_pipeline(SEED / "seed.wav", replace(options, glossary=traps)).transcript
+    assert "глобальной стратегии" in plain_transcript.text
+    assert "неправительственный сектор" in plain_transcript.text
+    assert trapped.text == plain_transcript.text
+
+
+@pytest.mark.slow
 def test_regions_the_batched_decoder_drops_are_recovered(options: PipelineOptions) -> None:
     # With faster-whisper's own VAD settings the batched pipeline returns nothing
     # for the correspondent's turn at 103.4–115.8 s; the repair must fill it.

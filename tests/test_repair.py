@@ -108,6 +108,11 @@ def test_known_words_acronyms_latin_and_glossary_names_are_not_non_words(word: s
     assert not is_non_word(word, protected)
 
 
+def test_a_quoted_glossary_name_is_protected_without_its_quotes() -> None:
+    protected = Glossary.from_text("Народная партия «Ак жол»\nТОО «Жасыл ел»").protected_words
+    assert not is_non_word("жол", protected) and not is_non_word("Жасыл", protected)
+
+
 def test_a_misheard_glossary_name_is_still_a_non_word() -> None:
     protected = Glossary.load(SEED / "seed.glossary").protected_words
     assert is_non_word("Костоне", protected)
@@ -124,8 +129,16 @@ def test_choose_keeps_the_original_when_the_audio_disagrees_or_no_candidate_wins
     options = RepairOptions(frequency_weight=0.0, cost_weight=0.0, margin=2.0, clear_win=0.5)
     far = {"казахстине": -10.0, "казахстане": -13.0}
     assert choose("казахстине", {"казахстане": 0.5}, far, options) is None
-    tie = {"проехто": -10.0, "проекта": -10.5, "проекте": -10.6}
-    assert choose("проехто", {"проекта": 1.0, "проекте": 1.0}, tie, options) is None
+    tie = {"просум": -10.0, "просим": -10.5, "просом": -10.6}
+    assert choose("просум", {"просим": 1.0, "просом": 1.0}, tie, options) is None
+
+
+def test_choose_takes_the_best_form_when_only_forms_of_one_word_compete() -> None:
+    options = RepairOptions(frequency_weight=0.0, cost_weight=0.0, margin=2.0, clear_win=0.5)
+    forms = {"проехто": -10.0, "проекта": -10.5, "проекте": -10.6}
+    assert choose("проехто", {"проекта": 1.0, "проекте": 1.0}, forms, options) == "проекта"
+    rival = {**forms, "проекция": -10.55}
+    assert choose("проехто", {"проекта": 1, "проекте": 1, "проекция": 1}, rival, options) is None
 
 
 def _words(text: str) -> list[Word]:

@@ -346,8 +346,7 @@ def _glossary_heard(words: list[Word], score: Scorer, glossary: Glossary) -> lis
         heard_score, corrected_score = score(
             [_joined(context), _joined(corrected)], context[0].start, context[-1].end
         )
-        core = _WORD_CORE.sub(r"\2", words[i].word.strip())
-        allowed = 0.0 if core and is_ordinary_word(core) else GLOSSARY_NAME_MARGIN
+        allowed = 0.0 if _is_ordinary(words[i].word) else GLOSSARY_NAME_MARGIN
         if corrected_score >= heard_score - allowed:
             result[i] = replace(words[i], word=proposed[i])
     return result
@@ -358,10 +357,21 @@ def _joined(words: Sequence[Word]) -> str:
 
 
 def _glossary_corrected(words: list[Word], glossary: Glossary) -> list[Word]:
+    """Glossary corrections by text alone (no encoder output at hand): non-words and
+    names only. An ordinary word needs the audio's agreement (`_glossary_heard`): on the
+    seed, «неправительственного сектора» became «сектара» next to a term «...сектар»."""
     if not glossary:
         return words
     proposed = correct_words([w.word for w in words], glossary)
-    return [replace(w, word=p) for w, p in zip(words, proposed, strict=True)]
+    return [
+        w if _is_ordinary(w.word) else replace(w, word=p)
+        for w, p in zip(words, proposed, strict=True)
+    ]
+
+
+def _is_ordinary(word: str) -> bool:
+    core = _WORD_CORE.sub(r"\2", word.strip())
+    return bool(core) and is_ordinary_word(core)
 
 
 def _window_scorer(

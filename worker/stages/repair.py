@@ -211,7 +211,9 @@ def choose(
     scores: dict[str, float],
     options: RepairOptions,
 ) -> str | None:
-    """The candidate to write instead of `original`, or None to keep it."""
+    """The candidate to write instead of `original`, or None to keep it. Only another
+    word can stand in the best one's way, not another form of it: «Казахстане» beside
+    «Казахстана» is still the word heard, and better than the non-word «Казахстине»."""
     ranked = sorted(
         (
             scores[text] + options.frequency_weight * _frequency(text) - options.cost_weight * cost,
@@ -224,7 +226,8 @@ def choose(
     best_score, best = ranked[-1]
     if best_score < scores[original] - options.margin:
         return None
-    if len(ranked) > 1 and best_score - ranked[-2][0] < options.clear_win:
+    rivals = [score for score, text in ranked[:-1] if _lemma(text) != _lemma(best)]
+    if rivals and best_score - rivals[-1] < options.clear_win:
         return None
     return best
 
@@ -414,6 +417,11 @@ def _other_edits(text: str) -> Iterable[tuple[str, float]]:
 
 def _is_name(text: str) -> bool:
     return any(PROPER_GRAMMEMES & set(p.tag.grammemes) for p in analyzer().parse(text))
+
+
+def _lemma(text: str) -> str:
+    """A word's most likely dictionary form; several words stand for themselves."""
+    return text if " " in text else str(analyzer().parse(text)[0].normal_form)
 
 
 def _only_a_name(text: str) -> bool:
