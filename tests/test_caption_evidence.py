@@ -14,6 +14,7 @@ from efir.exports import render
 from efir.exports.text import CHECK_MARK
 from efir.transcripts.edits import apply_edits
 from efir.transcripts.model import Segment, Speaker, SpeakerSource, Transcript
+from efir.voices.registry import KnownVoice, match_known_voices
 from worker.stages.caption_evidence import (
     CHECK_BELOW,
     Anchor,
@@ -283,3 +284,25 @@ def test_a_short_odd_stretch_in_the_captioned_voice_s_run_keeps_the_name_unsure(
         assert decision.confidence[2] < CHECK_BELOW
     else:
         assert decision.labels[2] not in decision.anchors
+
+
+def test_a_captioned_speaker_never_links_to_another_person_s_voice() -> None:
+    """A caption says who speaks: a registry voice that merely sounds alike (a close
+    voice from another clip) under another name is not linked, so it neither learns
+    from this speaker nor gets renamed after them; the same name is linked."""
+    rng = np.random.default_rng(5)
+    bekov = _voice(rng)
+    registry = [KnownVoice("v1", "Арман БЕКОВ", None, None, bekov)]
+
+    def matched(speaker: Speaker) -> Speaker:
+        transcript = Transcript(
+            duration=10.0, language="ru", model="test", segments=(), speakers=(speaker,)
+        )
+        close = {speaker.id: _segment(rng, bekov, 0.97)}
+        return match_known_voices(transcript, close, registry).speakers[0]
+
+    other = matched(Speaker(id="S1", name="Марат АХМЕТОВ"))
+    assert other.voice_id is None and other.name == "Марат АХМЕТОВ"
+    assert matched(Speaker(id="S1", name="Арман Беков")).voice_id == "v1"
+    unnamed = matched(Speaker(id="S1"))
+    assert unnamed.voice_id == "v1" and unnamed.name == "Арман БЕКОВ"

@@ -167,7 +167,10 @@ def match_known_voices(
     threshold: float = MATCH_THRESHOLD,
 ) -> Transcript:
     """Speakers whose voice is in the registry get its id, and its name, title and role
-    where the clip itself (a caption) did not already say who they are."""
+    where the clip itself (a caption) did not already say who they are. A captioned
+    speaker whose voice sounds like somebody else's registry voice is not linked to it:
+    the caption says who speaks, and that voice must not learn from (or be renamed
+    after) another person."""
     by_id = {v.id: v for v in voices}
     matches = match_centroids(centroids, {v.id: v.centroid for v in voices}, threshold=threshold)
 
@@ -177,7 +180,8 @@ def match_known_voices(
             return speaker
         voice = by_id[match.voice_id]
         if speaker.name:
-            return replace(speaker, voice_id=voice.id)
+            same = _same_name(voice.name, speaker.name)
+            return replace(speaker, voice_id=voice.id) if same else speaker
         return replace(
             speaker,
             voice_id=voice.id,

@@ -406,21 +406,26 @@ def _split_segment(
     index: int,
     labels: dict[tuple[int, int | None], tuple[str, SpeakerSource | None, float]],
 ) -> list[Segment]:
-    """The ASR segment cut where its words change speaker, each part with its evidence."""
+    """The ASR segment cut where its words change speaker, or pass between speech a caption
+    was seen over and speech that is only the same voice (different evidence: one may
+    teach the registry and is never flagged, the other may be), each part with its
+    evidence."""
     if not segment.words:
         speaker, source, confidence = labels[(index, None)]
         return [_decided(segment, speaker, [(source, confidence, 1.0)])]
-    groups: list[tuple[str, list[Word], list[tuple[SpeakerSource | None, float, float]]]] = []
+    Group = tuple[tuple[str, bool], list[Word], list[tuple[SpeakerSource | None, float, float]]]
+    groups: list[Group] = []
     for i, word in enumerate(segment.words):
         speaker, source, confidence = labels[(index, i)]
+        key = (speaker, source is SpeakerSource.CAPTION)
         weight = max(word.end - word.start, 0.01)
-        if groups and groups[-1][0] == speaker:
+        if groups and groups[-1][0] == key:
             groups[-1][1].append(word)
             groups[-1][2].append((source, confidence, weight))
         else:
-            groups.append((speaker, [word], [(source, confidence, weight)]))
+            groups.append((key, [word], [(source, confidence, weight)]))
     if len(groups) == 1:
-        return [_decided(segment, groups[0][0], groups[0][2])]
+        return [_decided(segment, groups[0][0][0], groups[0][2])]
     return [
         _decided(
             replace(
@@ -433,7 +438,7 @@ def _split_segment(
             speaker,
             evidence,
         )
-        for speaker, words, evidence in groups
+        for (speaker, _), words, evidence in groups
     ]
 
 
