@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pymorphy3
 
+from efir.morphology import analyzer
 from efir.search import ClipMeta
 from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript
 
@@ -178,14 +179,9 @@ _EXCLUDED_TAGS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
-
-
 @cache
 def _lexeme(word: str, pos: str) -> pymorphy3.analyzer.Parse:
-    parses = [p for p in _morph().parse(word) if pos == p.tag.POS] or _morph().parse(word)
+    parses = [p for p in analyzer().parse(word) if pos == p.tag.POS] or analyzer().parse(word)
     return parses[0]
 
 
@@ -204,7 +200,7 @@ def _tail(pos: str, per_prefix: int) -> list[str]:
     words = []
     for prefix in TAIL_PREFIXES:
         found = 0
-        for _word, tag, normal_form, _, index in _morph().dictionary.iter_known_words(prefix):
+        for _word, tag, normal_form, _, index in analyzer().dictionary.iter_known_words(prefix):
             if index == 0 and pos == tag.POS and not (_EXCLUDED_TAGS & tag.grammemes):
                 words.append(normal_form)
                 found += 1

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pymorphy3
+from efir.morphology import analyzer
 
 __all__ = [
     "TERM_JOINER",
@@ -79,17 +79,12 @@ def tokenize(text: str) -> Iterator[Token]:
         yield Token(match.group(), match.start(), match.end())
 
 
-@lru_cache(maxsize=1)
-def _analyzer() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
-
-
 @lru_cache(maxsize=262_144)
 def _dictionary_lemmas(word: str) -> frozenset[str]:
     """All normal forms pymorphy3 offers for a lower-case word (ё kept for the analyser)."""
     if word.isdigit():
         return frozenset({word})
-    return frozenset(normalise(p.normal_form) for p in _analyzer().parse(word))
+    return frozenset(normalise(p.normal_form) for p in analyzer().parse(word))
 
 
 @lru_cache(maxsize=65_536)
@@ -105,7 +100,7 @@ def _place_of_adjective(lemma: str) -> frozenset[str]:
         if not lemma.endswith(suffix) or len(lemma) <= len(suffix) + 2:
             continue
         noun = lemma[: -len(suffix)] + ending
-        for parse in _analyzer().parse(noun):
+        for parse in analyzer().parse(noun):
             if "Geox" in parse.tag and normalise(parse.normal_form) == noun:
                 if parse.is_known:
                     known.add(noun)
@@ -152,7 +147,7 @@ _OTHER_LEXEMES = frozenset({"PRTF", "PRTS", "GRND"})
 def lemma_forms(lemma: str) -> frozenset[str]:
     """Every inflected form of a lemma (ё → е), none for function words."""
     forms = {lemma}
-    for parse in _analyzer().parse(lemma):
+    for parse in analyzer().parse(lemma):
         if normalise(parse.normal_form) != lemma:
             continue
         if parse.tag.POS in _FUNCTION_WORDS:
@@ -168,4 +163,4 @@ def lemma_forms(lemma: str) -> frozenset[str]:
 @lru_cache(maxsize=262_144)
 def is_dictionary_word(word: str) -> bool:
     """Whether the form is in pymorphy3's dictionary (a misheard non-word is not)."""
-    return bool(_analyzer().word_is_known(word.lower()))
+    return bool(analyzer().word_is_known(word.lower()))

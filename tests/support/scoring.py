@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 
-import pymorphy3
+from efir.morphology import analyzer
 
 __all__ = ["cer", "load_truth_text", "non_word_rate", "normalise", "wer"]
 
@@ -50,14 +49,11 @@ def non_word_rate(hypothesis: str, reference: str, glossary: Iterable[str] = ())
     unknown = [
         w
         for w in words
-        if not any(ch.isdigit() for ch in w) and w not in allowed and not _morph().word_is_known(w)
+        if not any(ch.isdigit() for ch in w)
+        and w not in allowed
+        and not analyzer().word_is_known(w)
     ]
     return len(unknown) / max(len(words), 1)
-
-
-@cache
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer(lang="ru")
 
 
 def load_truth_text(truth_path: Path) -> str:
