@@ -7,6 +7,7 @@ import re
 import subprocess
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,13 @@ from support.der import read_wav_16k, truth_speaker_transcript, truth_transcript
 
 from efir.exports import render
 from efir.transcripts.model import ROLE_LABELS_RU, Segment, Speaker, SpeakerRole, Transcript
-from worker.stages.captions import CaptionOptions, read_caption_text, read_captions
+from worker.stages.captions import (
+    CaptionOptions,
+    _keyframe_times,
+    _scan_times,
+    read_caption_text,
+    read_captions,
+)
 from worker.stages.diarize import diarize
 from worker.stages.roles import assign_roles
 
@@ -170,3 +177,24 @@ def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:
     names = {s.id: s.name for s in result.speakers}
     assert _norm(names["vanwaudenberg"]) == _norm(_truth_captions()["vanwaudenberg"][0])
     assert names["kakenov"] is None and names["spanov"] is None
+
+
+@pytest.mark.parametrize("clip", ["seed/seed", "captions/test/test2"])
+def test_the_caption_scan_never_leaves_a_step_unseen_and_decodes_keyframes_where_it_can(
+    clip: str,
+) -> None:
+    """Samples at most a step apart over the speech (a 2 s caption cannot slip between
+    two), and with the fixtures' 4 s keyframe spacing at least 40 % of them keyframes,
+    which decode as a single frame."""
+    stem = Path(__file__).resolve().parent.parent / "fixtures" / clip
+    transcript = truth_transcript(stem.with_suffix(".truth.json"))
+    speech = [(s.start, s.end) for s in transcript.segments]
+    keyframes, _ = _keyframe_times(stem.with_suffix(".mp4"))
+    options = CaptionOptions()
+    times = _scan_times(speech, keyframes, options)
+    for start, end in speech:
+        inside = [t for t in times if start - options.scan_step_s < t < end + options.scan_step_s]
+        edges = [start - options.scan_step_s / 4, *inside, end]
+        assert max(b - a for a, b in pairwise(edges)) <= options.scan_step_s
+    free = sum(any(abs(t - k) < 1e-3 for k in keyframes) for t in times)
+    assert free >= 0.4 * len(times)

@@ -7,7 +7,9 @@ diarizer's pass-2 clustering (worker/stages/diarize.py) takes that as constraint
   different captions never are (cannot-link), so two close voices with their own
   captions stay apart;
 * under one caption (a two-shot) the voice with most speech is the captioned one;
-  a clearly different voice there is somebody else and may not take that name;
+  a clearly different voice there is somebody else: it may not take that name and,
+  unless it is plainly an unnamed voice of the clip, is a speaker of its own (a short
+  stretch with no pause from the captioned voice is that voice, but only "same voice");
 * an uncaptioned stretch joins a captioned speaker only when its voice is clearly
   the same (`join_similarity`, stricter than the plain same-speaker threshold);
   otherwise it stays with the unnamed speakers (a role or «Голос» later);
@@ -35,7 +37,6 @@ __all__ = [
     "Decision",
     "EvidenceOptions",
     "caption_anchors",
-    "caption_seen_part",
     "caption_tails",
     "decide",
     "mark_checks",
@@ -137,7 +138,7 @@ def caption_anchors(
     return result
 
 
-def caption_seen_part(
+def _caption_seen_part(
     members: np.ndarray,
     chunks: Sequence[Chunk],
     key: str,
@@ -178,7 +179,7 @@ def caption_tails(
     for i, members in enumerate(segments):
         if decision.sources[i] is SpeakerSource.CAPTION:
             key = decision.anchors[int(decision.labels[i])].key
-            cuts[i] = caption_seen_part(members, chunks, key, captions, options)[1]
+            cuts[i] = _caption_seen_part(members, chunks, key, captions, options)[1]
     seen = [vectors[segments[i][:cut]].mean(axis=0) for i, cut in cuts.items()]
     seen_voice = (
         _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(cuts)]) if seen else {}

@@ -1,8 +1,9 @@
 """On-screen captions: the lower-third name and title, read from the picture over time.
 
-`scan_captions` samples the picture every `scan_step_s` over the speech (keyframes
-when one is near, as decoding one costs a single frame) and returns when each caption
-was on screen: the evidence diarization anchors speakers on (worker/stages/diarize.py).
+`scan_captions` samples the picture at most `scan_step_s` apart over the speech
+(keyframes where one falls late enough in a step, as decoding one costs a single
+frame) and returns when each caption was on screen: the evidence diarization anchors
+speakers on (worker/stages/diarize.py).
 In each frame the text in the lower part of the picture is located by its horizontal
 edge density; when there is none, OCR is skipped, which keeps anchor and voice-over
 frames nearly free, and a band that looks like the last one read reuses its reading.
@@ -53,8 +54,6 @@ _TESSDATA_CANDIDATES = (
 class CaptionOptions:
     # A lower third stays 2-4 s at least: sampling every 2 s sees every one of them.
     scan_step_s: float = 2.0
-    # A keyframe this close to a sample time replaces it (free to decode).
-    keyframe_snap_s: float = 0.6
     # Fraction of the picture height, from the bottom, searched for caption text.
     lower_part: float = 0.45
     min_confidence: int = 60
@@ -166,22 +165,34 @@ def read_caption_text(
 def _scan_times(
     speech: Sequence[tuple[float, float]], keyframes: Sequence[float], options: CaptionOptions
 ) -> list[float]:
-    """Every `scan_step_s` over the speech (spans under a step apart joined), each
-    moved to a keyframe when one is within `keyframe_snap_s`."""
+    """Samples over the speech (spans under a step apart joined), never more than
+    `scan_step_s` apart, so every caption on screen that long is seen. Each sample is the
+    latest keyframe in the second half of its step when there is one (decoding it costs
+    one frame; any other frame costs the frames since its keyframe), else one step
+    before the next keyframe, so that the sample after it is one. With keyframes every
+    two steps, every other sample is free."""
+    step = options.scan_step_s
     joined: list[tuple[float, float]] = []
     for start, end in sorted(speech):
-        if joined and start - joined[-1][1] < options.scan_step_s:
+        if joined and start - joined[-1][1] < step:
             joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
         else:
             joined.append((start, end))
     keys = np.asarray(keyframes, dtype=float)
     times: set[float] = set()
     for start, end in joined:
-        for t in np.arange(start + options.scan_step_s / 4, end, options.scan_step_s):
-            if len(keys):
-                nearest = float(keys[np.argmin(np.abs(keys - t))])
-                t = nearest if abs(nearest - t) <= options.keyframe_snap_s else float(t)
-            times.add(round(float(t), 3))
+        previous = start + step / 4 - step  # the first sample a quarter step in
+        while previous + step < end:
+            target = previous + step
+            near = keys[(keys > previous + step / 2) & (keys <= target)]
+            ahead = keys[(keys > target) & (keys <= target + step)]
+            if len(near):
+                previous = float(near.max())
+            elif len(ahead):  # a step short of the next keyframe, so the next sample is free
+                previous = float(ahead.min()) - step
+            else:
+                previous = target
+            times.add(round(previous, 3))
     return sorted(times)
 
 
