@@ -2,8 +2,9 @@
 API and the worker-made transcript of the seed cut: a merge across a speaker change asks
 whose the text is (and cancelling changes nothing), a new speaker is numbered, a misheard
 word is replaced in all its forms, unsure words are marked and reached by key, everything
-can be done from the keyboard, and the cue overlay shows the SRT export. Focus stays on the
-work throughout; each flow leaves the shared clip as it found it."""
+can be done from the keyboard (retiming, «Заменить везде», the cue overlay, a typed date),
+and the cue overlay shows the SRT export. Focus stays on the work throughout; each flow
+leaves the shared clip as it found it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pysubs2
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from support.browser_support import UploadedClip
 
@@ -181,13 +182,18 @@ def test_replacing_a_word_changes_all_its_forms_and_keeps_times(
         engine.dispose()
 
 
+def _unsure_words(transcript: dict[str, Any]) -> list[dict[str, Any]]:
+    """Unsure: a low word probability, or a word the repair step changed."""
+    words = (word for segment in transcript["segments"] for word in segment["words"])
+    return [w for w in words if w["probability"] < 0.5 or w.get("repaired_from")]
+
+
 def test_unsure_words_are_marked_and_next_unsure_lands_on_the_next(
     uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
 ) -> None:
     with _editing(page, live_service, uploaded_clip.clip_id) as before:
         words = [word for segment in before["segments"] for word in segment["words"]]
-        # Unsure: a low word probability, or a word the repair step changed.
-        unsure = [w for w in words if w["probability"] < 0.5 or w.get("repaired_from")]
+        unsure = _unsure_words(before)
         assert unsure, "the worker-made transcript of the seed cut has unsure words"
         marked = page.locator("#transcript .w.unsure")
         expect(marked).to_have_count(len(unsure))
@@ -250,21 +256,23 @@ def test_a_keyboard_only_session(
         assert _transcript(page, live_service, clip_id)["segments"] == merged["segments"]
 
 
-def test_the_cue_overlay_shows_the_srt_export(
-    uploaded_clip: UploadedClip, live_service: str, page: Page
+def _shown_cues(page: Page) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each cue the player shows over the picture, once it shows."""
+    page.wait_for_function(
+        "() => { const t = document.getElementById('player').textTracks[0];"
+        " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; }"
+    )
+    cues: list[list[Any]] = page.evaluate(
+        "[...document.getElementById('player').textTracks[0].cues]"
+        ".map(c => [c.startTime, c.endTime, c.text.replace(/<[^>]+>/g, '')])"
+    )
+    return [(start, end, text) for start, end, text in cues]
+
+
+def _assert_shows_the_srt_export(
+    shown: list[tuple[float, float, str]], page: Page, base_url: str, clip_id: str
 ) -> None:
-    clip_id = uploaded_clip.clip_id
-    with _editing(page, live_service, clip_id):
-        page.check("#show-cues")
-        page.wait_for_function(
-            "() => { const t = document.getElementById('player').textTracks[0];"
-            " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; }"
-        )
-        shown = page.evaluate(
-            "[...document.getElementById('player').textTracks[0].cues]"
-            ".map(c => [c.startTime, c.endTime, c.text.replace(/<[^>]+>/g, '')])"
-        )
-    srt = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/export?format=srt")
+    srt = page.request.get(f"{base_url}/api/v1/transcripts/{clip_id}/export?format=srt")
     exported = [
         (cue.start / 1000, cue.end / 1000, cue.plaintext.replace("\\N", "\n"))
         for cue in pysubs2.SSAFile.from_string(srt.text(), format_="srt")
@@ -272,6 +280,107 @@ def test_the_cue_overlay_shows_the_srt_export(
     assert [text for _, _, text in shown] == [text for _, _, text in exported]
     for (start, end, _), (srt_start, srt_end, _) in zip(shown, exported, strict=True):
         assert abs(start - srt_start) < 0.002 and abs(end - srt_end) < 0.002
+
+
+def test_the_cue_overlay_shows_the_srt_export(
+    uploaded_clip: UploadedClip, live_service: str, page: Page
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    with _editing(page, live_service, clip_id):
+        page.check("#show-cues")
+        shown = _shown_cues(page)
+    _assert_shows_the_srt_export(shown, page, live_service, clip_id)
+
+
+def _tab_to(page: Page, selector: str, key: str = "Tab", limit: int = 60) -> None:
+    """Tab round the page (or back, with Shift+Tab) until ``selector`` has the focus."""
+    target = page.locator(selector)
+    for _ in range(limit):
+        if target.evaluate("e => e === document.activeElement"):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{selector} is not reached by {key} in {limit} presses")
+
+
+def _forum_forms(transcript: dict[str, Any], stem: str) -> list[str]:
+    """The endings of the words of ``stem`` in the transcript, in order («форума» → «а»)."""
+    words = (w["word"].strip(" .,«»").lower() for s in transcript["segments"] for w in s["words"])
+    return [word[len(stem) :] for word in words if word.startswith(stem)]
+
+
+def test_a_keyboard_only_session_replaces_and_shows_cues(
+    uploaded_clip: UploadedClip, live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    clip_id = uploaded_clip.clip_id
+    with _editing(page, live_service, clip_id) as before:
+        page.keyboard.press("?")
+        expect(page.locator("dialog.shortcuts")).to_contain_text("Alt+R")
+        page.keyboard.press("Escape")
+        unsure = _unsure_words(before)
+        target = page.locator("#transcript .w.is-target")
+        for word in unsure[:2]:  # pressed again during the lead-in: on to the next one
+            page.keyboard.press("Alt+n")
+            expect(target).to_have_attribute("data-start", str(word["start"]))
+        # At work in the transcript, on the unsure word's segment...
+        expect(page.locator("#transcript .seg-text:has(.w.is-target)")).to_be_focused()
+        page.keyboard.press("Alt+r")  # ...«Заменить везде» is one key away
+        expect(page.locator("#replace-find")).to_be_focused()
+        page.keyboard.type("форум")
+        page.keyboard.press("Tab")
+        expect(page.locator("#replace-with")).to_be_focused()
+        page.keyboard.type("съезд")
+        page.keyboard.press("Enter")  # the form submits on Enter
+        _saved_as(page, before["revision"] + 1)
+        replaced = _transcript(page, live_service, clip_id)
+        endings = _forum_forms(before, "форум")
+        assert endings, "the seed's opening speaks of the forum"
+        assert _forum_forms(replaced, "форум") == []
+        assert _forum_forms(replaced, "съезд") == endings  # every form, its ending kept
+        for old, new in zip(before["segments"], replaced["segments"], strict=True):
+            assert [(w["start"], w["end"]) for w in old["words"]] == [
+                (w["start"], w["end"]) for w in new["words"]
+            ]
+        expect(page.locator("#replace-find")).to_be_focused()
+
+        _tab_to(page, "#show-cues")
+        page.keyboard.press("Space")  # «Субтитры на видео»
+        expect(page.locator("#show-cues")).to_be_checked()
+        shown = _shown_cues(page)
+        page.screenshot(path=artifacts_dir / "editor-keys-replace-cues.png")
+        assert any("съезд" in text for _, _, text in shown)  # the cues follow the edit
+        _assert_shows_the_srt_export(shown, page, live_service, clip_id)
+
+        page.keyboard.press("Alt+z")  # and the keyboard undoes it too
+        state = page.locator("#save-state")
+        expect(state).to_have_text(f"Восстановлена версия {before['revision']}")
+        assert _transcript(page, live_service, clip_id)["segments"] == before["segments"]
+
+
+def test_a_date_is_typed_from_the_keyboard_in_any_locale(
+    uploaded_clip: UploadedClip, live_service: str, browser: Browser, artifacts_dir: Path
+) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_service}/library")
+        mine = page.locator(".library-card").filter(has_text=uploaded_clip.title)
+        expect(mine).to_have_count(1)
+        _tab_to(page, "#lib-from")
+        page.keyboard.type("21.11.2026")  # the day after its air date (20.11.2026)
+        page.keyboard.press("Enter")
+        expect(mine).to_have_count(0)
+        expect(page.locator("#library-summary")).to_be_focused()  # on the result...
+        _tab_to(page, "#lib-from", "Shift+Tab")  # ...and back to the field
+        page.keyboard.press("Control+a")
+        page.keyboard.type("20.11.2026")
+        page.keyboard.press("Enter")
+        expect(mine).to_have_count(1)
+        expect(mine).to_contain_text("20.11.2026")
+        expect(page.locator("#lib-from")).to_have_value("20.11.2026")
+        page.screenshot(path=artifacts_dir / "library-keys-date.png")
+    finally:
+        context.close()
 
 
 def test_each_speaker_keeps_one_colour(

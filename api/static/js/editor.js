@@ -440,6 +440,8 @@ function applyUnsureSwitch() {
 showUnsure.addEventListener("change", applyUnsureSwitch);
 applyUnsureSwitch();
 
+let unsureTarget = null; // the start of the word «Следующее сомнительное» last landed on
+
 // «Следующее сомнительное»: the first unsure word after the playhead (wrapping round),
 // played from just before it, with the keyboard on its segment.
 function nextUnsure() {
@@ -450,10 +452,15 @@ function nextUnsure() {
     announce(t("editor.no_unsure"));
     return;
   }
-  const now = (media?.currentTime ?? 0) + 0.05;
+  const playhead = media?.currentTime ?? 0;
+  // Pressed again while the lead-in plays, it goes on past that word, not back to it.
+  const inLeadIn = unsureTarget !== null && playhead < unsureTarget
+    && playhead >= unsureTarget - LEAD_IN_S - 0.1;
+  const now = (inLeadIn ? unsureTarget : playhead) + 0.05;
   const found = words.find((entry) => entry.start > now) ?? words[0];
   const next = wordNode(container, found.segmentId, found.index);
   const { start } = found;
+  unsureTarget = start;
   seek(Math.max(0, start - LEAD_IN_S));
   media?.play().catch(() => {});
   for (const word of container.querySelectorAll(".w.is-target")) word.classList.remove("is-target");
@@ -476,6 +483,7 @@ const SHORTCUTS = [
   { keys: "Alt+↓", code: "ArrowDown", alt: true, action: "editor.key_next_turn", run: () => jumpTurn(1) },
   { keys: "Alt+↑", code: "ArrowUp", alt: true, action: "editor.key_previous_turn", run: () => jumpTurn(-1) },
   { keys: "Alt+N", code: "KeyN", alt: true, action: "editor.next_unsure", run: () => nextUnsure() },
+  { keys: "Alt+R", code: "KeyR", alt: true, action: "editor.replace_heading", run: () => focusReplace() },
   { keys: "Alt+S", code: "KeyS", alt: true, action: "editor.key_split", run: () => splitAtCaret() },
   { keys: "Alt+M", code: "KeyM", alt: true, action: "editor.key_merge", run: () => mergeFocused() },
   { keys: "Alt+Z", code: "KeyZ", alt: true, action: "editor.key_undo", run: () => undo() },
@@ -493,6 +501,12 @@ function togglePlay() {
   if (!media) return;
   if (media.paused) media.play().catch(() => {});
   else media.pause();
+}
+
+// The replace form sits above the transcript, many Tab stops back from the words.
+function focusReplace() {
+  replaceForm.elements.find.focus();
+  replaceForm.elements.find.select();
 }
 
 function nudge(seconds) {
