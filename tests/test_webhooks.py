@@ -59,11 +59,11 @@ SECRET_KEY = "webhook-test-" + secrets.token_hex(20)
 EVENT_TIMEOUT_S = 240.0
 
 
-def readme_verify() -> Any:
-    """The README's verification snippet, run as a receiver would copy it."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    snippet = re.search(r"```python\n(.*?def verify\(.*?)```", readme, re.DOTALL)
-    assert snippet, "README has no webhook verification snippet"
+def guide_verify() -> Any:
+    """The API guide's verification snippet, run as a receiver would copy it."""
+    guide = (REPO_ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(.*?def verify\(.*?)```", guide, re.DOTALL)
+    assert snippet, "docs/api.md has no webhook verification snippet"
     assert len([line for line in snippet.group(1).splitlines() if line.strip()]) <= 6
     namespace: dict[str, Any] = {}
     exec(snippet.group(1), namespace)
@@ -187,12 +187,12 @@ def test_public_addresses(address: str, public: bool) -> None:
 # ---- signing and backoff ------------------------------------------------------------------
 
 
-def test_secrets_are_per_token_and_the_readme_snippet_verifies_a_signature() -> None:
+def test_secrets_are_per_token_and_the_guides_snippet_verifies_a_signature() -> None:
     local, token_7 = signing_secret(SECRET_KEY, None), signing_secret(SECRET_KEY, 7)
     assert local == hmac.new(SECRET_KEY.encode(), b"webhook:local", hashlib.sha256).hexdigest()
     assert token_7 == hmac.new(SECRET_KEY.encode(), b"webhook:7", hashlib.sha256).hexdigest()
     assert len({local, token_7, signing_secret(SECRET_KEY, 8)}) == 3
-    verify = readme_verify()
+    verify = guide_verify()
     body = json.dumps({"event": "job.done", "clip_id": "клип"}, ensure_ascii=False).encode()
     now = int(time.time())
     headers = {"X-Efir-Timestamp": str(now), "X-Efir-Signature": sign(token_7, now, body)}
@@ -479,7 +479,7 @@ def test_a_done_job_is_announced_signed_after_a_500_and_logged(
         "token_id": service.token_id,
         "secret": signing_secret(SECRET_KEY, service.token_id),
     }
-    verify = readme_verify()
+    verify = guide_verify()
     assert verify(secret["secret"], second.headers, second.body)
     assert not verify(signing_secret(SECRET_KEY, None), second.headers, second.body)
 
