@@ -257,10 +257,12 @@ def test_a_keyboard_only_session(
 
 
 def _shown_cues(page: Page) -> list[tuple[float, float, str]]:
-    """(start, end, text) of each cue the player shows over the picture, once it shows."""
+    """(start, end, text) of each cue the player shows over the picture, once its whole
+    file is read (the browser parses a track as it arrives: some cues come later)."""
     page.wait_for_function(
-        "() => { const t = document.getElementById('player').textTracks[0];"
-        " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; }"
+        "() => { const e = document.querySelector('#player track');"
+        " return e && e.readyState === 2 && e.track.mode === 'showing'"
+        " && e.track.cues && e.track.cues.length > 0; }"
     )
     cues: list[list[Any]] = page.evaluate(
         "[...document.getElementById('player').textTracks[0].cues]"
