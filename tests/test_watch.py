@@ -247,3 +247,47 @@ def test_efir_serve_watches_the_configured_folders(settings: Settings, tmp_path:
         stop_process(serve)
     assert sidecar(inbox / "done" / "evening.wav")["state"] == "queued"
     assert not watcher[0].is_running(), "the watcher stops with efir serve"
+
+
+@pytest.mark.slow
+def test_a_job_recorded_but_never_sent_is_sent_by_the_next_watcher(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A watcher stopped between recording a job and sending it leaves a queued job no
+    worker will hear of; the next watcher, finding the file again, sends it."""
+    from efir.jobs.lifecycle import create_job
+    from efir.media.clips import record_clip
+    from efir.media.probe import probe_media
+    from efir.media.storage import make_storage
+    from efir.media.storage.base import file_chunks, store_chunks
+    from efir.media.watch import SOURCE
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    take = cut_seed_audio(inbox / "take.wav", start_s=4.0, duration_s=3.0)
+    stored = store_chunks(
+        make_storage(settings), file_chunks(take), max_bytes=settings.max_upload_bytes
+    )
+    sessions = session_factory(settings.sqlalchemy_url)
+    try:
+        with sessions() as session:
+            clip = record_clip(
+                session, stored=stored, summary=probe_media(take), filename=take.name
+            )
+            job_id = create_job(session, clip_id=clip.id, options={"source": SOURCE}).id
+    finally:
+        sessions.kw["bind"].dispose()
+
+    log = tmp_path / "watch.log"
+    with running_worker(settings, tmp_path / "worker.log"):
+        watcher = start_watcher(settings, inbox, log)
+        try:
+            done = inbox / "done" / take.name
+            wait_for(
+                lambda: done.exists() and sidecar(done)["state"] == "done", "the job done", log
+            )
+        finally:
+            watcher.terminate()
+            watcher.wait()
+    assert sidecar(done)["job_id"] == job_id
+    assert clips_and_jobs(settings) == [(stored.sha256, job_id)]

@@ -41,6 +41,7 @@ from efir.db import Clip, Job, JobState
 from efir.errors import MediaError
 from efir.exports import export_format, render
 from efir.jobs.lifecycle import JobQueue, create_job, get_job, send_to_workers
+from efir.jobs.queue import live_job_ids
 from efir.media.analyses import load_shot_changes
 from efir.media.clips import record_clip
 from efir.media.probe import probe_media
@@ -164,6 +165,11 @@ class FolderWatcher:
             job = _queued_before(session, sha256)
             if job is not None:
                 log.info("watch: %s was queued before as job %s", path.name, job.id)
+                if job.state is JobState.QUEUED and job.id not in live_job_ids(self.settings):
+                    # Recorded by a run stopped before it sent the job: no worker would
+                    # ever hear of it, and a lone watcher has no API sweeping for it.
+                    send_to_workers(self.queue, job)
+                    log.info("watch: job %s was never sent; sent now", job.id)
                 return _sidecar(path, sha256, job)
         summary = probe_media(path, max_duration_s=self.settings.max_duration_s)
         stored = store_chunks(
