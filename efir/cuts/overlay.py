@@ -82,19 +82,14 @@ def render_ass(
         event.plaintext = cue.text
         subs.append(event)
     if lower_third is not None and lower_third.name:
-        subs.styles["LowerThird"] = pysubs2.SSAStyle(
-            fontname="DejaVu Sans",
-            fontsize=round(size * 0.8),
-            primarycolor=_WHITE,
-            outlinecolor=_BOX,
-            backcolor=_BOX,
-            borderstyle=3,
-            outline=round(size * 0.2),
-            shadow=0,
-            alignment=pysubs2.Alignment.BOTTOM_LEFT,
-            marginl=round(width * 0.05),
-            marginv=round(height * 0.3),
-        )
+        # The cues' boxed white text, smaller, over the left of the lower third.
+        lower = subs.styles["Default"].copy()
+        lower.fontsize = round(size * 0.8)
+        lower.outline = round(size * 0.2)
+        lower.alignment = pysubs2.Alignment.BOTTOM_LEFT
+        lower.marginl = round(width * 0.05)
+        lower.marginv = round(height * 0.3)
+        subs.styles["LowerThird"] = lower
         start_ms = round(lower_third_from_s * 1000)
         event = pysubs2.SSAEvent(
             start=start_ms, end=start_ms + round(LOWER_THIRD_S * 1000), style="LowerThird"
