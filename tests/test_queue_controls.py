@@ -257,7 +257,7 @@ def test_a_job_cancelled_mid_run_stops_and_saves_nothing(
         cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel")
         assert cancelled.status_code == 200, cancelled.text
         deadline = time.monotonic() + WORKER_TIMEOUT_S
-        while "was cancelled; stopped" not in log.read_text(errors="replace"):
+        while "stopped, nothing written" not in log.read_text(errors="replace"):
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-4000:]
             time.sleep(0.2)
     with sessions() as session:

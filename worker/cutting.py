@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from efir.cuts.jobs import claim_cut, cut_transcript, fail_cut, finish_cut, set_
 from efir.cuts.spec import CutRequest
 from efir.cuts.timeline import quote_frames
 from efir.db import Clip, Cut
-from efir.errors import EfirError, InvalidCutError, NotFoundError
+from efir.errors import InvalidCutError, NotFoundError
 from efir.logs import log_context
 from efir.media.analyses import load_shot_changes
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
+from worker.outcome import ended_by_errors
 from worker.stages.cut import AUDIO_FPS, CutMedia, render_cut, render_reel
 
 __all__ = ["process_cut"]
@@ -48,7 +50,8 @@ def process_cut(
             log.info("cut %s has already ended; nothing to do", cut_id)
             return
         started = time.monotonic()
-        try:
+        fail = partial(fail_cut, session, cut_id)
+        with ended_by_errors(session, fail, transient=transient):
             storage = make_storage(settings)
             settings.cache_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=settings.cache_dir) as scratch:
@@ -57,17 +60,6 @@ def process_cut(
                 else:
                     _render_quote(session, storage, cut, Path(scratch))
             log.info("cut done in %.1f s: %s", time.monotonic() - started, cut.result)
-        except transient:
-            session.rollback()
-            raise
-        except EfirError as error:
-            session.rollback()
-            fail_cut(session, cut_id, str(error))
-            log.warning("cut failed: %s", error)
-        except Exception as error:
-            session.rollback()
-            fail_cut(session, cut_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
-            raise
 
 
 def _render_quote(session: Session, storage: MediaStorage, cut: Cut, scratch: Path) -> None:

@@ -13,8 +13,9 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from functools import partial
 
 import redis.exceptions
 from celery import Task
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings, get_settings
 from efir.cuts.jobs import fail_cut
 from efir.db import Clip, Job, JobState
-from efir.errors import EfirError, NotFoundError
+from efir.errors import NotFoundError
 from efir.jobs.chunks import (
     CHUNKS_PROGRESS_SPAN,
     claim_merge,
@@ -74,6 +75,7 @@ from worker.chunked import (
     transcribe_chunk_audio,
 )
 from worker.cutting import process_cut
+from worker.outcome import ended_by_errors
 from worker.pipeline import (
     PipelineOptions,
     PipelineResult,
@@ -315,27 +317,13 @@ def _save_output(session: Session, clip_id: str, job_id: str, result: PipelineRe
     finish_job(session, job_id)
 
 
-@contextmanager
-def _job_outcome(session: Session, job_id: str) -> Iterator[None]:
-    """How a task's errors end its job: transient ones propagate (the task retries)."""
-    try:
-        yield
-    except TRANSIENT_ERRORS:
-        session.rollback()
-        raise
-    except JobCancelledError:
-        # Cancelled mid-run: whatever this attempt made is dropped, the state stays.
-        session.rollback()
-        log.info("job %s was cancelled; stopped", job_id)
-    except EfirError as error:
-        # Media, model and OCR errors are permanent: retrying cannot fix the input.
-        session.rollback()
-        _fail(session, job_id, str(error))
-        log.warning("job failed: %s", error)
-    except Exception as error:
-        session.rollback()
-        _fail(session, job_id, f"Внутренняя ошибка: {type(error).__name__}: {error}")
-        raise
+def _job_outcome(session: Session, job_id: str) -> AbstractContextManager[None]:
+    return ended_by_errors(
+        session,
+        partial(_fail, session, job_id),
+        transient=TRANSIENT_ERRORS,
+        stopped=(JobCancelledError,),
+    )
 
 
 def _fail(session: Session, job_id: str, reason: str) -> None:
