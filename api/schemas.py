@@ -140,8 +140,9 @@ class QcViolationPublic(BaseModel):
     timecode: str  # hh:mm:ss:ff
     rule: str  # reading_speed, min_duration, max_duration, line_length, line_count, gap,
     # shot_change_in, shot_change_out
-    value: float
-    limit: float
+    # Counts (line length, line count) stay integers; times and speeds are floats.
+    value: int | float
+    limit: int | float
     text: str
     reason_ru: str
     reason_en: str
@@ -151,7 +152,7 @@ class QcReportPublic(BaseModel):
     clip_id: str
     revision: int
     format: str
-    rules: dict[str, float]  # the rules applied, the format's own limits included
+    rules: dict[str, int | float]  # the rules applied, the format's own limits included
     shots_known: bool  # False: the shot-change rule could not be checked (no video data)
     violations: list[QcViolationPublic]
 

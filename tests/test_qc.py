@@ -130,6 +130,8 @@ def test_api_serves_the_report_with_the_export_rules(
     body = report.json()
     assert (body["clip_id"], body["format"], body["shots_known"]) == (clip_id, "srt", True)
     assert body["rules"]["max_cps"] == 17
+    # Counts read as counts: the raw JSON says "max_lines": 2, not 2.0.
+    assert '"max_lines":2,' in report.text
     rules = {v["rule"] for v in body["violations"]}
     assert "reading_speed" in rules
     first = body["violations"][0]
