@@ -69,7 +69,8 @@ class CutPublic(BaseModel):
     def of(cls, cut: Any) -> CutPublic:
         public = cls.model_validate(cut)
         if cut.state is CutState.DONE:
-            public.file_url = f"/api/v1/cuts/{cut.id}/file"
+            if cut.media_key:  # None once retention removed it
+                public.file_url = f"/api/v1/cuts/{cut.id}/file"
             if cut.subtitles_key:
                 public.subtitles_url = f"/api/v1/cuts/{cut.id}/subtitles"
         return public

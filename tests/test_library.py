@@ -24,7 +24,7 @@ from support.service_support import (
 
 from efir.accounts.users import AccountRole
 from efir.config import Settings
-from efir.db import AuditEvent, Clip, TranscriptRevision, utcnow
+from efir.db import AuditEvent, Clip, Cut, CutState, TranscriptRevision, utcnow
 from efir.media.library import expire_media
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage
@@ -200,9 +200,23 @@ def test_retention_removes_old_media_and_keeps_the_transcript(
         assert clip is not None
         key = clip.media_key
         clip.created_at = utcnow() - timedelta(days=40)
+        cut = Cut(
+            clip_id=clip_id,
+            requested_by="test",
+            spec={"format": "mp4", "revision": 1},
+            state=CutState.DONE,
+            media_key=storage.put_stream([b"a quote's media"], max_bytes=1024).key,
+        )
+        session.add(cut)
         session.commit()
+        cut_id, cut_key = cut.id, cut.media_key
         expired = expire_media(session, storage, older_than_days=30)
     assert clip_id in expired and not _stored(storage, key)
+    # A quote cut from it is a copy of that media: it goes too, the cut's record stays.
+    assert cut_key and not _stored(storage, cut_key)
+    assert client.get(f"/api/v1/cuts/{cut_id}").json()["file_url"] is None
+    cut_gone = client.get(f"/api/v1/cuts/{cut_id}/file")
+    assert cut_gone.status_code == 404 and "retention" in cut_gone.json()["detail"]
     gone = client.get(f"/api/v1/clips/{clip_id}/media")
     assert gone.status_code == 404 and "retention" in gone.json()["detail"]
     assert client.get(f"/api/v1/clips/{clip_id}").json()["media_removed_at"] is not None

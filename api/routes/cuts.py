@@ -16,6 +16,7 @@ from efir.cuts.jobs import create_cut, cut_filename, get_cut, list_cuts
 from efir.cuts.selections import get_selection, selection_meta
 from efir.cuts.spec import CutFormat
 from efir.db import Cut, CutState
+from efir.errors import NotFoundError
 from efir.exports import export_format
 from efir.exports.naming import content_disposition, export_filename
 from efir.media.clips import get_clip
@@ -62,11 +63,17 @@ def cut_state(cut_id: str, session: SessionDep) -> CutPublic:
 
 @router.get("/api/v1/cuts/{cut_id}/file", dependencies=[require(Permission.EXPORT)])
 def cut_file(cut_id: str, request: Request, session: SessionDep, storage: StorageDep) -> Response:
-    """The cut's media, named after its clip and in point; 409 until it is done."""
+    """The cut's media, named after its clip and in point; 409 until it is done, 404 once
+    retention removed it."""
     cut = _done(session, cut_id)
+    if cut.media_key is None:
+        raise NotFoundError(
+            "Медиафайл нарезки удалён по сроку хранения. "
+            "The cut's media was removed by the retention setting."
+        )
     fmt = CutFormat(cut.spec.get("format", "mp4"))
     return _download(
-        storage, request, cut.media_key or "", fmt.media_type, _filename(session, cut, fmt.value)
+        storage, request, cut.media_key, fmt.media_type, _filename(session, cut, fmt.value)
     )
 
 

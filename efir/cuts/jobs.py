@@ -8,11 +8,11 @@ the broker, and each function commits its own small transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Collection, Sequence, Set
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from efir.cuts.selections import get_selection, selection_quotes
@@ -200,6 +200,30 @@ def cut_files(session: Session, clip_id: str) -> set[str]:
         select(Cut.media_key, Cut.subtitles_key).where(Cut.clip_id == clip_id)
     ).all()
     return {key for row in rows for key in row if key}
+
+
+def expire_cut_media(session: Session, clip_ids: Collection[str]) -> set[str]:
+    """Forget the media files cut from these clips, their quotes and the rough cuts that
+    hold one; the storage keys to delete once committed. Sidecar subtitles stay, as the
+    transcripts do."""
+    expired = set(clip_ids)
+    keys: set[str] = set()
+    cuts = session.scalars(
+        select(Cut).where(
+            Cut.media_key.is_not(None),
+            or_(Cut.clip_id.in_(expired), Cut.selection_id.is_not(None)),
+        )
+    )
+    for cut in cuts:
+        quoted = (
+            {cut.clip_id}
+            if cut.selection_id is None
+            else {quote["clip_id"] for quote in cut.spec.get("quotes", ())}
+        )
+        if cut.media_key and quoted & expired:
+            keys.add(cut.media_key)
+            cut.media_key = None
+    return keys
 
 
 def cut_filename(clip: ClipMeta, in_s: float, extension: str) -> str:

@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from efir.cuts.jobs import cut_files
+from efir.cuts.jobs import cut_files, expire_cut_media
 from efir.db import AuditEvent, Clip, ClipSpeaker, Job, JobState, utcnow
 from efir.media.clips import get_clip
 from efir.media.storage.base import MediaStorage
@@ -156,8 +156,9 @@ def delete_clip(session: Session, storage: MediaStorage, clip_id: str, *, actor:
 def expire_media(
     session: Session, storage: MediaStorage, *, older_than_days: int, now: datetime | None = None
 ) -> list[str]:
-    """Delete the media of clips uploaded more than ``older_than_days`` ago, keeping their
-    transcripts and search rows; returns the clip ids whose media went."""
+    """Delete the media of clips uploaded more than ``older_than_days`` ago, and the media
+    cut from them, keeping their transcripts and search rows; returns the clip ids whose
+    media went."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     expired = session.scalars(
         select(Clip).where(Clip.created_at < cutoff, Clip.media_removed_at.is_(None))
@@ -172,10 +173,13 @@ def expire_media(
                 details={"older_than_days": older_than_days},
             )
         )
+    cut_keys = expire_cut_media(session, [clip.id for clip in expired])
     session.commit()
     for clip in expired:
         if not _media_shared(session, clip, live_only=True):
             storage.delete(clip.media_key)
+    for key in cut_keys:
+        storage.delete(key)
     return [clip.id for clip in expired]
 
 
