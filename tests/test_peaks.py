@@ -112,3 +112,8 @@ def test_the_api_serves_a_clips_peaks(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == peaks
+    # httpx asks for gzip and undoes it; the wire carries a third of the JSON.
+    assert response.headers["content-encoding"] == "gzip"
+    assert len(response.content) > 2.5 * int(response.headers["content-length"])
+    plain = client.get(f"/api/v1/clips/{clip_id}/peaks", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == peaks

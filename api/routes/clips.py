@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
 from typing import Annotated, Literal
@@ -144,7 +145,7 @@ def remove_clip(
 
 
 @router.get("/{clip_id}/peaks", dependencies=[require(Permission.READ)])
-def get_clip_peaks(clip_id: str, session: SessionDep) -> Response:
+def get_clip_peaks(clip_id: str, request: Request, session: SessionDep) -> Response:
     """The editor's waveform: ``{"bucket_s", "scale", "peaks"}``, the loudest sample of
     every ``bucket_s`` of the audio times ``scale``, measured once by the worker; 404 for
     a clip transcribed before the worker measured them."""
@@ -155,9 +156,14 @@ def get_clip_peaks(clip_id: str, session: SessionDep) -> Response:
             f"Волновая форма сюжета {clip_id} не измерена. "
             f"The clip {clip_id} has no waveform measured."
         )
-    # Written as is: an hour is 360,000 ints, too many for per-item encoding.
-    body = json.dumps(peaks, separators=(",", ":"))
-    return Response(body, media_type="application/json", headers={"Cache-Control": "private"})
+    # Written as is: an hour is 360,000 ints, too many for per-item encoding. As JSON
+    # that is ~1 MB; gzipped a third of it (seed's peaks: 40.8 kB -> 13.6 kB).
+    body = json.dumps(peaks, separators=(",", ":")).encode()
+    headers = {"Cache-Control": "private", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/{clip_id}/media", dependencies=[require(Permission.READ)])

@@ -73,7 +73,7 @@ export class Waveform {
     this.wire();
   }
 
-  // Called once the transcript is on the page: an hour of peaks is a megabyte of JSON.
+  // Called once the transcript is on the page: an hour of peaks is 1 MB of JSON, 0.3 gzipped.
   async load() {
     try {
       this.peaks = await requestJSON(this.peaksUrl);
