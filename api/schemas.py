@@ -184,10 +184,15 @@ class QcReportPublic(BaseModel):
         )
 
 
-class SetTextOp(BaseModel):
-    """Retype a segment; its words are re-aligned to the old word times."""
+class _EditOpModel(BaseModel):
+    """One edit of a PATCH: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class SetTextOp(_EditOpModel):
+    """Retype a segment; its words are re-aligned to the old word times."""
+
     op: Literal["set_text"]
     segment_id: SegmentId
     text: NonBlank
@@ -196,10 +201,9 @@ class SetTextOp(BaseModel):
         return SetText(self.segment_id, self.text)
 
 
-class SetSpeakerOp(BaseModel):
+class SetSpeakerOp(_EditOpModel):
     """Give a segment to another speaker (a new id adds that speaker)."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["set_speaker"]
     segment_id: SegmentId
     speaker_id: NonBlank
@@ -208,10 +212,9 @@ class SetSpeakerOp(BaseModel):
         return SetSpeaker(self.segment_id, self.speaker_id)
 
 
-class ConfirmSpeakerOp(BaseModel):
+class ConfirmSpeakerOp(_EditOpModel):
     """The editor checked who speaks a segment and agrees: its ``check`` flag goes."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["confirm_speaker"]
     segment_id: SegmentId
 
@@ -219,10 +222,9 @@ class ConfirmSpeakerOp(BaseModel):
         return ConfirmSpeaker(self.segment_id)
 
 
-class RenameSpeakerOp(BaseModel):
+class RenameSpeakerOp(_EditOpModel):
     """Change a speaker's name, title or role; a field left out stays, null clears it."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["rename_speaker"]
     speaker_id: NonBlank
     name: Annotated[str, StringConstraints(strip_whitespace=True)] | None = None
@@ -243,10 +245,9 @@ class RenameSpeakerOp(BaseModel):
         )
 
 
-class SplitOp(BaseModel):
+class SplitOp(_EditOpModel):
     """Split a segment before word ``at_word`` (counted from 0)."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["split"]
     segment_id: SegmentId
     at_word: Annotated[int, Field(strict=True)]
@@ -255,11 +256,10 @@ class SplitOp(BaseModel):
         return SplitSegment(self.segment_id, self.at_word)
 
 
-class MergeOp(BaseModel):
+class MergeOp(_EditOpModel):
     """Merge consecutive segments into the first; ``speaker_id`` says whose the text is,
     and must be given when the segments have different speakers."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["merge"]
     segment_ids: Annotated[list[SegmentId], Field(min_length=2)]
     speaker_id: NonBlank | None = None
@@ -268,11 +268,10 @@ class MergeOp(BaseModel):
         return MergeSegments(tuple(self.segment_ids), self.speaker_id)
 
 
-class ReplaceWordOp(BaseModel):
+class ReplaceWordOp(_EditOpModel):
     """Replace every form of a word in the whole transcript with the same form of another
     («Спарова» → «Спанова»); word times stay. One revision for all of them."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["replace_word"]
     find: NonBlank
     replace: NonBlank
@@ -283,11 +282,10 @@ class ReplaceWordOp(BaseModel):
         return ReplaceWord(self.find, self.replace)
 
 
-class SetBoundsOp(BaseModel):
+class SetBoundsOp(_EditOpModel):
     """Retime a segment to [start, end] seconds (a boundary dragged on the waveform); its
     words stretch with it; it may not overlap its neighbours."""
 
-    model_config = ConfigDict(extra="forbid")
     op: Literal["set_bounds"]
     segment_id: SegmentId
     start: Annotated[float, Field(ge=0, allow_inf_nan=False)]
