@@ -32,6 +32,8 @@ class CutCreate(BaseModel):
     lower_third: bool = False
     revision: int | None = Field(default=None, ge=1)
     sidecar: Literal["srt", "vtt", "ttml"] = "srt"
+    # Subtitle rule overrides, as on exports: {"max_chars_per_line": 32, "max_cps": 15}.
+    rules: dict[str, float] = Field(default_factory=dict, max_length=20)
 
     def request(self) -> CutRequest:
         return CutRequest(
@@ -44,6 +46,7 @@ class CutCreate(BaseModel):
             lower_third=self.lower_third,
             revision=self.revision,
             sidecar=self.sidecar,
+            rules=tuple(self.rules.items()),
         )
 
 

@@ -40,6 +40,13 @@ def add_cut_command(commands: Any) -> None:
         "--handle", type=float, default=DEFAULT_HANDLE_S, help="seconds kept around the words"
     )
     parser.add_argument("--lower-third", action="store_true", help="the speaker's caption")
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="subtitle rule override, e.g. max_chars_per_line=32 (repeatable)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
     parser.set_defaults(command=run_cut_command)
 
@@ -54,6 +61,11 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
     from efir.transcripts.revisions import latest_revision
     from worker.stages.cut import render_cut
 
+    try:
+        rules = tuple((name, float(value)) for name, value in (r.split("=", 1) for r in args.rule))
+    except ValueError:
+        print("efir: --rule NAME=VALUE, VALUE a number", file=sys.stderr)
+        return 2
     request = CutRequest(
         start_s=args.start,
         end_s=args.end,
@@ -62,6 +74,7 @@ def run_cut_command(args: argparse.Namespace, settings: Settings) -> int:
         subtitles=SubtitleMode(args.subtitles),
         lower_third=args.lower_third,
         sidecar=args.sidecar,
+        rules=rules,
     )
     migrate(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)

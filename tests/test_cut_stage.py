@@ -14,6 +14,7 @@ from support.cut_support import ffprobe_streams, seed_transcript
 from efir.cuts.overlay import cut_cues, shots_within
 from efir.cuts.spec import CutFormat, CutRequest, SubtitleMode
 from efir.errors import InvalidCutError
+from efir.exports import CueRules
 from worker.stages.cut import render_cut
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
@@ -89,6 +90,24 @@ def test_sound_only_cuts_decode_no_picture(tmp_path: Path, fmt: CutFormat) -> No
     assert vtt.startswith("WEBVTT") and "<v Наут ВАН ВАУДЕНБЕРГ>связанная" in vtt
 
 
+def test_a_cuts_own_rules_shape_its_subtitles(tmp_path: Path) -> None:
+    def longest_line(rules: tuple[tuple[str, float], ...] = ()) -> int:
+        request = CutRequest(
+            start_s=START_S,
+            end_s=END_S,
+            format=CutFormat.WAV,
+            subtitles=SubtitleMode.SIDECAR,
+            rules=rules,
+        )
+        output = render_cut(SEED / "seed.wav", seed_transcript(), request, tmp_path)
+        assert output.subtitles is not None
+        srt = output.subtitles.read_text(encoding="utf-8").split("\n\n")
+        return max(len(line) for cue in srt for line in cue.splitlines()[2:])
+
+    assert longest_line() > 20
+    assert longest_line(rules=(("max_chars_per_line", 20),)) <= 20
+
+
 def test_video_of_a_sound_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidCutError, match="no video"):
         render_cut(
@@ -101,12 +120,12 @@ def test_a_cuts_cues_are_timed_to_the_shot_changes_inside_it() -> None:
     time the clip's export: no cue edge 1-11 frames from a change inside the cut."""
     transcript = seed_transcript()
     start_s, end_s, fps = 40.0, 70.0, 25.0
-    plain = cut_cues(transcript, start_s, end_s, fps)
+    plain = cut_cues(transcript, start_s, end_s, CueRules(fps=fps))
     # A change 5 frames after a cue's start in the untimed cues, as an editor cuts early.
     change_s = start_s + plain[1].start + 5 / fps
     assert shots_within([10.0, change_s, 90.0], start_s, end_s) == [change_s - start_s]
 
-    timed = cut_cues(transcript, start_s, end_s, fps, [10.0, change_s, 90.0])
+    timed = cut_cues(transcript, start_s, end_s, CueRules(fps=fps), [10.0, change_s, 90.0])
     edges = [frame for cue in timed for frame in (cue.start * fps, cue.end * fps)]
     change_frame = (change_s - start_s) * fps
     assert not [e for e in edges if 0.5 < abs(e - change_frame) < 11.5]

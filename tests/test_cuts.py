@@ -29,6 +29,7 @@ from efir.cuts.spec import (
 )
 from efir.db import Clip, Cut
 from efir.errors import InvalidCutError
+from efir.exports import CueRules
 from efir.jobs.queue import enqueue_cut, live_cut_ids, make_celery, recover_lost_jobs
 from efir.transcripts.model import Segment, Transcript, Word
 from worker.cutting import process_cut
@@ -98,6 +99,8 @@ def test_segment_ids_cut_whole_turns() -> None:
             {"start_s": 1.0, "end_s": 2.0, "format": CutFormat.WAV, "lower_third": True},
             "lower third",
         ),
+        ({"start_s": 1.0, "end_s": 2.0, "rules": (("max_cps_typo", 12.0),)}, "max_cps_typo"),
+        ({"start_s": 1.0, "end_s": 2.0, "rules": (("fps", 30.0),)}, "its clip's"),
     ],
 )
 def test_bad_requests_say_why_in_both_languages(fields: dict[str, object], reason: str) -> None:
@@ -117,7 +120,7 @@ def test_the_cut_subtitles_hold_its_words_from_its_zero() -> None:
     cropped = cropped_transcript(TRANSCRIPT, 1.5, 5.6)
     assert [s.text for s in cropped.segments] == ["два три.", "Четыре"]
     assert cropped.segments[0].words[0].start == pytest.approx(0.1)
-    cues = cut_cues(TRANSCRIPT, 1.5, 5.6, 25.0)
+    cues = cut_cues(TRANSCRIPT, 1.5, 5.6, CueRules(fps=25.0))
     words = " ".join(c.text for c in cues).split()
     assert [w for w in words if w != "–"] == ["два", "три.", "Четыре"]  # two speakers: dashes
     assert cues[0].start == pytest.approx(0.1, abs=1 / 25)  # «два» at 1.6 s on the clip
@@ -164,6 +167,7 @@ def test_the_api_refuses_cuts_the_clip_cannot_give(
             "burned into mp3": (video_id, {"start_s": 1, "end_s": 5, "format": "mp3",
                                            "subtitles": "burn"}),
             "no such segment": (video_id, {"segment_ids": [999]}),
+            "unknown rule": (video_id, {"start_s": 1, "end_s": 5, "rules": {"max_cpz": 12}}),
         }  # fmt: skip
         for name, (clip_id, body) in refused.items():
             answer = client.post(f"/api/v1/clips/{clip_id}/cuts", json=body)

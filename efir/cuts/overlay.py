@@ -24,14 +24,14 @@ def cut_cues(
     transcript: Transcript,
     start_s: float,
     end_s: float,
-    fps: float,
+    rules: CueRules,
     shot_changes: Sequence[float] = (),
 ) -> list[Cue]:
-    """Cues of the words within [start_s, end_s], timed from ``start_s``, at ``fps``, and
-    to the clip's ``shot_changes`` (s on the clip) inside the cut."""
+    """Cues of the words within [start_s, end_s], timed from ``start_s`` by ``rules`` (at
+    the cut's frame rate), and to the clip's ``shot_changes`` (s on the clip) in the cut."""
     return build_cues(
         cropped_transcript(transcript, start_s, end_s),
-        CueRules(fps=fps),
+        rules,
         shots_within(shot_changes, start_s, end_s),
     )
 

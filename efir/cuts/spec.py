@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from efir.errors import InvalidCutError
+from efir.errors import InvalidCutError, InvalidExportError
+from efir.exports.rules import CueRules
 from efir.transcripts.edits import align_words, share_span
 from efir.transcripts.model import Segment, Transcript, Word
 
@@ -71,6 +72,8 @@ class CutRequest:
     lower_third: bool = False
     revision: int | None = None
     sidecar: str = "srt"
+    # Subtitle rule overrides (efir.exports.rules names), for burned and sidecar cues.
+    rules: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         by_times = self.start_s is not None or self.end_s is not None
@@ -110,6 +113,22 @@ class CutRequest:
                 "Титр с именем можно показать только в видео (mp4). "
                 "A lower third needs video (mp4)."
             )
+        if any(name == "fps" for name, _ in self.rules):
+            raise InvalidCutError(
+                "Частота кадров нарезки — частота кадров сюжета. "
+                "A cut's frame rate is its clip's; fps cannot be set."
+            )
+        self.cue_rules(CueRules().fps)  # a bad rule is refused before anything is queued
+
+    def cue_rules(self, fps: float) -> CueRules:
+        """The subtitle rules of this cut's cues at the cut's frame rate."""
+        try:
+            rules = CueRules.from_query(dict(self.rules), strict=True)
+        except InvalidExportError as error:
+            raise InvalidCutError(
+                f"Неверное правило субтитров: {error}. Bad subtitle rule: {error}."
+            ) from None
+        return replace(rules, fps=fps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +141,7 @@ class CutRequest:
             "lower_third": self.lower_third,
             "revision": self.revision,
             "sidecar": self.sidecar,
+            "rules": dict(self.rules),
         }
 
     @classmethod
@@ -136,6 +156,7 @@ class CutRequest:
             lower_third=bool(data.get("lower_third", False)),
             revision=data.get("revision"),
             sidecar=str(data.get("sidecar", "srt")),
+            rules=tuple((data.get("rules") or {}).items()),
         )
 
 

@@ -35,7 +35,7 @@ from efir.cuts.spec import (
     resolve_span,
 )
 from efir.errors import InvalidCutError, MediaError
-from efir.exports import CueRules, export_format, render
+from efir.exports import export_format, render
 from efir.transcripts.model import Transcript
 
 __all__ = [
@@ -175,7 +175,7 @@ def render_cut(
             render(
                 cropped,
                 request.sidecar,
-                rules=CueRules(fps=fps),
+                rules=request.cue_rules(fps),
                 shot_changes=shots_within(shot_changes, start_s, end_s),
             )
         )
@@ -185,7 +185,9 @@ def render_cut(
         burned = request.subtitles is SubtitleMode.BURN
         script.write_text(
             render_ass(
-                cut_cues(transcript, start_s, end_s, fps, shot_changes) if burned else [],
+                cut_cues(transcript, start_s, end_s, request.cue_rules(fps), shot_changes)
+                if burned
+                else [],
                 width=source.width,
                 height=source.height,
                 lower_third=lower_third_speaker(transcript, span) if request.lower_third else None,
