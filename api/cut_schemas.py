@@ -15,6 +15,7 @@ __all__ = [
     "CutPublic",
     "QuoteCreate",
     "QuotePublic",
+    "ReelCreate",
     "SelectionCreate",
     "SelectionPublic",
 ]
@@ -48,6 +49,12 @@ class CutCreate(BaseModel):
             sidecar=self.sidecar,
             rules=tuple(self.rules.items()),
         )
+
+
+class ReelCreate(BaseModel):
+    """How to render a selection as one MP4: its quotes' subtitles burned, or none."""
+
+    subtitles: Literal["burn", "none"] = "none"
 
 
 class CutPublic(BaseModel):

@@ -3,13 +3,17 @@ third drawn and read back, sound-only files, sidecar WebVTT, progress, refusals.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops
 from rapidfuzz import fuzz
-from support.cut_support import ffprobe_streams, seed_transcript
+from support.cut_support import (
+    drawn_box,
+    ffprobe_streams,
+    ocr_text,
+    seed_transcript,
+    video_frame,
+)
 
 from efir.cuts.overlay import cut_cues, shots_within
 from efir.cuts.spec import CutFormat, CutRequest, SubtitleMode
@@ -18,23 +22,11 @@ from efir.exports import CueRules
 from worker.stages.cut import render_cut
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
-TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 # Наут ВАН ВАУДЕНБЕРГ's answer, from a word's start to a word's end.
 START_S, END_S = 46.17, 51.21
 
 
-def _frame(path: Path, at_s: float, out: Path) -> Image.Image:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", f"{at_s:.3f}", "-i", str(path),
-         "-frames:v", "1", str(out)],
-        check=True,
-    )  # fmt: skip
-    return Image.open(out).convert("RGB")
-
-
 def test_the_lower_third_names_the_speaker_on_the_picture(tmp_path: Path) -> None:
-    import tesserocr
-
     seen: list[float] = []
     output = render_cut(
         SEED / "seed.mp4",
@@ -46,29 +38,21 @@ def test_the_lower_third_names_the_speaker_on_the_picture(tmp_path: Path) -> Non
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert output.subtitles is None
     at_s = 1.0
-    drawn = _frame(output.media, at_s, tmp_path / "drawn.png")
-    plain = _frame(
+    drawn = video_frame(output.media, at_s, tmp_path / "drawn.png")
+    plain = video_frame(
         SEED / "seed.mp4", output.first_frame / output.fps + at_s, tmp_path / "plain.png"
     )
-    mask = ImageChops.difference(drawn, plain).convert("L").point(lambda v: 255 if v > 40 else 0)
-    bounds = mask.getbbox()
+    bounds = drawn_box(drawn, plain)
     assert bounds is not None, "nothing was drawn"
     assert bounds[0] < drawn.width / 3  # over the left of the picture
-    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="rus") as api:
-        crop = drawn.crop(bounds)
-        api.SetImage(crop.resize((crop.width * 2, crop.height * 2)))
-        read = api.GetUTF8Text()
+    read = ocr_text(drawn.crop(bounds))
     assert fuzz.partial_ratio("наут ван вауденберг", read.lower()) >= 80, read
     # Gone after its seconds: the picture is the original again.
-    later = _frame(output.media, 4.8, tmp_path / "later.png")
-    again = _frame(SEED / "seed.mp4", output.first_frame / output.fps + 4.8, tmp_path / "p2.png")
-    assert (
-        ImageChops.difference(later, again)
-        .convert("L")
-        .point(lambda v: 255 if v > 40 else 0)
-        .getbbox()
-        is None
+    later = video_frame(output.media, 4.8, tmp_path / "later.png")
+    again = video_frame(
+        SEED / "seed.mp4", output.first_frame / output.fps + 4.8, tmp_path / "p2.png"
     )
+    assert drawn_box(later, again) is None
 
 
 @pytest.mark.parametrize("fmt", [CutFormat.MP3, CutFormat.WAV])

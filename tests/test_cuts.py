@@ -18,7 +18,7 @@ from support.service_support import SEED_DIR, SettingsFactory, running_api, sess
 from cli.main import main as efir_main
 from efir.config import get_settings
 from efir.cuts.jobs import create_cut, finish_cut
-from efir.cuts.overlay import cut_cues, lower_third_speaker
+from efir.cuts.overlay import ReelQuote, cut_cues, lower_third_speaker, reel_cues
 from efir.cuts.spec import (
     CutFormat,
     CutRequest,
@@ -124,6 +124,21 @@ def test_the_cut_subtitles_hold_its_words_from_its_zero() -> None:
     words = " ".join(c.text for c in cues).split()
     assert [w for w in words if w != "–"] == ["два", "три.", "Четыре"]  # two speakers: dashes
     assert cues[0].start == pytest.approx(0.1, abs=1 / 25)  # «два» at 1.6 s on the clip
+
+
+def test_a_reels_cues_follow_its_quotes_back_to_back() -> None:
+    rules = CueRules(fps=25.0)
+    # «Четыре пять.» (5.0-6.0 s) for 40 frames, then «Один два» cut at 2.3 s.
+    quotes = [ReelQuote(TRANSCRIPT, 125, 40), ReelQuote(TRANSCRIPT, 25, 32)]
+    cues = reel_cues(quotes, rules)
+    assert [cue.text for cue in cues] == ["Четыре пять.", "Один два"]
+    assert cues[0].start_frame == 0 and cues[0].end_frame <= 40
+    assert cues[1].start_frame == 40  # «Один» starts the second quote's first frame
+    assert cues[1].end_frame <= 40 + 32
+    alone = cut_cues(TRANSCRIPT, 1.0, 2.28, rules)
+    assert [(c.start_frame + 40, c.end_frame + 40) for c in alone] == [
+        (c.start_frame, c.end_frame) for c in cues[1:]
+    ]
 
 
 def test_the_lower_third_is_the_first_words_named_speaker() -> None:

@@ -8,7 +8,6 @@ subtitle shows read back by Tesseract and compared with the same cut's SRT.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -17,10 +16,16 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
-import pytest
-from PIL import Image, ImageChops
-from rapidfuzz import fuzz
-from support.cut_support import ffprobe_streams, seed_transcript, store_clip
+from support.cut_support import (
+    drawn_box,
+    ffprobe_streams,
+    ocr_text,
+    seed_transcript,
+    share_read,
+    store_clip,
+    text_words,
+    video_frame,
+)
 from support.service_support import SEED_DIR, SettingsFactory, running_api, running_worker
 
 from efir.config import Settings
@@ -31,7 +36,6 @@ FPS = 25.0
 FRAME_S = 1 / FPS + 1e-6  # one frame, and float noise: rounding both ends may reach it exactly
 HANDLE_S = 0.2
 CUT_TIMEOUT_S = 300.0
-TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
 
 def _wait(client: httpx.Client, cut_id: str, seen: list[float]) -> dict[str, Any]:
@@ -60,34 +64,6 @@ def _audio(path: Path, start_s: float, duration_s: float) -> np.ndarray:
         check=True, capture_output=True,
     ).stdout  # fmt: skip
     return np.frombuffer(raw, dtype=np.int16).astype(np.float64)
-
-
-def _frame(path: Path, at_s: float, out: Path) -> Image.Image:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", f"{at_s:.3f}", "-i", str(path),
-         "-frames:v", "1", str(out)],
-        check=True,
-    )  # fmt: skip
-    return Image.open(out).convert("RGB")
-
-
-def _ocr(image: Image.Image) -> str:
-    import tesserocr
-
-    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="rus") as api:
-        api.SetImage(image.resize((image.width * 2, image.height * 2)))
-        text: str = api.GetUTF8Text()
-    return text
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in re.sub(r"[^\w\s]", " ", text.lower().replace("ё", "е")).split() if w]
-
-
-def _share_read(expected: list[str], read: list[str]) -> float:
-    """The share of expected words that the OCR read (allowing a slip of a letter or two)."""
-    found = sum(1 for word in expected if any(fuzz.ratio(word, r) >= 75 for r in read))
-    return found / len(expected)
 
 
 def test_a_twelve_second_quote_with_burned_subtitles(
@@ -154,20 +130,19 @@ def test_a_twelve_second_quote_with_burned_subtitles(
     # The first subtitle is the SRT's first cue, drawn on the picture.
     first = srt.text.split("\n\n")[0].splitlines()
     cue_start, cue_end = (_seconds(t) for t in first[1].split(" --> "))
-    cue_words = _words(" ".join(first[2:]))
-    assert cue_words == _words(" ".join(words))[: len(cue_words)]  # the span's first words
+    cue_words = text_words(" ".join(first[2:]))
+    assert cue_words == text_words(" ".join(words))[: len(cue_words)]  # the span's first words
     middle_s = (cue_start + cue_end) / 2
-    frame = _frame(media, middle_s, tmp_path / "burned.png")
-    plain = _frame(SEED_DIR / "seed.mp4", in_s + middle_s, tmp_path / "plain.png")
-    box = ImageChops.difference(frame, plain).convert("L").point(lambda v: 255 if v > 40 else 0)
-    bounds = box.getbbox()
+    frame = video_frame(media, middle_s, tmp_path / "burned.png")
+    plain = video_frame(SEED_DIR / "seed.mp4", in_s + middle_s, tmp_path / "plain.png")
+    bounds = drawn_box(frame, plain)
     assert bounds is not None, "nothing was drawn over the picture"
-    read = _words(_ocr(frame.crop(bounds)))
-    share = _share_read(cue_words, read)
+    read = text_words(ocr_text(frame.crop(bounds)))
+    share = share_read(cue_words, read)
     print(f"\ncue {cue_words}\nOCR {read}\nshare read {share:.2f}; progress seen {seen[:8]}…")
     assert share >= 0.8
     # The same place in the original picture does not say it: the check can fail.
-    assert _share_read(cue_words, _words(_ocr(plain.crop(bounds)))) < 0.5
+    assert share_read(cue_words, text_words(ocr_text(plain.crop(bounds)))) < 0.5
 
 
 def _stored_files(settings: Settings) -> set[Path]:
@@ -178,9 +153,3 @@ def _seconds(clock: str) -> float:
     hours, minutes, rest = clock.strip().split(":")
     seconds, millis = rest.split(",")
     return int(hours) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
-
-
-@pytest.fixture(autouse=True)
-def _needs_tesseract() -> None:
-    if not Path(TESSDATA, "rus.traineddata").exists():
-        pytest.fail(f"tesseract-ocr-rus is needed: no {TESSDATA}/rus.traineddata")

@@ -14,7 +14,16 @@ from typing import Any
 import docx
 import httpx
 import opentimelineio as otio
-from support.cut_support import ffprobe_streams, seed_transcript, store_clip
+from support.cut_support import (
+    drawn_box,
+    ffprobe_streams,
+    ocr_text,
+    seed_transcript,
+    share_read,
+    store_clip,
+    text_words,
+    video_frame,
+)
 from support.service_support import (
     SEED_DIR,
     SettingsFactory,
@@ -151,7 +160,10 @@ def test_a_selection_renders_as_one_mp4(
         running_worker(settings, tmp_path / "worker.log"),
     ):
         selection = _selection(client, video_id, audio_id)
-        queued = client.post(f"/api/v1/selections/{selection['id']}/render")
+        render = f"/api/v1/selections/{selection['id']}/render"
+        refused = client.post(render, json={"subtitles": "sidecar"})
+        assert refused.status_code == 422, refused.text
+        queued = client.post(render, json={"subtitles": "burn"})
         assert queued.status_code == 202, queued.text
         deadline = time.monotonic() + 300
         while (cut := client.get(f"/api/v1/cuts/{queued.json()['id']}").json())["state"] in (
@@ -177,3 +189,17 @@ def test_a_selection_renders_as_one_mp4(
     assert abs(float(streams["video"]["duration"]) - frames / FPS) <= 1 / FPS
     assert abs(float(streams["audio"]["duration"]) - frames / FPS) <= 2 / FPS
     assert (streams["video"]["width"], streams["video"]["height"]) == (1280, 720)
+    # Each quote's subtitles are burned from its own first frame on the reel's timeline:
+    # one second into the third quote (the seed video again) its words are on the picture.
+    third = selection["quotes"][2]
+    at_s = sum(round(q["end_s"] * FPS) - round(q["start_s"] * FPS) for q in selection["quotes"][:2])
+    at_s = at_s / FPS + 1.0
+    drawn = video_frame(reel, at_s, tmp_path / "drawn.png")
+    plain = video_frame(
+        SEED_DIR / "seed.mp4", round(third["start_s"] * FPS) / FPS + 1.0, tmp_path / "plain.png"
+    )
+    bounds = drawn_box(drawn, plain)
+    assert bounds is not None, "no subtitle drawn"
+    assert bounds[1] > drawn.height / 2  # at the bottom
+    read = text_words(ocr_text(drawn.crop(bounds)))
+    assert share_read(text_words(third["text"])[:4], read) >= 0.75, (read, third["text"])

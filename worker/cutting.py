@@ -17,14 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from efir.config import Settings
 from efir.cuts.jobs import claim_cut, cut_transcript, fail_cut, finish_cut, set_cut_progress
-from efir.cuts.spec import CutRequest
+from efir.cuts.overlay import ReelQuote, reel_cues
+from efir.cuts.spec import CutRequest, SubtitleMode
 from efir.cuts.timeline import quote_frames
 from efir.db import Clip, Cut
 from efir.errors import InvalidCutError, NotFoundError
+from efir.exports import CueRules
 from efir.logs import log_context
 from efir.media.analyses import load_shot_changes
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
+from efir.transcripts.model import Transcript
+from efir.transcripts.revisions import get_revision
 from worker.outcome import ended_by_errors
 from worker.stages.cut import AUDIO_FPS, CutMedia, render_cut, render_reel
 
@@ -87,10 +91,12 @@ def _render_quote(session: Session, storage: MediaStorage, cut: Cut, scratch: Pa
 
 
 def _render_reel(session: Session, storage: MediaStorage, cut: Cut, scratch: Path) -> None:
-    """A selection's quotes, frame-accurate at the broadcast rate, as one MP4."""
+    """A selection's quotes, frame-accurate at the broadcast rate, as one MP4, their
+    subtitles burned if asked."""
     quotes = cut.spec["quotes"]
+    burned = cut.spec.get("subtitles") == SubtitleMode.BURN.value
     with ExitStack() as copies:
-        parts = []
+        parts, timed = [], []
         for quote in quotes:
             clip = session.get(Clip, quote["clip_id"])
             if clip is None or clip.media_removed_at is not None:
@@ -101,7 +107,22 @@ def _render_reel(session: Session, storage: MediaStorage, cut: Cut, scratch: Pat
             first, stop = quote_frames(quote["start_s"], quote["end_s"], AUDIO_FPS)
             path = copies.enter_context(storage.local_copy(clip.media_key))
             parts.append(CutMedia(path, first / AUDIO_FPS, (stop - first) / AUDIO_FPS))
-        media = render_reel(parts, scratch, on_progress=_ProgressWriter(session, cut.id))
+            if burned:
+                revision = get_revision(session, clip.id, quote["revision"])
+                timed.append(
+                    ReelQuote(
+                        Transcript.from_dict(revision.data),
+                        first,
+                        stop - first,
+                        load_shot_changes(session, clip.id) or (),
+                    )
+                )
+        media = render_reel(
+            parts,
+            scratch,
+            cues=reel_cues(timed, CueRules(fps=AUDIO_FPS)),
+            on_progress=_ProgressWriter(session, cut.id),
+        )
     duration_s = sum(part.duration_s for part in parts)
     _finish(
         session,

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
-from api.cut_schemas import CutPublic, QuoteCreate, QuotePublic, SelectionCreate, SelectionPublic
+from api.cut_schemas import (
+    CutPublic,
+    QuoteCreate,
+    QuotePublic,
+    ReelCreate,
+    SelectionCreate,
+    SelectionPublic,
+)
 from api.deps import CutQueueDep, SessionDep, StorageDep
 from api.params import RowId
 from efir.accounts.users import Permission
@@ -24,6 +31,7 @@ from efir.cuts.selections import (
     remove_quote,
     selection_meta,
 )
+from efir.cuts.spec import SubtitleMode
 from efir.cuts.timeline import TIMELINE_FORMATS, TimelineFormat, render_timeline
 from efir.exports.naming import content_disposition, export_filename
 
@@ -109,9 +117,12 @@ def render_selection(
     session: SessionDep,
     queue: CutQueueDep,
     principal: Annotated[Principal, require(Permission.EXPORT)],
+    body: ReelCreate | None = None,
 ) -> CutPublic:
-    """Queue one MP4 of the whole selection; follow it at ``/api/v1/cuts/{id}``."""
-    cut = create_reel(session, selection_id, requested_by=principal.username)
+    """Queue one MP4 of the whole selection, ``{"subtitles": "burn"}`` with each quote's
+    subtitles drawn in; follow it at ``/api/v1/cuts/{id}``."""
+    subtitles = SubtitleMode((body or ReelCreate()).subtitles)
+    cut = create_reel(session, selection_id, requested_by=principal.username, subtitles=subtitles)
     queue.send_cut(cut.id)
     return CutPublic.of(cut)
 

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from efir.cuts.selections import get_selection, selection_quotes
-from efir.cuts.spec import CutFormat, CutRequest, resolve_span
+from efir.cuts.spec import CutFormat, CutRequest, SubtitleMode, resolve_span
 from efir.db import Clip, Cut, CutState, utcnow
 from efir.errors import InvalidCutError, NotFoundError
 from efir.exports.naming import export_filename
@@ -81,9 +81,21 @@ def create_cut(session: Session, clip_id: str, request: CutRequest, *, requested
     return cut
 
 
-def create_reel(session: Session, selection_id: str, *, requested_by: str) -> Cut:
+def create_reel(
+    session: Session,
+    selection_id: str,
+    *,
+    requested_by: str,
+    subtitles: SubtitleMode = SubtitleMode.NONE,
+) -> Cut:
     """A queued rendering of the whole selection as one MP4, of its quotes as they are
-    now; InvalidCutError for an empty selection or a quote whose clip lost its media."""
+    now, with their subtitles burned if asked (from each clip's transcript of now);
+    InvalidCutError for an empty selection, a quote whose clip lost its media, or
+    sidecar subtitles (a reel burns them or has none)."""
+    if subtitles is SubtitleMode.SIDECAR:
+        raise InvalidCutError(
+            "Субтитры подборки можно только вшить. A selection's subtitles can only be burned."
+        )
     get_selection(session, selection_id)
     quotes = selection_quotes(session, selection_id)
     if not quotes:
@@ -92,7 +104,16 @@ def create_reel(session: Session, selection_id: str, *, requested_by: str) -> Cu
         require_media(get_clip(session, quote.clip_id), video=False)
     spec = {
         "format": CutFormat.MP4.value,
-        "quotes": [{"clip_id": q.clip_id, "start_s": q.start_s, "end_s": q.end_s} for q in quotes],
+        "subtitles": subtitles.value,
+        "quotes": [
+            {
+                "clip_id": q.clip_id,
+                "start_s": q.start_s,
+                "end_s": q.end_s,
+                "revision": latest_revision(session, q.clip_id).revision,
+            }
+            for q in quotes
+        ],
     }
     cut = Cut(selection_id=selection_id, requested_by=requested_by, spec=spec)
     session.add(cut)

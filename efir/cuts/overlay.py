@@ -6,6 +6,7 @@ and the speaker's caption as a lower third for its first seconds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import pysubs2
 
@@ -13,7 +14,15 @@ from efir.cuts.spec import CutSpan, cropped_transcript
 from efir.exports import Cue, CueRules, build_cues
 from efir.transcripts.model import Speaker, Transcript
 
-__all__ = ["LOWER_THIRD_S", "cut_cues", "lower_third_speaker", "render_ass", "shots_within"]
+__all__ = [
+    "LOWER_THIRD_S",
+    "ReelQuote",
+    "cut_cues",
+    "lower_third_speaker",
+    "reel_cues",
+    "render_ass",
+    "shots_within",
+]
 
 LOWER_THIRD_S = 4.0
 _WHITE = pysubs2.Color(255, 255, 255)
@@ -34,6 +43,34 @@ def cut_cues(
         rules,
         shots_within(shot_changes, start_s, end_s),
     )
+
+
+@dataclass(frozen=True)
+class ReelQuote:
+    """One quote of a rough cut: ``frames`` frames of its clip from ``first_frame``."""
+
+    transcript: Transcript
+    first_frame: int
+    frames: int
+    shot_changes: Sequence[float] = ()
+
+
+def reel_cues(quotes: Sequence[ReelQuote], rules: CueRules) -> list[Cue]:
+    """Each quote's own cues (``rules`` at the reel's frame rate) on the reel's timeline:
+    shifted by the frames of the quotes before it, none past its own last frame."""
+    cues: list[Cue] = []
+    offset = 0
+    for quote in quotes:
+        start_s = quote.first_frame / rules.fps
+        end_s = (quote.first_frame + quote.frames) / rules.fps
+        for cue in cut_cues(quote.transcript, start_s, end_s, rules, quote.shot_changes):
+            end_frame = min(cue.end_frame, quote.frames)
+            if end_frame > cue.start_frame:
+                cues.append(
+                    replace(cue, start_frame=offset + cue.start_frame, end_frame=offset + end_frame)
+                )
+        offset += quote.frames
+    return cues
 
 
 def shots_within(shot_changes: Sequence[float], start_s: float, end_s: float) -> list[float]:

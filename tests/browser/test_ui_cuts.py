@@ -58,6 +58,7 @@ def test_selected_words_are_cut_and_added_to_a_selection(
 
     # The whole selection as one MP4, followed and linked in the same line.
     quote_file = page.locator("#cut-download").get_attribute("href")
+    page.check("#render-subtitles")
     page.click("#render-selection")
     page.wait_for_function(
         """(old) => {
@@ -67,6 +68,9 @@ def test_selected_words_are_cut_and_added_to_a_selection(
         arg=quote_file,
         timeout=180_000,
     )
-    reel = page.request.get(f"{live_service}{page.locator('#cut-download').get_attribute('href')}")
+    reel_file = page.locator("#cut-download").get_attribute("href") or ""
+    reel = page.request.get(f"{live_service}{reel_file}")
     assert reel.status == 200 and reel.headers["content-type"] == "video/mp4"
+    reel_cut = page.request.get(f"{live_service}{reel_file.removesuffix('/file')}").json()
+    assert reel_cut["spec"]["subtitles"] == "burn"  # the box was ticked
     assert "Vecherny-vypusk" in reel.headers["content-disposition"]

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from PIL import Image, ImageChops
+from rapidfuzz import fuzz
 
 from efir.config import Settings
 from efir.db import Clip
@@ -19,7 +23,16 @@ from efir.transcripts.model import Speaker, SpeakerRole, Transcript
 from efir.transcripts.revisions import save_job_output
 from support.service_support import SEED_DIR, session_factory
 
-__all__ = ["ffprobe_streams", "seed_transcript", "store_clip"]
+__all__ = [
+    "drawn_box",
+    "ffprobe_streams",
+    "ocr_text",
+    "seed_transcript",
+    "share_read",
+    "store_clip",
+    "text_words",
+    "video_frame",
+]
 
 SEED_TRUTH: dict[str, Any] = json.loads((SEED_DIR / "seed.truth.json").read_text("utf-8"))
 
@@ -83,3 +96,44 @@ def ffprobe_streams(path: Path) -> dict[str, dict[str, Any]]:
     for stream in json.loads(completed.stdout)["streams"]:
         streams.setdefault(stream["codec_type"], stream)
     return streams
+
+
+TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+
+
+def video_frame(path: Path, at_s: float, out: Path) -> Image.Image:
+    """The frame of ``path`` at ``at_s`` seconds, decoded by ffmpeg into ``out``."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-ss", f"{at_s:.3f}", "-i", str(path),
+         "-frames:v", "1", str(out)],
+        check=True,
+    )  # fmt: skip
+    return Image.open(out).convert("RGB")
+
+
+def drawn_box(drawn: Image.Image, plain: Image.Image) -> tuple[int, int, int, int] | None:
+    """Where ``drawn`` differs from the same frame without the overlay."""
+    mask = ImageChops.difference(drawn, plain).convert("L").point(lambda v: 255 if v > 40 else 0)
+    return mask.getbbox()
+
+
+def ocr_text(image: Image.Image) -> str:
+    """Tesseract's Russian reading of ``image``, enlarged twice for small subtitle text."""
+    import tesserocr
+
+    if not Path(TESSDATA, "rus.traineddata").exists():
+        raise AssertionError(f"tesseract-ocr-rus is needed: no {TESSDATA}/rus.traineddata")
+    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="rus") as api:
+        api.SetImage(image.resize((image.width * 2, image.height * 2)))
+        text: str = api.GetUTF8Text()
+    return text
+
+
+def text_words(text: str) -> list[str]:
+    return [w for w in re.sub(r"[^\w\s]", " ", text.lower().replace("ё", "е")).split() if w]
+
+
+def share_read(expected: list[str], read: list[str]) -> float:
+    """The share of expected words that the OCR read (allowing a slip of a letter or two)."""
+    found = sum(1 for word in expected if any(fuzz.ratio(word, r) >= 75 for r in read))
+    return found / len(expected)

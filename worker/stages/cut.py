@@ -35,7 +35,7 @@ from efir.cuts.spec import (
     resolve_span,
 )
 from efir.errors import InvalidCutError, MediaError
-from efir.exports import export_format, render
+from efir.exports import Cue, export_format, render
 from efir.transcripts.model import Transcript
 
 __all__ = [
@@ -241,19 +241,30 @@ def render_reel(
     out_dir: Path,
     *,
     fps: float = AUDIO_FPS,
+    cues: Sequence[Cue] = (),
     on_progress: Callable[[float], None] | None = None,
 ) -> Path:
     """One MP4 of ``parts`` in order, for a quick look at a rough cut: each part cut
     frame-accurately and brought to the first picture's size (a sound-only part shows
-    black), joined by ffmpeg's concat filter."""
+    black), joined by ffmpeg's concat filter; ``cues`` (on the reel's timeline) burned."""
     if not parts:
         raise InvalidCutError("Подборка пуста. The selection is empty.")
     sources = [probe_source(part.path) for part in parts]
     sized = next((s for s in sources if s.fps is not None), None)
     width, height = (sized.width, sized.height) if sized else (1280, 720)
     out = out_dir / "reel.mp4"
+    script = None
+    if cues:
+        script = out_dir / "reel.ass"
+        script.write_text(render_ass(list(cues), width=width, height=height), encoding="utf-8")
     command = reel_command(
-        parts, [s.fps is not None for s in sources], out, width=width, height=height, fps=fps
+        parts,
+        [s.fps is not None for s in sources],
+        out,
+        width=width,
+        height=height,
+        fps=fps,
+        ass_script=script,
     )
     run_ffmpeg(command, sum(part.duration_s for part in parts), on_progress)
     return out
@@ -267,8 +278,10 @@ def reel_command(
     width: int,
     height: int,
     fps: float,
+    ass_script: Path | None = None,
 ) -> list[str]:
-    """The ffmpeg command joining ``parts``: one input per part, sought on the input."""
+    """The ffmpeg command joining ``parts``: one input per part, sought on the input; the
+    joined picture through the ASS script if any."""
     streams = []
     for part, picture in zip(parts, with_picture, strict=True):
         source = ffmpeg.input(str(part.path), ss=f"{part.start_s:.6f}", t=f"{part.duration_s:.6f}")
@@ -287,7 +300,8 @@ def reel_command(
         audio = source["a:0"].filter("aresample", 48000).filter("aformat", channel_layouts="stereo")
         streams += [video, audio]
     joined = ffmpeg.concat(*streams, v=1, a=1).node
-    stream = ffmpeg.output(joined[0], joined[1], str(out), **_VIDEO_CODECS)
+    picture = joined[0] if ass_script is None else joined[0].filter("ass", str(ass_script))
+    stream = ffmpeg.output(picture, joined[1], str(out), **_VIDEO_CODECS)
     stream = stream.global_args("-v", "error", "-nostdin", "-progress", "pipe:1", "-nostats")
     args: list[str] = ffmpeg.compile(stream.overwrite_output())
     return args

@@ -189,6 +189,8 @@ function selectionPart() {
       el("a", { href: `${base}fcpxml`, download: "" }, "FCP XML"),
       el("a", { href: `${base}docx`, download: "" }, t("cuts.script")),
     ));
+    part.push(el("label", { class: "inline" },
+      el("input", { type: "checkbox", id: "render-subtitles" }), ` ${t("cuts.render_subtitles")}`));
     part.push(el("button", { type: "button", id: "render-selection", class: "secondary", onclick: renderSelection },
       t("cuts.render")));
   }
@@ -198,7 +200,10 @@ function selectionPart() {
 // The whole selection as one MP4: a cut job like any other, followed in the same line.
 async function renderSelection() {
   try {
-    job = await requestJSON(`/api/v1/selections/${encodeURIComponent(chosenSelection)}/render`, { method: "POST" });
+    const burned = section.querySelector("#render-subtitles")?.checked;
+    job = await requestJSON(`/api/v1/selections/${encodeURIComponent(chosenSelection)}/render`, {
+      method: "POST", body: { subtitles: burned ? "burn" : "none" },
+    });
     render();
     follow(job.id);
   } catch (error) {

@@ -307,6 +307,7 @@ const MESSAGES = {
     "cuts.added": "Добавлено в «{name}»: цитат {count}.",
     "cuts.script": "Сценарий DOCX",
     "cuts.render": "Собрать MP4 из подборки",
+    "cuts.render_subtitles": "с субтитрами",
   },
   en: {
     "shell.brand": "Efir",
@@ -610,6 +611,7 @@ const MESSAGES = {
     "cuts.added": "Added to «{name}»: {count} quotes.",
     "cuts.script": "DOCX script",
     "cuts.render": "Render the selection as MP4",
+    "cuts.render_subtitles": "with subtitles",
   },
 };
 
