@@ -50,6 +50,13 @@ _TESSDATA_CANDIDATES = (
 )
 
 
+# Rows without text between two lines of one caption are fewer than this.
+_LINE_GAP_ROWS = 4
+# Text this close to a side of the picture (share of its width) is outside the
+# title-safe area broadcast graphics keep to: a crawl running off the screen.
+_TITLE_SAFE_MARGIN = 0.02
+
+
 @dataclass(frozen=True)
 class CaptionOptions:
     # A lower third stays 2-4 s at least: sampling every 2 s sees every one of them.
@@ -315,10 +322,14 @@ class _TesseractReader:
 
 
 def _caption_band(gray: np.ndarray, lower_part: float) -> np.ndarray | None:
-    """The rows and columns of the lower part that carry text, with a margin (8-bit luma).
+    """The rows and columns of the lower part that carry caption text, with a margin
+    (8-bit luma); None when there is none.
 
     Text rows are found by horizontal edge density: a caption strap's solid
-    background has almost no strong horizontal steps, letters have many."""
+    background has almost no strong horizontal steps, letters have many. A line of
+    text that reaches the picture's side edges is a crawl (a news ticker), not a
+    caption: captions keep inside the title-safe area, and a crawl read as one
+    would name every speaker under it."""
     height, width = gray.shape
     top = int(height * (1 - lower_part))
     lower = gray[top:].astype(np.int16)
@@ -326,13 +337,20 @@ def _caption_band(gray: np.ndarray, lower_part: float) -> np.ndarray | None:
     text_rows = np.flatnonzero(edges.mean(axis=1) > 0.01)
     if len(text_rows) < 8:
         return None
-    rows = slice(text_rows.min(), text_rows.max() + 1)
+    caption_rows: list[np.ndarray] = []
+    for line in np.split(text_rows, np.flatnonzero(np.diff(text_rows) > _LINE_GAP_ROWS) + 1):
+        columns = np.flatnonzero(edges[line].sum(axis=0) >= 2)
+        safe = width * _TITLE_SAFE_MARGIN
+        if columns.size and (columns.min() < safe or columns.max() > width - 1 - safe):
+            continue
+        caption_rows.append(line)
+    if not caption_rows or sum(line.size for line in caption_rows) < 8:
+        return None
+    rows = np.concatenate(caption_rows)
     text_cols = np.flatnonzero(edges[rows].any(axis=0))
     margin = 12
     return gray[
-        max(0, top + int(text_rows.min()) - margin) : min(
-            height, top + int(text_rows.max()) + margin
-        ),
+        max(0, top + int(rows.min()) - margin) : min(height, top + int(rows.max()) + margin),
         max(0, int(text_cols.min()) - margin) : min(width, int(text_cols.max()) + margin),
     ]
 
