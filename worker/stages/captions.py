@@ -30,6 +30,7 @@ from PIL import Image, ImageOps
 from rapidfuzz import fuzz
 
 from efir.errors import OcrError
+from efir.morphology import analyzer
 from efir.transcripts.model import SpeakerRole, Transcript
 from worker.stages.media import grab_gray_frames, probe
 
@@ -50,6 +51,9 @@ _TESSDATA_CANDIDATES = (
 )
 
 
+# «Абылай-хан КАКЕНОВ», «Наут ВАН ВАУДЕНБЕРГ»: names are short; straps run longer.
+_MAX_NAME_WORDS = 5
+_NAME_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
 # Rows without text between two lines of one caption are fewer than this.
 _LINE_GAP_ROWS = 4
 # Text this close to a side of the picture (share of its width) is outside the
@@ -287,8 +291,24 @@ def _normalise(text: str) -> str:
 
 
 def _looks_like_name(line: str) -> bool:
+    """A person's name line, not a story strap: letters, at most five words, no digits,
+    no preposition or conjunction («ПАВОДОК В ЖИТИКАРЕ», «ЦЕНЫ НА ТОПЛИВО»), and a
+    word the dictionary knows as a name or does not know («ГРАЖДАНСКИЙ ФОРУМ» has none)."""
     letters = sum(ch.isalpha() for ch in line)
-    return letters >= 3 and letters >= 0.6 * len(line.replace(" ", "")) and len(line) <= 60
+    if letters < 3 or letters < 0.6 * len(line.replace(" ", "")) or len(line) > 60:
+        return False
+    words = re.findall(r"[^\W\d_]+", line)
+    if len(words) > _MAX_NAME_WORDS or any(ch.isdigit() for ch in line):
+        return False
+    morph = analyzer()
+    parses = [morph.parse(word.lower()) for word in words]
+    if any({"PREP", "CONJ"} & parsed[0].tag.grammemes for parsed in parses):
+        return False
+    return any(
+        not morph.word_is_known(word.lower())
+        or any(_NAME_GRAMMEMES & p.tag.grammemes for p in parsed[:3])
+        for word, parsed in zip(words, parses, strict=True)
+    )
 
 
 class _TesseractReader:
