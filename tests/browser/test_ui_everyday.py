@@ -425,12 +425,19 @@ def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
     with _editing(page, live_service, clip_id) as before:
         canvas = page.locator("#waveform-slot canvas")
         expect(canvas).to_be_visible()  # the worker measured the seed cut's peaks
-        first = before["segments"][0]
-        # Show the first segment's end: a click on its last word seeks the player there.
-        page.locator(f'.seg-text[data-segment-id="{first["id"]}"] .w').last.click()
+        # A segment whose end ends a subtitle: the cue builder may run a cue on into the
+        # next segment of the same speaker, and then the SRT could not show the drag.
+        old = _srt_cues(page, live_service, clip_id, before["revision"])
+        dragged = next(
+            s
+            for s in before["segments"]
+            if any(abs(end - s["end"]) <= 0.05 for start, end in old if start >= s["start"] - 0.1)
+        )
+        # Show the segment's end: a click on its last word seeks the player there.
+        page.locator(f'.seg-text[data-segment-id="{dragged["id"]}"] .w').last.click()
         page.wait_for_function(
             "() => Number(document.querySelector('#waveform-slot canvas').dataset.viewStart)"
-            f" <= {first['end']}"
+            f" <= {dragged['end']}"
         )
         page.screenshot(path=artifacts_dir / "editor-waveform-1-before.png")
         view_start = float(canvas.get_attribute("data-view-start") or 0)
@@ -442,30 +449,32 @@ def test_dragging_a_boundary_retimes_the_srt_in_a_new_revision(
             return box["x"] + (seconds - view_start) / span * box["width"]
 
         y = box["y"] + box["height"] / 2
-        target = first["end"] - 0.6  # the end dragged earlier, onto a frame
-        page.mouse.move(x_of(first["end"]), y)
+        target = dragged["end"] - 0.6  # the end dragged earlier, onto a frame
+        page.mouse.move(x_of(dragged["end"]), y)
         page.mouse.down()
-        page.mouse.move(x_of(first["end"] - 0.3), y, steps=4)
+        page.mouse.move(x_of(dragged["end"] - 0.3), y, steps=4)
         page.mouse.move(x_of(target), y, steps=4)
         page.screenshot(path=artifacts_dir / "editor-waveform-2-dragging.png")
         page.mouse.up()
         _saved_as(page, before["revision"] + 1)
         page.screenshot(path=artifacts_dir / "editor-waveform-3-retimed.png")
 
-        after = _segment(_transcript(page, live_service, clip_id), first["id"])
-        assert after["start"] == first["start"]
+        after = _segment(_transcript(page, live_service, clip_id), dragged["id"])
+        assert after["start"] == dragged["start"]
         assert abs(after["end"] - target) <= 0.04 + span / box["width"]
         assert round(after["end"] * 25, 3) == round(after["end"] * 25)  # on a frame
-        assert all(first["start"] <= w["end"] <= after["end"] for w in after["words"])
+        assert all(dragged["start"] <= w["end"] <= after["end"] for w in after["words"])
         history = page.request.get(f"{live_service}/api/v1/transcripts/{clip_id}/revisions")
         assert history.json()[0]["revision"] == before["revision"] + 1
+
         # The segment's last subtitle ended at its old end; now it ends well before it
         # (a cue may still be held a little into the silence after its words).
-        old = _srt_cues(page, live_service, clip_id, before["revision"])
-        cues_before = [c for c in old if c[0] < first["end"]]
-        cues_after = [c for c in _srt_cues(page, live_service, clip_id) if c[0] < first["end"]]
-        assert max(end for _, end in cues_before) >= first["end"] - 0.05
-        assert max(end for _, end in cues_after) <= first["end"] - 0.3
+        def its_cues(cues: list[tuple[float, float]]) -> list[tuple[float, float]]:
+            return [c for c in cues if dragged["start"] - 0.1 <= c[0] < dragged["end"]]
+
+        assert max(end for _, end in its_cues(old)) >= dragged["end"] - 0.05
+        new = _srt_cues(page, live_service, clip_id)
+        assert max(end for _, end in its_cues(new)) <= dragged["end"] - 0.3
 
         zoom_in = page.get_by_role("button", name="Волна крупнее")
         for _ in range(3):
