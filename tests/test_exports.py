@@ -208,6 +208,42 @@ def test_fast_speech_is_held_into_the_pause_not_sped_up(seed: Transcript) -> Non
         assert burst_cues[-1].end >= fast_words[-1].end + 0.5
 
 
+def test_a_cue_does_not_end_on_the_first_words_of_a_new_sentence(seed: Transcript) -> None:
+    """The seed's opening as the bundled model heard and timed it: its first cue used to
+    end «…обсудили в Костанае. Здесь прошел», the new sentence's first words cut off
+    from the rest of it."""
+    heard = [
+        [(2.9, 3.58, "Работу"), (3.58, 4.64, "неправительственных"),
+         (4.64, 5.5, "организаций"), (5.5, 6.16, "обсудили"), (6.16, 6.32, "в"),
+         (6.32, 6.86, "Костанае.")],
+        [(7.36, 7.66, "Здесь"), (7.66, 8.34, "прошел"), (8.34, 9.24, "одиннадцатый"),
+         (9.24, 9.8, "почет"), (9.8, 9.94, "у"), (9.94, 10.74, "гражданских"),
+         (10.74, 11.2, "форум"), (11.2, 12.3, "мероприятий"), (12.3, 12.48, "в"),
+         (12.48, 12.68, "этом"), (12.68, 13.0, "году.")],
+    ]  # fmt: skip
+    segments = tuple(
+        Segment(
+            i,
+            words[0][0],
+            words[-1][1],
+            " ".join(w for _, _, w in words),
+            "anchor",
+            tuple(Word(start, end, w) for start, end, w in words),
+        )
+        for i, words in enumerate(heard)
+    )
+    transcript = Transcript(
+        duration=14.0, language="ru", model="test", segments=segments, speakers=seed.speakers
+    )
+    cues = read_back(transcript, "srt")
+    assert violations(cues, CueRules()) == []
+    assert cues[0].spoken_text.split()[-1] == "Костанае."
+    for cue in cues:
+        words = cue.spoken_text.split()
+        begun = any(word.endswith(".") for word in words[:-1])
+        assert not begun or words[-1].endswith("."), cue.lines
+
+
 def test_seed_a_tenth_faster_still_breaks_no_rule() -> None:
     fast = truth_transcript(speed=1.1)
     for fmt in ("srt", "vtt", "ttml"):

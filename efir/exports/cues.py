@@ -41,6 +41,7 @@ _CHAIN_FRAMES = 12  # shorter gaps are closed to the minimum gap (no flicker)
 _LONG_PAUSE_S = 1.5  # silence inside one speaker's cue that is better cut at
 _MAX_CUE_WORDS = 40
 _DELAY_COST = 0.05  # per frame a cue starts after its first word
+_ORPHAN_COST = 1.0  # a cue ending on the first words of a sentence begun inside it
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,12 @@ def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> 
         )
         lines = layout[1]
         speakers = (words[0].speaker,) * len(lines)
+        # A new sentence begun inside the cue and left unfinished at its end: the
+        # reader meets its first words apart from the rest («…в Костанае. Здесь прошел»).
+        if _ending(texts[-1]) != "sentence" and any(
+            _ending(text) == "sentence" for text in texts[:-1]
+        ):
+            cost += _ORPHAN_COST
     return _Shape(cost, tuple(lines), speakers, visible_length(" ".join(lines)))
 
 
