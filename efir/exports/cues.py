@@ -4,7 +4,8 @@ The words of the whole transcript form one timed stream. A cue is a run of conse
 words; the best set of cues is chosen by dynamic programming over every possible cut, so
 a long sentence is split where the rules and the punctuation allow rather than where a
 fixed timer fires. Hard limits: line length, line count, at most one speaker change per
-cue (and then as two dash lines), no line ending on a preposition. Timing limits (minimum
+cue (and then as two dash lines), no line ending on a preposition; a cue that begins a
+new sentence and ends before it does costs more. Timing limits (minimum
 and maximum duration, reading speed, gap) are costs so high that they are broken only
 where speech leaves no other choice. A cue starts on the frame its first word starts (or
 up to ``max_delay_frames`` later, when the cue before it needs the time) and is held into the
