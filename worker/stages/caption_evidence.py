@@ -269,12 +269,15 @@ def decide(
     def linkage(a: int, b: int) -> float:
         return float(similarity[np.ix_(items[a], items[b])].mean())
 
+    near = np.zeros_like(similarity, dtype=bool)
+    if spans is not None:
+        gaps = np.maximum(
+            spans[:, None, 0] - spans[None, :, 1], spans[None, :, 0] - spans[:, None, 1]
+        )
+        near = gaps < options.adjacent_gap_s
+
     def adjacent(a: int, b: int) -> bool:
-        if spans is None:
-            return False
-        x, y = spans[items[a]], spans[items[b]]
-        gaps = np.maximum(x[:, None, 0] - y[None, :, 1], y[None, :, 0] - x[:, None, 1])
-        return bool((gaps < options.adjacent_gap_s).any())
+        return bool(near[np.ix_(items[a], items[b])].any())
 
     def allowed(a: int, b: int) -> float | None:
         """The bar a merge must clear, or None when the captions forbid it."""
