@@ -292,39 +292,6 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
     assert tailed.confidence[1] < 0.9 < CHECK_BELOW
 
 
-@pytest.mark.parametrize(("first_seen", "head"), [(14.0, 3), (12.0, 0)])
-def test_speech_well_before_the_caption_came_up_is_only_same_voice(
-    first_seen: float, head: int
-) -> None:
-    """The correspondent's last 2.4 s and a vox-pop in one stretch, her caption first seen
-    4.0 s into it: those 2.4 s keep the speaker only as "same voice", flagged; seen 2.0 s
-    into it, the stretch is all caption-seen (people start talking 0-2 s before the
-    sampled caption)."""
-    rng = np.random.default_rng(4)
-    vox, korr = _voice(rng), _voice(rng)
-    korr_vox = np.stack(
-        [_segment(rng, korr, 0.9) for _ in range(3)] + [_segment(rng, vox, 0.9) for _ in range(6)]
-    )
-    chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(9)]
-    decision = decide(
-        unit_rows(korr_vox.mean(axis=0, keepdims=True)),
-        np.array([7.2]),
-        [B],
-        seed_segment_s=3.0,
-        same_speaker_similarity=SAME,
-    )
-    parts, headed = caption_tails(
-        decision, [np.arange(9)], korr_vox, chunks, [(first_seen, 17.2, B)], EvidenceOptions()
-    )
-    if not head:
-        assert len(parts) == 1 and headed.sources == [SpeakerSource.CAPTION]
-        return
-    assert [list(p) for p in parts] == [list(range(head)), list(range(head, 9))]
-    assert headed.sources == [SpeakerSource.VOICE, SpeakerSource.CAPTION]
-    assert headed.labels[0] == headed.labels[1]
-    assert headed.confidence[0] < 0.9 < CHECK_BELOW
-
-
 @pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])
 def test_a_short_odd_stretch_in_the_captioned_voice_s_run_keeps_the_name_unsure(
     same_run: bool, named: bool

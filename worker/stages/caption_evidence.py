@@ -59,12 +59,6 @@ class EvidenceOptions:
     # The caption was last seen at a sample and gone by the next (2 s later): speech
     # up to half that step after the last sighting still counts as under it.
     tail_after_s: float = 1.0
-    # Speech of a caption-seen segment more than this long before the caption's first
-    # sighting is only "same voice" (when at least `min_head_s` of it): on seed and dev
-    # the captioned person's own speech began 0-2.3 s before it, the segments holding the
-    # previous speaker's last words in the same speech run (dev2_tight, dev3) 2.3-3.3 s.
-    head_before_s: float = 2.0
-    min_head_s: float = 0.4
     # A segment is under a caption when this much of it (or half of it) is.
     min_under_s: float = 0.8
     # Voice change score that cuts a segment at a caption's appearance (a long stretch
@@ -155,29 +149,18 @@ def _caption_seen_part(
     key: str,
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
-) -> tuple[int, int | None]:
-    """The part of a segment the caption `key` was seen over, as chunk indices into
-    `members`: where it starts (0, or past a head that began well before the caption was
-    first seen) and where the segment runs on well past its last sighting, if it does."""
+) -> tuple[float, int | None]:
+    """When the caption `key` over a segment was last seen, and the chunk (index into
+    `members`) where the segment runs on well past it, if it does."""
     lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
-    sightings = [(start, end) for start, end, a in captions if a.key == key]
-    came = min((start for start, end in sightings if start < hi and end > lo), default=lo)
-    went = max((end for start, end in sightings if start < hi and end > lo), default=hi)
-    head = 0
-    if lo < came - options.head_before_s - options.min_head_s:
-        head = next(
-            (
-                k
-                for k in range(1, len(members))
-                if chunks[members[k]][0] >= came - options.head_before_s
-            ),
-            0,
-        )
+    went = max(
+        (end for start, end, a in captions if a.key == key and start < hi and end > lo),
+        default=hi,
+    )
     after = went + options.tail_after_s
     if hi <= after + 1.0:
-        return head, None
-    tail = next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
-    return head, tail
+        return went, None
+    return went, next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
 
 
 def caption_tails(
@@ -189,23 +172,20 @@ def caption_tails(
     options: EvidenceOptions,
 ) -> tuple[list[np.ndarray], Decision]:
     """Captioned segments that run on well past their caption (it went before the person
-    stopped), split where it went, and those that began well before it was first seen,
-    split there. The tail and the head keep the speaker (one stretch of one voice, as
-    pass 1 found) but were not seen under the caption: each becomes "same voice" with the
-    confidence of its voice against the caption-seen speech, so an unsure one is flagged,
-    and it teaches the registry nothing.
+    stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
+    as pass 1 found) but was not seen under the caption: it becomes "same voice" with
+    the confidence of its voice against the caption-seen speech, so an unsure one is
+    flagged, and it teaches the registry nothing.
 
-    Where a tail hands over to somebody else, or a head's speaker hands over to the
-    captioned one, is not looked for: the end of a close voice's turn (a vox-pop, then the
-    correspondent) could not be told from the clip's known voices with this encoder, nor
-    the previous speaker's last words in the caption's speech run (dev2_tight; see
-    bench/results/captions.txt); the flag covers it."""
-    cuts: dict[int, tuple[int, int | None]] = {}
+    Where the tail hands over to somebody else is not looked for: the end of a close
+    voice's turn (a vox-pop, then the correspondent) could not be told from the clip's
+    known voices with this encoder (see bench/results/captions.txt); the flag covers it."""
+    cuts: dict[int, int | None] = {}
     for i, members in enumerate(segments):
         if decision.sources[i] is SpeakerSource.CAPTION:
             key = decision.anchors[int(decision.labels[i])].key
-            cuts[i] = _caption_seen_part(members, chunks, key, captions, options)
-    seen = [vectors[segments[i][head:tail]].mean(axis=0) for i, (head, tail) in cuts.items()]
+            cuts[i] = _caption_seen_part(members, chunks, key, captions, options)[1]
+    seen = [vectors[segments[i][:cut]].mean(axis=0) for i, cut in cuts.items()]
     seen_voice = (
         _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(cuts)]) if seen else {}
     )
@@ -215,18 +195,15 @@ def caption_tails(
     confidence: list[float] = []
     for i, members in enumerate(segments):
         label = int(decision.labels[i])
-        head, tail = cuts.get(i, (0, None))
-        end = len(members) if tail is None else tail
-        for lo, hi in ((0, head), (head, end), (end, len(members))):
-            part = members[lo:hi]
-            if not len(part):
-                continue
+        cut = cuts.get(i)
+        parts = [members] if cut is None else [members[:cut], members[cut:]]
+        for n, part in enumerate(parts):
             out_segments.append(part)
             labels.append(label)
-            if lo == head:
+            if n == 0:
                 sources.append(decision.sources[i])
                 confidence.append(float(decision.confidence[i]))
-            else:  # head or tail: same voice, as sure as it sounds like the seen speech
+            else:  # the tail: same voice, as sure as it sounds like the seen speech
                 voice = unit_rows(vectors[part].mean(axis=0))
                 sources.append(SpeakerSource.VOICE)
                 confidence.append(float(voice @ seen_voice[label]))
