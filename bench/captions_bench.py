@@ -41,6 +41,7 @@ CLIPS = {
     "dev1": ROOT / "fixtures/captions/dev/dev1",
     "dev2": ROOT / "fixtures/captions/dev/dev2",
     "dev3": ROOT / "fixtures/captions/dev/dev3",
+    "dev2_tight": ROOT / "fixtures/captions/dev/dev2_tight",
     "test1": ROOT / "fixtures/captions/test/test1",
     "test1_noisy": ROOT / "fixtures/captions/test/test1_noisy",
     "test2": ROOT / "fixtures/captions/test/test2",

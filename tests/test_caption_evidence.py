@@ -154,6 +154,39 @@ def test_speech_no_speaker_may_take_is_a_speaker_of_its_own(seed: int) -> None:
     assert decision.sources[2] is None
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_one_unnamed_turn_cut_by_a_short_pause_stays_one_speaker(seed: int) -> None:
+    """Two 3.5-4 s pieces of one voice either side of a 0.7 s pause score under the plain
+    bar (as Whisper's pauses leave them): they merge; the same pair far apart in time
+    does not, and the lower bar never lends anyone a caption's name."""
+    rng = np.random.default_rng(seed)
+    first = _voice(rng)
+    second = _voice(rng, first, 0.84)
+    petrov = _voice(rng, first, 0.84)
+    segments = [
+        (first, 3.6, None),
+        (second, 4.0, None),
+        (_segment(rng, petrov), 6.0, A),
+    ]
+    means = np.stack([m for m, _, _ in segments])
+
+    def labels(spans: list[tuple[float, float]]) -> np.ndarray:
+        return decide(
+            means,
+            np.array([d for _, d, _ in segments]),
+            [a for _, _, a in segments],
+            seed_segment_s=3.0,
+            same_speaker_similarity=SAME,
+            spans=np.array(spans),
+        ).labels
+
+    adjacent = labels([(2.9, 6.5), (7.2, 11.2), (12.0, 18.0)])
+    assert adjacent[0] == adjacent[1]
+    assert adjacent[2] != adjacent[0]
+    apart = labels([(2.9, 6.5), (40.0, 44.0), (12.0, 18.0)])
+    assert apart[0] != apart[1]
+
+
 def _transcript() -> Transcript:
     def segment(i: int, speaker: str, source: SpeakerSource, confidence: float) -> Segment:
         return Segment(

@@ -69,6 +69,11 @@ class EvidenceOptions:
     # person's later uncaptioned turn scored 0.958 and a correspondent against a
     # close vox-pop up to 0.935; 0.96 already lost the former.
     join_similarity: float = 0.95
+    # Two unnamed voices whose stretches follow each other across a pause shorter than
+    # `adjacent_gap_s` merge from this lower bar: Whisper's pauses cut one turn into
+    # 3-4 s pieces whose means the encoder scores 0.85-0.86 apart (dev1's anchor).
+    adjacent_similarity: float = 0.82
+    adjacent_gap_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -228,9 +233,10 @@ def decide(
     max_speakers: int = 12,
     options: EvidenceOptions | None = None,
     runs: Sequence[int] | None = None,
+    spans: np.ndarray | None = None,
 ) -> Decision:
     """Speakers for segments (unit mean d-vectors, seconds, caption anchors, and the
-    speech run each lies in, if known).
+    speech run each lies in and its (start, end) seconds, if known).
 
     Captioned segments and long uncaptioned ones are clustered (average linkage over
     segment means) under the caption constraints; every other segment then takes the
@@ -263,6 +269,16 @@ def decide(
     def linkage(a: int, b: int) -> float:
         return float(similarity[np.ix_(items[a], items[b])].mean())
 
+    near = np.zeros_like(similarity, dtype=bool)
+    if spans is not None:
+        gaps = np.maximum(
+            spans[:, None, 0] - spans[None, :, 1], spans[None, :, 0] - spans[:, None, 1]
+        )
+        near = gaps < options.adjacent_gap_s
+
+    def adjacent(a: int, b: int) -> bool:
+        return bool(near[np.ix_(items[a], items[b])].any())
+
     def allowed(a: int, b: int) -> float | None:
         """The bar a merge must clear, or None when the captions forbid it."""
         ka, kb = item_key[a], item_key[b]
@@ -272,7 +288,7 @@ def decide(
         if key is not None:
             free = b if ka is not None else a
             return None if key in item_forbids[free] else options.join_similarity
-        return same_speaker_similarity
+        return options.adjacent_similarity if adjacent(a, b) else same_speaker_similarity
 
     while len(items) > 1:
         best: tuple[float, int, int] | None = None

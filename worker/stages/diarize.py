@@ -18,6 +18,8 @@ seed voices where anchor and correspondent sound alike:
    and the closest different pair (anchor/correspondent) 0.77, whereas
    fragments picked out by clustering windows overlap (0.79-0.85), which is
    why a count estimated on windows (eigengap, silhouette) came out wrong.
+   Two unnamed stretches either side of a short pause merge from a lower bar
+   (`EvidenceOptions.adjacent_similarity`): one turn cut by Whisper's pauses.
    The min/max speaker hints clamp the count.
    Name captions seen on screen (worker/stages/captions.py) constrain this pass:
    see worker/stages/caption_evidence.py. Captioned speakers leave named.
@@ -209,6 +211,7 @@ def cluster_speakers(
         max_speakers=options.max_speakers,
         options=options.evidence,
         runs=[chunks[m[0]][2] for m in segments],
+        spans=np.array([(chunks[m[0]][0], chunks[m[-1]][1]) for m in segments]),
     )
     segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
