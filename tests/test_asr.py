@@ -8,12 +8,13 @@ regressions without flapping.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support.scoring import cer, load_truth_text, non_word_rate, wer
+from support.scoring import cer, load_truth_text, non_word_rate, normalise, wer
 
 from efir.config import Settings
 from efir.db import JobState
@@ -136,7 +137,32 @@ def test_a_glossary_never_damages_what_was_heard_right(
     trapped = run_pipeline(SEED / "seed.wav", replace(options, glossary=traps)).transcript
     assert "глобальной стратегии" in plain_transcript.text
     assert "неправительственный сектор" in plain_transcript.text
-    assert trapped.text == plain_transcript.text
+    # A word the plain decode got wrong may change where the audio agrees (on some
+    # machines it hears «сеттера» for «сектора», and «сектара» scores higher); a word it
+    # got right, its case and its quotes never do.
+    plain = plain_transcript.text.split()
+    # Each spoken word of the plain text, with the index of the token it came from.
+    spoken = [(i, word) for i, token in enumerate(plain) for word in normalise(token).split()]
+    matched = _matching_words(normalise(REFERENCE).split(), [word for _, word in spoken])
+    heard_right = {spoken[j][0] for j in matched}
+    changed = {
+        i
+        for tag, first, stop, _, _ in difflib.SequenceMatcher(
+            a=plain, b=trapped.text.split(), autojunk=False
+        ).get_opcodes()
+        if tag != "equal"
+        for i in range(first, stop)
+    }
+    assert not changed & heard_right, [plain[i] for i in sorted(changed & heard_right)]
+    assert len(changed) <= 4
+
+
+def _matching_words(reference: list[str], hypothesis: list[str]) -> set[int]:
+    """Indices of the hypothesis words that align with an equal reference word."""
+    blocks = difflib.SequenceMatcher(
+        a=reference, b=hypothesis, autojunk=False
+    ).get_matching_blocks()
+    return {block.b + k for block in blocks for k in range(block.size)}
 
 
 @pytest.mark.slow
