@@ -166,6 +166,20 @@ def _matching_words(reference: list[str], hypothesis: list[str]) -> set[int]:
 
 
 @pytest.mark.slow
+def test_the_turn_the_batched_decoder_drops_comes_back_to_its_last_word(
+    plain_transcript: Transcript,
+) -> None:
+    # The batched decode of the window 90.3-116.0 s stops after the anchor's turn; the
+    # correspondent's is decoded again from that window's encoder output, and resumed
+    # where that decode stopped, 2 s short of the end («...сектора и государства»).
+    turn = "".join(
+        w.word for s in plain_transcript.segments for w in s.words if 102.5 <= w.start <= 116.0
+    ).strip()
+    assert turn.startswith("Сейчас в регионе действуют различные")
+    assert turn.endswith("и государства.")
+
+
+@pytest.mark.slow
 def test_regions_the_batched_decoder_drops_are_recovered(options: PipelineOptions) -> None:
     # With faster-whisper's own VAD settings the batched pipeline returns nothing
     # for the correspondent's turn at 103.4–115.8 s; the repair must fill it.

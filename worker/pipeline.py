@@ -1,8 +1,8 @@
 """The transcription pipeline: a media file in, a Transcript (and voiceprints) out.
 
-probe → decode to 16 kHz mono → recognise (with the glossary as prompt) → correct
+probe → decode to 16 kHz mono → VAD → recognise (with the glossary as prompt) → correct
 glossary near-misses → speakers: read on-screen name captions over the speech (video
-only), diarize with them as evidence, name voices the registry knows, guess the
+only, beside ASR), diarize with them as evidence, name voices the registry knows, guess the
 remaining roles, flag named turns nobody saw a caption over and the voice is unsure
 of (`"check": true`); find the shot changes (video only) for the cue cutter. Registry matching comes
 before the role guess so that a known correspondent keeps the role the newsroom
@@ -30,9 +30,9 @@ from efir.model_assets import resolve_model_dir
 from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
-from worker.stages.asr import AsrOptions, FractionDone, TimeSpan, transcribe
+from worker.stages.asr import AsrOptions, FractionDone, TimeSpan, speech_regions, transcribe
 from worker.stages.caption_evidence import mark_checks
-from worker.stages.captions import CaptionOptions, scan_captions
+from worker.stages.captions import CaptionOptions, CaptionSpan, scan_captions
 from worker.stages.diarize import (
     DiarizeOptions,
     SpeechEmbeddings,
@@ -134,12 +134,28 @@ def run_pipeline(
     # The editor's waveform, from the audio already decoded: no second decode later.
     analyses: dict[str, dict[str, Any]] = {PEAKS: waveform_peaks([audio])}
     report(JobState.DECODING, 1.0)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shots") as picture:
-        # Shot changes need only the picture: found beside ASR (one thread), so a core the
+    regions = speech_regions(audio, options.asr)
+    read_captions = info.has_video and options.find_speakers and options.ocr_captions
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as picture:
+        # Shot changes and name captions need only the picture (captions: over the VAD
+        # speech, known before ASR), so they are read beside ASR, one thread: a core the
         # decoder leaves idle does the work and the transcript is not later for it.
         shots = picture.submit(detect_shots, media_path, options.shots) if info.has_video else None
+        captions = (
+            picture.submit(
+                scan_captions,
+                media_path,
+                [(r.start, r.end) for r in regions],
+                options=options.captions,
+            )
+            if read_captions
+            else None
+        )
         transcript = recognise(
-            audio, options, on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction)
+            audio,
+            options,
+            regions=regions,
+            on_progress=lambda fraction: report(JobState.TRANSCRIBING, fraction),
         )
         if options.find_speakers:
             report(JobState.SPEAKERS, 0.0)
@@ -151,6 +167,7 @@ def run_pipeline(
                 options,
                 has_video=info.has_video,
                 known_voices=known_voices,
+                captions=captions.result() if captions is not None else None,
                 on_progress=report,
             )
         else:
@@ -212,16 +229,18 @@ def name_speakers(
     *,
     has_video: bool,
     known_voices: Sequence[KnownVoice] = (),
+    captions: Sequence[CaptionSpan] | None = None,
     on_progress: StageProgress | None = None,
 ) -> PipelineResult:
     """The speaker stages over a whole clip's transcript and speech embeddings: read
-    captions (video only), cluster the voices under them, name registry voices, guess
-    roles, flag what to check."""
+    captions (video only) unless `captions` were read already, cluster the voices under
+    them, name registry voices, guess roles, flag what to check."""
     report = on_progress or _ignore_progress
-    captions = []
-    if options.ocr_captions and has_video:
-        speech = [(s.start, s.end) for s in transcript.segments]
-        captions = scan_captions(media_path, speech, options=options.captions)
+    if captions is None:
+        captions = []
+        if options.ocr_captions and has_video:
+            speech = [(s.start, s.end) for s in transcript.segments]
+            captions = scan_captions(media_path, speech, options=options.captions)
     report(JobState.SPEAKERS, 0.5)
     diarization = cluster_speakers(
         transcript, embeddings, options=options.diarize, captions=captions
