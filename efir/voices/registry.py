@@ -328,12 +328,12 @@ def forget_clip(session: Session, voice_id: str, clip_id: str) -> Voice | None:
         total = np.asarray(voice.centroid, dtype=np.float64) * voice.samples
         for lesson in dropped:
             total = total - _unit(lesson.centroid) * lesson.samples
-    for lesson in dropped:
-        session.delete(lesson)
     if remaining <= 0 or float(np.linalg.norm(total)) < 1e-9:
-        session.delete(voice)
+        session.delete(voice)  # its lessons go with it (ON DELETE CASCADE)
         session.flush()
         return None
+    for lesson in dropped:
+        session.delete(lesson)
     voice.centroid = [float(x) for x in _unit(total)]
     voice.samples = remaining
     session.flush()
