@@ -91,6 +91,7 @@ class _Token:
     end_frame: int
     speaker: str | None
     width: int  # visible characters
+    ending: str  # the punctuation it ends on: "sentence", "clause" or "none"
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _tokens(transcript: Transcript, rules: CueRules) -> list[_Token]:
             start = max(round(word.start * fps), floor)
             end = max(round(word.end * fps), start + 1)
             width = visible_length(word.word)
-            tokens.append(_Token(word.word, start, end, segment.speaker, width))
+            tokens.append(_Token(word.word, start, end, segment.speaker, width, _ending(word.word)))
     return tokens
 
 
@@ -215,9 +216,7 @@ def _shape(tokens: Sequence[_Token], first: int, stop: int, rules: CueRules) -> 
         speakers = (words[0].speaker,) * len(lines)
         # A new sentence begun inside the cue and left unfinished at its end: the
         # reader meets its first words apart from the rest («…в Костанае. Здесь прошел»).
-        if _ending(texts[-1]) != "sentence" and any(
-            _ending(text) == "sentence" for text in texts[:-1]
-        ):
+        if words[-1].ending != "sentence" and any(word.ending == "sentence" for word in words[:-1]):
             cost += _ORPHAN_COST
     return _Shape(cost, tuple(lines), speakers, visible_length(" ".join(lines)))
 
@@ -268,7 +267,7 @@ def _cut_cost(tokens: Sequence[_Token], stop: int) -> float:
     """How bad it is to end a cue before tokens[stop]."""
     if stop == len(tokens) or tokens[stop].speaker != tokens[stop - 1].speaker:
         return 0.0
-    cost = _CUT_COST[_ending(tokens[stop - 1].text)]
+    cost = _CUT_COST[tokens[stop - 1].ending]
     if not _may_break(tokens[stop - 1].text, tokens[stop].text):
         cost += _BAD_CUT_COST
     return cost
@@ -328,7 +327,7 @@ def _layout(words: Sequence[_Token], rules: CueRules) -> tuple[float, list[str]]
             if rest is None:
                 continue
             next_line = width(cut, rest[1][0] if rest[1] else len(words))
-            cost = rest[0] + _CUT_COST[_ending(words[cut - 1].text)]
+            cost = rest[0] + _CUT_COST[words[cut - 1].ending]
             cost += 0.02 * abs(head - next_line) + 0.01 * (head > next_line)
             if best is None or cost < best[0]:
                 best = (cost, (cut, *rest[1]))
