@@ -130,17 +130,20 @@ class AccountRole(StrEnum):
     ADMIN = "admin"
 
 
-def _role_column(constraint_name: str) -> Mapped[AccountRole]:
-    return mapped_column(
-        type_=SqlEnum(
-            AccountRole,
-            name=constraint_name,
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda roles: [role.value for role in roles],
-        )
+def _checked_enum(values: type[StrEnum], constraint_name: str) -> SqlEnum:
+    """VARCHAR + CHECK rather than a native enum: adding a value stays a one-line migration."""
+    return SqlEnum(
+        values,
+        name=constraint_name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
     )
+
+
+def _role_column(constraint_name: str) -> Mapped[AccountRole]:
+    return mapped_column(type_=_checked_enum(AccountRole, constraint_name))
 
 
 class Base(DeclarativeBase):
@@ -183,15 +186,7 @@ class Job(Base):
     clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
     state: Mapped[JobState] = mapped_column(
         default=JobState.QUEUED,
-        # VARCHAR + CHECK rather than a native enum: adding a state stays a one-line migration.
-        type_=SqlEnum(
-            JobState,
-            name="job_state",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda states: [state.value for state in states],
-        ),
+        type_=_checked_enum(JobState, "job_state"),
         index=True,
     )
     progress: Mapped[float] = mapped_column(default=0.0)
@@ -334,14 +329,7 @@ class Cut(Base):
     spec: Mapped[dict[str, Any]]
     state: Mapped[CutState] = mapped_column(
         default=CutState.QUEUED,
-        type_=SqlEnum(
-            CutState,
-            name="cut_state",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda states: [state.value for state in states],
-        ),
+        type_=_checked_enum(CutState, "cut_state"),
     )
     progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
