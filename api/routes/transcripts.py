@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import Principal, require
 from api.deps import SessionDep
@@ -42,35 +43,55 @@ def get_transcript(
     return _public(_revision(session, clip_id, revision))
 
 
+@dataclass(frozen=True)
+class SubtitleQuery:
+    """What the export and its QC report both take from the query: the format, the
+    revision, how numbers are written and the subtitle rules overridden (e.g.
+    ``max_chars_per_line=37``)."""
+
+    format_name: str
+    revision: int | None
+    numbers: str
+    rules: CueRules
+
+
+def subtitle_query(
+    request: Request,
+    format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
+    revision: RevisionQuery = None,
+    numbers: str = "words",
+) -> SubtitleQuery:
+    return SubtitleQuery(format_name, revision, numbers, CueRules.from_query(request.query_params))
+
+
+SubtitleQueryDep = Annotated[SubtitleQuery, Depends(subtitle_query)]
+
+
 @router.get("/{clip_id}/export", dependencies=[require(Permission.EXPORT)])
 def export_transcript(
     clip_id: str,
-    request: Request,
     session: SessionDep,
-    format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
-    revision: RevisionQuery = None,
+    query: SubtitleQueryDep,
     timecodes: bool = False,
     transliterate: bool = False,
     mark_checks: bool = False,
-    numbers: str = "words",
 ) -> Response:
     """The transcript as a file; subtitle rules can be overridden by query parameters
     (e.g. ``max_chars_per_line=37``); ``mark_checks`` marks the text export's turns whose
     speaker is flagged for checking; ``numbers=digits`` writes numbers as digits. Named
     ``<air date>_<programme>_<title>.<ext>``, in Latin letters with ``transliterate=true``.
     Subtitle cues are timed to the clip's shot changes where the worker measured them."""
-    chosen = export_format(format_name)
-    rules = CueRules.from_query(request.query_params)
-    row = _revision(session, clip_id, revision)
+    chosen = export_format(query.format_name)
+    row = _revision(session, clip_id, query.revision)
     clip = ClipMeta.from_clip(get_clip(session, clip_id))
     body = render(
         Transcript.from_dict(row.data),
-        format_name,
-        rules=rules,
+        query.format_name,
+        rules=query.rules,
         timecodes=timecodes,
         clip=clip,
         mark_checks=mark_checks,
-        numbers=numbers,
+        numbers=query.numbers,
         shot_changes=load_shot_changes(session, clip_id) or (),
     )
     filename = export_filename(clip, chosen.extension, transliterate=transliterate)
@@ -86,28 +107,21 @@ def export_transcript(
     response_model=QcReportPublic,
     dependencies=[require(Permission.EXPORT)],
 )
-def export_quality(
-    clip_id: str,
-    request: Request,
-    session: SessionDep,
-    format_name: Annotated[str, Query(alias="format", description=EXPORT_FORMAT_PARAMETER)] = "srt",
-    revision: RevisionQuery = None,
-    numbers: str = "words",
-) -> QcReportPublic:
+def export_quality(clip_id: str, session: SessionDep, query: SubtitleQueryDep) -> QcReportPublic:
     """The QC report of a subtitle export with the same parameters: every cue that breaks
     a rule (reading speed, duration, line length and count, gap, shot-change distance),
     with its time and the reason in Russian and English."""
-    row = _revision(session, clip_id, revision)
+    row = _revision(session, clip_id, query.revision)
     shots = load_shot_changes(session, clip_id)
     rules, violations = quality_check(
         Transcript.from_dict(row.data),
-        format_name,
-        rules=CueRules.from_query(request.query_params),
-        numbers=numbers,
+        query.format_name,
+        rules=query.rules,
+        numbers=query.numbers,
         shot_changes=shots or (),
     )
     return QcReportPublic.from_check(
-        clip_id, row.revision, format_name, rules, violations, shots_known=shots is not None
+        clip_id, row.revision, query.format_name, rules, violations, shots_known=shots is not None
     )
 
 
