@@ -18,10 +18,12 @@ from efir.voices.registry import KnownVoice, match_known_voices
 from worker.stages.caption_evidence import (
     CHECK_BELOW,
     Anchor,
+    Decision,
     EvidenceOptions,
     caption_tails,
     decide,
     mark_checks,
+    split_at_captions,
 )
 from worker.stages.speaker_embedding import unit_rows
 
@@ -260,6 +262,17 @@ def test_text_export_marks_turns_to_check_only_when_asked() -> None:
     assert CHECK_MARK not in render(checked, "txt").decode()
 
 
+def _one_stretch_under_b(chunk_vectors: np.ndarray) -> Decision:
+    """The decision for one stretch of 0.8 s chunks, all under caption B."""
+    return decide(
+        unit_rows(chunk_vectors.mean(axis=0, keepdims=True)),
+        np.array([0.8 * len(chunk_vectors)]),
+        [B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+    )
+
+
 def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
     """One stretch under a caption that went early: the part after it keeps the speaker
     but counts as decided by voice, and a different voice there gets flagged."""
@@ -270,13 +283,7 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
     )
     chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(10)]
     segment = np.arange(10)
-    decision = decide(
-        unit_rows(vox_korr.mean(axis=0, keepdims=True)),
-        np.array([8.0]),
-        [B],
-        seed_segment_s=3.0,
-        same_speaker_similarity=SAME,
-    )
+    decision = _one_stretch_under_b(vox_korr)
     captions = [(10.5, 12.9, B)]  # seen for 2.4 s, then gone while the stretch runs on
     parts, tailed = caption_tails(
         decision,
@@ -290,6 +297,52 @@ def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
     assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
     assert tailed.labels[0] == tailed.labels[1]
     assert tailed.confidence[1] < 0.9 < CHECK_BELOW
+
+
+@pytest.mark.parametrize(("answer_cos", "flagged"), [(0.6, True), (0.97, False)])
+def test_a_two_shot_answer_under_a_caption_still_up_is_not_caption_seen(
+    answer_cos: float, flagged: bool
+) -> None:
+    """One stretch under a caption that stays up to its end (a two-shot): the speech the
+    caption came up over is caption-seen; what follows later under it is caption-seen
+    only while it is that voice, otherwise "same voice" at its low confidence."""
+    rng = np.random.default_rng(7)
+    mother = _voice(rng)
+    answer = _voice(rng, mother, answer_cos)
+    vectors = np.stack(
+        [_segment(rng, mother, 0.9) for _ in range(5)]
+        + [_segment(rng, answer, 0.9) for _ in range(2)]
+    )
+    chunks = [(20.0 + 0.8 * k, 20.8 + 0.8 * k, 0) for k in range(7)]
+    decision = _one_stretch_under_b(vectors)
+    captions = [(21.0, 25.0, B)]  # up from 1 s in to the stretch's last second
+    parts, decided = caption_tails(
+        decision, [np.arange(7)], vectors, chunks, captions, EvidenceOptions()
+    )
+    assert len({int(label) for label in decided.labels}) == 1
+    sources = [source for part, source in zip(parts, decided.sources, strict=True) for _ in part]
+    assert sources[:3] == [SpeakerSource.CAPTION] * 3  # up to 1 s after the first sighting
+    answered = [SpeakerSource.VOICE if flagged else SpeakerSource.CAPTION] * 2
+    assert sources[5:] == answered
+    if flagged:
+        assert decided.confidence[-1] < CHECK_BELOW
+
+
+@pytest.mark.parametrize(("head_cos", "split"), [(0.1, True), (0.9, False)])
+def test_another_voice_s_last_words_at_a_caption_s_stretch_head_are_cut_off(
+    head_cos: float, split: bool
+) -> None:
+    """A stretch running into a caption's first sighting that starts with one chunk of a
+    plainly different voice (the previous speaker, no pause between) loses that chunk;
+    a first chunk of the same voice stays."""
+    rng = np.random.default_rng(9)
+    mother = _voice(rng)
+    vectors = np.stack(
+        [_voice(rng, mother, head_cos)] + [_segment(rng, mother, 0.9) for _ in range(4)]
+    )
+    chunks = [(45.7 + 0.8 * k, 46.5 + 0.8 * k, 0) for k in range(5)]
+    parts = split_at_captions([np.arange(5)], vectors, chunks, [48.0], EvidenceOptions())
+    assert [list(p) for p in parts] == ([[0], [1, 2, 3, 4]] if split else [[0, 1, 2, 3, 4]])
 
 
 @pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])

@@ -15,7 +15,11 @@ diarizer's pass-2 clustering (worker/stages/diarize.py) takes that as constraint
   otherwise it stays with the unnamed speakers (a role or «Голос» later);
 * a caption appearing over a stretch that started well before it (the correspondent
   talking into the interviewee with no pause between) cuts that stretch at the
-  strongest voice change in the seconds before the caption came up.
+  strongest voice change in the seconds before the caption came up, and a first chunk
+  of a plainly different voice is cut off any stretch running into a caption;
+* a caption names whoever speaks when it comes up: speech long after that under a
+  caption still up (a two-shot partner's answer inside the same stretch) is
+  caption-seen only while its voice stays close, else "same voice" and flagged.
 
 Each segment leaves with how its speaker was decided and how sure that is.
 """
@@ -59,11 +63,20 @@ class EvidenceOptions:
     # The caption was last seen at a sample and gone by the next (2 s later): speech
     # up to half that step after the last sighting still counts as under it.
     tail_after_s: float = 1.0
+    # A caption names whoever speaks when it comes up; in a two-shot it stays up while
+    # somebody else answers. Speech under it later than this after its first sighting
+    # is caption-seen only while its voice stays as close as `late_similarity` to the
+    # speech the caption came up over.
+    names_for_s: float = 1.0
+    late_similarity: float = 0.86
     # A segment is under a caption when this much of it (or half of it) is.
     min_under_s: float = 0.8
     # Voice change score that cuts a segment at a caption's appearance (a long stretch
     # of one voice scores 0.1-0.2 between its parts).
     min_change: float = 0.15
+    # The first chunk of a stretch running into a caption is split off below this
+    # cosine to the rest of the stretch (see `_split_head`).
+    head_similarity: float = 0.45
     # Cosine of segment means above which an uncaptioned stretch is the captioned
     # person; below it the stretch stays unnamed. On the dev clips a captioned
     # person's later uncaptioned turn scored 0.958 and a correspondent against a
@@ -121,7 +134,33 @@ def split_at_captions(
             if best is not None:
                 result[index : index + 1] = [members[:best], members[best:]]
             break
+    for appeared in caption_starts:
+        result = [
+            part
+            for members in result
+            for part in _split_head(members, vectors, chunks, appeared, options)
+        ]
     return result
+
+
+def _split_head(
+    members: np.ndarray,
+    vectors: np.ndarray,
+    chunks: Sequence[Chunk],
+    appeared: float,
+    options: EvidenceOptions,
+) -> list[np.ndarray]:
+    """A segment running into a caption's first sighting whose first chunk is plainly
+    another voice (the previous speaker's last words, with no pause pass 1 cut at):
+    that chunk split off. One chunk against the rest of its stretch scores 0.6-0.85
+    for one voice on the seed and dev clips, 0.25-0.3 for such a head."""
+    lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
+    if len(members) < 3 or not lo < appeared < hi + options.caption_pad_s:
+        return [members]
+    rest = unit_rows(vectors[members[1:]].mean(axis=0))
+    if float(vectors[members[0]] @ rest) >= options.head_similarity:
+        return [members]
+    return [members[:1], members[1:]]
 
 
 def caption_anchors(
@@ -143,24 +182,31 @@ def caption_anchors(
     return result
 
 
-def _caption_seen_part(
+def _caption_seen_cuts(
     members: np.ndarray,
     chunks: Sequence[Chunk],
     key: str,
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
-) -> tuple[float, int | None]:
-    """When the caption `key` over a segment was last seen, and the chunk (index into
-    `members`) where the segment runs on well past it, if it does."""
+) -> tuple[int, int]:
+    """Where a captioned segment's speech stops being named by its caption (index into
+    `members`; `len(members)` when it does not): past `names_for_s` after the caption's
+    first sighting it is still under it but may be a two-shot partner ("late"); past the
+    caption's last sighting it is no longer under it at all (the "tail")."""
+    n = len(members)
     lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
-    went = max(
-        (end for start, end, a in captions if a.key == key and start < hi and end > lo),
-        default=hi,
-    )
-    after = went + options.tail_after_s
-    if hi <= after + 1.0:
-        return went, None
-    return went, next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
+    sighted = [(s, e) for s, e, a in captions if a.key == key and s < hi and e > lo]
+    if not sighted:
+        return n, n
+
+    def first_from(t: float) -> int:
+        return next((k for k in range(1, n) if chunks[members[k]][0] >= t), n)
+
+    after = max(e for _, e in sighted) + options.tail_after_s
+    if hi > after + 1.0:
+        tail = first_from(after)
+        return tail, tail
+    return first_from(min(s for s, _ in sighted) + options.names_for_s), n
 
 
 def caption_tails(
@@ -171,21 +217,26 @@ def caption_tails(
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
 ) -> tuple[list[np.ndarray], Decision]:
-    """Captioned segments that run on well past their caption (it went before the person
-    stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
-    as pass 1 found) but was not seen under the caption: it becomes "same voice" with
-    the confidence of its voice against the caption-seen speech, so an unsure one is
-    flagged, and it teaches the registry nothing.
+    """Captioned segments cut where their caption stops naming the speech. The speaker
+    stays (one stretch of one voice, as pass 1 found); what changes is the evidence:
+
+    * the tail, after the caption went (it went before the person stopped), was not seen
+      under the caption: "same voice", as sure as it sounds like the caption-seen speech,
+      so an unsure one is flagged; it teaches the registry nothing;
+    * the late part, still under the caption but well after it came up, is caption-seen
+      unless its voice clearly differs from the speech the caption came up over
+      (`same_speaker_similarity`): a two-shot partner answering under one caption, which
+      pass 1 could not tell apart, is then "same voice" at that confidence (flagged).
 
     Where the tail hands over to somebody else is not looked for: the end of a close
     voice's turn (a vox-pop, then the correspondent) could not be told from the clip's
     known voices with this encoder (see bench/results/captions.txt); the flag covers it."""
-    cuts: dict[int, int | None] = {}
+    cuts: dict[int, tuple[int, int]] = {}
     for i, members in enumerate(segments):
         if decision.sources[i] is SpeakerSource.CAPTION:
             key = decision.anchors[int(decision.labels[i])].key
-            cuts[i] = _caption_seen_part(members, chunks, key, captions, options)[1]
-    seen = [vectors[segments[i][:cut]].mean(axis=0) for i, cut in cuts.items()]
+            cuts[i] = _caption_seen_cuts(members, chunks, key, captions, options)
+    seen = [vectors[segments[i][:late]].mean(axis=0) for i, (late, _) in cuts.items()]
     seen_voice = (
         _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(cuts)]) if seen else {}
     )
@@ -193,20 +244,28 @@ def caption_tails(
     labels: list[int] = []
     sources: list[SpeakerSource | None] = []
     confidence: list[float] = []
-    for i, members in enumerate(segments):
-        label = int(decision.labels[i])
-        cut = cuts.get(i)
-        parts = [members] if cut is None else [members[:cut], members[cut:]]
-        for n, part in enumerate(parts):
+
+    def add(part: np.ndarray, label: int, source: SpeakerSource | None, sure: float) -> None:
+        if len(part):
             out_segments.append(part)
             labels.append(label)
-            if n == 0:
-                sources.append(decision.sources[i])
-                confidence.append(float(decision.confidence[i]))
-            else:  # the tail: same voice, as sure as it sounds like the seen speech
-                voice = unit_rows(vectors[part].mean(axis=0))
-                sources.append(SpeakerSource.VOICE)
-                confidence.append(float(voice @ seen_voice[label]))
+            sources.append(source)
+            confidence.append(sure)
+
+    for i, members in enumerate(segments):
+        label = int(decision.labels[i])
+        if i not in cuts:
+            add(members, label, decision.sources[i], float(decision.confidence[i]))
+            continue
+        late, tail = cuts[i]
+        add(members[:late], label, SpeakerSource.CAPTION, 1.0)
+        for part, bar in ((members[late:tail], options.late_similarity), (members[tail:], 1.0)):
+            if len(part):
+                sure = float(unit_rows(vectors[part].mean(axis=0)) @ seen_voice[label])
+                if sure >= bar:
+                    add(part, label, SpeakerSource.CAPTION, 1.0)
+                else:
+                    add(part, label, SpeakerSource.VOICE, sure)
     return out_segments, Decision(
         labels=np.array(labels, dtype=int),
         anchors=decision.anchors,
