@@ -69,6 +69,10 @@ class EvidenceOptions:
     # speech the caption came up over.
     names_for_s: float = 1.0
     late_similarity: float = 0.86
+    # A late part or tail this far from the caption-seen voice is somebody else (a
+    # two-shot partner), not the captioned person unsure: the captioned persons' own
+    # scored 0.72-0.94 on seed and dev, dev4's two-shot answers 0.37-0.49.
+    other_voice_below: float = 0.6
     # A segment is under a caption when this much of it (or half of it) is.
     min_under_s: float = 0.8
     # Voice change score that cuts a segment at a caption's appearance (a long stretch
@@ -252,6 +256,7 @@ def caption_tails(
             sources.append(source)
             confidence.append(sure)
 
+    new_label = int(decision.labels.max(initial=-1)) + 1
     for i, members in enumerate(segments):
         label = int(decision.labels[i])
         if i not in cuts:
@@ -260,12 +265,16 @@ def caption_tails(
         late, tail = cuts[i]
         add(members[:late], label, SpeakerSource.CAPTION, 1.0)
         for part, bar in ((members[late:tail], options.late_similarity), (members[tail:], 1.0)):
-            if len(part):
-                sure = float(unit_rows(vectors[part].mean(axis=0)) @ seen_voice[label])
-                if sure >= bar:
-                    add(part, label, SpeakerSource.CAPTION, 1.0)
-                else:
-                    add(part, label, SpeakerSource.VOICE, sure)
+            if not len(part):
+                continue
+            sure = float(unit_rows(vectors[part].mean(axis=0)) @ seen_voice[label])
+            if sure >= bar:
+                add(part, label, SpeakerSource.CAPTION, 1.0)
+            elif sure >= options.other_voice_below:
+                add(part, label, SpeakerSource.VOICE, sure)
+            else:  # plainly somebody else: an unnamed speaker of its own
+                add(part, new_label, None, 1.0)
+                new_label += 1
     return out_segments, Decision(
         labels=np.array(labels, dtype=int),
         anchors=decision.anchors,
@@ -309,6 +318,7 @@ def decide(
         same_speaker_similarity,
         runs=runs,
         short_s=seed_segment_s,
+        other_voice_below=options.other_voice_below,
     )
 
     # Items: one per caption (its voice's segments), one per long free segment.
@@ -381,6 +391,7 @@ def _anchor_groups(
     *,
     runs: Sequence[int] | None,
     short_s: float,
+    other_voice_below: float,
 ) -> tuple[dict[str, list[int]], list[set[str]], set[int]]:
     """Per caption key, the segments of its voice; per segment, the keys it may not take;
     the segments that are the captioned voice by continuity alone.
@@ -388,8 +399,9 @@ def _anchor_groups(
     Under one caption the voice with most speech is the captioned person (a two-shot
     shows one caption over two people); a segment under it whose voice differs from
     that one's is somebody else. Except a short one in a speech run of that voice (no
-    pause between): short stretches embed unreliably, and people answer each other
-    after a pause. It keeps the name only as "same voice", so an unsure one is flagged."""
+    pause between) and not plainly another voice (`other_voice_below`): short stretches
+    embed unreliably, and people answer each other after a pause. It keeps the name only
+    as "same voice", so an unsure one is flagged."""
     continued: set[int] = set()
     forbidden: list[set[str]] = [set() for _ in anchors]
     groups: dict[str, list[int]] = {}
@@ -413,7 +425,8 @@ def _anchor_groups(
             if voice is main:
                 continue
             for i in voice:
-                if runs is not None and runs[i] in main_runs and durations[i] < short_s:
+                close = float(similarity[i, main].mean()) >= other_voice_below
+                if runs is not None and runs[i] in main_runs and durations[i] < short_s and close:
                     continued.add(i)
                 else:
                     forbidden[i].add(key)
