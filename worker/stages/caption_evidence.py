@@ -17,9 +17,9 @@ diarizer's pass-2 clustering (worker/stages/diarize.py) takes that as constraint
   talking into the interviewee with no pause between) cuts that stretch at the
   strongest voice change in the seconds before the caption came up, and a first chunk
   of a plainly different voice is cut off any stretch running into a caption;
-* a caption names whoever speaks when it comes up: speech long after that under a
-  caption still up (a two-shot partner's answer inside the same stretch) is
-  caption-seen only while its voice stays close, else "same voice" and flagged.
+* speech after a caption went, or a short stretch in the captioned voice's run, keeps
+  the name only as "same voice" (flagged when unsure), and none when it is plainly
+  another voice.
 
 Each segment leaves with how its speaker was decided and how sure that is.
 """
@@ -63,15 +63,10 @@ class EvidenceOptions:
     # The caption was last seen at a sample and gone by the next (2 s later): speech
     # up to half that step after the last sighting still counts as under it.
     tail_after_s: float = 1.0
-    # A caption names whoever speaks when it comes up; in a two-shot it stays up while
-    # somebody else answers. Speech under it later than this after its first sighting
-    # is caption-seen only while its voice stays as close as `late_similarity` to the
-    # speech the caption came up over.
-    names_for_s: float = 1.0
-    late_similarity: float = 0.86
-    # A late part or tail this far from the caption-seen voice is somebody else (a
-    # two-shot partner), not the captioned person unsure: the captioned persons' own
-    # scored 0.72-0.94 on seed and dev, dev4's two-shot answers 0.37-0.49.
+    # A tail, or a short stretch in the captioned voice's speech run, this far from the
+    # caption-seen voice is somebody else (a two-shot partner), not the captioned
+    # person unsure: the captioned persons' own scored 0.72-0.94 on seed and dev,
+    # dev4's two-shot answers 0.37-0.49.
     other_voice_below: float = 0.6
     # A segment is under a caption when this much of it (or half of it) is.
     min_under_s: float = 0.8
@@ -186,31 +181,24 @@ def caption_anchors(
     return result
 
 
-def _caption_seen_cuts(
+def _tail_start(
     members: np.ndarray,
     chunks: Sequence[Chunk],
     key: str,
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
-) -> tuple[int, int]:
-    """Where a captioned segment's speech stops being named by its caption (index into
-    `members`; `len(members)` when it does not): past `names_for_s` after the caption's
-    first sighting it is still under it but may be a two-shot partner ("late"); past the
-    caption's last sighting it is no longer under it at all (the "tail")."""
-    n = len(members)
+) -> int | None:
+    """The chunk (index into `members`) where a segment under the caption `key` runs on
+    well past the caption's last sighting, if it does."""
     lo, hi = chunks[members[0]][0], chunks[members[-1]][1]
-    sighted = [(s, e) for s, e, a in captions if a.key == key and s < hi and e > lo]
-    if not sighted:
-        return n, n
-
-    def first_from(t: float) -> int:
-        return next((k for k in range(1, n) if chunks[members[k]][0] >= t), n)
-
-    after = max(e for _, e in sighted) + options.tail_after_s
-    if hi > after + 1.0:
-        tail = first_from(after)
-        return tail, tail
-    return first_from(min(s for s, _ in sighted) + options.names_for_s), n
+    went = max(
+        (end for start, end, a in captions if a.key == key and start < hi and end > lo),
+        default=hi,
+    )
+    after = went + options.tail_after_s
+    if hi <= after + 1.0:
+        return None
+    return next((k for k in range(1, len(members)) if chunks[members[k]][0] >= after), None)
 
 
 def caption_tails(
@@ -221,26 +209,22 @@ def caption_tails(
     captions: Sequence[tuple[float, float, Anchor]],
     options: EvidenceOptions,
 ) -> tuple[list[np.ndarray], Decision]:
-    """Captioned segments cut where their caption stops naming the speech. The speaker
-    stays (one stretch of one voice, as pass 1 found); what changes is the evidence:
+    """Captioned segments that run on well past their caption (it went before the person
+    stopped), split where it went. The tail keeps the speaker (one stretch of one voice,
+    as pass 1 found) but was not seen under the caption: it becomes "same voice" with
+    the confidence of its voice against the caption-seen speech, so an unsure one is
+    flagged, and it teaches the registry nothing. A tail plainly another voice
+    (`other_voice_below`) is somebody else: an unnamed speaker of its own.
 
-    * the tail, after the caption went (it went before the person stopped), was not seen
-      under the caption: "same voice", as sure as it sounds like the caption-seen speech,
-      so an unsure one is flagged; it teaches the registry nothing;
-    * the late part, still under the caption but well after it came up, is caption-seen
-      unless its voice clearly differs from the speech the caption came up over
-      (`same_speaker_similarity`): a two-shot partner answering under one caption, which
-      pass 1 could not tell apart, is then "same voice" at that confidence (flagged).
-
-    Where the tail hands over to somebody else is not looked for: the end of a close
-    voice's turn (a vox-pop, then the correspondent) could not be told from the clip's
-    known voices with this encoder (see bench/results/captions.txt); the flag covers it."""
-    cuts: dict[int, tuple[int, int]] = {}
+    Where the tail hands over to a close voice (a vox-pop, then the correspondent) is
+    not looked for: it could not be told from the clip's known voices with this encoder
+    (see bench/results/captions.txt); the flag covers it."""
+    cuts: dict[int, int | None] = {}
     for i, members in enumerate(segments):
         if decision.sources[i] is SpeakerSource.CAPTION:
             key = decision.anchors[int(decision.labels[i])].key
-            cuts[i] = _caption_seen_cuts(members, chunks, key, captions, options)
-    seen = [vectors[segments[i][:late]].mean(axis=0) for i, (late, _) in cuts.items()]
+            cuts[i] = _tail_start(members, chunks, key, captions, options)
+    seen = [vectors[segments[i][:cut]].mean(axis=0) for i, cut in cuts.items()]
     seen_voice = (
         _label_centroids(unit_rows(np.stack(seen)), decision.labels[list(cuts)]) if seen else {}
     )
@@ -248,32 +232,26 @@ def caption_tails(
     labels: list[int] = []
     sources: list[SpeakerSource | None] = []
     confidence: list[float] = []
-
-    def add(part: np.ndarray, label: int, source: SpeakerSource | None, sure: float) -> None:
-        if len(part):
-            out_segments.append(part)
-            labels.append(label)
-            sources.append(source)
-            confidence.append(sure)
-
     new_label = int(decision.labels.max(initial=-1)) + 1
     for i, members in enumerate(segments):
-        label = int(decision.labels[i])
-        if i not in cuts:
-            add(members, label, decision.sources[i], float(decision.confidence[i]))
-            continue
-        late, tail = cuts[i]
-        add(members[:late], label, SpeakerSource.CAPTION, 1.0)
-        for part, bar in ((members[late:tail], options.late_similarity), (members[tail:], 1.0)):
-            if not len(part):
+        label, cut = int(decision.labels[i]), cuts.get(i)
+        parts = [members] if cut is None else [members[:cut], members[cut:]]
+        for n, part in enumerate(parts):
+            out_segments.append(part)
+            if n == 0:
+                labels.append(label)
+                sources.append(decision.sources[i])
+                confidence.append(float(decision.confidence[i]))
                 continue
             sure = float(unit_rows(vectors[part].mean(axis=0)) @ seen_voice[label])
-            if sure >= bar:
-                add(part, label, SpeakerSource.CAPTION, 1.0)
-            elif sure >= options.other_voice_below:
-                add(part, label, SpeakerSource.VOICE, sure)
-            else:  # plainly somebody else: an unnamed speaker of its own
-                add(part, new_label, None, 1.0)
+            if sure >= options.other_voice_below:  # the tail: same voice, this sure
+                labels.append(label)
+                sources.append(SpeakerSource.VOICE)
+                confidence.append(sure)
+            else:
+                labels.append(new_label)
+                sources.append(None)
+                confidence.append(1.0)
                 new_label += 1
     return out_segments, Decision(
         labels=np.array(labels, dtype=int),
