@@ -302,6 +302,31 @@ def test_speech_running_on_past_its_caption_is_only_same_voice(
         assert tailed.sources[1] is None and tailed.labels[1] not in tailed.anchors
 
 
+@pytest.mark.parametrize(("first_seen", "named"), [(30.0, 0), (34.0, 1), (None, 1)])
+def test_a_caption_names_the_voice_speaking_when_it_was_first_seen(
+    first_seen: float | None, named: int
+) -> None:
+    """A two-shot: one caption over a doctor (3.2 s, speaking when it was first seen) and
+    her assistant, who talks longer under it. The caption goes to the voice under its
+    first sighting; with no sighting time, to the voice with most speech."""
+    rng = np.random.default_rng(13)
+    doctor = _voice(rng)
+    assistant = _voice(rng, doctor, 0.3)
+    decision = decide(
+        np.stack([_segment(rng, doctor), _segment(rng, assistant)]),
+        np.array([3.2, 4.0]),
+        [B, B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+        runs=[0, 1],
+        spans=np.array([(28.7, 31.9), (32.7, 36.7)]),
+        first_seen={} if first_seen is None else {B.key: first_seen},
+    )
+    assert decision.anchors.get(int(decision.labels[named])) == B
+    assert decision.sources[named] is SpeakerSource.CAPTION
+    assert int(decision.labels[1 - named]) not in decision.anchors
+
+
 @pytest.mark.parametrize(("head_cos", "split"), [(0.1, True), (0.9, False)])
 def test_another_voice_s_last_words_at_a_caption_s_stretch_head_are_cut_off(
     head_cos: float, split: bool
