@@ -6,10 +6,11 @@ diarizer's pass-2 clustering (worker/stages/diarize.py) takes that as constraint
 * stretches under one caption are one speaker (must-link), stretches under two
   different captions never are (cannot-link), so two close voices with their own
   captions stay apart;
-* under one caption (a two-shot) the voice with most speech is the captioned one;
-  a clearly different voice there is somebody else: it may not take that name and,
-  unless it is plainly an unnamed voice of the clip, is a speaker of its own (a short
-  stretch with no pause from the captioned voice is that voice, but only "same voice");
+* under one caption (a two-shot) the voice speaking when it was first seen is the
+  captioned one; a clearly different voice there is somebody else: it may not take
+  that name and, unless it is plainly an unnamed voice of the clip, is a speaker of
+  its own (a short stretch with no pause from the captioned voice is that voice, but
+  only "same voice");
 * an uncaptioned stretch joins a captioned speaker only when its voice is clearly
   the same (`join_similarity`, stricter than the plain same-speaker threshold);
   otherwise it stays with the unnamed speakers (a role or «Голос» later);
