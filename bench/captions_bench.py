@@ -42,6 +42,8 @@ CLIPS = {
     "dev2": ROOT / "fixtures/captions/dev/dev2",
     "dev3": ROOT / "fixtures/captions/dev/dev3",
     "dev2_tight": ROOT / "fixtures/captions/dev/dev2_tight",
+    "dev4": ROOT / "fixtures/captions/dev/dev4",
+    "dev5": ROOT / "fixtures/captions/dev/dev5",
     "test1": ROOT / "fixtures/captions/test/test1",
     "test1_noisy": ROOT / "fixtures/captions/test/test1_noisy",
     "test2": ROOT / "fixtures/captions/test/test2",

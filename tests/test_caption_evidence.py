@@ -18,10 +18,12 @@ from efir.voices.registry import KnownVoice, match_known_voices
 from worker.stages.caption_evidence import (
     CHECK_BELOW,
     Anchor,
+    Decision,
     EvidenceOptions,
     caption_tails,
     decide,
     mark_checks,
+    split_at_captions,
 )
 from worker.stages.speaker_embedding import unit_rows
 
@@ -260,48 +262,101 @@ def test_text_export_marks_turns_to_check_only_when_asked() -> None:
     assert CHECK_MARK not in render(checked, "txt").decode()
 
 
-def test_speech_running_on_past_its_caption_is_only_same_voice() -> None:
-    """One stretch under a caption that went early: the part after it keeps the speaker
-    but counts as decided by voice, and a different voice there gets flagged."""
-    rng = np.random.default_rng(3)
-    vox, korr = _voice(rng), _voice(rng)
-    vox_korr = np.stack(
-        [_segment(rng, vox, 0.9) for _ in range(5)] + [_segment(rng, korr, 0.9) for _ in range(5)]
-    )
-    chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(10)]
-    segment = np.arange(10)
-    decision = decide(
-        unit_rows(vox_korr.mean(axis=0, keepdims=True)),
-        np.array([8.0]),
+def _one_stretch_under_b(chunk_vectors: np.ndarray) -> Decision:
+    """The decision for one stretch of 0.8 s chunks, all under caption B."""
+    return decide(
+        unit_rows(chunk_vectors.mean(axis=0, keepdims=True)),
+        np.array([0.8 * len(chunk_vectors)]),
         [B],
         seed_segment_s=3.0,
         same_speaker_similarity=SAME,
     )
+
+
+@pytest.mark.parametrize(("tail_cos", "named"), [(0.8, True), (0.1, False)])
+def test_speech_running_on_past_its_caption_is_only_same_voice(
+    tail_cos: float, named: bool
+) -> None:
+    """One stretch under a caption that went early: the part after it keeps the speaker
+    but counts as decided by voice, and a different voice there gets flagged; a plainly
+    different one (a two-shot partner) is an unnamed speaker of its own."""
+    rng = np.random.default_rng(3)
+    vox = _voice(rng)
+    korr = _voice(rng, vox, tail_cos)
+    vox_korr = np.stack(
+        [_segment(rng, vox, 0.9) for _ in range(5)] + [_segment(rng, korr, 0.9) for _ in range(5)]
+    )
+    chunks = [(10.0 + 0.8 * k, 10.8 + 0.8 * k, 0) for k in range(10)]
+    decision = _one_stretch_under_b(vox_korr)
     captions = [(10.5, 12.9, B)]  # seen for 2.4 s, then gone while the stretch runs on
     parts, tailed = caption_tails(
-        decision,
-        [segment],
-        vox_korr,
-        chunks,
-        captions,
-        EvidenceOptions(),
+        decision, [np.arange(10)], vox_korr, chunks, captions, EvidenceOptions()
     )
     assert [list(p) for p in parts] == [list(range(5)), list(range(5, 10))]
-    assert tailed.sources == [SpeakerSource.CAPTION, SpeakerSource.VOICE]
-    assert tailed.labels[0] == tailed.labels[1]
-    assert tailed.confidence[1] < 0.9 < CHECK_BELOW
+    assert tailed.sources[0] is SpeakerSource.CAPTION
+    assert bool(tailed.labels[0] == tailed.labels[1]) is named
+    if named:
+        assert tailed.sources[1] is SpeakerSource.VOICE
+        assert tailed.confidence[1] < 0.9 < CHECK_BELOW
+    else:
+        assert tailed.sources[1] is None and tailed.labels[1] not in tailed.anchors
 
 
-@pytest.mark.parametrize(("same_run", "named"), [(True, True), (False, False)])
+@pytest.mark.parametrize(("first_seen", "named"), [(30.0, 0), (34.0, 1), (None, 1)])
+def test_a_caption_names_the_voice_speaking_when_it_was_first_seen(
+    first_seen: float | None, named: int
+) -> None:
+    """A two-shot: one caption over a doctor (3.2 s, speaking when it was first seen) and
+    her assistant, who talks longer under it. The caption goes to the voice under its
+    first sighting; with no sighting time, to the voice with most speech."""
+    rng = np.random.default_rng(13)
+    doctor = _voice(rng)
+    assistant = _voice(rng, doctor, 0.3)
+    decision = decide(
+        np.stack([_segment(rng, doctor), _segment(rng, assistant)]),
+        np.array([3.2, 4.0]),
+        [B, B],
+        seed_segment_s=3.0,
+        same_speaker_similarity=SAME,
+        runs=[0, 1],
+        spans=np.array([(28.7, 31.9), (32.7, 36.7)]),
+        first_seen={} if first_seen is None else {B.key: first_seen},
+    )
+    assert decision.anchors.get(int(decision.labels[named])) == B
+    assert decision.sources[named] is SpeakerSource.CAPTION
+    assert int(decision.labels[1 - named]) not in decision.anchors
+
+
+@pytest.mark.parametrize(("head_cos", "split"), [(0.1, True), (0.9, False)])
+def test_another_voice_s_last_words_at_a_caption_s_stretch_head_are_cut_off(
+    head_cos: float, split: bool
+) -> None:
+    """A stretch running into a caption's first sighting that starts with one chunk of a
+    plainly different voice (the previous speaker, no pause between) loses that chunk;
+    a first chunk of the same voice stays."""
+    rng = np.random.default_rng(9)
+    mother = _voice(rng)
+    vectors = np.stack(
+        [_voice(rng, mother, head_cos)] + [_segment(rng, mother, 0.9) for _ in range(4)]
+    )
+    chunks = [(45.7 + 0.8 * k, 46.5 + 0.8 * k, 0) for k in range(5)]
+    parts = split_at_captions([np.arange(5)], vectors, chunks, [48.0], EvidenceOptions())
+    assert [list(p) for p in parts] == ([[0], [1, 2, 3, 4]] if split else [[0, 1, 2, 3, 4]])
+
+
+@pytest.mark.parametrize(
+    ("same_run", "cos", "named"), [(True, 0.8, True), (False, 0.8, False), (True, 0.3, False)]
+)
 def test_a_short_odd_stretch_in_the_captioned_voice_s_run_keeps_the_name_unsure(
-    same_run: bool, named: bool
+    same_run: bool, cos: float, named: bool
 ) -> None:
     """Under one caption, a short stretch whose embedding strays from the captioned voice:
     with no pause from that voice it is the same person (as "same voice", flagged when
-    unsure); after a pause it is the other person of a two-shot."""
+    unsure); after a pause, or when plainly another voice, it is the other person of a
+    two-shot."""
     rng = np.random.default_rng(11)
     vox, korr = _voice(rng), _voice(rng)
-    means = np.stack([_segment(rng, korr), _segment(rng, vox), _voice(rng, vox, 0.8)])
+    means = np.stack([_segment(rng, korr), _segment(rng, vox), _voice(rng, vox, cos)])
     decision = decide(
         means,
         np.array([7.0, 3.5, 1.6]),

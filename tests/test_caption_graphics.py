@@ -73,6 +73,9 @@ def test_the_ticker_and_the_story_strap_are_nobodys_caption(ticker_clip: Path) -
         ("Леонардо ДА ВИНЧИ", True),
         ("Мария ЛЕБЕДЬ", True),  # a surname that is also a noun: the first name says
         ("Нурлан ЖУМАБЕК", True),
+        ("Мария ЛИ", True),  # a Korean surname that reads as the particle «ли»
+        ("ВОПРОСЫ И ОТВЕТЫ", False),
+        ("ДЕНИС И ПАРТНЕРЫ", False),  # a first name, but «и» between words
         ("ПАВОДОК В ЖИТИКАРЕ", False),  # a place the dictionary does not know, after «в»
         ("ЦЕНЫ НА ТОПЛИВО", False),
         ("ГРАЖДАНСКИЙ ФОРУМ", False),  # ordinary words only

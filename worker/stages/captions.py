@@ -292,7 +292,8 @@ def _normalise(text: str) -> str:
 
 def _looks_like_name(line: str) -> bool:
     """A person's name line, not a story strap: letters, at most five words, no digits,
-    no preposition or conjunction («ПАВОДОК В ЖИТИКАРЕ», «ЦЕНЫ НА ТОПЛИВО»), and a
+    no preposition or conjunction («ПАВОДОК В ЖИТИКАРЕ», «ЦЕНЫ НА ТОПЛИВО») except a
+    surname that reads as one after a first name («Мария ЛИ»), and a
     word the dictionary knows as a name or does not know («ГРАЖДАНСКИЙ ФОРУМ» has none)."""
     letters = sum(ch.isalpha() for ch in line)
     if letters < 3 or letters < 0.6 * len(line.replace(" ", "")) or len(line) > 60:
@@ -302,7 +303,13 @@ def _looks_like_name(line: str) -> bool:
         return False
     morph = analyzer()
     parses = [morph.parse(word.lower()) for word in words]
-    if any({"PREP", "CONJ"} & parsed[0].tag.grammemes for parsed in parses):
+    function_words = [
+        k for k, parsed in enumerate(parses) if {"PREP", "CONJ"} & parsed[0].tag.grammemes
+    ]
+    # «Мария ЛИ»: a short surname that reads as a particle ends a line after a first name;
+    # in a strap the preposition or conjunction sits between words.
+    first_name = any("Name" in parsed[0].tag.grammemes for parsed in parses)
+    if function_words and not (first_name and function_words == [len(words) - 1]):
         return False
     return any(
         not morph.word_is_known(word.lower())

@@ -212,6 +212,7 @@ def cluster_speakers(
         options=options.evidence,
         runs=[chunks[m[0]][2] for m in segments],
         spans=np.array([(chunks[m[0]][0], chunks[m[-1]][1]) for m in segments]),
+        first_seen={c.key: min(s.start for s in captions if s.key == c.key) for c in captions},
     )
     segments, decision = caption_tails(decision, segments, vectors, chunks, spans, options.evidence)
     chunk_labels = np.empty(len(chunks), dtype=int)
