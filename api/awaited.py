@@ -25,7 +25,7 @@ from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.errors import EfirError
 from efir.jobs.lifecycle import JobQueue, get_job
-from efir.media.analyses import load_shot_changes
+from efir.media.analyses import awaiting_shot_changes, load_shot_changes
 from efir.media.storage.base import MediaStorage, StagedMedia
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision
@@ -47,6 +47,7 @@ class Finished:
     clip: Clip
     transcript: Transcript | None
     shot_changes: tuple[float, ...] = ()  # s, which its subtitle exports are timed to
+    shots_pending: bool = False  # done, but a video's shot changes may still arrive
 
     @property
     def headers(self) -> dict[str, str]:
@@ -64,8 +65,10 @@ async def ingest_and_wait(
     storage: MediaStorage,
     queue: JobQueue,
     uploader: Principal,
+    wait_for_shots: bool = False,
 ) -> Finished:
-    """Record and queue the upload, then wait for its job; JobNotDoneError if it fails."""
+    """Record and queue the upload, then wait for its job (and, with ``wait_for_shots``,
+    for a video's shot changes, which subtitles are timed to); JobNotDoneError if it fails."""
     sessions: sessionmaker[Session] = request.app.state.sessions
     job = await ingest_staged(
         staged=staged,
@@ -80,7 +83,8 @@ async def ingest_and_wait(
     deadline = time.monotonic() + settings.sync_wait_s
     while True:
         finished = await run_in_threadpool(_outcome, sessions, job.id)
-        if finished.transcript is not None or time.monotonic() >= deadline:
+        ready = finished.transcript is not None and not (wait_for_shots and finished.shots_pending)
+        if ready or time.monotonic() >= deadline:
             return finished
         # A client that hung up gets nothing; its job goes on like any upload's.
         if await request.is_disconnected():
@@ -100,8 +104,9 @@ def _outcome(sessions: sessionmaker[Session], job_id: str) -> Finished:
         if job.state is JobState.DONE:
             transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
         shots = tuple(load_shot_changes(session, clip.id) or ())
+        pending = awaiting_shot_changes(session, clip, job.finished_at)
         session.expunge_all()
-        return Finished(job=job, clip=clip, transcript=transcript, shot_changes=shots)
+        return Finished(job, clip, transcript, shot_changes=shots, shots_pending=pending)
 
 
 def accepted(finished: Finished, **extra: Any) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""What each pipeline stage costs, and the whole pipeline beside bare faster-whisper.
+"""What each pipeline stage costs, and the transcript's path beside bare faster-whisper.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/stage_speed.py [MEDIA] [--repeats N]
 
@@ -8,23 +8,28 @@ loaded model and EFIR_CPU_THREADS=1 as a worker runs:
 * each stage alone, fed the previous stage's real output: decode (probe + PyAV to
   16 kHz mono), VAD (Silero, five-minute windows), ASR (batched decode of the VAD
   windows, re-decode of unheard spans, repair, guards, glossary correction),
-  diarization (d-vectors + clustering), caption OCR over the VAD speech and shot
-  detection (video only), indexing (transcript revision and search rows, SQLite);
-* the whole pipeline: `run_pipeline` (all of the above but indexing; shots and
-  captions run in a thread beside ASR) then indexing, timed end to end;
+  diarization (d-vectors + clustering), caption OCR over the VAD speech (video only),
+  indexing (transcript revision and search rows, SQLite);
+* the transcript's path, what a job waits for before it is done: `run_pipeline` (all
+  of the above but indexing; captions run in a thread beside ASR) then indexing, timed
+  end to end;
+* the shot task, which runs after the job is done (worker/tasks.py measure_shots):
+  `detect_shots` on the clip (video only), timed on its own;
 * bare faster-whisper: `BatchedInferencePipeline.transcribe(path, beam 5, batch 8,
   word timestamps, VAD on)`, consumed to the last segment, same model.
 
-One untimed run of the whole pipeline first loads what loads once per process (the
+One untimed run of the transcript's path first loads what loads once per process (the
 speaker encoder, wordfreq's list, the digit-token table). Runs then alternate (bare,
-stages, whole, bare…) so load from other processes falls on all; medians are reported
-with RTF (seconds per second of media), in wall time and in this process's CPU time.
-On a shared box the CPU time is the steadier figure: at load 9 on two cores, wall time
-ran three times the CPU time, and an extra few seconds of the whole pipeline over its
-stages was that noise, not work. CPU time counts every thread of the process, so the
-work done beside ASR counts in full; wall time is what a newsroom waits for. The whole
-pipeline does more than bare faster-whisper (speakers, captions, search), so its
-ratio is printed beside the ratio of the ASR part (decode + VAD + ASR) alone.
+stages, transcript path, shot task, bare…) so load from other processes falls on all;
+medians are reported with RTF (seconds per second of media), in wall time and in this
+process's CPU time. On a shared box the CPU time is the steadier figure: at load 9 on
+two cores, wall time ran three times the CPU time, and an extra few seconds of the whole
+pipeline over its stages was that noise, not work. CPU time counts every thread of the
+process, so the work done beside ASR counts in full; wall time is what a newsroom waits
+for. The transcript's path does more than bare faster-whisper (speakers, captions,
+search), so its ratio is printed beside the ratio of the ASR part (decode + VAD + ASR)
+alone, the share of diarization + caption OCR in ASR's time, and the worker's whole cost
+for the clip (path + shot task).
 """
 
 from __future__ import annotations
@@ -59,9 +64,10 @@ from worker.stages.diarize import cluster_speakers, embed_speech  # noqa: E402
 from worker.stages.media import SAMPLE_RATE, MediaInfo, decode_audio, probe  # noqa: E402
 from worker.stages.shots import detect_shots  # noqa: E402
 
-STAGES = ("decode", "VAD", "ASR", "diarization", "caption OCR", "shot detection", "indexing")
+STAGES = ("decode", "VAD", "ASR", "diarization", "caption OCR", "indexing")
 BARE = "bare faster-whisper"
-WHOLE = "whole pipeline"
+PATH = "transcript path"
+SHOT_TASK = "shot task (after)"
 T = TypeVar("T")
 
 
@@ -78,20 +84,24 @@ def main() -> None:
         options.model_dir, device=options.device, compute_type=options.compute_type, cpu_threads=1
     )
     indexer = _Indexer(Path(tempfile.mkdtemp(prefix="efir-stages-")))
-    timings: dict[str, list[_Spent]] = {name: [] for name in (BARE, *STAGES, WHOLE)}
+    has_video = probe(args.media).has_video
+    timed = (BARE, *STAGES, PATH, *((SHOT_TASK,) if has_video else ()))
+    timings: dict[str, list[_Spent]] = {name: [] for name in timed}
 
     def bare() -> None:
         bare_transcribe(model, args.media, options.asr)
 
-    def whole() -> None:
+    def path() -> None:
         indexer.save(run_pipeline(args.media, options).transcript)
 
-    whole()  # warm-up, untimed
+    path()  # warm-up, untimed
     duration_s = 0.0
     for _ in range(args.repeats):
         timings[BARE].append(_timed(bare))
         duration_s = _time_stages(args.media, options, indexer, timings)
-        timings[WHOLE].append(_timed(whole))
+        timings[PATH].append(_timed(path))
+        if has_video:
+            timings[SHOT_TASK].append(_timed(lambda: detect_shots(args.media)))
 
     print(
         f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, 1 thread, "
@@ -100,17 +110,24 @@ def main() -> None:
     print(f"{'':24} {'wall s':>8} {'RTF':>7} {'CPU s':>8} {'RTF':>7}")
     medians: dict[str, tuple[float, float]] = {}
     for name, spent in timings.items():
+        if not spent:
+            continue  # caption OCR: video only
         wall = statistics.median(s.wall for s in spent)
         cpu = statistics.median(s.cpu for s in spent)
         medians[name] = (wall, cpu)
         print(f"{name:24} {wall:8.2f} {wall / duration_s:7.4f} {cpu:8.2f} {cpu / duration_s:7.4f}")
     for clock, label in ((0, "wall"), (1, "CPU")):
         asr_part = sum(medians[name][clock] for name in ("decode", "VAD", "ASR"))
+        speakers = medians["diarization"][clock] + medians.get("caption OCR", (0.0, 0.0))[clock]
         bare_s = medians[BARE][clock]
+        path_s = medians[PATH][clock]
+        shots_s = medians[SHOT_TASK][clock] if has_video else 0.0
         print(
             f"{label}: stages, sum {sum(medians[name][clock] for name in STAGES):.2f} s; "
-            f"whole pipeline / bare {medians[WHOLE][clock] / bare_s:.2f}x (target <= 1.15x); "
-            f"decode + VAD + ASR / bare {asr_part / bare_s:.2f}x"
+            f"transcript path / bare {path_s / bare_s:.2f}x (target <= 1.15x); "
+            f"decode + VAD + ASR / bare {asr_part / bare_s:.2f}x; "
+            f"diarization + caption OCR / ASR {speakers / medians['ASR'][clock]:.0%} "
+            f"(target <= 15%); path + shot task / bare {(path_s + shots_s) / bare_s:.2f}x"
         )
 
 
@@ -129,8 +146,6 @@ def _time_stages(
         if info.has_video
         else []
     )
-    if info.has_video:
-        timings["shot detection"].append(_timed(lambda: detect_shots(media, options.shots)))
     diarization = _timed_value(
         timings["diarization"],
         lambda: cluster_speakers(

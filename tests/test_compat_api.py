@@ -31,12 +31,14 @@ from support.service_support import (
 from api.routes.asr_compat import render_asr
 from efir.accounts.users import AccountRole
 from efir.config import Settings
+from efir.media.analyses import load_shot_changes
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision
 
 pytestmark = pytest.mark.slow
 
 JOB_TIMEOUT_S = 900.0
+SHOTS_CLIP = Path(__file__).resolve().parents[1] / "fixtures" / "shots" / "shots.mp4"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Service:
         sessions = session_factory(self.settings.sqlalchemy_url)
         with sessions() as session:
             return Transcript.from_dict(latest_revision(session, clip_id).data)
+
+    def shot_changes(self, clip_id: str) -> list[float] | None:
+        with session_factory(self.settings.sqlalchemy_url)() as session:
+            return load_shot_changes(session, clip_id)
 
     def efir_export(self, clip_id: str, fmt: str) -> str:
         response = httpx.get(
@@ -141,6 +147,17 @@ def test_srt_is_efirs_own_srt_export(service: Service) -> None:
         service.efir_export(raw.headers["X-Efir-Clip-Id"], "srt")
     )
     assert [(c.start, c.end, c.text) for c in cues] == [(c.start, c.end, c.text) for c in expected]
+
+
+def test_a_videos_srt_waits_for_its_shot_changes(service: Service) -> None:
+    # They are measured after the job is done; the answer's cues are timed to them.
+    with SHOTS_CLIP.open("rb") as video:
+        raw = service.client().audio.transcriptions.with_raw_response.create(
+            model="whisper-1", file=video, response_format="srt"
+        )
+    clip_id = raw.headers["X-Efir-Clip-Id"]
+    assert service.shot_changes(clip_id)
+    assert raw.parse() == service.efir_export(clip_id, "srt")
 
 
 def test_bad_token_raises_the_sdks_authentication_error(service: Service) -> None:

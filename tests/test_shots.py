@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from support.subtitle_rules import FIXTURES, read_srt, truth_transcript, violations
 
-from efir.config import Settings
 from efir.exports import CueRules, build_cues, render
 from efir.exports.cues import Cue
 from efir.exports.qc import check_cues
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
-from worker.pipeline import pipeline_options_from_settings, run_pipeline
 from worker.stages.shots import ShotOptions, detect_shots
 
 SHOTS_CLIP = FIXTURES / "shots" / "shots.mp4"
@@ -128,20 +125,6 @@ def test_snapping_off_leaves_speech_timing() -> None:
     transcript = truth_transcript("shots")
     rules = CueRules(shot_snap_frames=0)
     assert build_cues(transcript, rules, [6.8, 11.12]) == build_cues(transcript, rules)
-
-
-@pytest.mark.slow
-def test_the_pipeline_keeps_the_shot_changes_of_a_video(
-    tmp_path: Path, detected: list[float]
-) -> None:
-    settings = Settings(cache_dir=tmp_path / "cache", cpu_threads=1)
-    options = replace(pipeline_options_from_settings(settings), find_speakers=False)
-    result = run_pipeline(SHOTS_CLIP, options)
-    assert result.analyses["shots"] == {"times_s": detected}
-    assert result.transcript.segments  # the words the cues are then cut from
-    # Audio alone has no picture to measure.
-    audio = run_pipeline(FIXTURES / "second" / "second.wav", options)
-    assert "shots" not in audio.analyses
 
 
 def test_qc_reports_the_cut_offences_of_speech_timed_cues(detected: list[float]) -> None:

@@ -4,12 +4,13 @@ probe → decode to 16 kHz mono → VAD → recognise (with the glossary as prom
 glossary near-misses → speakers: read on-screen name captions over the speech (video
 only, beside ASR), diarize with them as evidence, name voices the registry knows, guess the
 remaining roles, flag named turns nobody saw a caption over and the voice is unsure
-of (`"check": true`); find the shot changes (video only) for the cue cutter. Registry matching comes
-before the role guess so that a known correspondent keeps the role the newsroom
-gave her. Each stage is a plain function; this module only wires them and reports
-progress as (stage, fraction 0..1). `recognise` and `name_speakers` are also the two
-halves a long programme runs apart: per chunk, then once over the whole programme
-(worker/chunked.py).
+of (`"check": true`). Registry matching comes before the role guess so that a known
+correspondent keeps the role the newsroom gave her. Each stage is a plain function; this
+module only wires them and reports progress as (stage, fraction 0..1). `recognise` and
+`name_speakers` are also the two halves a long programme runs apart: per chunk, then once
+over the whole programme (worker/chunked.py). A video's shot changes, which only
+subtitle exports use, are not measured here: a task of their own does it once the
+transcript is saved (worker/tasks.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from efir.config import Settings
 from efir.db import JobState
 from efir.glossary import Glossary
-from efir.media.analyses import PEAKS, SHOTS
+from efir.media.analyses import PEAKS
 from efir.model_assets import resolve_model_dir
 from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
@@ -42,7 +43,6 @@ from worker.stages.diarize import (
 from worker.stages.media import decode_audio, probe
 from worker.stages.peaks import waveform_peaks
 from worker.stages.roles import assign_roles
-from worker.stages.shots import ShotOptions, detect_shots
 
 __all__ = [
     "PipelineOptions",
@@ -52,7 +52,6 @@ __all__ = [
     "pipeline_options_from_settings",
     "recognise",
     "run_pipeline",
-    "with_shots",
 ]
 
 # Progress of the whole pipeline: the job state of the stage running and its fraction done.
@@ -73,7 +72,6 @@ class PipelineOptions:
     ocr_captions: bool = True
     diarize: DiarizeOptions = field(default_factory=DiarizeOptions)
     captions: CaptionOptions = field(default_factory=CaptionOptions)
-    shots: ShotOptions = field(default_factory=ShotOptions)
 
 
 @dataclass(frozen=True)
@@ -137,10 +135,9 @@ def run_pipeline(
     regions = speech_regions(audio, options.asr)
     read_captions = info.has_video and options.find_speakers and options.ocr_captions
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture") as picture:
-        # Shot changes and name captions need only the picture (captions: over the VAD
-        # speech, known before ASR), so they are read beside ASR, one thread: a core the
-        # decoder leaves idle does the work and the transcript is not later for it.
-        shots = picture.submit(detect_shots, media_path, options.shots) if info.has_video else None
+        # Name captions need only the picture over the VAD speech, known before ASR, so
+        # they are read beside it: a core the decoder leaves idle does the work and the
+        # transcript is not later for it.
         captions = (
             picture.submit(
                 scan_captions,
@@ -172,20 +169,7 @@ def run_pipeline(
             )
         else:
             result = PipelineResult(transcript)
-        if shots is not None:
-            analyses[SHOTS] = {"times_s": shots.result()}
     return replace(result, analyses={**result.analyses, **analyses})
-
-
-def with_shots(
-    result: PipelineResult, media_path: Path, options: PipelineOptions, *, has_video: bool
-) -> PipelineResult:
-    """``result`` with the clip's shot changes as its ``SHOTS`` analysis (video only),
-    read by the subtitle exports (efir.exports.shot_timing)."""
-    if not has_video:
-        return result
-    times = detect_shots(media_path, options.shots)
-    return replace(result, analyses={**result.analyses, SHOTS: {"times_s": times}})
 
 
 def recognise(

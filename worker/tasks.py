@@ -5,6 +5,9 @@ idempotent: a redelivered or retried job re-runs and replaces its own transcript
 A job longer than EFIR_CHUNKED_ABOVE_S is only planned by its task: its chunks run as
 ``transcribe_chunk`` tasks on any workers and the last one sends ``merge_chunks``,
 which saves the transcript the same way (worker/chunked.py, efir/jobs/chunks.py).
+Either way, a video's shot changes are measured afterwards by ``measure_shots``, a task of
+its own on the bulk queue: only subtitle exports use them, so no job waits for them and
+none fails by them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings, get_settings
 from efir.cuts.jobs import fail_cut
 from efir.db import Clip, Job, JobState
-from efir.errors import NotFoundError
+from efir.errors import EfirError, NotFoundError
 from efir.jobs.chunks import (
     CHUNKS_PROGRESS_SPAN,
     claim_merge,
@@ -52,12 +55,14 @@ from efir.jobs.queue import (
     CHUNK_TASK,
     CUT_TASK,
     MERGE_TASK,
+    SHOTS_TASK,
     TRANSCRIBE_TASK,
     enqueue_chunk,
     enqueue_merge,
+    enqueue_shots,
 )
 from efir.logs import log_context
-from efir.media.analyses import PEAKS, save_analysis
+from efir.media.analyses import PEAKS, SHOTS, save_analysis
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, StorageUnavailableError
 from efir.transcripts.model import SpeakerSource
@@ -82,18 +87,20 @@ from worker.pipeline import (
     name_speakers,
     pipeline_options_from_settings,
     run_pipeline,
-    with_shots,
 )
 from worker.stages.asr import TimeSpan
 from worker.stages.media import MediaInfo, probe
 from worker.stages.peaks import peaks_of_pcm
+from worker.stages.shots import detect_shots
 
 __all__ = [
     "cut_media",
+    "measure_shots",
     "merge_chunks",
     "process_chunk",
     "process_job",
     "process_merge",
+    "process_shots",
     "transcribe_chunk",
     "transcribe_clip",
 ]
@@ -132,6 +139,21 @@ def merge_chunks(self: Task, job_id: str) -> None:
     settings, sessions = _context()
     with _retried_when_transient(self, sessions, job_id, requeue=False):
         process_merge(job_id, settings=settings, sessions=sessions)
+
+
+# A clip's shot changes, after its job is done. Acked on receipt, unlike a job: a video
+# that kills its worker's decoder must not come back for ever, and a measurement lost
+# only leaves the subtitle exports without shot timing (their QC says shots_known false).
+@app.task(name=SHOTS_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=False)  # type: ignore[untyped-decorator]
+def measure_shots(self: Task, clip_id: str) -> None:
+    settings, sessions = _context()
+    try:
+        process_shots(clip_id, settings=settings, sessions=sessions)
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= MAX_RETRIES:
+            log.error("clip %s: shot changes not measured: %s", clip_id, error)
+            return
+        raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
 
 
 # A quote cut from a clip (efir.cuts); a transient failure retries the cut, then fails it.
@@ -223,22 +245,22 @@ def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Ses
             duration_s = chunks[-1].end_s
             transcript, embeddings = merge_chunk_results(results, duration_s)
             with storage.local_copy(clip.media_key) as media_path:
-                options = _job_options(settings, job)
                 has_video = probe(media_path).has_video
                 result = name_speakers(
                     transcript,
                     embeddings,
                     media_path,
-                    options,
+                    _job_options(settings, job),
                     has_video=has_video,
                     known_voices=known_voices(session),
                 )
-                result = with_shots(result, media_path, options, has_video=has_video)
             # The editor's waveform from the programme's decoded audio, before it goes.
             with storage.open(chunks[0].audio_key) as source:
                 peaks = peaks_of_pcm(source, duration_s)
             result = replace(result, analyses={**result.analyses, PEAKS: peaks})
             _save_output(session, clip.id, job_id, result)
+            if has_video:
+                _send_shots(settings, clip.id)
             for key in {chunks[0].audio_key, *(c.result_key for c in chunks if c.result_key)}:
                 storage.delete(key)
             log.info("long programme merged: %d chunks, %.0f s", len(chunks), duration_s)
@@ -270,6 +292,42 @@ def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sess
                 )
             _save_output(session, clip.id, job_id, result)
             log.info("job done in %.1f s", time.monotonic() - started)
+            if info.has_video:
+                _send_shots(settings, clip.id)
+
+
+def process_shots(clip_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Measure a video clip's shot changes and store them as its SHOTS analysis, replacing
+    an earlier one. Never touches a job: media gone or undecodable is logged, not raised."""
+    with log_context(clip_id=clip_id), sessions() as session:
+        clip = session.get(Clip, clip_id)
+        if clip is None:
+            log.info("clip deleted; shot changes not measured")
+            return
+        try:
+            with make_storage(settings).local_copy(clip.media_key) as media_path:
+                times = detect_shots(media_path)
+        except EfirError as error:  # e.g. the media deleted, or its video undecodable
+            log.warning("shot changes not measured: %s", error)
+            return
+        save_analysis(session, clip_id, SHOTS, {"times_s": times})
+        try:
+            session.commit()
+        except sa_exc.IntegrityError:
+            # A duplicate of this task stored them first, or the clip was deleted meanwhile.
+            session.rollback()
+            log.info("shot changes not stored: measured twice or clip deleted")
+            return
+        log.info("shot changes measured: %d", len(times))
+
+
+def _send_shots(settings: Settings, clip_id: str) -> None:
+    """Queue the measurement of the clip's shot changes. Its job is done and saved: a broker
+    failure here must not undo that, it only leaves the exports without shot timing."""
+    try:
+        enqueue_shots(app, settings, clip_id)
+    except Exception:
+        log.exception("could not queue the shot changes of clip %s", clip_id)
 
 
 def _start_long_programme(

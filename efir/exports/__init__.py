@@ -29,6 +29,7 @@ from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
 
 __all__ = [
+    "CUE_FORMATS",
     "FORMATS",
     "NUMBER_STYLES",
     "Cue",
@@ -107,6 +108,10 @@ FORMATS: dict[str, ExportFormat] = {
         "application/json", "json", lambda r: r.transcript.to_json(indent=2).encode()
     ),
 }
+
+
+# The formats cut into cues, which are timed to the picture's shot changes.
+CUE_FORMATS = frozenset({"srt", "vtt", "ttml", "stl"})
 
 
 def export_format(name: str) -> ExportFormat:

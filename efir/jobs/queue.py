@@ -19,7 +19,8 @@ Long programmes (worker/chunked.py) are cut into chunks whose tasks go to a
 third queue, ``<queue_name>.bulk``, listed last: a worker finishing a chunk takes any
 waiting short clip or breaking news before the programme's next chunk, so a two-hour
 programme delays them by one chunk at most. The programme's merge, short, goes to the
-normal queue.
+normal queue. A clip's shot changes, measured only for subtitle timing once its transcript
+is saved (worker/tasks.py), wait on the bulk queue too: no transcript waits for them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "CUT_TASK",
     "DELIVER_WEBHOOK_TASK",
     "MERGE_TASK",
+    "SHOTS_TASK",
     "TRANSCRIBE_TASK",
     "CeleryJobQueue",
     "bulk_queue",
@@ -50,6 +52,7 @@ __all__ = [
     "enqueue_delivery",
     "enqueue_job",
     "enqueue_merge",
+    "enqueue_shots",
     "live_cut_ids",
     "live_job_ids",
     "make_celery",
@@ -64,6 +67,7 @@ DELIVER_WEBHOOK_TASK = "efir.deliver_webhook"
 CHUNK_TASK = "efir.transcribe_chunk"
 MERGE_TASK = "efir.merge_chunks"
 CUT_TASK = "efir.cut_media"
+SHOTS_TASK = "efir.measure_shots"
 # acks_late keeps a message "unacked" while it runs; a job longer than this would be
 # handed to a second worker, so it must exceed the longest clip's processing time.
 VISIBILITY_TIMEOUT_S = 12 * 3600
@@ -140,6 +144,10 @@ def enqueue_chunk(celery: Celery, settings: Settings, job_id: str, position: int
 
 def enqueue_merge(celery: Celery, settings: Settings, job_id: str) -> None:
     celery.send_task(MERGE_TASK, args=[job_id], queue=queue_for(settings, JobPriority.NORMAL))
+
+
+def enqueue_shots(celery: Celery, settings: Settings, clip_id: str) -> None:
+    celery.send_task(SHOTS_TASK, args=[clip_id], queue=bulk_queue(settings))
 
 
 def enqueue_cut(celery: Celery, settings: Settings, cut_id: str) -> None:

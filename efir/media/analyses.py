@@ -3,23 +3,40 @@
 A stage computes an analysis (waveform peaks for the editor, shot changes for the cue
 cutter) from the decoded media; the task stores it here under a ``kind``; the API and the
 exports read it back. One row per clip and kind: measuring again replaces it.
+
+Shot changes are measured by a task of their own, queued when a video's job is done
+(worker/tasks.py), so for a moment a done clip has none yet: what writes subtitles once,
+at the job's end (watch folders, the synchronous compatible APIs), waits for them while
+``awaiting_shot_changes`` says they may still come.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from efir.db import ClipAnalysis
+from efir.db import Clip, ClipAnalysis, utcnow
 
-__all__ = ["PEAKS", "SHOTS", "load_analysis", "load_shot_changes", "save_analysis"]
+__all__ = [
+    "PEAKS",
+    "SHOTS",
+    "SHOTS_GRACE_S",
+    "awaiting_shot_changes",
+    "load_analysis",
+    "load_shot_changes",
+    "save_analysis",
+]
 
 # The editor's waveform: {"bucket_s", "scale", "peaks": [int]} (worker/stages/peaks.py).
 PEAKS = "peaks"
 # The picture's shot changes: {"times_s": [float]} (worker/stages/shots.py).
 SHOTS = "shots"
+# How long after its job is done a video's shot changes are worth waiting for: their task
+# takes a few seconds, but waits on the bulk queue behind any long programme's chunk.
+SHOTS_GRACE_S = 120.0
 
 
 def save_analysis(session: Session, clip_id: str, kind: str, data: dict[str, Any]) -> None:
@@ -44,3 +61,14 @@ def load_shot_changes(session: Session, clip_id: str) -> list[float] | None:
     measured (audio only, or a clip transcribed before the measurement existed)."""
     shots = load_analysis(session, clip_id, SHOTS)
     return None if shots is None else [float(time_s) for time_s in shots["times_s"]]
+
+
+def awaiting_shot_changes(session: Session, clip: Clip, job_finished_at: datetime | None) -> bool:
+    """True while a video clip's shot changes are not stored yet but may still arrive: its
+    job was done less than SHOTS_GRACE_S ago. False for audio, or once that time is past
+    (measuring them failed: its exports are timed to speech alone)."""
+    if not clip.has_video or job_finished_at is None:
+        return False
+    if utcnow() - job_finished_at > timedelta(seconds=SHOTS_GRACE_S):
+        return False
+    return load_analysis(session, clip.id, SHOTS) is None

@@ -8,7 +8,9 @@ becomes a clip and a queued job like any upload.
   English (media that cannot be decoded, a file over the limit). The sidecar is written
   before the file moves, so every moved file has one.
 - **Exports.** With ``exports`` (e.g. srt, txt, docx), when a job ends they are written next
-  to the file in ``done/`` and its sidecar gets the final state (or the job's error).
+  to the file in ``done/`` and its sidecar gets the final state (or the job's error). For a
+  video with subtitle exports, once its shot changes are measured too (they come a few
+  seconds after the job; SHOTS_GRACE_S at most), since subtitle cues are timed to them.
 - **Restarts.** The content hash decides: a file whose bytes a watch folder already queued
   is not queued again, only moved, so a watcher killed between recording the job and moving
   the file neither duplicates nor skips it. Jobs still running are found again from the
@@ -39,10 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.errors import MediaError
-from efir.exports import export_format, render
+from efir.exports import CUE_FORMATS, export_format, render
 from efir.jobs.lifecycle import JobQueue, create_job, get_job, send_to_workers
 from efir.jobs.queue import live_job_ids
-from efir.media.analyses import load_shot_changes
+from efir.media.analyses import awaiting_shot_changes, load_shot_changes
 from efir.media.clips import record_clip
 from efir.media.probe import probe_media
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
@@ -223,6 +225,10 @@ class FolderWatcher:
                 return False
             media = sidecar_path.with_name(sidecar_path.name.removesuffix(_SIDECAR))
             if job.state is JobState.DONE and self.options.exports:
+                clip = session.get_one(Clip, job.clip_id)
+                subtitles = CUE_FORMATS.intersection(self.options.exports)
+                if subtitles and awaiting_shot_changes(session, clip, job.finished_at):
+                    return False  # subtitles are timed to them; a later scan writes
                 transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
                 shots = load_shot_changes(session, job.clip_id) or []
                 sidecar["exports"] = [
