@@ -46,7 +46,7 @@ from sqlalchemy import ColumnElement, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
-from efir.search.heard import marked, unmarked
+from efir.search.heard import HEARD_MARK, marked, unmarked
 from efir.search.lemmas import TERM_JOINER, is_dictionary_word, lemma_forms
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import search_terms, search_vocab, search_vocab_variants
@@ -313,7 +313,13 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     lemmas = {lemma for term in plain for lemma in term.split(TERM_JOINER)}
     twins: dict[str, set[str]] = {term: {term} for term in plain}
     rows = session.execute(
-        select(search_terms.c.term).where(search_terms.c.lemma.in_(sorted(lemmas))).distinct()
+        select(search_terms.c.term)
+        .where(
+            search_terms.c.lemma.in_(sorted(lemmas)),
+            # Sorted, a term's marked lemmas come first: "-" sorts before any letter.
+            search_terms.c.term.startswith(HEARD_MARK, autoescape=True),
+        )
+        .distinct()
     )
     for row in rows:
         if (base := unmarked(row.term)) in twins:

@@ -62,7 +62,7 @@ TWO_EDIT_KEY = 12
 LOST_LETTERS = 2
 # Pairs: runs of three found no more on the development clips, for twice the look-ups.
 MAX_RUN_TOKENS = 2
-MAX_WORDS_PER_RUN = 2
+MAX_WORDS_PER_RUN = 3
 # wordfreq's Zipf floor for a dictionary word (2.0: about once in 100 million words).
 MIN_ZIPF = 2.0
 # A run is looked up only when it holds a fragment: a non-word, or a short content
