@@ -14,7 +14,8 @@ lemmas (``efir.search.fuzzy.expand``); their hits are sound-alike ones.
 Bounds, so that a correct transcript gains few accidental words (measured in
 bench/results/search_sounds_like.txt):
 
-- only a pair holding a fragment is looked up: a non-word, or a short rare word;
+- only a pair holding a fragment is looked up: a non-word, a first name, or a short
+  rare word;
 - the keys have at least ``MIN_KEY`` letters; up to ``END_EDIT_ONLY_KEY`` only one
   edit at an end of the key (a boundary) is allowed, one anywhere up to eleven, two
   beyond (then also the first letters lost to the word before);
@@ -38,6 +39,7 @@ import wordfreq
 from rapidfuzz.distance import Levenshtein
 
 from efir.config import get_settings
+from efir.morphology import analyzer
 from efir.search.lemmas import (
     TERM_JOINER,
     index_candidates,
@@ -65,8 +67,8 @@ MAX_RUN_TOKENS = 2
 MAX_WORDS_PER_RUN = 3
 # wordfreq's Zipf floor for a dictionary word (2.0: about once in 100 million words).
 MIN_ZIPF = 2.0
-# A run is looked up only when it holds a fragment: a non-word, or a short content
-# word rarer than this («лево», «бота», «лице»). A word garbled across a boundary
+# A run is looked up only when it holds a fragment: a non-word, a first name, or a
+# short word rarer than this («лево», «бота», «лице»). A word garbled across a boundary
 # leaves one; a run of whole words is mostly what it says (and looking a run up
 # costs 0.1 ms: most runs are not).
 FRAGMENT_LETTERS = 4
@@ -219,7 +221,9 @@ def _words_heard_as(heard: str) -> tuple[tuple[int, str], ...]:
 def _fragment(token: str) -> bool:
     if not token.isalpha():
         return False
-    if not is_dictionary_word(token):
+    # A word the recogniser did not know comes out as a non-word or as a first name
+    # («и денис» for «единиц», «Вилли Кобритании»).
+    if not is_dictionary_word(token) or "Name" in analyzer().parse(token)[0].tag:
         return True
     # Short function words are all commoner than FRAGMENT_ZIPF.
     short_zipf = _dictionary().short_zipf
