@@ -28,7 +28,13 @@ not «увеличить» misheard, but its own word). (Distance 1 for dictiona
 eight letters or more found one more misheard word of 32, «подивились», but
 cost 4,000 look-ups a query or ten variant rows per indexed form.)
 
-A word expands to at most ``MAX_EXPANSIONS`` terms, closest first. Function words
+Words garbled across a word boundary («об лице» for «таблице») were looked up when
+their segment was indexed (``efir.search.heard``): their positions' terms hold the
+word's lemma with a mark, found here by an exact look-up and listed first. Such a
+position's term is the written word's term plus the marks, so every vocabulary term
+also brings its marked twins.
+
+A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
 ``COMMON_WORD_MATCHES`` segments or more: it is no rarity the recogniser garbled.
 """
