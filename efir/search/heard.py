@@ -25,9 +25,10 @@ bench/results/search_sounds_like.txt):
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.metadata import version
@@ -48,6 +49,8 @@ from efir.search.lemmas import (
     term_of,
 )
 from efir.search.phonetic import phonetic_key
+
+log = logging.getLogger(__name__)
 
 __all__ = ["HEARD_MARK", "heard_lemmas", "indexed_terms", "marked", "unmarked"]
 
@@ -150,29 +153,32 @@ def _built() -> dict[str, np.ndarray]:
 
 @cache
 def _dictionary() -> _Dictionary:
-    """The key dictionary, read from the cache directory (built there on first use)."""
+    """The key dictionary, read from the cache directory (built there on first use;
+    built in memory alone where the cache cannot be written: indexing must go on)."""
     path = Path(get_settings().cache_dir) / f"heard-keys-{_DICTIONARY_VERSION}.npz"
-    if not path.exists():
+    if path.exists():
+        with np.load(path) as stored:
+            return _from_arrays(stored)
+    built = _built()
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.part.npz")
-        built = _built()
-        np.savez(
-            partial,
-            hashes=built["hashes"],
-            ids=built["ids"],
-            entries=built["entries"],
-            short=built["short"],
-        )
+        np.savez(partial, **built)  # type: ignore[arg-type]
         # Atomic: a concurrent indexer reads a whole file or builds its own.
         partial.replace(path)
-    with np.load(path) as stored:
-        short = (line.split(" ") for line in str(stored["short"][0]).split("\n"))
-        return _Dictionary(
-            stored["hashes"],
-            stored["ids"],
-            str(stored["entries"][0]).split("\n"),
-            {word: float(zipf) for word, zipf in short},
-        )
+    except OSError as error:
+        log.warning("search: word table not cached at %s (%s); rebuilt per process", path, error)
+    return _from_arrays(built)
+
+
+def _from_arrays(arrays: Mapping[str, np.ndarray]) -> _Dictionary:
+    short = (line.split(" ") for line in str(arrays["short"][0]).split("\n"))
+    return _Dictionary(
+        arrays["hashes"],
+        arrays["ids"],
+        str(arrays["entries"][0]).split("\n"),
+        {word: float(zipf) for word, zipf in short},
+    )
 
 
 def _close_enough(heard: str, key: str) -> int | None:
