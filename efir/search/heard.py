@@ -1,7 +1,7 @@
 """«Слышится как»: real words a run of adjacent transcript words may be a mishearing of.
 
-The recogniser often garbles a word across word boundaries: «элеваторах» comes out
-as «на лево торах», «таблице» as «об лице», «робототехники» as «бота техники». No
+The recogniser often garbles a word across word boundaries: «таблице» comes out as
+«об лице», «робототехники» as «бота техники», «приоритетами» as «прярибте этами». No
 single token of such a run is near the word, so the query-time vocabulary
 (``efir.search.fuzzy``) cannot reach it. So it is done when a segment is indexed:
 the phonetic key of every pair of adjacent tokens written together is looked up in
