@@ -93,23 +93,25 @@ def build(engine: Engine, size: int, seed: int) -> NewsWriter:
         create_search_schema(connection)
     writer = NewsWriter(seed)
     clips = max(1, size // SEGMENTS_PER_CLIP)
-    indexing_s = 0.0
+    indexing_s = indexing_cpu_s = 0.0
     report_every = max(1, clips // 10)
     with Session(engine) as session:
         for number in range(clips):
             clip, transcript = writer.clip(number, SEGMENTS_PER_CLIP)
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             index_transcript(session, clip, transcript)
             if (number + 1) % CLIPS_PER_COMMIT == 0 or number + 1 == clips:
                 session.commit()
             indexing_s += time.perf_counter() - started
+            indexing_cpu_s += time.process_time() - started_cpu
             if (number + 1) % report_every == 0:
                 done = (number + 1) * SEGMENTS_PER_CLIP
                 print(f"  {done:>9,} segments, {done / indexing_s:,.0f} segments/s", flush=True)
     segments = clips * SEGMENTS_PER_CLIP
     print(
         f"  index build: {segments:,} segments in {indexing_s:,.1f} s = "
-        f"{segments / indexing_s:,.0f} segments/s"
+        f"{segments / indexing_s:,.0f} segments/s; this process's CPU "
+        f"{segments / indexing_cpu_s:,.0f} segments/s"
     )
     started = time.perf_counter()
     # What autovacuum leaves after a day of indexing: statistics, the GIN pending
@@ -123,7 +125,24 @@ def build(engine: Engine, size: int, seed: int) -> NewsWriter:
             )
             connection.execute(text("ANALYZE"))
     print(f"  optimise/analyse: {time.perf_counter() - started:,.1f} s")
+    print(f"  index size: {_index_megabytes(engine):,.0f} MB")
     return writer
+
+
+def _index_megabytes(engine: Engine) -> float:
+    """The search tables with their indexes (PostgreSQL), or the whole file (SQLite)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            size = connection.scalar(
+                text(
+                    "SELECT sum(pg_total_relation_size(oid)) FROM pg_class"
+                    " WHERE relkind = 'r' AND relname LIKE 'search%'"
+                )
+            )
+        else:
+            pages = connection.scalar(text("PRAGMA page_count"))
+            size = pages * connection.scalar(text("PRAGMA page_size"))
+    return float(size or 0) / 1e6
 
 
 def replay(seed: int) -> NewsWriter:

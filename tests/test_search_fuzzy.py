@@ -4,6 +4,7 @@ sets from the fixtures' real ASR (tests/support/sounds_like_sets.py) on SQLite a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,19 +39,20 @@ from efir.search.fuzzy import (
     stored_variants,
     vowel_edits,
 )
-from efir.search.indexing import add_forms, forms_of, remove_clip
-from efir.search.lemmas import query_lemmas, term_of
+from efir.search.heard import heard_lemmas, indexed_terms, marked, unmarked
+from efir.search.indexing import add_forms, forms_of, lemmas_of, relemmatise, remove_clip
+from efir.search.lemmas import query_lemmas, term_of, words
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import drop_search_schema
 from efir.transcripts.model import Speaker
 
-# Issue 16 asks for 90%; this build reaches 36 of 67 on the development clips and 15
+# Issue 16 asks for 90%; this build reaches 40 of 67 on the development clips and 16
 # of 50 on the test clips (bench/results/search_sounds_like.txt): most of the rest
-# were heard as nothing alike («в Рудном» as «нам»), garbled across word boundaries
-# («элеваторах» as «на лево торах») or as another word one consonant off
-# («поделились» as «подивились»). The bounds guard what is reached, per set.
-# Precision: share of absent words with any hit.
-MIN_RECALL = {DEVELOPMENT: 0.50, TEST: 0.28}
+# were heard as nothing alike («в Рудном» as «нам»), as another word one consonant
+# off («поделились» as «подивились»), or garbled across word boundaries beyond what
+# efir.search.heard bounds itself to («на лево торах» for «элеваторах»). The bounds
+# guard what is reached, per set. Precision: share of absent words with any hit.
+MIN_RECALL = {DEVELOPMENT: 0.55, TEST: 0.30}
 MAX_FALSE_HIT_SHARE = 0.05
 FIXTURE_CLIPS = DEVELOPMENT + TEST
 
@@ -178,6 +180,43 @@ def test_a_word_expands_to_at_most_n_closest(vocabulary: Session) -> None:
     expansion = expand(vocabulary, query_lemmas("форум"), ())
     assert len(expansion.terms) == MAX_EXPANSIONS
     assert all(t.startswith("фо") and t.endswith("рум") for t in expansion.terms)
+
+
+# --- words heard across a word boundary (efir.search.heard) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("heard", "said"),
+    [
+        ("Данные в об лице", "таблица"),  # «таблице»: its «т» lost to the word before
+        ("прярибте этами", "приоритет"),
+    ],
+)
+def test_a_pair_of_tokens_is_heard_as_the_word_it_garbles(heard: str, said: str) -> None:
+    tokens = words(heard)
+    lemmas = heard_lemmas(tokens)
+    holding = [token for token, found in zip(tokens, lemmas, strict=True) if marked(said) in found]
+    assert len(holding) >= 2  # a run: both words of the pair carry it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Данные в новой таблице показаны",  # the word itself, heard right
+        "Бюджет и расходы утвердили",  # «бюджет и» is near «бюджетный»: its own relative
+        "В Костанае прошёл форум предпринимателей",
+    ],
+)
+def test_words_heard_right_gain_no_heard_lemmas(text: str) -> None:
+    assert not any(heard_lemmas(words(text)))
+    # And their index terms are the plain ones.
+    assert indexed_terms(words(text)) == [term_of(word) for word in words(text)]
+
+
+def test_a_heard_term_keeps_the_written_term_inside() -> None:
+    terms = indexed_terms(words("в об лице"))
+    assert [unmarked(term) for term in terms] == [term_of(w) for w in ("в", "об", "лице")]
+    assert all(marked("таблица") in term.split("_") for term in terms[1:])
 
 
 # --- end to end on both backends ---------------------------------------------------
@@ -319,6 +358,68 @@ def test_exact_hits_come_first_then_sound_alikes_across_pages(
             session.rollback()
             remove_clip(session, "belgium")
             session.commit()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_word_heard_apart_is_found_by_sound_and_exactly_once_corrected(
+    fixture_engines: dict[str, Engine], backend: str
+) -> None:
+    lines = [("S1", "Данные в об лице показаны."), ("S1", "Новое лицо в команде.")]
+    with Session(fixture_engines[backend]) as session:
+        index_transcript(session, ClipMeta("table"), transcript_of((KORR,), lines))
+        try:
+            hits = search_filled(session, SearchQuery("таблица", clip_id="table")).hits
+            assert [(h.segment_id, h.match) for h in hits] == [(0, "sounds_like")]
+            assert "об лице" in (hits[0].heard or "")
+            assert "<mark>об</mark> <mark>лице</mark>" in hits[0].snippet
+            assert not search(session, SearchQuery("таблица", clip_id="table", fuzzy=False)).hits
+            # The written words are still found exactly.
+            lico = search(session, SearchQuery("лицо", clip_id="table", fuzzy=False)).hits
+            assert sorted(h.segment_id for h in lico) == [0, 1]
+            # An editor's correction: the word is found exactly, and by sound no more.
+            corrected = [("S1", "Данные в таблице показаны."), lines[1]]
+            index_transcript(session, ClipMeta("table"), transcript_of((KORR,), corrected))
+            again = search_filled(session, SearchQuery("таблица", clip_id="table")).hits
+            assert [(h.segment_id, h.match) for h in again] == [(0, "exact")]
+        finally:
+            session.rollback()
+            remove_clip(session, "table")
+            session.commit()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_relemmatising_an_old_index_adds_the_heard_terms(backend: str, tmp_path: Path) -> None:
+    """Migration 0017's step: segments indexed before it gain their heard lemmas."""
+
+    def plain(text: str) -> str:
+        return " ".join(map(term_of, words(text)))
+
+    with _empty_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            create_search_schema(connection)
+        with Session(engine) as session:
+            index_transcript(
+                session, ClipMeta("old"), transcript_of((KORR,), [("S1", "Данные в об лице.")])
+            )
+            relemmatise(session, plain)  # as indexed before migration 0017
+            session.commit()
+            assert not search_filled(session, SearchQuery("таблица")).hits
+            relemmatise(session, lemmas_of)
+            session.commit()
+            assert [h.match for h in search_filled(session, SearchQuery("таблица")).hits] == [
+                "sounds_like"
+            ]
+        engine.dispose()
+
+
+@contextmanager
+def _empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "postgresql":
+        with fresh_postgres_database("efir_heard_migration") as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

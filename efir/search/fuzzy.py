@@ -28,7 +28,13 @@ not «увеличить» misheard, but its own word). (Distance 1 for dictiona
 eight letters or more found one more misheard word of 32, «подивились», but
 cost 4,000 look-ups a query or ten variant rows per indexed form.)
 
-A word expands to at most ``MAX_EXPANSIONS`` terms, closest first. Function words
+Words garbled across a word boundary («об лице» for «таблице») were looked up when
+their segment was indexed (``efir.search.heard``): their positions' terms hold the
+word's lemma with a mark, found here by an exact look-up and listed first. Such a
+position's term is the written word's term plus the marks, so every vocabulary term
+also brings its marked twins.
+
+A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
 ``COMMON_WORD_MATCHES`` segments or more: it is no rarity the recogniser garbled.
 """
@@ -46,9 +52,10 @@ from sqlalchemy import ColumnElement, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
+from efir.search.heard import HEARD_MARK, marked, unmarked
 from efir.search.lemmas import TERM_JOINER, is_dictionary_word, lemma_forms
 from efir.search.phonetic import phonetic_key
-from efir.search.schema import search_vocab, search_vocab_variants
+from efir.search.schema import search_terms, search_vocab, search_vocab_variants
 
 __all__ = [
     "MAX_EXPANSIONS",
@@ -258,10 +265,11 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
         COMMON_WORD_MATCHES
     ):
         return Expansion()
+    heard = _heard_terms(session, lemmas, skip)
     keys = _query_keys(lemmas)
     merged_keys = sorted(_merged_keys(lemmas))
     if not keys and not merged_keys:
-        return Expansion()
+        return Expansion(heard)
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
@@ -290,10 +298,50 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
                 if left in parts and right in parts and _collapse(left + right) == key:
                     form = f"{parts[left][0]} {parts[right][0]}"
                     candidates.append(_Candidate((2, 0, form), (parts[left][1], parts[right][1])))
-    return _closest(candidates)
+    return _with_twins(session, _closest(heard, candidates))
 
 
-def _closest(candidates: list[_Candidate]) -> Expansion:
+def _heard_terms(session: Session, lemmas: frozenset[str], skip: set[str]) -> tuple[str, ...]:
+    """The terms of positions indexed as heard in place of one of these lemmas
+    (``efir.search.heard``): exact look-ups of the marked lemmas."""
+    rows = session.execute(
+        select(search_terms.c.term).where(
+            search_terms.c.lemma.in_(sorted(marked(lemma) for lemma in lemmas))
+        )
+    )
+    return tuple(sorted({row.term for row in rows} - skip))
+
+
+def _with_twins(session: Session, expansion: Expansion) -> Expansion:
+    """The vocabulary's terms with their twins: the same position terms with heard
+    lemmas added where a run of the segment was heard as another word."""
+    plain = {*expansion.terms, *(term for pair in expansion.pairs for term in pair)}
+    lemmas = {lemma for term in plain for lemma in term.split(TERM_JOINER)}
+    twins: dict[str, set[str]] = {term: {term} for term in plain}
+    rows = session.execute(
+        select(search_terms.c.term)
+        .where(
+            search_terms.c.lemma.in_(sorted(lemmas)),
+            # Sorted, a term's marked lemmas come first: "-" sorts before any letter.
+            search_terms.c.term.startswith(HEARD_MARK, autoescape=True),
+        )
+        .distinct()
+    )
+    for row in rows:
+        if (base := unmarked(row.term)) in twins:
+            twins[base].add(row.term)
+    terms = tuple(dict.fromkeys(twin for term in expansion.terms for twin in sorted(twins[term])))
+    pairs = tuple(
+        (left, right)
+        for first, second in expansion.pairs
+        for left in sorted(twins[first])
+        for right in sorted(twins[second])
+    )
+    return Expansion(terms, pairs)
+
+
+def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
+    """The heard terms, then at most ``MAX_EXPANSIONS`` vocabulary candidates, closest first."""
     terms: list[str] = []
     pairs: list[tuple[str, str]] = []
     for candidate in sorted(candidates, key=lambda c: c.rank):
@@ -305,4 +353,4 @@ def _closest(candidates: list[_Candidate]) -> Expansion:
             pair = (candidate.terms[0], candidate.terms[1])
             if pair not in pairs:
                 pairs.append(pair)
-    return Expansion(tuple(terms), tuple(pairs))
+    return Expansion((*heard, *(t for t in terms if t not in heard)), tuple(pairs))

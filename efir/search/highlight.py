@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
-from efir.search.lemmas import Token, index_candidates, term_of, tokenize
+from efir.search.heard import indexed_terms
+from efir.search.lemmas import Token, index_candidates, tokenize
 
 __all__ = ["Highlighter"]
 
@@ -26,7 +27,8 @@ class Highlighter:
     sounds_like_pairs: frozenset[tuple[str, str]] = frozenset()
 
     def _heard(self, tokens: Sequence[Token]) -> list[bool]:
-        terms = [term_of(token.text) for token in tokens]
+        # As indexed: a position heard as another word carries that word's marked lemma.
+        terms = indexed_terms([token.text for token in tokens])
         heard = [term in self.sounds_like for term in terms]
         for first, pair in enumerate(pairwise(terms)):
             if pair in self.sounds_like_pairs:

@@ -7,16 +7,17 @@ index never shows text that was rolled back.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Column, Row, Table, delete, update
+from sqlalchemy import Column, Row, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.fuzzy import stored_variants
+from efir.search.heard import indexed_terms
 from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
 from efir.search.models import ClipMeta
 from efir.search.phonetic import phonetic_key
@@ -35,6 +36,8 @@ __all__ = [
     "forms_of",
     "index_transcript",
     "insert_missing",
+    "lemmas_of",
+    "relemmatise",
     "remove_clip",
     "update_clip_meta",
 ]
@@ -85,8 +88,13 @@ def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> di
         "speaker_key": normalise(caption) if caption else None,
         "role": speaker.role.value if speaker and speaker.role else None,
         "text": text,
-        "lemmas": " ".join(map(term_of, words(text))),
+        "lemmas": lemmas_of(text),
     }
+
+
+def lemmas_of(text: str) -> str:
+    """The ``lemmas`` column of a segment: one index term per word."""
+    return " ".join(indexed_terms(words(text)))
 
 
 def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -> None:
@@ -96,14 +104,7 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
-    add_forms(
-        session,
-        (
-            (word, term)
-            for row in rows
-            for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
-        ),
-    )
+    add_forms(session, forms_of(row["text"] for row in rows))
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
     insert_missing(session, search_speakers, [{"speaker_key": key} for key in speaker_keys])
     session.execute(search_segments.insert(), rows)
@@ -142,6 +143,33 @@ def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> N
         for variant in sorted(stored_variants(row.form, row.key))
     ]
     insert_missing(session, search_vocab_variants, variants)
+
+
+def relemmatise(session: Session, lemmas: Callable[[str], str], batch: int = 5000) -> None:
+    """Write every segment's ``lemmas`` anew from its text (migration 0017 adds the
+    heard lemmas to what is indexed already), in id batches; rows whose terms stay
+    the same are not written (SQLite's trigger and PostgreSQL's vector follow)."""
+    last_id = 0
+    while rows := session.execute(
+        select(search_segments.c.id, search_segments.c.text, search_segments.c.lemmas)
+        .where(search_segments.c.id > last_id)
+        .order_by(search_segments.c.id)
+        .limit(batch)
+    ).all():
+        changed = [
+            {"row_id": row.id, "new_lemmas": new}
+            for row in rows
+            if (new := lemmas(row.text)) != row.lemmas
+        ]
+        if changed:
+            _add_terms(session, {term for row in changed for term in row["new_lemmas"].split()})
+            session.execute(
+                update(search_segments)
+                .where(search_segments.c.id == bindparam("row_id"))
+                .values(lemmas=bindparam("new_lemmas")),
+                changed,
+            )
+        last_id = rows[-1].id
 
 
 def forms_of(texts: Iterable[str]) -> Iterator[tuple[str, str]]:
