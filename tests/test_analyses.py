@@ -8,12 +8,24 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from efir.db import Clip, ClipAnalysis, make_engine, make_session_factory, migrate, utcnow
+from efir.db import (
+    Clip,
+    ClipAnalysis,
+    Job,
+    JobState,
+    make_engine,
+    make_session_factory,
+    migrate,
+    utcnow,
+)
 from efir.media.analyses import (
     SHOTS,
     SHOTS_GRACE_S,
+    SHOTS_MEASURING,
     awaiting_shot_changes,
     load_analysis,
+    load_shot_changes,
+    requeue_lost_shots,
     save_analysis,
 )
 
@@ -59,6 +71,53 @@ def test_a_done_videos_shot_changes_are_awaited_until_stored_or_overdue(
         assert not awaiting_shot_changes(session, video, overdue)  # measuring them failed
         assert not awaiting_shot_changes(session, video, None)  # the job is not done
         assert not awaiting_shot_changes(session, audio, just_done)  # no picture to measure
+        save_analysis(session, video.id, SHOTS, SHOTS_MEASURING)
+        session.commit()
+        assert awaiting_shot_changes(session, video, just_done)  # its task is at it
+        assert load_shot_changes(session, video.id) is None
         save_analysis(session, video.id, SHOTS, {"times_s": []})
         session.commit()
         assert not awaiting_shot_changes(session, video, just_done)
+        assert load_shot_changes(session, video.id) == []
+        save_analysis(session, video.id, SHOTS, {"times_s": None, "error": "undecodable"})
+        session.commit()
+        assert not awaiting_shot_changes(session, video, just_done)  # it failed: no wait
+        assert load_shot_changes(session, video.id) is None
+
+
+def test_the_sweep_resends_only_shot_measurements_the_broker_lost(database_url: str) -> None:
+    migrate(database_url)
+    sessions = make_session_factory(make_engine(database_url))
+    now = utcnow()
+    minutes_ago = now - timedelta(seconds=SHOTS_GRACE_S + 60)
+    cases = {
+        "lost": (True, JobState.DONE, minutes_ago, None),
+        "queued": (True, JobState.DONE, minutes_ago, None),  # its message is in the broker
+        "measuring": (True, JobState.DONE, minutes_ago, SHOTS_MEASURING),  # crashed its worker?
+        "failed": (True, JobState.DONE, minutes_ago, {"times_s": None, "error": "bad video"}),
+        "measured": (True, JobState.DONE, minutes_ago, {"times_s": [1.0]}),
+        "just done": (True, JobState.DONE, now, None),  # its task may not have started
+        "last week": (True, JobState.DONE, now - timedelta(days=7), None),  # before shots
+        "audio": (False, JobState.DONE, minutes_ago, None),
+        "failed job": (True, JobState.FAILED, minutes_ago, None),
+    }
+    ids: dict[str, str] = {}
+    with sessions() as session:
+        for n, (name, (video, state, finished, record)) in enumerate(cases.items()):
+            clip = Clip(
+                sha256=f"{n:064x}",
+                original_filename=f"{n}.mp4",
+                media_key=name,
+                size_bytes=1,
+                has_video=video,
+            )
+            session.add(clip)
+            session.flush()
+            session.add(Job(clip_id=clip.id, state=state, finished_at=finished))
+            if record is not None:
+                save_analysis(session, clip.id, SHOTS, record)
+            ids[name] = clip.id
+        session.commit()
+        sent: list[str] = []
+        lost = requeue_lost_shots(session, sent.append, live_clip_ids={ids["queued"]})
+    assert lost == sent == [ids["lost"]]

@@ -1,11 +1,13 @@
 """A video's shot changes arrive after its job is done, from a task of their own, on both
 paths (a short clip, a long programme's merge); a shot measurement that fails leaves the
-job done with its transcript (real worker, real model, Redis)."""
+job done with its transcript; one the broker lost is sent again by the recovery sweep
+(real worker, real model, Redis)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from support.programme_support import FIXTURES, store_clip_job
 from support.service_support import SettingsFactory, running_worker, session_factory
 
-from efir.db import Clip, ClipAnalysis, Job, JobState
+from efir.db import Clip, ClipAnalysis, Job, JobState, utcnow
 from efir.jobs.chunks import job_chunks
 from efir.jobs.lifecycle import get_job
-from efir.jobs.queue import enqueue_job, make_celery
-from efir.media.analyses import SHOTS, load_shot_changes
+from efir.jobs.queue import enqueue_job, live_shot_clip_ids, make_celery, recover_lost_jobs
+from efir.media.analyses import SHOTS, SHOTS_GRACE_S, load_shot_changes, requeue_lost_shots
 from efir.media.storage.base import LocalStorage
 from efir.transcripts.revisions import latest_revision
 from worker.stages.shots import detect_shots
@@ -49,6 +51,11 @@ def _shots_row(sessions: sessionmaker[Session], clip_id: str) -> ClipAnalysis | 
         )
 
 
+def _measured(sessions: sessionmaker[Session], clip_id: str) -> bool:
+    with sessions() as session:
+        return load_shot_changes(session, clip_id) is not None
+
+
 def _assert_done_then_shots(sessions: sessionmaker[Session], job: Job, clip: Path) -> None:
     """The job done with a transcript; its shot changes, stored after it ended, are the
     detector's."""
@@ -75,7 +82,7 @@ def test_a_chunked_video_gets_its_shot_changes_after_the_merge(
     with running_worker(settings, log_path):
         _wait(lambda: _job(sessions, job_id).state.is_terminal, log_path)
         clip_id = _job(sessions, job_id).clip_id
-        _wait(lambda: _shots_row(sessions, clip_id) is not None, log_path)
+        _wait(lambda: _measured(sessions, clip_id), log_path)
     assert "long programme merged" in log_path.read_text()
     with sessions() as session:
         assert job_chunks(session, job_id)
@@ -102,7 +109,7 @@ def test_a_failed_shot_measurement_leaves_its_job_done(
         with sessions() as session:
             storage.delete(session.get_one(Clip, done.clip_id).media_key)
         _wait(lambda: "shot changes not measured" in log_path.read_text(), log_path)
-        _wait(lambda: _shots_row(sessions, _job(sessions, kept).clip_id) is not None, log_path)
+        _wait(lambda: _measured(sessions, _job(sessions, kept).clip_id), log_path)
     assert "Media file missing" in log_path.read_text()
     # The failure changed nothing of the job: done, same end, its transcript kept.
     after = _job(sessions, lost)
@@ -111,4 +118,32 @@ def test_a_failed_shot_measurement_leaves_its_job_done(
     with sessions() as session:
         assert latest_revision(session, after.clip_id).data["segments"]
         assert load_shot_changes(session, after.clip_id) is None
+    # Recorded as failed, so the recovery sweep does not send it again.
+    failed = _shots_row(sessions, after.clip_id)
+    assert failed is not None and failed.data["times_s"] is None
+    assert "Media file missing" in failed.data["error"]
     _assert_done_then_shots(sessions, _job(sessions, kept), CAPTIONS_CLIP)
+
+
+def test_the_recovery_sweep_measures_a_video_whose_shot_task_was_lost(
+    make_settings: SettingsFactory, redis_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = make_settings(redis_url=redis_url, queue_name=queue_name)
+    sessions = session_factory(settings.sqlalchemy_url)
+    job_id = store_clip_job(sessions, LocalStorage(settings.media_dir), SHOTS_CLIP)
+    # Done minutes ago; Redis restarted since and forgot the shot task sent at its end.
+    with sessions() as session:
+        job = session.get_one(Job, job_id)
+        job.state, job.finished_at = JobState.DONE, utcnow() - timedelta(seconds=SHOTS_GRACE_S)
+        clip_id = job.clip_id
+        session.commit()
+    assert recover_lost_jobs(settings, sessions, make_celery(settings)) == []  # no job lost
+    assert clip_id in live_shot_clip_ids(settings)  # but its shot task is sent again
+    log_path = tmp_path / "worker.log"
+    with running_worker(settings, log_path):
+        _wait(lambda: _measured(sessions, clip_id), log_path)
+    with sessions() as session:
+        assert load_shot_changes(session, clip_id) == detect_shots(SHOTS_CLIP)
+        # Measured now: a sweep leaves it alone.
+        resent: list[str] = []
+        assert requeue_lost_shots(session, resent.append, live_clip_ids=set()) == resent == []

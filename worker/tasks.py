@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import redis.exceptions
 from celery import Task
@@ -62,7 +63,7 @@ from efir.jobs.queue import (
     enqueue_shots,
 )
 from efir.logs import log_context
-from efir.media.analyses import PEAKS, SHOTS, save_analysis
+from efir.media.analyses import PEAKS, SHOTS, SHOTS_MEASURING, save_analysis
 from efir.media.storage import make_storage
 from efir.media.storage.base import MediaStorage, StorageUnavailableError
 from efir.transcripts.model import SpeakerSource
@@ -298,27 +299,38 @@ def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sess
 
 def process_shots(clip_id: str, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
     """Measure a video clip's shot changes and store them as its SHOTS analysis, replacing
-    an earlier one. Never touches a job: media gone or undecodable is logged, not raised."""
+    an earlier one. Never touches a job: media gone or undecodable is logged and recorded,
+    not raised."""
     with log_context(clip_id=clip_id), sessions() as session:
         clip = session.get(Clip, clip_id)
         if clip is None:
             log.info("clip deleted; shot changes not measured")
+            return
+        # Recorded first: a video that kills this worker is then not sent again by the
+        # recovery sweep, which re-sends only videos with no record.
+        if not _store_shots(session, clip_id, SHOTS_MEASURING):
             return
         try:
             with make_storage(settings).local_copy(clip.media_key) as media_path:
                 times = detect_shots(media_path)
         except EfirError as error:  # e.g. the media deleted, or its video undecodable
             log.warning("shot changes not measured: %s", error)
+            _store_shots(session, clip_id, {"times_s": None, "error": str(error)})
             return
-        save_analysis(session, clip_id, SHOTS, {"times_s": times})
-        try:
-            session.commit()
-        except sa_exc.IntegrityError:
-            # A duplicate of this task stored them first, or the clip was deleted meanwhile.
-            session.rollback()
-            log.info("shot changes not stored: measured twice or clip deleted")
-            return
-        log.info("shot changes measured: %d", len(times))
+        if _store_shots(session, clip_id, {"times_s": times}):
+            log.info("shot changes measured: %d", len(times))
+
+
+def _store_shots(session: Session, clip_id: str, data: dict[str, Any]) -> bool:
+    save_analysis(session, clip_id, SHOTS, data)
+    try:
+        session.commit()
+    except sa_exc.IntegrityError:
+        # A duplicate of this task stored its record first, or the clip was deleted meanwhile.
+        session.rollback()
+        log.info("shot changes not stored: measured twice or clip deleted")
+        return False
+    return True
 
 
 def _send_shots(settings: Settings, clip_id: str) -> None:

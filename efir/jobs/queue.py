@@ -20,7 +20,8 @@ third queue, ``<queue_name>.bulk``, listed last: a worker finishing a chunk take
 waiting short clip or breaking news before the programme's next chunk, so a two-hour
 programme delays them by one chunk at most. The programme's merge, short, goes to the
 normal queue. A clip's shot changes, measured only for subtitle timing once its transcript
-is saved (worker/tasks.py), wait on the bulk queue too: no transcript waits for them.
+is saved (worker/tasks.py), wait on the bulk queue too: no transcript waits for them; the
+sweep sends a lost one again (efir.media.analyses.requeue_lost_shots).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings
 from efir.cuts.jobs import requeue_lost_cuts
 from efir.jobs.lifecycle import JobPriority, requeue_lost_jobs
+from efir.media.analyses import requeue_lost_shots
 from efir.webhooks.delivery import requeue_lost_deliveries
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "enqueue_shots",
     "live_cut_ids",
     "live_job_ids",
+    "live_shot_clip_ids",
     "make_celery",
     "queue_for",
     "recover_lost_jobs",
@@ -207,6 +210,11 @@ def live_cut_ids(settings: Settings) -> set[str]:
     return _live_ids(settings, CUT_TASK)
 
 
+def live_shot_clip_ids(settings: Settings) -> set[str]:
+    """Clip ids with a shot measurement waiting or held by a worker."""
+    return _live_ids(settings, SHOTS_TASK)
+
+
 def _live_ids(settings: Settings, task: str) -> set[str]:
     if not settings.redis_url:
         return set()
@@ -253,8 +261,8 @@ def recover_lost_jobs(
     *,
     queued_for_s: float = 60.0,
 ) -> list[str]:
-    """Re-send jobs (and webhook deliveries and cuts) the broker has lost; returns the
-    job ids."""
+    """Re-send jobs (and webhook deliveries, cuts and shot measurements) the broker has
+    lost; returns the job ids."""
     live = live_job_ids(settings)
     with sessions() as session:
         sent = requeue_lost_jobs(
@@ -282,4 +290,12 @@ def recover_lost_jobs(
         )
     if cuts:
         log.warning("re-sent %d cut(s) the broker had lost: %s", len(cuts), cuts)
+    with sessions() as session:
+        shots = requeue_lost_shots(
+            session,
+            lambda clip_id: enqueue_shots(celery, settings, clip_id),
+            live_clip_ids=live_shot_clip_ids(settings),
+        )
+    if shots:
+        log.warning("re-sent the shot measurement of %d clip(s) the broker had lost", len(shots))
     return sent

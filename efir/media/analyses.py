@@ -7,26 +7,32 @@ exports read it back. One row per clip and kind: measuring again replaces it.
 Shot changes are measured by a task of their own, queued when a video's job is done
 (worker/tasks.py), so for a moment a done clip has none yet: what writes subtitles once,
 at the job's end (watch folders, the synchronous compatible APIs), waits for them while
-``awaiting_shot_changes`` says they may still come.
+``awaiting_shot_changes`` says they may still come. Their task first stores a "measuring"
+record, replaced by the times or by the reason they could not be measured: a video with no
+record at all had its message lost, and the recovery sweep sends it again
+(``requeue_lost_shots``); one that crashed its worker while measuring is not retried.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Set
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from efir.db import Clip, ClipAnalysis, utcnow
+from efir.db import Clip, ClipAnalysis, Job, JobState, utcnow
 
 __all__ = [
     "PEAKS",
     "SHOTS",
     "SHOTS_GRACE_S",
+    "SHOTS_MEASURING",
     "awaiting_shot_changes",
     "load_analysis",
     "load_shot_changes",
+    "requeue_lost_shots",
     "save_analysis",
 ]
 
@@ -37,6 +43,11 @@ SHOTS = "shots"
 # How long after its job is done a video's shot changes are worth waiting for: their task
 # takes a few seconds, but waits on the bulk queue behind any long programme's chunk.
 SHOTS_GRACE_S = 120.0
+# The SHOTS record while its task measures: no times yet (``load_shot_changes`` None).
+SHOTS_MEASURING: dict[str, Any] = {"times_s": None, "state": "measuring"}
+# How far back the recovery sweep looks for a video whose shot task was lost: older clips
+# (transcribed before shot changes were measured) are not measured behind the editor's back.
+_SHOTS_LOST_WITHIN_S = 86_400.0
 
 
 def save_analysis(session: Session, clip_id: str, kind: str, data: dict[str, Any]) -> None:
@@ -60,7 +71,9 @@ def load_shot_changes(session: Session, clip_id: str) -> list[float] | None:
     """The clip's shot changes (s), which subtitle exports are timed to; None if never
     measured (audio only, or a clip transcribed before the measurement existed)."""
     shots = load_analysis(session, clip_id, SHOTS)
-    return None if shots is None else [float(time_s) for time_s in shots["times_s"]]
+    if shots is None or shots["times_s"] is None:  # measuring, or it failed
+        return None
+    return [float(time_s) for time_s in shots["times_s"]]
 
 
 def awaiting_shot_changes(session: Session, clip: Clip, job_finished_at: datetime | None) -> bool:
@@ -71,4 +84,29 @@ def awaiting_shot_changes(session: Session, clip: Clip, job_finished_at: datetim
         return False
     if utcnow() - job_finished_at > timedelta(seconds=SHOTS_GRACE_S):
         return False
-    return load_analysis(session, clip.id, SHOTS) is None
+    shots = load_analysis(session, clip.id, SHOTS)
+    return shots is None or shots == SHOTS_MEASURING
+
+
+def requeue_lost_shots(
+    session: Session, send: Callable[[str], None], *, live_clip_ids: Set[str]
+) -> list[str]:
+    """Send again the shot measurement of videos done SHOTS_GRACE_S to a day ago that have
+    no SHOTS record and no message in the broker (Redis lost it); returns their clip ids."""
+    now = utcnow()
+    unmeasured = session.scalars(
+        select(Clip.id)
+        .join(Job, Job.clip_id == Clip.id)
+        .where(
+            Clip.has_video.is_(True),
+            Job.state == JobState.DONE,
+            Job.finished_at <= now - timedelta(seconds=SHOTS_GRACE_S),
+            Job.finished_at > now - timedelta(seconds=_SHOTS_LOST_WITHIN_S),
+            ~exists().where(ClipAnalysis.clip_id == Clip.id, ClipAnalysis.kind == SHOTS),
+        )
+        .distinct()
+    ).all()
+    lost = [clip_id for clip_id in unmeasured if clip_id not in live_clip_ids]
+    for clip_id in lost:
+        send(clip_id)
+    return lost

@@ -5,6 +5,7 @@ turn, and a click plays from the cue."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,7 @@ from support.browser_support import UploadedClip
 
 from efir.config import Settings
 from efir.db import make_engine, make_session_factory
-from efir.media.analyses import load_analysis
+from efir.media.analyses import load_shot_changes
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision, save_revision
 
@@ -24,7 +25,8 @@ LONG_WORD = "Сверхвысокочастотнорадиоэлектронн�
 
 def _break_last_turn(settings: Settings, clip_id: str) -> tuple[int, bool]:
     """A new revision whose last turn ends on a word too long for a line: (its id,
-    whether the worker stored the clip's shot changes)."""
+    whether the worker measured the clip's shot changes, which its own task does within
+    a minute of the job)."""
     engine = make_engine(settings.sqlalchemy_url)
     try:
         with make_session_factory(engine)() as session:
@@ -38,7 +40,11 @@ def _break_last_turn(settings: Settings, clip_id: str) -> tuple[int, bool]:
                 note="too long a word",
             )
             session.commit()
-            return last.id, load_analysis(session, clip_id, "shots") is not None
+            deadline = time.monotonic() + 60
+            while load_shot_changes(session, clip_id) is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                session.rollback()  # end the read: the next one sees new rows
+            return last.id, load_shot_changes(session, clip_id) is not None
     finally:
         engine.dispose()
 
