@@ -30,7 +30,7 @@ from api.multipart import InvalidUploadError, receive_media
 from api.openapi import multipart_body
 from api.whisper_shapes import whisper_segment
 from efir.accounts.users import Permission
-from efir.exports import CUE_FORMATS, render
+from efir.exports import is_cue_format, render
 from efir.media.storage.base import MediaStorage, StagedMedia, file_chunks
 from efir.transcripts.model import Transcript
 
@@ -80,7 +80,7 @@ async def asr(
         storage=storage,
         queue=queue,
         uploader=uploader,
-        wait_for_shots=output in CUE_FORMATS,
+        wait_for_shots=is_cue_format(output),
     )
     if finished.transcript is None:
         return accepted(finished)

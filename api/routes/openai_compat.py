@@ -23,7 +23,7 @@ from api.openapi import multipart_body
 from api.whisper_shapes import whisper_segment
 from efir.accounts.users import Permission
 from efir.config import Settings
-from efir.exports import CUE_FORMATS, render
+from efir.exports import is_cue_format, render
 from efir.transcripts.model import Transcript
 
 __all__ = ["MODELS", "openai_error", "router"]
@@ -112,7 +112,7 @@ async def create_transcription(
         storage=storage,
         queue=queue,
         uploader=uploader,
-        wait_for_shots=response_format in CUE_FORMATS,
+        wait_for_shots=is_cue_format(response_format),
     )
     if finished.transcript is None:
         return accepted(finished, object="transcription.job")

@@ -29,7 +29,6 @@ from efir.search.models import ClipMeta
 from efir.transcripts.model import Transcript
 
 __all__ = [
-    "CUE_FORMATS",
     "FORMATS",
     "NUMBER_STYLES",
     "Cue",
@@ -39,6 +38,7 @@ __all__ = [
     "Violation",
     "build_cues",
     "export_format",
+    "is_cue_format",
     "quality_check",
     "render",
 ]
@@ -72,25 +72,34 @@ class ExportFormat:
     extension: str
     render: Callable[[ExportRequest], bytes]
     preset: Callable[[CueRules], CueRules] = _same_rules  # the format's own limits
+    cues: bool = False  # cut into cues, which are timed to the picture's shot changes
 
 
 FORMATS: dict[str, ExportFormat] = {
     "srt": ExportFormat(
-        "application/x-subrip; charset=utf-8", "srt", lambda r: render_srt(r.cues()).encode()
+        "application/x-subrip; charset=utf-8",
+        "srt",
+        lambda r: render_srt(r.cues()).encode(),
+        cues=True,
     ),
     "vtt": ExportFormat(
-        "text/vtt; charset=utf-8", "vtt", lambda r: render_vtt(r.cues(), r.transcript).encode()
+        "text/vtt; charset=utf-8",
+        "vtt",
+        lambda r: render_vtt(r.cues(), r.transcript).encode(),
+        cues=True,
     ),
     "ttml": ExportFormat(
         "application/ttml+xml",
         "ttml",
         lambda r: render_ttml(r.cues(), r.transcript, fps=r.rules.fps, frame_timecodes=r.timecodes),
+        cues=True,
     ),
     "stl": ExportFormat(
         "application/x-ebu-stl",
         "stl",
         lambda r: render_stl(r.cues(), title=r.title),
         preset=teletext_rules,
+        cues=True,
     ),
     "txt": ExportFormat(
         "text/plain; charset=utf-8",
@@ -110,8 +119,11 @@ FORMATS: dict[str, ExportFormat] = {
 }
 
 
-# The formats cut into cues, which are timed to the picture's shot changes.
-CUE_FORMATS = frozenset({"srt", "vtt", "ttml", "stl"})
+def is_cue_format(name: str) -> bool:
+    """Whether the registered format ``name`` is cut into cues, which are timed to the
+    picture's shot changes (asked of the registry, so a plugged-in format counts too)."""
+    found = FORMATS.get(name)
+    return found is not None and found.cues
 
 
 def export_format(name: str) -> ExportFormat:

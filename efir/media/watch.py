@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.errors import MediaError
-from efir.exports import CUE_FORMATS, export_format, render
+from efir.exports import export_format, is_cue_format, render
 from efir.jobs.lifecycle import JobQueue, create_job, get_job, send_to_workers
 from efir.jobs.queue import live_job_ids
 from efir.media.analyses import awaiting_shot_changes, load_shot_changes
@@ -226,7 +226,7 @@ class FolderWatcher:
             media = sidecar_path.with_name(sidecar_path.name.removesuffix(_SIDECAR))
             if job.state is JobState.DONE and self.options.exports:
                 clip = session.get_one(Clip, job.clip_id)
-                subtitles = CUE_FORMATS.intersection(self.options.exports)
+                subtitles = any(map(is_cue_format, self.options.exports))
                 if subtitles and awaiting_shot_changes(session, clip, job.finished_at):
                     return False  # subtitles are timed to them; a later scan writes
                 transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
