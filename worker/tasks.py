@@ -143,8 +143,8 @@ def merge_chunks(self: Task, job_id: str) -> None:
 
 
 # A clip's shot changes, after its job is done. Acked on receipt, unlike a job: a video
-# that kills its worker's decoder must not come back for ever, and a measurement lost
-# only leaves the subtitle exports without shot timing (their QC says shots_known false).
+# that kills its worker's decoder must not come back for ever (its "measuring" record
+# keeps the recovery sweep off it too); its subtitle exports go without shot timing.
 @app.task(name=SHOTS_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=False)  # type: ignore[untyped-decorator]
 def measure_shots(self: Task, clip_id: str) -> None:
     settings, sessions = _context()
@@ -335,7 +335,7 @@ def _store_shots(session: Session, clip_id: str, data: dict[str, Any]) -> bool:
 
 def _send_shots(settings: Settings, clip_id: str) -> None:
     """Queue the measurement of the clip's shot changes. Its job is done and saved: a broker
-    failure here must not undo that, it only leaves the exports without shot timing."""
+    failure here must not undo that; the recovery sweep sends it once the broker is back."""
     try:
         enqueue_shots(app, settings, clip_id)
     except Exception:

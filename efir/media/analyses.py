@@ -38,7 +38,8 @@ __all__ = [
 
 # The editor's waveform: {"bucket_s", "scale", "peaks": [int]} (worker/stages/peaks.py).
 PEAKS = "peaks"
-# The picture's shot changes: {"times_s": [float]} (worker/stages/shots.py).
+# The picture's shot changes: {"times_s": [float]} (worker/stages/shots.py); while their
+# task measures, SHOTS_MEASURING; if it could not, {"times_s": None, "error": reason}.
 SHOTS = "shots"
 # How long after its job is done a video's shot changes are worth waiting for: their task
 # takes a few seconds, but waits on the bulk queue behind any long programme's chunk.
@@ -68,10 +69,11 @@ def load_analysis(session: Session, clip_id: str, kind: str) -> dict[str, Any] |
 
 
 def load_shot_changes(session: Session, clip_id: str) -> list[float] | None:
-    """The clip's shot changes (s), which subtitle exports are timed to; None if never
-    measured (audio only, or a clip transcribed before the measurement existed)."""
+    """The clip's shot changes (s), which subtitle exports are timed to; None if not
+    measured (audio only, a clip transcribed before the measurement existed, or being
+    measured, or the measurement failed)."""
     shots = load_analysis(session, clip_id, SHOTS)
-    if shots is None or shots["times_s"] is None:  # measuring, or it failed
+    if shots is None or shots["times_s"] is None:
         return None
     return [float(time_s) for time_s in shots["times_s"]]
 
