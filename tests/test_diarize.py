@@ -17,7 +17,7 @@ from support.der import (
 )
 
 from efir.transcripts.model import Transcript
-from worker.stages.diarize import Diarization, DiarizeOptions, diarize
+from worker.stages.diarize import Diarization, DiarizeOptions, _absorb_fleeting, _Unit, diarize
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -133,6 +133,22 @@ def test_a_monologue_is_one_speaker(seed_input: Transcript, seed_audio: np.ndarr
     )
     result = diarize(anchor_lead, seed_audio)
     assert [s.id for s in result.transcript.speakers] == ["S1"]
+
+
+def test_a_speaker_heard_under_a_second_joins_the_voice_it_runs_into() -> None:
+    """The seed on this machine's Whisper words: an interviewee's last word and the
+    correspondent's «Сейчас» (0.7 s) formed a speaker of their own."""
+    units = [
+        _Unit(100.0, 102.6, 0, 0),  # interviewee (label 0, captioned)
+        _Unit(103.1, 103.8, 1, 0),  # the fleeting speaker (label 2)
+        _Unit(103.8, 110.0, 1, 1),  # correspondent (label 1)
+        _Unit(120.0, 120.6, 2, 0),  # label 3: as short, but alone between pauses
+    ]
+    labels = _absorb_fleeting(units, np.array([0, 2, 1, 3]), min_turn_s=1.0, pause_s=0.5, named={0})
+    assert labels.tolist() == [0, 1, 1, 3]
+    # A caption's speaker is never absorbed, however little it says.
+    kept = _absorb_fleeting(units, np.array([0, 2, 1, 3]), min_turn_s=1.0, pause_s=0.5, named={2})
+    assert kept.tolist() == [0, 2, 1, 3]
 
 
 @pytest.mark.slow

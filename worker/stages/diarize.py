@@ -222,6 +222,13 @@ def cluster_speakers(
         chunk_segment[members] = index
 
     unit_labels = _smooth(units, _label_units(units, chunks, chunk_labels), options.min_turn_s)
+    unit_labels = _absorb_fleeting(
+        units,
+        unit_labels,
+        min_turn_s=options.min_turn_s,
+        pause_s=options.pause_s,
+        named=set(decision.anchors),
+    )
     return _assemble(
         transcript,
         units,
@@ -344,6 +351,37 @@ def _smooth(units: Sequence[_Unit], labels: np.ndarray, min_turn_s: float) -> np
                 labels[lo:hi] = before
                 changed = True
                 break
+    return labels
+
+
+def _absorb_fleeting(
+    units: Sequence[_Unit],
+    labels: np.ndarray,
+    *,
+    min_turn_s: float,
+    pause_s: float,
+    named: set[int],
+) -> np.ndarray:
+    """A speaker without a caption heard for under `min_turn_s` in the whole clip is a turn
+    edge the encoder misread, not a person: each of its runs joins the speaker it runs
+    into without a pause (the seed's «Сейчас», 0.7 s after an interviewee, was a sixth
+    speaker). A run with speech on neither side within `pause_s` stays as it is."""
+    labels = labels.copy()
+    for label in sorted(set(labels.tolist()) - named):
+        at = np.flatnonzero(labels == label).tolist()
+        if sum(units[i].end - units[i].start for i in at) >= min_turn_s:
+            continue
+        breaks = np.flatnonzero(np.diff(at) > 1) + 1
+        for run in np.split(at, breaks):
+            lo, hi = int(run[0]), int(run[-1]) + 1
+            gaps = []
+            if lo > 0:
+                gaps.append((units[lo].start - units[lo - 1].end, int(labels[lo - 1])))
+            if hi < len(units):
+                gaps.append((units[hi].start - units[hi - 1].end, int(labels[hi])))
+            gap, neighbour = min(gaps, default=(pause_s, label))
+            if gap < pause_s:
+                labels[lo:hi] = neighbour
     return labels
 
 
