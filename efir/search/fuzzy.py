@@ -60,7 +60,13 @@ from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.heard import HEARD_MARK, is_word_of_its_own, marked, unmarked
-from efir.search.lemmas import TERM_JOINER, is_dictionary_word, is_initialism, lemma_forms
+from efir.search.lemmas import (
+    TERM_JOINER,
+    is_dictionary_word,
+    is_initialism,
+    lemma_forms,
+    query_lemmas,
+)
 from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import search_terms, search_vocab, search_vocab_variants
 
@@ -92,8 +98,13 @@ RELATIVE_PREFIX = 5
 # for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
 # it is mostly a word of its own («железной» for «жилищной»).
 NEAR_DICTIONARY_KEY = 6
-# The vowel classes of phonetic_key.
+# The vowel classes of phonetic_key, and every letter a key may hold.
 KEY_VOWELS = "аиу"
+KEY_LETTERS = KEY_VOWELS + "бвгджзклмнпрстфхцчшщ"
+# A key this long reaches a rare word or a name with one letter replaced
+# («подивились» for «поделились»); stored alone, such a word needs the query to
+# spell the replacements.
+SUBSTITUTED_KEY = 9
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
@@ -133,6 +144,17 @@ def vowel_edits(key: str) -> set[str]:
             if right[:1] in KEY_VOWELS and vowel not in (left[-1:], right[:1], right[1:2]):
                 edits.add(left + vowel + right[1:])
     return edits
+
+
+def substitutions(key: str) -> set[str]:
+    """The key with one letter replaced: the keys a rare word or a name one letter
+    away stores (its key alone, as a dictionary word)."""
+    return {
+        key[:i] + letter + key[i + 1 :]
+        for i in range(len(key))
+        for letter in KEY_LETTERS
+        if letter != key[i] and letter not in (key[i - 1 : i], key[i + 1 : i + 2])
+    }
 
 
 def _consonants(key: str) -> str:
@@ -322,6 +344,7 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
+    variants |= {v for key in keys if len(key) >= SUBSTITUTED_KEY for v in substitutions(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     candidates: list[_Candidate] = []
@@ -354,10 +377,15 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
 
 def _heard_terms(session: Session, lemmas: frozenset[str], skip: set[str]) -> tuple[str, ...]:
     """The terms of positions indexed as heard in place of one of these lemmas
-    (``efir.search.heard``): exact look-ups of the marked lemmas."""
+    (``efir.search.heard``): exact look-ups of the marked lemmas. A compound's last
+    part counts too: «Северо-Казахстанской» heard as «сверок из Ахстанской», the pair
+    «из Ахстанской» stored as heard for «казахстанский»."""
+    heads = {
+        head for lemma in lemmas if "-" in lemma for head in query_lemmas(lemma.rsplit("-", 1)[1])
+    }
     rows = session.execute(
         select(search_terms.c.term).where(
-            search_terms.c.lemma.in_(sorted(marked(lemma) for lemma in lemmas))
+            search_terms.c.lemma.in_(sorted(marked(lemma) for lemma in lemmas | heads))
         )
     )
     return tuple(sorted({row.term for row in rows} - skip))
