@@ -103,9 +103,11 @@ def test_vowel_edits_replace_or_insert_one_vowel() -> None:
     assert "засиали" in vowel_edits("засили") and "засили" in deletions("засиали", 1)
 
 
-def test_substitutions_replace_one_letter_but_double_none() -> None:
-    assert substitutions("аб") == {f"{x}б" for x in "иувгджзклмнпрстфхцчшщ"} | {
-        f"а{x}" for x in "иувгджзклмнпрстфхцчшщ"
+def test_substitutions_replace_one_consonant_and_double_none() -> None:
+    others = set("бвгджзклмнпрстфхцчшщ")
+    assert substitutions("аба") == {f"а{x}а" for x in others - {"б"}}
+    assert substitutions("бд") == {f"{x}д" for x in others - {"б", "д"}} | {
+        f"б{x}" for x in others - {"б", "д"}
     }
 
 

@@ -98,9 +98,9 @@ RELATIVE_PREFIX = 5
 # for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
 # it is mostly a word of its own («железной» for «жилищной»).
 NEAR_DICTIONARY_KEY = 6
-# The vowel classes of phonetic_key, and every letter a key may hold.
+# The vowel classes of phonetic_key, and the consonants a key may hold.
 KEY_VOWELS = "аиу"
-KEY_LETTERS = KEY_VOWELS + "бвгджзклмнпрстфхцчшщ"
+KEY_CONSONANTS = "бвгджзклмнпрстфхцчшщ"
 # A key this long reaches a rare word or a name with one letter replaced
 # («подивились» for «поделились»); stored alone, such a word needs the query to
 # spell the replacements.
@@ -147,13 +147,15 @@ def vowel_edits(key: str) -> set[str]:
 
 
 def substitutions(key: str) -> set[str]:
-    """The key with one letter replaced: the keys a rare word or a name one letter
-    away stores (its key alone, as a dictionary word)."""
+    """The key with one consonant replaced by another: the keys a rare word or a
+    name one consonant away stores (its key alone, as a dictionary word; one vowel
+    away, ``vowel_edits`` reaches it)."""
     return {
         key[:i] + letter + key[i + 1 :]
         for i in range(len(key))
-        for letter in KEY_LETTERS
-        if letter != key[i] and letter not in (key[i - 1 : i], key[i + 1 : i + 2])
+        if key[i] in KEY_CONSONANTS
+        for letter in KEY_CONSONANTS
+        if letter not in (key[i], key[i - 1 : i], key[i + 1 : i + 2])
     }
 
 
