@@ -311,9 +311,12 @@ def _merged_extra(key: str, *, anchored: bool) -> int:
 def _another_word(
     form: str, term: str, key: str, lemmas: frozenset[str], distance: int, query_key: str
 ) -> bool:
-    """A dictionary form that is no mishearing of the query: short, far, or a relative."""
-    if not is_word_of_its_own(form):
+    """A dictionary form that is no mishearing of the query: short, far, or a relative.
+    A rare word or a name may be one: one letter off at most (a non-word, farther)."""
+    if not is_dictionary_word(form):
         return False
+    if not is_word_of_its_own(form):
+        return distance > 1
     if (
         len(query_key) < MIN_KEY_LETTERS
         or distance > 1
