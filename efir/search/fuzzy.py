@@ -24,11 +24,10 @@ from a trigram index (FTS5 trigram table, pg_trgm), split ones from exact lookup
 of the key's prefixes and suffixes. All three are exact set look-ups, so both
 backends find the same terms.
 
-Words of their own are held to more: what the recogniser makes of a word is
-mostly a non-word («Бильгей»), a first name («рики» for «реке») or a word too rare
-to be meant («арума» for «форума»; ``efir.search.heard.is_word_of_its_own``), while
-a near common dictionary word is mostly another word the archive rightly has
-(«сектор» for «гектар», «прошел» for «провел»). So a
+Dictionary words are held to more: what the recogniser makes of a word is
+mostly a non-word («Бильгей») or a first name («рики» for «реке»), while a near
+dictionary word is mostly another word the archive rightly has («сектор» for
+«гектар», «прошел» for «провел»). So a
 dictionary word matches only with the same key («тинге» for «тенге»), and never
 when it shares its first five letters with the query's lemma («увеличилась» is
 not «увеличить» misheard, but its own word). (Distance 1 for dictionary words of
@@ -52,6 +51,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from types import ModuleType
 
 from rapidfuzz.distance import Levenshtein
@@ -59,7 +59,7 @@ from sqlalchemy import ColumnElement, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
-from efir.search.heard import HEARD_MARK, is_word_of_its_own, marked, unmarked
+from efir.search.heard import HEARD_MARK, is_fragment, is_name_or_non_word, marked, unmarked
 from efir.search.lemmas import (
     TERM_JOINER,
     is_dictionary_word,
@@ -98,13 +98,8 @@ RELATIVE_PREFIX = 5
 # for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
 # it is mostly a word of its own («железной» for «жилищной»).
 NEAR_DICTIONARY_KEY = 6
-# The vowel classes of phonetic_key, and the consonants a key may hold.
+# The vowel classes of phonetic_key.
 KEY_VOWELS = "аиу"
-KEY_CONSONANTS = "бвгджзклмнпрстфхцчшщ"
-# A key this long reaches a rare word or a name with one letter replaced
-# («подивились» for «поделились»); stored alone, such a word needs the query to
-# spell the replacements.
-SUBSTITUTED_KEY = 9
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
@@ -144,19 +139,6 @@ def vowel_edits(key: str) -> set[str]:
             if right[:1] in KEY_VOWELS and vowel not in (left[-1:], right[:1], right[1:2]):
                 edits.add(left + vowel + right[1:])
     return edits
-
-
-def substitutions(key: str) -> set[str]:
-    """The key with one consonant replaced by another: the keys a rare word or a
-    name one consonant away stores (its key alone, as a dictionary word; one vowel
-    away, ``vowel_edits`` reaches it)."""
-    return {
-        key[:i] + letter + key[i + 1 :]
-        for i in range(len(key))
-        if key[i] in KEY_CONSONANTS
-        for letter in KEY_CONSONANTS
-        if letter not in (key[i], key[i - 1 : i], key[i + 1 : i + 2])
-    }
 
 
 def _consonants(key: str) -> str:
@@ -312,11 +294,9 @@ def _another_word(
     form: str, term: str, key: str, lemmas: frozenset[str], distance: int, query_key: str
 ) -> bool:
     """A dictionary form that is no mishearing of the query: short, far, or a relative.
-    A rare word or a name may be one: one letter off at most (a non-word, farther)."""
-    if not is_dictionary_word(form):
+    A first name may be one, as a non-word may («рики» for «реке»)."""
+    if is_name_or_non_word(form):
         return False
-    if not is_word_of_its_own(form):
-        return distance > 1
     if (
         len(query_key) < MIN_KEY_LETTERS
         or distance > 1
@@ -349,7 +329,6 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
-    variants |= {v for key in keys if len(key) >= SUBSTITUTED_KEY for v in substitutions(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     candidates: list[_Candidate] = []
@@ -366,18 +345,34 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
             candidates.append(_Candidate((0, min(within)[0], form), (term,)))
     for form, term, key in _containing(session, merged_keys):
         extra = min(len(key) - len(q) for q in merged_keys if _merged(q, key))
-        if term not in skip and not is_word_of_its_own(form):
+        if term not in skip and is_name_or_non_word(form):
             candidates.append(_Candidate((1, extra, form), (term,)))
-    parts = {key: (form, term) for form, term, key in rows if key in affixes}
+    parts: dict[str, list[tuple[str, str]]] = {}
+    for form, term, key in sorted(rows):
+        if key in affixes:
+            parts.setdefault(key, []).append((form, term))
     for key in sorted(splittable):
         for lost, stem in enumerate(_stems(key)):
-            for cut in range(MIN_SPLIT_PART, len(stem) - MIN_SPLIT_PART + 1):
-                for left, right in ((stem[:cut], stem[cut:]), (stem[:cut], stem[cut - 1 :])):
-                    if left in parts and right in parts and _collapse(left + right) == stem:
-                        form = f"{parts[left][0]} {parts[right][0]}"
-                        pair = (parts[left][1], parts[right][1])
-                        candidates.append(_Candidate((2, lost, form), pair))
+            candidates += _split(stem, lost, parts)
     return _with_twins(session, _closest(heard, candidates))
+
+
+def _split(stem: str, lost: int, parts: dict[str, list[tuple[str, str]]]) -> list[_Candidate]:
+    """Adjacent pairs whose keys together spell the stem: (form, term) by key."""
+    found = []
+    for cut in range(MIN_SPLIT_PART, len(stem) - MIN_SPLIT_PART + 1):
+        for left, right in ((stem[:cut], stem[cut:]), (stem[:cut], stem[cut - 1 :])):
+            if _collapse(left + right) != stem:
+                continue
+            for (left_form, left_term), (right_form, right_term) in product(
+                parts.get(left, ()), parts.get(right, ())
+            ):
+                # Without its first letter, a key splits into common short words too
+                # easily: one of the pair must be a fragment («лево»).
+                if not lost or is_fragment(left_form) or is_fragment(right_form):
+                    rank = (2, lost, f"{left_form} {right_form}")
+                    found.append(_Candidate(rank, (left_term, right_term)))
+    return found
 
 
 def _heard_terms(session: Session, lemmas: frozenset[str], skip: set[str]) -> tuple[str, ...]:

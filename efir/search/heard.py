@@ -56,7 +56,8 @@ __all__ = [
     "HEARD_MARK",
     "heard_lemmas",
     "indexed_terms",
-    "is_word_of_its_own",
+    "is_fragment",
+    "is_name_or_non_word",
     "marked",
     "unmarked",
 ]
@@ -83,7 +84,7 @@ MIN_ZIPF = 2.0
 # costs 0.1 ms: most runs are not).
 FRAGMENT_LETTERS = 4
 FRAGMENT_ZIPF = 4.5
-_DICTIONARY_VERSION = f"3-{MIN_ZIPF}-{MIN_KEY}-{version('wordfreq')}"
+_DICTIONARY_VERSION = f"2-{MIN_ZIPF}-{MIN_KEY}-{version('wordfreq')}"
 _RUSSIAN_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
 _SECOND_SEED = 0x9E3779B9
 
@@ -117,20 +118,13 @@ def _hash(variant: str) -> int:
 class _Dictionary:
     """wordfreq's Russian words as a hash table of their keys' variants: ``hashes``
     sorted, ``entries[ids[i]]`` the key and its words ("key word word…", commonest
-    first) of ``hashes[i]``; the Zipf frequency of every short word, for
-    ``_fragment`` (so wordfreq's 130 MB table is not loaded to index); and the
-    sorted hashes of every word of the list (``common``)."""
+    first) of ``hashes[i]``; and the Zipf frequency of every short word, for
+    ``is_fragment`` (so wordfreq's 130 MB table is not loaded to index)."""
 
     hashes: np.ndarray
     ids: np.ndarray
     entries: list[str]
     short_zipf: dict[str, float]
-    common: np.ndarray
-
-    def is_common(self, word: str) -> bool:
-        wanted = np.uint64(_hash(word))
-        at = int(np.searchsorted(self.common, wanted))
-        return at < len(self.common) and self.common[at] == wanted
 
     def entries_of(self, variants: Iterable[str]) -> set[str]:
         wanted = np.fromiter((_hash(v) for v in variants), dtype=np.uint64)
@@ -147,12 +141,10 @@ class _Dictionary:
 def _built() -> dict[str, np.ndarray]:
     words_of_key: dict[str, list[str]] = {}
     short: dict[str, float] = {}
-    common: set[int] = set()
     for word in wordfreq.top_n_list("ru", 1_000_000):
         zipf = wordfreq.zipf_frequency(word, "ru")
         if not _RUSSIAN_WORD.fullmatch(word) or zipf < MIN_ZIPF:
             continue
-        common.add(_hash(word.replace("ё", "е")))
         if len(word) <= FRAGMENT_LETTERS:
             short[word] = zipf
         if len(key := phonetic_key(word)) >= MIN_KEY:
@@ -164,7 +156,6 @@ def _built() -> dict[str, np.ndarray]:
         "ids": np.array([i for _, i in pairs], dtype=np.uint32),
         "entries": np.array(["\n".join(" ".join([k, *words_of_key[k]]) for k in keys)]),
         "short": np.array(["\n".join(f"{w} {z}" for w, z in short.items())]),
-        "common": np.array(sorted(common), dtype=np.uint64),
     }
 
 
@@ -195,7 +186,6 @@ def _from_arrays(arrays: Mapping[str, np.ndarray]) -> _Dictionary:
         arrays["ids"],
         str(arrays["entries"][0]).split("\n"),
         {word: float(zipf) for word, zipf in short},
-        arrays["common"],
     )
 
 
@@ -242,26 +232,19 @@ def _words_heard_as(heard: str) -> tuple[tuple[int, str], ...]:
 
 
 @lru_cache(maxsize=262_144)
-def _name_or_non_word(token: str) -> bool:
-    return not is_dictionary_word(token) or "Name" in analyzer().parse(token)[0].tag
+def is_name_or_non_word(token: str) -> bool:
+    """What the recogniser writes for a word it did not know: a non-word or a first
+    name («и денис» for «единиц», «Вилли Кобритании», «рики» for «реке»)."""
+    return not is_dictionary_word(token) or "Name" in analyzer().parse(token.lower())[0].tag
 
 
 @lru_cache(maxsize=262_144)
-def is_word_of_its_own(form: str) -> bool:
-    """Whether a (lower-case) form is a real word that a transcript holds for what it
-    says: a dictionary word, no first name, and in wordfreq's list. The recogniser
-    writes what it did not know as a non-word, a name («рики» for «реке»), or a word
-    too rare to be meant («арума» for «форума», «подивились»)."""
-    return not _name_or_non_word(form) and _dictionary().is_common(form)
-
-
-@lru_cache(maxsize=262_144)
-def _fragment(token: str) -> bool:
+def is_fragment(token: str) -> bool:
+    """A (lower-case) token a word garbled across a boundary leaves: a non-word, a
+    first name, or a short rare word («лево», «бота», «лице»)."""
     if not token.isalpha():
         return False
-    # A word the recogniser did not know comes out as a non-word or as a first name
-    # («и денис» for «единиц», «Вилли Кобритании»).
-    if _name_or_non_word(token):
+    if is_name_or_non_word(token):
         return True
     # Short function words are all commoner than FRAGMENT_ZIPF.
     short_zipf = _dictionary().short_zipf
@@ -292,7 +275,7 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
     """Per token position, the marked lemmas of words a run holding it may be."""
     heard: list[frozenset[str]] = [frozenset()] * len(tokens)
     lowered = [token.lower() for token in tokens]
-    fragments = [_fragment(token) for token in lowered]
+    fragments = [is_fragment(token) for token in lowered]
     for first in range(len(tokens) - 1):
         for last in range(first + 1, min(first + MAX_RUN_TOKENS, len(tokens))):
             if not any(fragments[first : last + 1]):
