@@ -11,7 +11,7 @@ indexed (``search_vocab``). A form matches when its key is
   whole word for a long key at either end: «двухсочеловек»; a long key may lose its
   last letter to the next word's first, «двухсо-»);
 - split: two adjacent tokens whose keys together spell it («Вилли Кобритании»), or
-  spell it less its first letter, lost to the word before («на лево торах»).
+  spell it less its first letter or two, lost to the word before («на лево торах»).
 
 An initialism also stands for its letters as said («НПО»: «эмпэо», heard «эмпы»).
 
@@ -103,6 +103,7 @@ KEY_VOWELS = "аиу"
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
+# As many first letters as efir.search.heard lets a run lose to the word before.
 SPLIT_LOST_LETTERS = 2
 
 
