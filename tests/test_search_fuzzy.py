@@ -41,18 +41,20 @@ from efir.search.fuzzy import (
 )
 from efir.search.heard import heard_lemmas, indexed_terms, marked, unmarked
 from efir.search.indexing import add_forms, forms_of, lemmas_of, relemmatise, remove_clip
-from efir.search.lemmas import query_lemmas, term_of, words
-from efir.search.phonetic import phonetic_key
-from efir.search.schema import drop_search_schema
+from efir.search.lemmas import is_initialism, query_lemmas, term_of, words
+from efir.search.phonetic import letter_names, phonetic_key
+from efir.search.schema import drop_search_schema, search_terms
 from efir.transcripts.model import Speaker
 
-# Issue 16 asks for 90%; this build reaches 40 of 67 on the development clips and 16
+# Issue 16 asks for 90%; this build reaches 46 of 67 on the development clips and 17
 # of 50 on the test clips (bench/results/search_sounds_like.txt): most of the rest
-# were heard as nothing alike («в Рудном» as «нам»), as another word one consonant
-# off («поделились» as «подивились»), or garbled across word boundaries beyond what
-# efir.search.heard bounds itself to («на лево торах» for «элеваторах»). The bounds
-# guard what is reached, per set. Precision: share of absent words with any hit.
-MIN_RECALL = {DEVELOPMENT: 0.55, TEST: 0.30}
+# were heard as another dictionary word («урожая» as «выражая», «поделились» as
+# «подивились»), as the same verb in another voice («обещается»), garbled across
+# word boundaries beyond what the paths bound themselves to («у морожной» for
+# «уборочной»), or not at all («в Рудном» as «нам»). The bounds guard what is
+# reached, per set, with a query of margin. Precision: share of absent words with
+# any hit.
+MIN_RECALL = {DEVELOPMENT: 0.66, TEST: 0.32}
 MAX_FALSE_HIT_SHARE = 0.05
 FIXTURE_CLIPS = DEVELOPMENT + TEST
 
@@ -89,6 +91,17 @@ def test_misheard_words_have_near_keys(spelt: str, heard: str) -> None:
     assert Levenshtein.distance(phonetic_key(spelt), phonetic_key(heard)) == 1
 
 
+@pytest.mark.parametrize(
+    ("initialism", "said"), [("НПО", "эмпэо"), ("МВД", "эмвэдэ"), ("ДТП", "дэтэпэ")]
+)
+def test_an_initialism_is_spelt_as_said(initialism: str, said: str) -> None:
+    assert is_initialism(initialism.lower()) and letter_names(initialism) == said
+
+
+def test_words_read_as_words_are_no_initialisms() -> None:
+    assert not any(map(is_initialism, ["вуз", "оон", "акимат"]))
+
+
 @pytest.mark.parametrize(("one", "other"), [("дом", "том"), ("мост", "мозг"), ("сад", "зад")])
 def test_distinct_consonants_stay_distinct(one: str, other: str) -> None:
     assert phonetic_key(one) != phonetic_key(other)
@@ -109,7 +122,8 @@ def test_deletion_variants_and_length_scaled_distance() -> None:
     assert stored_variants("правительство", "правитилства") == {"правитилства"}
     assert stored_variants("справительства", "справитилства") == deletions("справитилства", 2)
     assert stored_variants("проехто", "праихта") == deletions("праихта", 1)
-    assert {allowed_distance(n) for n in range(1, 5)} == {None}
+    assert {allowed_distance(n) for n in range(1, 4)} == {None}
+    assert allowed_distance(4) == 0  # an equal key only («рики» for «реке»)
     distances = [allowed_distance(n) for n in range(5, 20)]
     assert distances == sorted(distances) and distances[0] == 1 and distances[-1] == 3
 
@@ -134,6 +148,9 @@ def vocabulary() -> Iterator[Session]:
                     "Засели на поле. Железной дорогой.",
                     # Thirteen one-letter slips of «форум», none a dictionary word.
                     " ".join(f"фо{letter}рум" for letter in "бвгджзклмнпст"),
+                    # A first name; a word glued to the next one; one heard apart,
+                    # its first letter lost to the word before; an initialism as said.
+                    "Рики. Двухсочеловек. На лево торах. Различные эмпы.",
                 ]
             ),
         )
@@ -155,6 +172,10 @@ def _expanded(session: Session, word: str) -> set[str]:
         ("Бельгия", "Бильгей"),
         ("приоритет", "сприаритетами"),  # merged with «с»
         ("засеять", "засели"),  # a dictionary word one vowel off
+        ("река", "рики"),  # a four-letter key: equal keys, a first name
+        ("человек", "двухсочеловек"),  # glued to a whole word before
+        ("двести", "двухсочеловек"),  # «двухсот»: its т merged into the next ч
+        ("НПО", "эмпы"),  # «эн-пэ-о», said «эмпэо»
     ],
 )
 def test_a_misheard_form_is_an_expansion(vocabulary: Session, query: str, heard: str) -> None:
@@ -164,6 +185,9 @@ def test_a_misheard_form_is_an_expansion(vocabulary: Session, query: str, heard:
 def test_a_word_split_in_two_is_an_adjacent_pair(vocabulary: Session) -> None:
     split = expand(vocabulary, query_lemmas("Великобритания"), ())
     assert split.pairs == ((term_of("Вилли"), term_of("Кобритании")),)
+    # Its first letter heard with the word before («на элеваторах»).
+    lost = expand(vocabulary, query_lemmas("элеватор"), ())
+    assert (term_of("лево"), term_of("торах")) in lost.pairs
 
 
 def test_short_function_and_related_dictionary_words_do_not_expand(vocabulary: Session) -> None:
@@ -211,6 +235,17 @@ def test_words_heard_right_gain_no_heard_lemmas(text: str) -> None:
     assert not any(heard_lemmas(words(text)))
     # And their index terms are the plain ones.
     assert indexed_terms(words(text)) == [term_of(word) for word in words(text)]
+
+
+def test_a_compound_is_found_where_its_last_part_was_heard(vocabulary: Session) -> None:
+    # «Северо-Казахстанской» heard as «сверок из Ахстанской»: the pair is stored as
+    # heard for «казахстанский», the compound's last part.
+    terms = indexed_terms(words("сверок из Ахстанской"))
+    assert any(marked("казахстанский") in term.split("_") for term in terms)
+    rows = [{"lemma": lemma, "term": term} for term in terms for lemma in term.split("_")]
+    vocabulary.execute(search_terms.insert(), rows)
+    expansion = expand(vocabulary, query_lemmas("Северо-Казахстанской"), ())
+    assert any(marked("казахстанский") in term.split("_") for term in expansion.terms)
 
 
 def test_a_heard_term_keeps_the_written_term_inside() -> None:

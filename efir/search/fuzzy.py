@@ -4,11 +4,16 @@ A query word's lemmas give its inflected forms; each form's phonetic key
 (``efir.search.phonetic``) is compared with the keys of every word form ever
 indexed (``search_vocab``). A form matches when its key is
 
-- near: within an edit distance that grows with the key's length (none for keys
-  under five letters, 1 up to eight, 2 up to twelve, 3 beyond);
+- near: within an edit distance that grows with the key's length (an equal key
+  for four letters, 1 up to eight, 2 up to twelve, 3 beyond; shorter keys never);
 - merged: the query key inside a longer token's key («сприаритетами» holds
-  «приоритетами»), at most a few letters longer (a preposition for short keys);
-- split: two adjacent tokens whose keys together spell it («Вилли Кобритании»).
+  «приоритетами»), at most a few letters longer (a preposition for short keys, a
+  whole word for a long key at either end: «двухсочеловек»; a long key may lose its
+  last letter to the next word's first, «двухсо-»);
+- split: two adjacent tokens whose keys together spell it («Вилли Кобритании»), or
+  spell it less its first letter or two, lost to the word before («на лево торах»).
+
+An initialism also stands for its letters as said («НПО»: «эмпэо», heard «эмпы»).
 
 Near keys are found by exact lookups, not by scanning: ``search_vocab_variants``
 holds each non-word's key with one letter deleted (and two, for keys of nine
@@ -20,8 +25,9 @@ of the key's prefixes and suffixes. All three are exact set look-ups, so both
 backends find the same terms.
 
 Dictionary words are held to more: what the recogniser makes of a word is
-mostly a non-word («Бильгей»), while a near dictionary word is mostly another
-word the archive rightly has («сектор» for «гектар», «прошел» for «провел»). So a
+mostly a non-word («Бильгей») or a first name («рики» for «реке»), while a near
+dictionary word is mostly another word the archive rightly has («сектор» for
+«гектар», «прошел» for «провел»). So a
 dictionary word matches only with the same key («тинге» for «тенге»), and never
 when it shares its first five letters with the query's lemma («увеличилась» is
 not «увеличить» misheard, but its own word). (Distance 1 for dictionary words of
@@ -45,6 +51,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from types import ModuleType
 
 from rapidfuzz.distance import Levenshtein
@@ -52,9 +59,15 @@ from sqlalchemy import ColumnElement, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
-from efir.search.heard import HEARD_MARK, marked, unmarked
-from efir.search.lemmas import TERM_JOINER, is_dictionary_word, lemma_forms
-from efir.search.phonetic import phonetic_key
+from efir.search.heard import HEARD_MARK, is_fragment, is_name_or_non_word, marked, unmarked
+from efir.search.lemmas import (
+    TERM_JOINER,
+    is_dictionary_word,
+    is_initialism,
+    lemma_forms,
+    query_lemmas,
+)
+from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import search_terms, search_vocab, search_vocab_variants
 
 __all__ = [
@@ -69,10 +82,16 @@ __all__ = [
 MAX_EXPANSIONS = 8
 COMMON_WORD_MATCHES = 1000
 MIN_KEY_LETTERS = 5
+# A four-letter key matches a non-word with the same key («рики» for «реке»); a
+# dictionary word that short and alike is mostly a word of its own («лука», «луга»).
+MIN_EQUAL_KEY_LETTERS = 4
 # A merged token may hold at most this many letters besides the query word; a
 # four-letter key only a preposition's two («пощиту» holds «счету»).
 MAX_MERGED_EXTRA = 5
 MIN_MERGED_KEY, MAX_SHORT_MERGED_EXTRA = 4, 2
+# A key of this many letters or more that begins or ends the token may be glued to a
+# whole word more («двухсочеловек» holds «человек»).
+MIN_ANCHORED_KEY, MAX_ANCHORED_EXTRA = 7, 7
 # Dictionary words as targets share a lemma's first letters with a relative.
 RELATIVE_PREFIX = 5
 # A dictionary word one vowel from a key this long («засели» for «засеяли», «охранить»
@@ -84,12 +103,16 @@ KEY_VOWELS = "аиу"
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
+# As many first letters as efir.search.heard lets a run lose to the word before.
+SPLIT_LOST_LETTERS = 2
 
 
 def allowed_distance(key_length: int) -> int | None:
     """Edit distance a key of this length tolerates; None: it does not expand."""
-    if key_length < MIN_KEY_LETTERS:
+    if key_length < MIN_EQUAL_KEY_LETTERS:
         return None
+    if key_length < MIN_KEY_LETTERS:
+        return 0
     if key_length <= 8:
         return 1
     return 2 if key_length <= 12 else 3
@@ -150,12 +173,18 @@ class _Candidate:
     terms: tuple[str, ...]
 
 
+def _spoken_forms(lemma: str) -> frozenset[str]:
+    """The lemma's forms, and an initialism spelt as said («эмпэо» for «нпо»)."""
+    forms = lemma_forms(lemma)
+    return forms | {letter_names(lemma)} if forms and is_initialism(lemma) else forms
+
+
 @lru_cache(maxsize=16_384)
 def _query_keys(lemmas: frozenset[str]) -> dict[str, int]:
     """Each form's key with the distance it tolerates (the longest form's wins)."""
     keys: dict[str, int] = {}
     for lemma in lemmas:
-        for form in lemma_forms(lemma):
+        for form in _spoken_forms(lemma):
             key = phonetic_key(form)
             distance = allowed_distance(len(key))
             if distance is not None:
@@ -168,7 +197,7 @@ def _merged_keys(lemmas: frozenset[str]) -> frozenset[str]:
     return frozenset(
         key
         for lemma in lemmas
-        for form in lemma_forms(lemma)
+        for form in _spoken_forms(lemma)
         if len(key := phonetic_key(form)) >= MIN_MERGED_KEY
     )
 
@@ -181,9 +210,18 @@ def _collapse(key: str) -> str:
     return re.sub(r"(.)\1+", r"\1", key)
 
 
+def _stems(key: str) -> list[str]:
+    """The key, and the key less the first letters the word before may have taken
+    («на лево торах» for «на элеваторах»)."""
+    return [key[lost:] for lost in range(SPLIT_LOST_LETTERS + 1)]
+
+
 def _affixes(key: str) -> set[str]:
-    return {key[:i] for i in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1)} | {
-        key[i:] for i in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1)
+    return {
+        affix
+        for stem in _stems(key)
+        for i in range(MIN_SPLIT_PART, len(stem) - MIN_SPLIT_PART + 1)
+        for affix in (stem[:i], stem[i:])
     }
 
 
@@ -209,7 +247,8 @@ def _containing(session: Session, keys: list[str]) -> list[tuple[str, str, str]]
     if not keys:
         return []
     # A key holding another is not looked up: every token holding it holds the other.
-    wanted = [key for key in keys if not any(k != key and k in key for k in keys)]
+    sought = {*keys, *(key[:-1] for key in keys if len(key) >= MIN_ANCHORED_KEY)}
+    wanted = [key for key in sorted(sought) if not any(k != key and k in key for k in sought)]
     holds: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
         # LIKE '%key%' through the pg_trgm index.
@@ -222,32 +261,50 @@ def _containing(session: Session, keys: list[str]) -> list[tuple[str, str, str]]
                 literal_column("search_vocab_keys").op("MATCH")(expression)
             )
         )
-    longest = max(len(key) + _merged_extra(key) for key in keys)
+    longest = max(len(key) + _merged_extra(key, anchored=True) for key in keys)
     rows = session.execute(
         select(search_vocab.c.form, search_vocab.c.term, search_vocab.c.key).where(
             holds, func.length(search_vocab.c.key) <= longest
         )
     )
-    return [
-        (row.form, row.term, row.key)
-        for row in rows
-        if any(key in row.key and 0 < len(row.key) - len(key) <= _merged_extra(key) for key in keys)
-    ]
+    return [(row.form, row.term, row.key) for row in rows if any(_merged(k, row.key) for k in keys)]
 
 
-def _merged_extra(key: str) -> int:
-    return MAX_MERGED_EXTRA if len(key) >= MIN_KEY_LETTERS else MAX_SHORT_MERGED_EXTRA
+def _merged(key: str, token_key: str) -> bool:
+    """Whether a token's key holds the key and a few letters more."""
+    extra = len(token_key) - len(key)
+    if key in token_key:
+        anchored = token_key.startswith(key) or token_key.endswith(key)
+        return 0 < extra <= _merged_extra(key, anchored=anchored)
+    # Its last letter merged into the next word's first («двухсот человек» is heard
+    # «двухсочеловек»: т + ч said as one ч).
+    return (
+        len(key) >= MIN_ANCHORED_KEY
+        and token_key.startswith(key[:-1])
+        and 0 < extra + 1 <= MAX_ANCHORED_EXTRA
+    )
+
+
+def _merged_extra(key: str, *, anchored: bool) -> int:
+    if len(key) < MIN_KEY_LETTERS:
+        return MAX_SHORT_MERGED_EXTRA
+    return MAX_ANCHORED_EXTRA if anchored and len(key) >= MIN_ANCHORED_KEY else MAX_MERGED_EXTRA
 
 
 def _another_word(
     form: str, term: str, key: str, lemmas: frozenset[str], distance: int, query_key: str
 ) -> bool:
-    """A dictionary form that is no mishearing of the query: short, far, or a relative."""
-    if not is_dictionary_word(form):
+    """A dictionary form that is no mishearing of the query: short, far, or a relative.
+    A first name may be one, as a non-word may («рики» for «реке»)."""
+    if is_name_or_non_word(form):
         return False
-    if distance > 1 or (
-        distance == 1
-        and (len(query_key) < NEAR_DICTIONARY_KEY or _consonants(query_key) != _consonants(key))
+    if (
+        len(query_key) < MIN_KEY_LETTERS
+        or distance > 1
+        or (
+            distance == 1
+            and (len(query_key) < NEAR_DICTIONARY_KEY or _consonants(query_key) != _consonants(key))
+        )
     ):
         return True
     return any(
@@ -288,25 +345,48 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
         if within and not _another_word(form, term, key, lemmas, *min(within)):
             candidates.append(_Candidate((0, min(within)[0], form), (term,)))
     for form, term, key in _containing(session, merged_keys):
-        extra = min(len(key) - len(q) for q in merged_keys if q in key)
-        if term not in skip and not is_dictionary_word(form):
+        extra = min(len(key) - len(q) for q in merged_keys if _merged(q, key))
+        if term not in skip and is_name_or_non_word(form):
             candidates.append(_Candidate((1, extra, form), (term,)))
-    parts = {key: (form, term) for form, term, key in rows if key in affixes}
+    parts: dict[str, list[tuple[str, str]]] = {}
+    for form, term, key in sorted(rows):
+        if key in affixes:
+            parts.setdefault(key, []).append((form, term))
     for key in sorted(splittable):
-        for cut in range(MIN_SPLIT_PART, len(key) - MIN_SPLIT_PART + 1):
-            for left, right in ((key[:cut], key[cut:]), (key[:cut], key[cut - 1 :])):
-                if left in parts and right in parts and _collapse(left + right) == key:
-                    form = f"{parts[left][0]} {parts[right][0]}"
-                    candidates.append(_Candidate((2, 0, form), (parts[left][1], parts[right][1])))
+        for lost, stem in enumerate(_stems(key)):
+            candidates += _split(stem, lost, parts)
     return _with_twins(session, _closest(heard, candidates))
+
+
+def _split(stem: str, lost: int, parts: dict[str, list[tuple[str, str]]]) -> list[_Candidate]:
+    """Adjacent pairs whose keys together spell the stem: (form, term) by key."""
+    found = []
+    for cut in range(MIN_SPLIT_PART, len(stem) - MIN_SPLIT_PART + 1):
+        for left, right in ((stem[:cut], stem[cut:]), (stem[:cut], stem[cut - 1 :])):
+            if _collapse(left + right) != stem:
+                continue
+            for (left_form, left_term), (right_form, right_term) in product(
+                parts.get(left, ()), parts.get(right, ())
+            ):
+                # Without its first letter, a key splits into common short words too
+                # easily: one of the pair must be a fragment («лево»).
+                if not lost or is_fragment(left_form) or is_fragment(right_form):
+                    rank = (2, lost, f"{left_form} {right_form}")
+                    found.append(_Candidate(rank, (left_term, right_term)))
+    return found
 
 
 def _heard_terms(session: Session, lemmas: frozenset[str], skip: set[str]) -> tuple[str, ...]:
     """The terms of positions indexed as heard in place of one of these lemmas
-    (``efir.search.heard``): exact look-ups of the marked lemmas."""
+    (``efir.search.heard``): exact look-ups of the marked lemmas. A compound's last
+    part counts too: «Северо-Казахстанской» heard as «сверок из Ахстанской», the pair
+    «из Ахстанской» stored as heard for «казахстанский»."""
+    heads = {
+        head for lemma in lemmas if "-" in lemma for head in query_lemmas(lemma.rsplit("-", 1)[1])
+    }
     rows = session.execute(
         select(search_terms.c.term).where(
-            search_terms.c.lemma.in_(sorted(marked(lemma) for lemma in lemmas))
+            search_terms.c.lemma.in_(sorted(marked(lemma) for lemma in lemmas | heads))
         )
     )
     return tuple(sorted({row.term for row in rows} - skip))

@@ -52,7 +52,15 @@ from efir.search.phonetic import phonetic_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEARD_MARK", "heard_lemmas", "indexed_terms", "marked", "unmarked"]
+__all__ = [
+    "HEARD_MARK",
+    "heard_lemmas",
+    "indexed_terms",
+    "is_fragment",
+    "is_name_or_non_word",
+    "marked",
+    "unmarked",
+]
 
 # Prefixes a heard lemma in the index: no word starts with it, and both FTS5 (a token
 # character there) and the tsvector keep it inside the term.
@@ -111,7 +119,7 @@ class _Dictionary:
     """wordfreq's Russian words as a hash table of their keys' variants: ``hashes``
     sorted, ``entries[ids[i]]`` the key and its words ("key word word…", commonest
     first) of ``hashes[i]``; and the Zipf frequency of every short word, for
-    ``_fragment`` (so wordfreq's 130 MB table is not loaded to index)."""
+    ``is_fragment`` (so wordfreq's 130 MB table is not loaded to index)."""
 
     hashes: np.ndarray
     ids: np.ndarray
@@ -224,12 +232,19 @@ def _words_heard_as(heard: str) -> tuple[tuple[int, str], ...]:
 
 
 @lru_cache(maxsize=262_144)
-def _fragment(token: str) -> bool:
+def is_name_or_non_word(token: str) -> bool:
+    """What the recogniser writes for a word it did not know: a non-word or a first
+    name («и денис» for «единиц», «Вилли Кобритании», «рики» for «реке»)."""
+    return not is_dictionary_word(token) or "Name" in analyzer().parse(token.lower())[0].tag
+
+
+@lru_cache(maxsize=262_144)
+def is_fragment(token: str) -> bool:
+    """A (lower-case) token a word garbled across a boundary leaves: a non-word, a
+    first name, or a short rare word («лево», «бота», «лице»)."""
     if not token.isalpha():
         return False
-    # A word the recogniser did not know comes out as a non-word or as a first name
-    # («и денис» for «единиц», «Вилли Кобритании»).
-    if not is_dictionary_word(token) or "Name" in analyzer().parse(token)[0].tag:
+    if is_name_or_non_word(token):
         return True
     # Short function words are all commoner than FRAGMENT_ZIPF.
     short_zipf = _dictionary().short_zipf
@@ -260,7 +275,7 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
     """Per token position, the marked lemmas of words a run holding it may be."""
     heard: list[frozenset[str]] = [frozenset()] * len(tokens)
     lowered = [token.lower() for token in tokens]
-    fragments = [_fragment(token) for token in lowered]
+    fragments = [is_fragment(token) for token in lowered]
     for first in range(len(tokens) - 1):
         for last in range(first + 1, min(first + MAX_RUN_TOKENS, len(tokens))):
             if not any(fragments[first : last + 1]):

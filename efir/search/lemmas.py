@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from efir.morphology import analyzer
 
@@ -28,6 +29,7 @@ __all__ = [
     "Token",
     "index_candidates",
     "is_dictionary_word",
+    "is_initialism",
     "lemma_forms",
     "normalise",
     "query_lemmas",
@@ -164,3 +166,16 @@ def lemma_forms(lemma: str) -> frozenset[str]:
 def is_dictionary_word(word: str) -> bool:
     """Whether the form is in pymorphy3's dictionary (a misheard non-word is not)."""
     return bool(analyzer().word_is_known(word.lower()))
+
+
+_CONSONANTS = set("бвгджзйклмнпрстфхцчшщ")
+
+
+@lru_cache(maxsize=65_536)
+def is_initialism(lemma: str) -> bool:
+    """An abbreviation said letter by letter («нпо», «мвд»): one the dictionary marks
+    as such, with two consonants in a row (a word like «вуз» or «оон» is read as one)."""
+    return any(a in _CONSONANTS and b in _CONSONANTS for a, b in pairwise(lemma)) and any(
+        {"Abbr", "Fixd"} <= parse.tag.grammemes and normalise(parse.normal_form) == lemma
+        for parse in analyzer().parse(lemma)
+    )

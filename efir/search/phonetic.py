@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["phonetic_key"]
+__all__ = ["letter_names", "phonetic_key"]
 
 _CLUSTERS = (
     ("ться", "ца"),
@@ -81,3 +81,20 @@ def phonetic_key(word: str) -> str:
             letters[index] = _VOICED[letter]
     reduced = "".join(letters).translate(_VOWEL_CLASS)
     return re.sub(r"(.)\1+", r"\1", reduced)
+
+
+# How each letter of an initialism is said («НПО» is «эн-пэ-о»).
+_SAID_AS = "а бэ вэ гэ дэ е жэ зэ и й ка эль эм эн о пэ эр эс тэ у эф ха цэ че ша ща ы э ю я"
+_LETTER_NAMES = dict(zip("абвгдежзийклмнопрстуфхцчшщыэюя", _SAID_AS.split(" "), strict=True))
+_LABIALS = set("бпм")
+
+
+def letter_names(initialism: str) -> str:
+    """An initialism spelt as it is said, letter by letter: «нпо» → «эмпэо» («эн»
+    before a lip consonant is said «эм», and the recogniser writes what it hears)."""
+    letters = initialism.lower().replace("ё", "е")
+    names = [_LETTER_NAMES.get(letter, letter) for letter in letters]
+    for index, name in enumerate(names[:-1]):
+        if name == "эн" and letters[index + 1] in _LABIALS:
+            names[index] = "эм"
+    return "".join(names)
