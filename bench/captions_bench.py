@@ -10,9 +10,10 @@ clip by the pipeline's own `recognise`, as a worker would, and kept as JSON in t
 folder, so the code under test can change and the ASR input stays the same). Point
 PYTHONPATH at another checkout to measure that code with the same bench ("before").
 
-Per clip: DER (0.25 s collar); captioned turns named right (the truth turn's words are
-mostly under a speaker named as its caption); uncaptioned turns (their speaker has no
-caption anywhere) under a captioned name; every turn under someone else's name
+Per clip: DER (0.25 s collar) and its parts as shares of the reference speech
+(missed speech / false alarm / speaker confusion); captioned turns named right (the
+truth turn's words are mostly under a speaker named as its caption); uncaptioned turns
+(their speaker has no caption anywhere) under a captioned name; every turn under someone else's name
 (misattributions) and how many of them the transcript flags `check`; the share of
 segments flagged.
 """
@@ -22,7 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +76,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", default=",".join(CLIPS))
     parser.add_argument("--asr-cache", type=Path, help="use Whisper words, cached here")
+    parser.add_argument(
+        "--grid-offsets",
+        help="also DER with each run's chunk grid moved by these seconds (e.g. "
+        "-0.2,-0.1,0,0.1,0.2): the mean and each; needs DiarizeOptions.grid_offset_s",
+    )
     args = parser.parse_args()
     options = PipelineOptions(model_dir=Path("unused"))
     print(f"code: {Path(sys.modules['worker.pipeline'].__file__ or '').parent.parent}")
     print(f"words: {'pipeline recognise (faster-whisper-base)' if args.asr_cache else 'kit truth'}")
     print(
-        "clip          DER   captioned-right  uncaptioned-named  wrong-name(flagged)  "
-        "flagged-segments"
+        "clip          DER   (miss/fa/conf)      captioned-right  uncaptioned-named  "
+        "wrong-name(flagged)  flagged-segments"
     )
     for name in args.clips.split(","):
         stem = CLIPS[name]
@@ -99,11 +108,37 @@ def main() -> None:
             has_video=has_video,
         )
         s = score(stem, result.transcript)
+        spread = ""
+        if args.grid_offsets:
+            ders = [
+                _der_at(transcript, audio, stem, options, float(offset))
+                for offset in args.grid_offsets.split(",")
+            ]
+            spread = f"  grid DER {np.mean(ders):.3f} [{' '.join(f'{d:.3f}' for d in ders)}]"
+        parts = s.der_parts
         captioned = f"{s.captioned_right}/{s.captioned}" if has_video else "n/a (audio)"
         print(
-            f"{name:12s} {s.der:5.3f}   {captioned:15s}  {s.uncaptioned_named}/{s.uncaptioned:<16d}"
-            f" {s.wrong_name}/{s.turns} ({s.wrong_flagged})        {s.flagged}/{s.segments}"
+            f"{name:12s} {s.der:5.3f} ({parts.missed:.3f}/{parts.false_alarm:.3f}/"
+            f"{parts.confusion:.3f})  {captioned:15s}  {s.uncaptioned_named}/{s.uncaptioned:<16d}"
+            f" {s.wrong_name}/{s.turns} ({s.wrong_flagged})        {s.flagged}/{s.segments}{spread}"
         )
+
+
+def _der_at(
+    transcript: Transcript, audio: np.ndarray, stem: Path, options: PipelineOptions, offset: float
+) -> float:
+    """DER with every speech run's chunk grid moved by `offset` seconds."""
+    options = replace(options, diarize=replace(options.diarize, grid_offset_s=offset))
+    media = stem.with_suffix(".mp4")
+    embeddings = embed_speech(transcript, audio, options=options.diarize)
+    result = name_speakers(
+        transcript,
+        embeddings,
+        media if media.is_file() else stem.with_suffix(".wav"),
+        options,
+        has_video=media.is_file(),
+    )
+    return score(stem, result.transcript).der
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,15 @@ from support.der import (
     truth_transcript,
 )
 
-from efir.transcripts.model import Transcript
-from worker.stages.diarize import Diarization, DiarizeOptions, _absorb_fleeting, _Unit, diarize
+from efir.transcripts.model import Transcript, Word
+from worker.stages.diarize import (
+    Diarization,
+    DiarizeOptions,
+    _absorb_fleeting,
+    _Unit,
+    diarize,
+    embed_speech,
+)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -97,6 +106,36 @@ def test_turn_changes_inside_one_speech_run(seed_input: Transcript, seed_audio: 
     that: the whole clip is then one speech run and the voice alone marks the changes."""
     result = diarize(seed_input, seed_audio, options=DiarizeOptions(pause_s=5.0))
     assert _der(result, SEED / "seed.rttm") <= 0.08
+
+
+def _retimed(transcript: Transcript, retime: Callable[[Word, Word | None], Word]) -> Transcript:
+    words = [w for s in transcript.segments for w in s.words]
+    following = {id(w): n for w, n in pairwise(words)}
+    return replace(
+        transcript,
+        segments=tuple(
+            replace(s, words=tuple(retime(w, following.get(id(w))) for w in s.words))
+            for s in transcript.segments
+        ),
+    )
+
+
+def test_speech_runs_follow_the_audio_not_the_word_times(
+    seed_input: Transcript, seed_audio: np.ndarray
+) -> None:
+    """Whisper stretches a turn's last word over the pause into the next speaker, and
+    trims words so that a short breath reads as a long pause: the embedded chunks (and
+    so the speech runs) are the same either way, because the pauses are the audio's."""
+    bridged = _retimed(seed_input, lambda w, n: replace(w, end=n.start if n else w.end))
+    quarter = lambda w: (w.end - w.start) / 4  # noqa: E731
+    trimmed = _retimed(
+        seed_input, lambda w, n: replace(w, start=w.start + quarter(w), end=w.end - quarter(w))
+    )
+    runs = [embed_speech(t, seed_audio) for t in (seed_input, bridged, trimmed)]
+    assert len(set(runs[0].runs.tolist())) == 8  # the seed's eight turns, one run each
+    for other in runs[1:]:
+        np.testing.assert_allclose(other.spans, runs[0].spans)
+        assert other.runs.tolist() == runs[0].runs.tolist()
 
 
 def test_audio_only_second_clip_gets_its_three_speakers() -> None:

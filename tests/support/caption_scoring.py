@@ -17,7 +17,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from efir.transcripts.model import Transcript
-from support.der import diarization_error_rate, read_rttm, transcript_turns
+from support.der import DerParts, der_parts, read_rttm, transcript_turns
 
 __all__ = ["Score", "same_name", "score"]
 
@@ -25,6 +25,7 @@ __all__ = ["Score", "same_name", "score"]
 @dataclass
 class Score:
     der: float
+    der_parts: DerParts
     captioned: int
     captioned_right: int
     uncaptioned: int
@@ -54,10 +55,10 @@ def score(stem: Path, transcript: Transcript) -> Score:
     timed = any("caption_start" in t for t in truth["turns"])
     # getattr: the bench also scores the code from before segments had a check flag.
     flagged_segments = sum(1 for s in transcript.segments if getattr(s, "check", False))
+    parts = der_parts(read_rttm(stem.with_suffix(".rttm")), transcript_turns(transcript))
     result = Score(
-        der=diarization_error_rate(
-            read_rttm(stem.with_suffix(".rttm")), transcript_turns(transcript)
-        ),
+        der=parts.total,
+        der_parts=parts,
         captioned=0,
         captioned_right=0,
         uncaptioned=0,

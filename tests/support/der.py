@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import wave
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from scipy.optimize import linear_sum_assignment
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
 
 __all__ = [
+    "DerParts",
     "Turn",
+    "der_parts",
     "diarization_error_rate",
     "read_rttm",
     "read_wav_16k",
@@ -120,9 +123,28 @@ def transcript_turns(transcript: Transcript, *, bridge_s: float = 0.5) -> list[T
     return turns
 
 
+@dataclass(frozen=True)
+class DerParts:
+    """DER's three errors, each a share of the scored reference speech."""
+
+    missed: float  # reference speech the hypothesis leaves silent (or short of speakers)
+    false_alarm: float  # hypothesis speech where the reference has none (or fewer speakers)
+    confusion: float  # speech under the wrong speaker after the best one-to-one mapping
+
+    @property
+    def total(self) -> float:
+        return self.missed + self.false_alarm + self.confusion
+
+
 def diarization_error_rate(
     reference: Sequence[Turn], hypothesis: Sequence[Turn], *, collar_s: float = 0.25
 ) -> float:
+    return der_parts(reference, hypothesis, collar_s=collar_s).total
+
+
+def der_parts(
+    reference: Sequence[Turn], hypothesis: Sequence[Turn], *, collar_s: float = 0.25
+) -> DerParts:
     end_s = max(end for _, end, _ in [*reference, *hypothesis])
     n_frames = int(np.ceil(end_s / _STEP_S)) + 1
     ref = _activity(reference, n_frames)
@@ -141,9 +163,16 @@ def diarization_error_rate(
     overlap = ref.astype(np.int64) @ hyp.T.astype(np.int64)  # frames each pair shares
     rows, cols = linear_sum_assignment(-overlap)
     correct = overlap[rows, cols].sum()
-    # md-eval: error = sum over frames of max(ref, hyp) - correctly attributed.
-    errors = np.maximum(ref_count, hyp_count).sum() - correct
-    return float(errors / total)
+    # md-eval: error = sum over frames of max(ref, hyp) - correctly attributed, of which
+    # missed = ref beyond hyp, false alarm = hyp beyond ref, confusion = the rest.
+    missed = np.clip(ref_count - hyp_count, 0, None).sum()
+    false_alarm = np.clip(hyp_count - ref_count, 0, None).sum()
+    confusion = np.minimum(ref_count, hyp_count).sum() - correct
+    return DerParts(
+        missed=float(missed / total),
+        false_alarm=float(false_alarm / total),
+        confusion=float(confusion / total),
+    )
 
 
 def _activity(turns: Iterable[Turn], n_frames: int) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Who spoke when: speaker turns cut on word boundaries.
 
-The ASR transcript already knows where the speech is (word timestamps), so
-there is no separate voice-activity step. The method, tuned on the synthetic
-seed voices where anchor and correspondent sound alike:
+The ASR transcript says which speech has words; the audio says where the pauses
+are (Silero VAD, which Whisper's word times blur). The method, tuned on the
+synthetic seed voices where anchor and correspondent sound alike:
 
-1. Speech runs are words joined across pauses under `pause_s`. Each run is cut
-   into back-to-back chunks the length of the encoder's window (~0.8 s) and
-   every chunk is embedded once.
+1. Speech runs are the VAD's speech regions that hold words, split at pauses of
+   at least `pause_s`. Each run is cut into back-to-back chunks the length of the
+   encoder's window (~0.8 s) and every chunk is embedded once.
 2. Pass 1 over-clusters 1.6 s windows (adjacent chunk pairs) with
    average-linkage cosine into many small, pure groups, and cuts the speech
    into time-contiguous segments of one group. Splitting a speaker is harmless
@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 from sklearn.cluster import AgglomerativeClustering
 
 from efir.transcripts.model import Segment, Speaker, SpeakerRole, SpeakerSource, Transcript, Word
@@ -72,11 +73,16 @@ class DiarizeOptions:
     # The d-vector encoder sees 80 frames of 10 ms plus one FFT: 0.83 s of audio.
     window_s: float = 0.83
     step_s: float = 0.8
-    # Word gaps at least this long end a speech run (turn changes sit in pauses). Whisper
-    # leaves 0.3-0.45 s between sentences of one speaker: at 0.3 the second fixture's
-    # anchor and interviewee fell into runs shorter than `seed_segment_s` and merged into
-    # the correspondent (1 speaker, DER 0.46). 0.4-0.7 all give 3 speakers, DER 0 there
-    # and 0.012 on the seed's Whisper words; 0.5 sits mid-range.
+    # Where a run's chunk grid starts, from the run's start. Only the bench moves it: a
+    # 0.1 s shift moves a dev clip's DER by up to 0.1 (bench/captions_bench.py
+    # --grid-offsets), so one grid's figures are one draw.
+    grid_offset_s: float = 0.0
+    # Pauses at least this long in the audio end a speech run (turn changes sit in pauses).
+    # Measured by the VAD, the kit's pauses between sentences of one speaker are 0.06-0.38 s
+    # and between turns 0.26-1.09 s (seed and dev). Measured between Whisper's word times
+    # they read 0.3-0.45 s and 0-1.04 s, and at 0.3 the second fixture's anchor and
+    # interviewee fell into runs shorter than `seed_segment_s` and merged into the
+    # correspondent (1 speaker, DER 0.46).
     pause_s: float = 0.5
     # Pass-1 groups: average-linkage cosine distance at which window merging stops.
     fragment_distance: float = 0.4
@@ -164,7 +170,7 @@ def embed_speech(
 ) -> SpeechEmbeddings:
     """Step 1: the transcript's speech runs cut into encoder-sized chunks, each embedded."""
     options = options or DiarizeOptions()
-    chunks = _chunk_spans(_speech_runs(_units(transcript), options.pause_s), audio, options)
+    chunks = _chunk_spans(_speech_runs(_units(transcript), audio, options.pause_s), audio, options)
     if not chunks:
         return SpeechEmbeddings.empty()
     embedder = embedder or get_dvector_embedder()
@@ -258,14 +264,38 @@ def _units(transcript: Transcript) -> list[_Unit]:
     return sorted(units, key=lambda u: (u.start, u.end))
 
 
-def _speech_runs(units: Sequence[_Unit], pause_s: float) -> list[tuple[float, float]]:
-    runs: list[tuple[float, float]] = []
+def _speech_runs(
+    units: Sequence[_Unit], audio: np.ndarray, pause_s: float
+) -> list[tuple[float, float]]:
+    """Stretches of speech between pauses of at least `pause_s`, the pauses measured in the
+    audio (Silero VAD), not between word times: Whisper trims words before a pause and
+    stretches a turn's last word over the pause into the next speaker. A VAD region holding
+    no word is no run. A word outside every region but within `pause_s` of one (the VAD
+    starts speech ~0.1 s late) takes its speaker from that run's chunks; words farther
+    out (speech the VAD missed) form runs of their own."""
+    runs = [r for r in _vad_regions(audio, pause_s) if any(_overlaps(u, r) for u in units)]
+    near = [(lo - pause_s, hi + pause_s) for lo, hi in runs]
+    missed: list[tuple[float, float]] = []
     for unit in units:
-        if runs and unit.start - runs[-1][1] < pause_s:
-            runs[-1] = (runs[-1][0], max(runs[-1][1], unit.end))
+        if any(_overlaps(unit, span) for span in near):
+            continue
+        if missed and unit.start - missed[-1][1] < pause_s:
+            missed[-1] = (missed[-1][0], max(missed[-1][1], unit.end))
         else:
-            runs.append((unit.start, unit.end))
-    return runs
+            missed.append((unit.start, unit.end))
+    return sorted([*runs, *missed])
+
+
+def _overlaps(unit: _Unit, span: tuple[float, float]) -> bool:
+    return unit.start < span[1] and unit.end > span[0]
+
+
+def _vad_regions(audio: np.ndarray, pause_s: float) -> list[tuple[float, float]]:
+    vad = VadOptions(min_silence_duration_ms=round(pause_s * 1000), speech_pad_ms=0)
+    return [
+        (r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
+        for r in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
+    ]
 
 
 def _chunk_spans(
@@ -281,7 +311,8 @@ def _chunk_spans(
             lo = min(max(0.0, middle - window / 2), max(0.0, clip_end - window))
             spans.append((lo, lo + window, index))
             continue
-        starts = list(np.arange(start, end - window + 1e-6, options.step_s))
+        first = max(0.0, start + options.grid_offset_s)
+        starts = list(np.arange(first, end - window + 1e-6, options.step_s)) or [end - window]
         if end - (starts[-1] + window) > 0.3 * options.step_s:
             starts.append(end - window)
         spans.extend((float(s), float(s) + window, index) for s in starts)
