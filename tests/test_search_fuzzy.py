@@ -396,24 +396,36 @@ def test_exact_hits_come_first_then_sound_alikes_across_pages(
             session.commit()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_closer_spelling_outranks_a_farther_one_with_a_higher_score(
-    fixture_engines: dict[str, Engine], backend: str
-) -> None:
-    spellings = {
+CLOSEST_FIRST = {
+    "форум": {
         # «фарум»: the key of «форум» itself, once in a long segment.
         "same-key": "Вчера в Костанае открылся областной фарум молодёжи, пришли сотни гостей.",
         "one-off": "Фобрум, фобрум!",  # one letter off, twice in a short segment
         "glued": "Зафорум, зафорум!",  # glued to a preposition: two letters more
-    }
+    },
+    # Both are keys of a form of the typed word's lemma («каврик» is «коврик»'s), but
+    # «коврига» is spelt as typed.
+    "каврига": {
+        "as-typed": "На ярмарке испекли большой хлеб: ржаная коврига ушла к вечеру.",
+        "another-form": "Коврик, коврик!",
+    },
+}
+
+
+@pytest.mark.parametrize("word", CLOSEST_FIRST)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_closer_spelling_outranks_a_farther_one_with_a_higher_score(
+    fixture_engines: dict[str, Engine], backend: str, word: str
+) -> None:
+    spellings = CLOSEST_FIRST[word]
     # One clip each: a page keeps its clips in rank order (and a clip's hits in time order).
-    clips = {name: ClipMeta(f"forum-{name}", programme="forum-spellings") for name in spellings}
+    clips = {name: ClipMeta(f"spelling-{name}", programme="spellings") for name in spellings}
     with Session(fixture_engines[backend]) as session:
         for name, text in spellings.items():
             index_transcript(session, clips[name], transcript_of((KORR,), [("S1", text)]))
         session.commit()
         try:
-            query = SearchQuery("форум", programme="forum-spellings")
+            query = SearchQuery(word, programme="spellings")
             hits = search(session, query).hits
             assert [(h.clip_id, h.match) for h in hits] == [
                 (clips[name].clip_id, "sounds_like") for name in spellings

@@ -162,9 +162,11 @@ def stored_variants(form: str, key: str) -> set[str]:
 
 # How close a term is to the query word, closest first: its kind (near, merged into a
 # longer token, split over two, heard at indexing), then the letters it is off by
-# (edit distance, extra letters, first letters lost; 0 for heard). Hits rank by it
-# before bm25 (efir.search.searching).
-Closeness = tuple[int, int]
+# (edit distance to the nearest form, extra letters, first letters lost; 0 for
+# heard), then, for a near term, the edit distance to the word as typed («коврига»
+# before «коврик» for «каврига», whose lemma has the form «каврик» too). Hits rank by
+# it before bm25 (efir.search.searching).
+Closeness = tuple[int, int, int]
 NEAR, MERGED, SPLIT, HEARD = range(4)
 
 
@@ -194,7 +196,7 @@ class Expansion:
 
 @dataclass(frozen=True)
 class _Candidate:
-    rank: tuple[int, int, str]
+    rank: tuple[int, int, int, str]
     terms: tuple[str, ...]
 
 
@@ -339,8 +341,11 @@ def _another_word(
     )
 
 
-def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str]) -> Expansion:
-    """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard as."""
+def expand(
+    session: Session, lemmas: frozenset[str], exact_terms: Iterable[str], spelt: str = ""
+) -> Expansion:
+    """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard
+    as; ``spelt``: the word as typed, if known."""
     skip = set(exact_terms)
     # Counted first: a common word needs none of the look-ups below.
     if skip and _backend(session).count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
@@ -357,6 +362,7 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
+    typed_key = phonetic_key(spelt) if spelt else ""
     candidates: list[_Candidate] = []
     for form, term, key in rows:
         if term in skip:
@@ -368,11 +374,12 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
             if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
         ]
         if within and not _another_word(form, term, key, lemmas, *min(within)):
-            candidates.append(_Candidate((NEAR, min(within)[0], form), (term,)))
+            typed = Levenshtein.distance(typed_key, key) if typed_key else 0
+            candidates.append(_Candidate((NEAR, min(within)[0], typed, form), (term,)))
     for form, term, key in _containing(session, merged_keys):
         extra = min(len(key) - len(q) for q in merged_keys if _merged(q, key))
         if term not in skip and is_name_or_non_word(form):
-            candidates.append(_Candidate((MERGED, extra, form), (term,)))
+            candidates.append(_Candidate((MERGED, extra, 0, form), (term,)))
     parts: dict[str, list[tuple[str, str]]] = {}
     for form, term, key in sorted(rows):
         if key in affixes:
@@ -396,7 +403,7 @@ def _split(stem: str, lost: int, parts: dict[str, list[tuple[str, str]]]) -> lis
                 # Without its first letter, a key splits into common short words too
                 # easily: one of the pair must be a fragment («лево»).
                 if not lost or is_fragment(left_form) or is_fragment(right_form):
-                    rank = (SPLIT, lost, f"{left_form} {right_form}")
+                    rank = (SPLIT, lost, 0, f"{left_form} {right_form}")
                     found.append(_Candidate(rank, (left_term, right_term)))
     return found
 
@@ -458,15 +465,15 @@ def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
     for candidate in sorted(candidates, key=lambda c: c.rank):
         if len(terms) + len(pairs) >= MAX_EXPANSIONS:
             break
-        kind, distance, _ = candidate.rank
+        closer = candidate.rank[:3]
         if len(candidate.terms) == 1 and candidate.terms[0] not in terms:
             terms.append(candidate.terms[0])
-            closeness.setdefault(candidate.terms[0], (kind, distance))
+            closeness.setdefault(candidate.terms[0], closer)
         elif len(candidate.terms) == 2:
             pair = (candidate.terms[0], candidate.terms[1])
             if pair not in pairs:
                 pairs.append(pair)
-                closeness.setdefault(pair, (kind, distance))
+                closeness.setdefault(pair, closer)
     # A term also found by sound (above) keeps that closeness; heard alone, it is the farthest.
-    closeness |= {term: closeness.get(term, (HEARD, 0)) for term in heard}
+    closeness |= {term: closeness.get(term, (HEARD, 0, 0)) for term in heard}
     return Expansion((*heard, *(t for t in terms if t not in heard)), tuple(pairs), closeness)

@@ -149,8 +149,8 @@ def _phrase_within(positions: Positions, expansions: list[Expansion]) -> _Within
 
     def within(level: Closeness) -> Alternatives:
         kept = tuple(
-            tuple(t for t in terms if t in spelt or expansion.closeness[t] <= level)
-            for terms, spelt, expansion in zip(widened, positions, expansions, strict=True)
+            tuple(t for t in terms if t in given or expansion.closeness[t] <= level)
+            for terms, given, expansion in zip(widened, positions, expansions, strict=True)
         )
         return (kept,) if all(kept) else ()
 
@@ -175,8 +175,11 @@ def resolve_sounds_like(
             clauses.append(_always((positions,)))
             continue
         words = clause.words if isinstance(clause, Phrase) else (clause.lemmas,)
+        typed = clause.spelt if isinstance(clause, Phrase) else (clause.spelt,)
+        typed = typed or ("",) * len(words)  # a clause built without its spellings
         expansions = [
-            expand(session, lemmas, terms) for lemmas, terms in zip(words, positions, strict=True)
+            expand(session, lemmas, terms, spelt)
+            for lemmas, terms, spelt in zip(words, positions, typed, strict=True)
         ]
         if isinstance(clause, Word):
             clauses.append(_word_within(positions, expansions[0]))
