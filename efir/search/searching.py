@@ -28,7 +28,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, Row, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from efir.search.highlight import Highlighter
@@ -154,10 +154,25 @@ def _ranked(
         .cte("candidates")
         .prefix_with("MATERIALIZED")
     )
-    # The tie-break keys live in the wide segment rows; reading them for every
-    # candidate costs more than ranking. Only rows ranking at least as well as the
-    # last needed row (its tier, then its score) can be on the page, whatever the
-    # tie-break, so only those are read.
+    count = select(func.count()).select_from(candidates).scalar_subquery()
+    ranked = (
+        select(segments.c.id, candidates.c.tier, candidates.c.score, count.label("candidate_count"))
+        .join(candidates, candidates.c.id == segments.c.id)
+        .where(_as_good_as_last_needed(candidates, rows_needed, tiered=bool(resolved.tiers)))
+    )
+    return ranked.order_by(*_rank_order(candidates.c.tier, candidates.c.score, segments.c))
+
+
+def _as_good_as_last_needed(
+    candidates: CTE, rows_needed: int, *, tiered: bool
+) -> ColumnElement[bool]:
+    """Whether a candidate ranks at least as well as the last row the page needs.
+
+    The tie-break keys live in the wide segment rows; reading them for every
+    candidate costs more than ranking. Only rows ranking at least as well as the
+    last needed row (its tier, then its score) can be on the page, whatever the
+    tie-break, so only those are read. Exact hits are all of one tier: their score
+    alone is compared (one sort of the candidates, not two)."""
     last_needed = (
         select(candidates.c.tier, candidates.c.score)
         .order_by(candidates.c.tier, candidates.c.score.desc())
@@ -165,21 +180,15 @@ def _ranked(
         .limit(1)
         .subquery()
     )
-    last_tier = select(last_needed.c.tier).scalar_subquery()
     last_score = select(last_needed.c.score).scalar_subquery()
-    count = select(func.count()).select_from(candidates).scalar_subquery()
-    ranked = (
-        select(segments.c.id, candidates.c.tier, candidates.c.score, count.label("candidate_count"))
-        .join(candidates, candidates.c.id == segments.c.id)
-        .where(
-            or_(
-                last_tier.is_(None),
-                candidates.c.tier < last_tier,
-                and_(candidates.c.tier == last_tier, candidates.c.score >= last_score),
-            )
-        )
+    if not tiered:
+        return or_(last_score.is_(None), candidates.c.score >= last_score)
+    last_tier = select(last_needed.c.tier).scalar_subquery()
+    return or_(
+        last_tier.is_(None),
+        candidates.c.tier < last_tier,
+        and_(candidates.c.tier == last_tier, candidates.c.score >= last_score),
     )
-    return ranked.order_by(*_rank_order(candidates.c.tier, candidates.c.score, segments.c))
 
 
 def _browse(session: Session, query: SearchQuery) -> Select[Any]:
