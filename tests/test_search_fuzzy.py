@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -392,6 +393,56 @@ def test_exact_hits_come_first_then_sound_alikes_across_pages(
         finally:
             session.rollback()
             remove_clip(session, "belgium")
+            session.commit()
+
+
+CLOSEST_FIRST = {
+    "форум": {
+        # «фарум»: the key of «форум» itself, once in a long segment.
+        "same-key": "Вчера в Костанае открылся областной фарум молодёжи, пришли сотни гостей.",
+        "one-off": "Фобрум, фобрум!",  # one letter off, twice in a short segment
+        "glued": "Зафорум, зафорум!",  # glued to a preposition: two letters more
+    },
+    # Both are keys of a form of the typed word's lemma («каврик» is «коврик»'s), but
+    # «коврига» is spelt as typed.
+    "каврига": {
+        "as-typed": "На ярмарке испекли большой хлеб: ржаная коврига ушла к вечеру.",
+        "another-form": "Коврик, коврик!",
+    },
+}
+
+
+@pytest.mark.parametrize("word", CLOSEST_FIRST)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_closer_spelling_outranks_a_farther_one_with_a_higher_score(
+    fixture_engines: dict[str, Engine], backend: str, word: str
+) -> None:
+    spellings = CLOSEST_FIRST[word]
+    # One clip each: a page keeps its clips in rank order (and a clip's hits in time order).
+    clips = {name: ClipMeta(f"spelling-{name}", programme="spellings") for name in spellings}
+    with Session(fixture_engines[backend]) as session:
+        for name, text in spellings.items():
+            index_transcript(session, clips[name], transcript_of((KORR,), [("S1", text)]))
+        session.commit()
+        try:
+            query = SearchQuery(word, programme="spellings")
+            hits = search(session, query).hits
+            assert [(h.clip_id, h.match) for h in hits] == [
+                (clips[name].clip_id, "sounds_like") for name in spellings
+            ]
+            # bm25 alone would put the farther, denser spelling first.
+            assert hits[1].score > hits[0].score
+            paged, cursor = [], None
+            while True:
+                page = search(session, replace(query, limit=1, cursor=cursor))
+                paged += [h.clip_id for h in page.hits]
+                if not (cursor := page.next_cursor):
+                    break
+            assert paged == [h.clip_id for h in hits]
+        finally:
+            session.rollback()
+            for clip in clips.values():
+                remove_clip(session, clip.clip_id)
             session.commit()
 
 

@@ -21,11 +21,13 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Float,
+    Integer,
     Select,
     Text,
     and_,
     any_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -88,7 +90,7 @@ def candidates(
     filters: Sequence[ColumnElement[bool]],
     limit: int,
 ) -> Select[Any]:
-    """(id, score) of the newest ``limit`` matching segments that pass the filters."""
+    """(id, tier, score) of the newest ``limit`` matching segments that pass the filters."""
     # The terms go in verbatim (a ::tsquery cast, not to_tsquery) to mirror the
     # verbatim vector; see schema.py.
     query = cast(literal(tsquery_text(resolved), Text), TSQUERY)
@@ -109,7 +111,11 @@ def candidates(
             # the index; it changes no result (NULL fails a WHERE either way).
             filters = [and_(*filters).is_(True)]
     newest_first = (
-        select(search_segments.c.id, func.ts_rank_cd(_vector, query, _RANK_NORMALISATION))
+        select(
+            search_segments.c.id,
+            func.ts_rank_cd(_vector, query, _RANK_NORMALISATION),
+            _tier(resolved),
+        )
         .where(matches, *filters)
         # "id + 0": never a backwards primary-key walk, which reads every row of
         # the window when matches are sparse; a window is a BRIN page range.
@@ -123,11 +129,26 @@ def candidates(
         func.unnest(
             literal([row[0] for row in rows], ARRAY(BigInteger)),
             literal([row[1] for row in rows], ARRAY(Float)),
+            literal([row[2] for row in rows], ARRAY(Integer)),
         )
-        .table_valued("id", "score")
+        .table_valued("id", "score", "tier")
         .render_derived()
     )
-    return select(found.c.id, found.c.score)
+    return select(found.c.id, found.c.tier, found.c.score)
+
+
+def _tier(resolved: ResolvedQuery) -> ColumnElement[int]:
+    """The first of the sound-alike tiers the row matches (resolve.py): checked on
+    the vector each ranked row is read for anyway."""
+    if not resolved.tiers:
+        return literal(0)
+    return case(
+        *(
+            (_vector.op("@@")(cast(literal(_tsquery_all(tier), Text), TSQUERY)), number)
+            for number, tier in enumerate(resolved.tiers)
+        ),
+        else_=len(resolved.tiers),
+    )
 
 
 def _newest_in_windows(

@@ -12,8 +12,10 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Select,
+    case,
     column,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -83,12 +85,16 @@ def candidates(
     filters: Sequence[ColumnElement[bool]],
     limit: int,
 ) -> Select[Any]:
-    """(id, score) of the newest ``limit`` matching segments that pass the filters."""
+    """(id, tier, score) of the newest ``limit`` matching segments that pass the filters."""
     # bm25() only works in the query holding the MATCH, so it is computed here, and
     # only for the rows the LIMIT keeps: FTS5 walks its doclists backwards by rowid.
     matches = _fts_name.op("MATCH")(fts_expression(resolved))
     statement = (
-        select(_fts_table.c.rowid.label("id"), (-func.bm25(_fts_name)).label("score"))
+        select(
+            _fts_table.c.rowid.label("id"),
+            _tier(resolved).label("tier"),
+            (-func.bm25(_fts_name)).label("score"),
+        )
         .where(matches)
         .order_by(_fts_table.c.rowid.desc())
         .limit(limit)
@@ -110,6 +116,27 @@ def candidates(
         return statement.where((_fts_table.c.rowid + 0).in_(passing))
     joined = _fts_table.join(search_segments, search_segments.c.id == _fts_table.c.rowid)
     return statement.select_from(joined).where(*filters)
+
+
+def _tier(resolved: ResolvedQuery) -> ColumnElement[int]:
+    """The first of the sound-alike tiers the row matches (resolve.py): each tier's
+    matches are read once, into a set the kept rows are looked up in."""
+    if not resolved.tiers:
+        return literal(0)
+    return case(
+        *(
+            (
+                _fts_table.c.rowid.in_(
+                    select(_fts_table.c.rowid)
+                    .where(_fts_name.op("MATCH")(_fts_all(tier)))
+                    .correlate(None)
+                ),
+                number,
+            )
+            for number, tier in enumerate(resolved.tiers)
+        ),
+        else_=len(resolved.tiers),
+    )
 
 
 def _count_up_to(session: Session, rows: Select[Any], ceiling: int) -> int:

@@ -40,6 +40,9 @@ word's lemma with a mark, found here by an exact look-up and listed first. Such 
 position's term is the written word's term plus the marks, so every vocabulary term
 also brings its marked twins.
 
+Each term keeps its closeness (``Closeness``: near, merged, split, then heard; then
+the letters off), by which its hits rank before their score (efir.search.searching).
+
 A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
 ``COMMON_WORD_MATCHES`` segments or more: it is no rarity the recogniser garbled.
@@ -48,8 +51,8 @@ A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Fu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from types import ModuleType
@@ -72,6 +75,7 @@ from efir.search.schema import search_terms, search_vocab, search_vocab_variants
 
 __all__ = [
     "MAX_EXPANSIONS",
+    "Closeness",
     "Expansion",
     "allowed_distance",
     "deletions",
@@ -156,20 +160,43 @@ def stored_variants(form: str, key: str) -> set[str]:
     return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
 
 
+# How close a term is to the query word, closest first: its kind (near, merged into a
+# longer token, split over two, heard at indexing), then the letters it is off by
+# (edit distance to the nearest form, extra letters, first letters lost; 0 for
+# heard), then, for a near term, the edit distance to the word as typed («коврига»
+# before «коврик» for «каврига», whose lemma has the form «каврик» too). Hits rank by
+# it before bm25 (efir.search.searching).
+Closeness = tuple[int, int, int]
+NEAR, MERGED, SPLIT, HEARD = range(4)
+
+
 @dataclass(frozen=True)
 class Expansion:
-    """Terms a query word may have been heard as: single positions and adjacent pairs."""
+    """Terms a query word may have been heard as: single positions and adjacent pairs,
+    each with its closeness."""
 
     terms: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()
+    closeness: Mapping[str | tuple[str, str], Closeness] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.pairs)
 
+    def levels(self) -> frozenset[Closeness]:
+        return frozenset(self.closeness.values())
+
+    def within(self, level: Closeness) -> Expansion:
+        """The terms and pairs at most this far from the query word."""
+        return Expansion(
+            tuple(t for t in self.terms if self.closeness[t] <= level),
+            tuple(p for p in self.pairs if self.closeness[p] <= level),
+            self.closeness,
+        )
+
 
 @dataclass(frozen=True)
 class _Candidate:
-    rank: tuple[int, int, str]
+    rank: tuple[int, int, int, str]
     terms: tuple[str, ...]
 
 
@@ -314,8 +341,11 @@ def _another_word(
     )
 
 
-def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str]) -> Expansion:
-    """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard as."""
+def expand(
+    session: Session, lemmas: frozenset[str], exact_terms: Iterable[str], spelt: str = ""
+) -> Expansion:
+    """The closest index terms (at most ``MAX_EXPANSIONS``) the word may have been heard
+    as; ``spelt``: the word as typed, if known."""
     skip = set(exact_terms)
     # Counted first: a common word needs none of the look-ups below.
     if skip and _backend(session).count_matches(session, sorted(skip), COMMON_WORD_MATCHES) >= (
@@ -326,12 +356,13 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
     keys = _query_keys(lemmas)
     merged_keys = sorted(_merged_keys(lemmas))
     if not keys and not merged_keys:
-        return Expansion(heard)
+        return _closest(heard, [])
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
+    typed_key = phonetic_key(spelt) if spelt else ""
     candidates: list[_Candidate] = []
     for form, term, key in rows:
         if term in skip:
@@ -343,11 +374,12 @@ def expand(session: Session, lemmas: frozenset[str], exact_terms: Iterable[str])
             if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
         ]
         if within and not _another_word(form, term, key, lemmas, *min(within)):
-            candidates.append(_Candidate((0, min(within)[0], form), (term,)))
+            typed = Levenshtein.distance(typed_key, key) if typed_key else 0
+            candidates.append(_Candidate((NEAR, min(within)[0], typed, form), (term,)))
     for form, term, key in _containing(session, merged_keys):
         extra = min(len(key) - len(q) for q in merged_keys if _merged(q, key))
         if term not in skip and is_name_or_non_word(form):
-            candidates.append(_Candidate((1, extra, form), (term,)))
+            candidates.append(_Candidate((MERGED, extra, 0, form), (term,)))
     parts: dict[str, list[tuple[str, str]]] = {}
     for form, term, key in sorted(rows):
         if key in affixes:
@@ -371,7 +403,7 @@ def _split(stem: str, lost: int, parts: dict[str, list[tuple[str, str]]]) -> lis
                 # Without its first letter, a key splits into common short words too
                 # easily: one of the pair must be a fragment («лево»).
                 if not lost or is_fragment(left_form) or is_fragment(right_form):
-                    rank = (2, lost, f"{left_form} {right_form}")
+                    rank = (SPLIT, lost, 0, f"{left_form} {right_form}")
                     found.append(_Candidate(rank, (left_term, right_term)))
     return found
 
@@ -410,27 +442,38 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     for row in rows:
         if (base := unmarked(row.term)) in twins:
             twins[base].add(row.term)
-    terms = tuple(dict.fromkeys(twin for term in expansion.terms for twin in sorted(twins[term])))
-    pairs = tuple(
-        (left, right)
-        for first, second in expansion.pairs
-        for left in sorted(twins[first])
-        for right in sorted(twins[second])
-    )
-    return Expansion(terms, pairs)
+    # A twin is as close as the term it is the twin of (the closest, if of several).
+    closeness: dict[str | tuple[str, str], Closeness] = {}
+    for term in expansion.terms:
+        for twin in sorted(twins[term]):
+            closeness[twin] = min(
+                closeness.get(twin, expansion.closeness[term]), expansion.closeness[term]
+            )
+    for first, second in expansion.pairs:
+        for pair in product(sorted(twins[first]), sorted(twins[second])):
+            closeness.setdefault(pair, expansion.closeness[first, second])
+    terms = tuple(t for t in closeness if isinstance(t, str))
+    pairs = tuple(p for p in closeness if isinstance(p, tuple))
+    return Expansion(terms, pairs, closeness)
 
 
 def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
     """The heard terms, then at most ``MAX_EXPANSIONS`` vocabulary candidates, closest first."""
+    closeness: dict[str | tuple[str, str], Closeness] = {}
     terms: list[str] = []
     pairs: list[tuple[str, str]] = []
     for candidate in sorted(candidates, key=lambda c: c.rank):
         if len(terms) + len(pairs) >= MAX_EXPANSIONS:
             break
+        closer = candidate.rank[:3]
         if len(candidate.terms) == 1 and candidate.terms[0] not in terms:
             terms.append(candidate.terms[0])
+            closeness.setdefault(candidate.terms[0], closer)
         elif len(candidate.terms) == 2:
             pair = (candidate.terms[0], candidate.terms[1])
             if pair not in pairs:
                 pairs.append(pair)
-    return Expansion((*heard, *(t for t in terms if t not in heard)), tuple(pairs))
+                closeness.setdefault(pair, closer)
+    # A term also found by sound (above) keeps that closeness; heard alone, it is the farthest.
+    closeness |= {term: closeness.get(term, (HEARD, 0, 0)) for term in heard}
+    return Expansion((*heard, *(t for t in terms if t not in heard)), tuple(pairs), closeness)

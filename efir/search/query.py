@@ -44,11 +44,15 @@ class SearchQueryError(EfirError):
 @dataclass(frozen=True)
 class Word:
     lemmas: frozenset[str]
+    # As typed (lower case, ё = е): a sound-alike spelt nearer to it ranks first. A
+    # ranking hint, not the query's meaning: clauses of the same lemmas compare equal.
+    spelt: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Phrase:
     words: tuple[frozenset[str], ...]
+    spelt: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -122,10 +126,12 @@ def _clause_of(chunk: str, *, quoted: bool) -> Clause | None:
                 f"The prefix «{chunk}» is shorter than {MIN_PREFIX_LETTERS} letters."
             )
         return Prefix(stem)
-    words = tuple(query_lemmas(token.text) for token in tokenize(chunk))
-    if not words:
+    tokens = list(tokenize(chunk))
+    if not tokens:
         return None
-    return Word(words[0]) if len(words) == 1 else Phrase(words)
+    words = tuple(query_lemmas(token.text) for token in tokens)
+    spelt = tuple(normalise(token.text) for token in tokens)
+    return Word(words[0], spelt[0]) if len(words) == 1 else Phrase(words, spelt)
 
 
 def parse_query(text: str) -> ParsedQuery:

@@ -2,19 +2,22 @@
 
 Both backends get the same resolved query, so they match the same positions.
 ``resolve_sounds_like`` adds each word's approximate terms (``efir.search.fuzzy``)
-and excludes what the exact query matches, so its hits are only the new ones.
+and excludes what the exact query matches, so its hits are only the new ones. It
+also spells the query in tiers of closeness: the first holds only the closest
+terms, each next one the terms one level farther too; a hit's tier is the first
+it matches, so the tier of its closest spelling (efir.search.searching ranks by it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import prod
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from efir.search.fuzzy import Expansion, expand
+from efir.search.fuzzy import Closeness, Expansion, expand
 from efir.search.highlight import Highlighter
 from efir.search.query import Clause, ParsedQuery, Phrase, Prefix, SearchQueryError, Word
 from efir.search.schema import search_terms
@@ -41,6 +44,9 @@ class ResolvedQuery:
     highlighter: Highlighter
     # Segments matching every one of these are left out (the exact query's hits).
     not_all: tuple[Alternatives, ...] = ()
+    # Sound-alike tiers, closest first: a match's tier is the number of the first of
+    # these it matches (the query itself, ``required``, is the last tier).
+    tiers: tuple[tuple[Alternatives, ...], ...] = ()
 
 
 def _terms_of(session: Session, lemmas: Iterable[str]) -> tuple[str, ...]:
@@ -118,41 +124,82 @@ def _phrase_alternatives(positions: Positions, expansions: list[Expansion]) -> P
     return tuple(tuple(t) for t in widened)
 
 
+# A clause's alternatives with the approximate terms at most this far.
+_Within = Callable[[Closeness], Alternatives]
+
+
+def _always(alternatives: Alternatives) -> _Within:
+    """A prefix's terms: exact ones, the same in every tier."""
+    return lambda _: alternatives
+
+
+def _word_within(positions: Positions, expansion: Expansion) -> _Within:
+    def within(level: Closeness) -> Alternatives:
+        near = expansion.within(level)
+        single = tuple(sorted({*positions[0], *near.terms}))
+        pairs = tuple(((left,), (right,)) for left, right in near.pairs)
+        return ((single,), *pairs) if single else pairs
+
+    return within
+
+
+def _phrase_within(positions: Positions, expansions: list[Expansion]) -> _Within:
+    # Widened once with every term, then cut: the tiers together match the whole query.
+    widened = _phrase_alternatives(positions, expansions)
+
+    def within(level: Closeness) -> Alternatives:
+        kept = tuple(
+            tuple(t for t in terms if t in given or expansion.closeness[t] <= level)
+            for terms, given, expansion in zip(widened, positions, expansions, strict=True)
+        )
+        return (kept,) if all(kept) else ()
+
+    return within
+
+
 def resolve_sounds_like(
     session: Session, parsed: ParsedQuery, exact: ResolvedQuery | None
 ) -> ResolvedQuery | None:
     """The query with every word's approximate terms added, minus the exact query's
-    matches; None when no word has any."""
-    clauses: list[Alternatives] = []
+    matches, with its tiers of closeness; None when no word has any."""
+    clauses: list[_Within] = []
     fuzzy_terms: set[str] = set()
     fuzzy_pairs: set[tuple[str, str]] = set()
+    levels: set[Closeness] = set()
     lemmas_seen: set[str] = set(exact.highlighter.word_lemmas) if exact else set()
     # The exact query's positions, when it has them, need not be looked up again.
     known = [alternatives[0] for alternatives in exact.required] if exact else None
     for index, clause in enumerate(parsed.required):
         positions = known[index] if known else _positions(session, clause, lemmas_seen)
         if isinstance(clause, Prefix):
-            clauses.append((positions,))
+            clauses.append(_always((positions,)))
             continue
         words = clause.words if isinstance(clause, Phrase) else (clause.lemmas,)
+        typed = clause.spelt if isinstance(clause, Phrase) else (clause.spelt,)
+        typed = typed or ("",) * len(words)  # a clause built without its spellings
         expansions = [
-            expand(session, lemmas, terms) for lemmas, terms in zip(words, positions, strict=True)
+            expand(session, lemmas, terms, spelt)
+            for lemmas, terms, spelt in zip(words, positions, typed, strict=True)
         ]
         if isinstance(clause, Word):
-            (expansion,) = expansions
-            single = tuple(sorted({*positions[0], *expansion.terms}))
-            pairs = tuple(((left,), (right,)) for left, right in expansion.pairs)
-            clauses.append(((single,), *pairs) if single else pairs)
-            fuzzy_pairs |= set(expansion.pairs)
+            clauses.append(_word_within(positions, expansions[0]))
+            fuzzy_pairs |= set(expansions[0].pairs)
         else:
-            widened = _phrase_alternatives(positions, expansions)
-            clauses.append((widened,) if all(widened) else ())
+            clauses.append(_phrase_within(positions, expansions))
         fuzzy_terms |= {term for expansion in expansions for term in expansion.terms}
-    if not (fuzzy_terms or fuzzy_pairs) or not all(clauses):
-        return None
+        levels |= {level for expansion in expansions for level in expansion.levels()}
     phrases = tuple(c.words for c in parsed.required if isinstance(c, Phrase))
     highlighter = Highlighter(
         frozenset(lemmas_seen), phrases, frozenset(fuzzy_terms), frozenset(fuzzy_pairs)
     )
     not_all = exact.required if exact else ()
-    return ResolvedQuery(tuple(clauses), _excluded(session, parsed), highlighter, not_all)
+    tiers: list[tuple[Alternatives, ...]] = []
+    for level in sorted(levels):
+        required = tuple(within(level) for within in clauses)
+        # A level at which some word has no term yet matches nothing.
+        if all(required) and required not in (not_all, *tiers):
+            tiers.append(required)
+    if not tiers:
+        return None
+    *closer, required = tiers
+    return ResolvedQuery(required, _excluded(session, parsed), highlighter, not_all, tuple(closer))

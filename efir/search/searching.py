@@ -12,6 +12,9 @@ before the word's matches are read (backend_sqlite.py, backend_postgres.py).
 
 Exact hits come first; the query's sound-alike terms (efir.search.fuzzy) give the
 hits after them, marked ``sounds_like``, from the page where the exact ones end.
+Those rank by how close the spelling they hold is to the query's (their tier,
+efir.search.resolve), then by score within a tier: a rarer far spelling's higher
+bm25 never puts it before a closer one.
 
 Why the cap is 1,000, how the filters were tuned, and the figures measured at
 1,000,000 segments: bench/results/search_ranking.txt.
@@ -25,7 +28,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, Row, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from efir.search.highlight import Highlighter
@@ -123,8 +126,11 @@ def _decode_cursor(query: SearchQuery) -> int:
     return offset
 
 
-def _rank_order(score: ColumnElement[Any], columns: Any) -> tuple[ColumnElement[Any], ...]:
+def _rank_order(
+    tier: ColumnElement[Any], score: ColumnElement[Any], columns: Any
+) -> tuple[ColumnElement[Any], ...]:
     return (
+        tier,
         score.desc(),
         columns.air_date.desc().nulls_last(),
         columns.clip_id,
@@ -140,37 +146,58 @@ def _ranked(
     rows_needed: int,
     max_ranked: int,
 ) -> Select[Any]:
-    """Ids, scores and candidate count of the ranked matches, best first."""
+    """Ids, tiers, scores and candidate count of the ranked matches, best first: by
+    tier (sound-alikes; exact hits are all tier 0), then score."""
     candidates = (
         backend_of(session)
         .candidates(session, resolved, _filters(session, query), max_ranked)
         .cte("candidates")
         .prefix_with("MATERIALIZED")
     )
-    # The tie-break keys live in the wide segment rows; reading them for every
-    # candidate costs more than ranking. Only rows scoring at least the last needed
-    # row's score can be on the page, whatever the tie-break, so only those are read.
-    last_needed = (
-        select(candidates.c.score)
-        .order_by(candidates.c.score.desc())
-        .offset(rows_needed - 1)
-        .limit(1)
-        .scalar_subquery()
-    )
     count = select(func.count()).select_from(candidates).scalar_subquery()
     ranked = (
-        select(segments.c.id, candidates.c.score, count.label("candidate_count"))
+        select(segments.c.id, candidates.c.tier, candidates.c.score, count.label("candidate_count"))
         .join(candidates, candidates.c.id == segments.c.id)
-        .where(or_(last_needed.is_(None), candidates.c.score >= last_needed))
+        .where(_as_good_as_last_needed(candidates, rows_needed, tiered=bool(resolved.tiers)))
     )
-    return ranked.order_by(*_rank_order(candidates.c.score, segments.c))
+    return ranked.order_by(*_rank_order(candidates.c.tier, candidates.c.score, segments.c))
+
+
+def _as_good_as_last_needed(
+    candidates: CTE, rows_needed: int, *, tiered: bool
+) -> ColumnElement[bool]:
+    """Whether a candidate ranks at least as well as the last row the page needs.
+
+    The tie-break keys live in the wide segment rows; reading them for every
+    candidate costs more than ranking. Only rows ranking at least as well as the
+    last needed row (its tier, then its score) can be on the page, whatever the
+    tie-break, so only those are read. Exact hits are all of one tier: their score
+    alone is compared (one sort of the candidates, not two)."""
+    last_needed = (
+        select(candidates.c.tier, candidates.c.score)
+        .order_by(candidates.c.tier, candidates.c.score.desc())
+        .offset(rows_needed - 1)
+        .limit(1)
+        .subquery()
+    )
+    last_score = select(last_needed.c.score).scalar_subquery()
+    if not tiered:
+        return or_(last_score.is_(None), candidates.c.score >= last_score)
+    last_tier = select(last_needed.c.tier).scalar_subquery()
+    return or_(
+        last_tier.is_(None),
+        candidates.c.tier < last_tier,
+        and_(candidates.c.tier == last_tier, candidates.c.score >= last_score),
+    )
 
 
 def _browse(session: Session, query: SearchQuery) -> Select[Any]:
     """Filters alone browse the archive, newest first."""
-    score = literal(0.0)
-    browse = select(segments.c.id, score.label("score"), literal(0).label("candidate_count"))
-    return browse.where(*_filters(session, query)).order_by(*_rank_order(score, segments.c))
+    tier, score = literal(0), literal(0.0)
+    browse = select(
+        segments.c.id, tier.label("tier"), score.label("score"), literal(0).label("candidate_count")
+    )
+    return browse.where(*_filters(session, query)).order_by(*_rank_order(tier, score, segments.c))
 
 
 def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int) -> list[Row[Any]]:
@@ -179,7 +206,7 @@ def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int
         session.execute(
             select(segments, page.c.score, page.c.candidate_count)
             .join(page, page.c.id == segments.c.id)
-            .order_by(*_rank_order(page.c.score, segments.c))
+            .order_by(*_rank_order(page.c.tier, page.c.score, segments.c))
         ).all()
     )
 
