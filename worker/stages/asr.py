@@ -1,14 +1,15 @@
 """ASR stage: 16 kHz mono audio in, a timestamped Russian Transcript out.
 
 Steps: Silero VAD finds speech regions; regions are grouped into ≤30 s windows of
-the original audio (silence between turns kept, never spliced) and decoded together
-by faster-whisper's BatchedInferencePipeline with word timestamps. The batched
-pipeline can silently return nothing for part of a window (on the seed it lost a
-correspondent's 13 s turn), so right after a batch decodes, each window's regions
-are checked against the words that came back, and a stretch left empty or thin is
-decoded again from the window's encoder output, the decoder forced to start at the
-stretch's first timestamp (no second encoder pass). What is still unheard after
-that is decoded again on its own, sequentially at temperature 0. Words no
+the original audio (silence between turns kept, never spliced) and decoded by
+faster-whisper's BatchedInferencePipeline with word timestamps, one window at a
+time on a CPU (`AsrOptions.batch_size`). The batched pipeline can silently return
+nothing for part of a window (on the seed it lost a correspondent's 13 s turn), so
+right after a batch decodes, each window's regions are checked against the words
+that came back, and a stretch left empty or thin is decoded again from the window's
+encoder output, the decoder forced to start at the stretch's first timestamp (no
+second encoder pass). What is still unheard after that is decoded again on its own,
+sequentially at temperature 0. Words no
 dictionary knows are repaired on the same encoder output (worker/stages/repair.py).
 Last, the guards drop phantom phrases Whisper writes over silence and music, and
 collapse repetition loops.
@@ -65,7 +66,10 @@ VAD_WINDOW_S = 300.0
 class AsrOptions:
     language: str | None = "ru"
     beam_size: int = 5
-    batch_size: int = 8
+    # Windows decoded at once. One at a time gives the same words and times as batches
+    # of 8 and, on one CPU thread, 20-30% less CPU (encoder, beam search and word
+    # alignment alike: bench/results/stage_speed.txt); a GPU wants 8-16.
+    batch_size: int = 1
     # Text the decoder sees before every window: glossary terms, which bias spelling.
     # Measured on the seed, a prompt beat hotwords (WER 0.23 against 0.31).
     initial_prompt: str | None = None
