@@ -65,8 +65,8 @@ class AsrOptions:
     language: str | None = "ru"
     beam_size: int = 5
     # Windows decoded at once. One at a time gives the same words and times as batches
-    # of 8 and, on one CPU thread, 20-30% less CPU (encoder, beam search and word
-    # alignment alike: bench/results/stage_speed.txt); a GPU wants 8-16.
+    # of 8 and, on one CPU thread, as much CPU on an idle box but 20-30% less on a busy
+    # one (bench/results/stage_speed.txt), and a smaller decoder; a GPU wants 8-16.
     batch_size: int = 1
     # Text the decoder sees before every window: glossary terms, which bias spelling.
     # Measured on the seed, a prompt beat hotwords (WER 0.23 against 0.31).
