@@ -3,10 +3,11 @@
     .venv/bin/python bench/asr_speed.py [MEDIA] [--truth T.json] [--glossary G] [--repeats N]
 
 Bare = `BatchedInferencePipeline.transcribe(path, language, beam 5, batch 8,
-word_timestamps, VAD on)` with the same loaded model (and, with --glossary, the
-same glossary prompt, so the prompt's own cost is compared like for like).
+word_timestamps, VAD on)` with the same loaded model, batch 8 whatever efir's own
+batch size (issue 15's reference), and with --glossary the same glossary prompt, so
+the prompt's own cost is compared like for like.
 Efir = `run_pipeline` on the same file without the speaker stages: probe,
-decode, VAD, batched decode, repair of unheard regions, guards, glossary
+decode, VAD, decode of the windows, repair of unheard regions, guards, glossary
 correction. Runs alternate (bare, efir, bare, efir…) so load from other
 processes falls on both; the median of each is reported. Target: ratio ≤ 1.15.
 """
@@ -36,6 +37,8 @@ from worker.stages.asr import AsrOptions  # noqa: E402
 from worker.stages.media import SAMPLE_RATE, decode_audio  # noqa: E402
 
 BARE = "bare BatchedInferencePipeline"
+# The reference of issue 15: faster-whisper's batched pipeline as it is usually run.
+BARE_BATCH_SIZE = 8
 EFIR = "efir pipeline"
 GLOSSARY = " + glossary prompt"
 
@@ -83,7 +86,8 @@ def main() -> None:
 
     print(f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, "
           f"{options.cpu_threads} thread(s), beam {options.asr.beam_size}, "
-          f"batch {options.asr.batch_size}, median of {args.repeats}")  # fmt: skip
+          f"batch {options.asr.batch_size} (bare {BARE_BATCH_SIZE}), "
+          f"median of {args.repeats}")  # fmt: skip
     print(f"{'variant':48} {'seconds':>8} {'RTF':>6} {'WER':>6} {'CER':>6}")
     medians = {name: statistics.median(seconds) for name, seconds in timings.items()}
     for name, median_s in medians.items():
@@ -99,14 +103,19 @@ def main() -> None:
 
 
 def bare_transcribe(
-    model: WhisperModel, media: Path, asr: AsrOptions, prompt: str | None = None
+    model: WhisperModel,
+    media: Path,
+    asr: AsrOptions,
+    prompt: str | None = None,
+    *,
+    batch_size: int = BARE_BATCH_SIZE,
 ) -> str:
-    """Bare faster-whisper on `media` with efir's decoding options, to the last segment."""
+    """Bare faster-whisper on `media` with efir's language and beam, to the last segment."""
     segments, _ = BatchedInferencePipeline(model).transcribe(
         str(media),
         language=asr.language,
         beam_size=asr.beam_size,
-        batch_size=asr.batch_size,
+        batch_size=batch_size,
         word_timestamps=True,
         vad_filter=True,
         initial_prompt=prompt,

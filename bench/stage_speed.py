@@ -16,7 +16,10 @@ loaded model and EFIR_CPU_THREADS=1 as a worker runs:
 * the shot task, which runs after the job is done (worker/tasks.py measure_shots):
   `detect_shots` on the clip (video only), timed on its own;
 * bare faster-whisper: `BatchedInferencePipeline.transcribe(path, beam 5, batch 8,
-  word timestamps, VAD on)`, consumed to the last segment, same model.
+  word timestamps, VAD on)`, consumed to the last segment, same model: issue 15's
+  reference, batch 8 whatever efir's own batch size. The same at batch 1 is timed
+  beside it: efir decodes window by window on a CPU, and bare faster-whisper could too
+  (both ratios are printed, so efir's gain from that choice is not hidden).
 
 One untimed run of the transcript's path first loads what loads once per process (the
 speaker encoder, wordfreq's list, the digit-token table). Runs then alternate (bare,
@@ -49,7 +52,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from asr_speed import bare_transcribe  # noqa: E402
+from asr_speed import BARE_BATCH_SIZE, bare_transcribe  # noqa: E402
 from support.service_support import session_factory  # noqa: E402
 
 from efir.config import Settings  # noqa: E402
@@ -66,6 +69,7 @@ from worker.stages.shots import detect_shots  # noqa: E402
 
 STAGES = ("decode", "VAD", "ASR", "diarization", "caption OCR", "indexing")
 BARE = "bare faster-whisper"
+BARE_1 = "bare, batch 1"
 PATH = "transcript path"
 SHOT_TASK = "shot task (after)"
 T = TypeVar("T")
@@ -85,11 +89,14 @@ def main() -> None:
     )
     indexer = _Indexer(Path(tempfile.mkdtemp(prefix="efir-stages-")))
     has_video = probe(args.media).has_video
-    timed = (BARE, *STAGES, PATH, *((SHOT_TASK,) if has_video else ()))
+    timed = (BARE, BARE_1, *STAGES, PATH, *((SHOT_TASK,) if has_video else ()))
     timings: dict[str, list[_Spent]] = {name: [] for name in timed}
 
     def bare() -> None:
         bare_transcribe(model, args.media, options.asr)
+
+    def bare_1() -> None:
+        bare_transcribe(model, args.media, options.asr, batch_size=1)
 
     def path() -> None:
         indexer.save(run_pipeline(args.media, options).transcript)
@@ -98,6 +105,7 @@ def main() -> None:
     duration_s = 0.0
     for _ in range(args.repeats):
         timings[BARE].append(_timed(bare))
+        timings[BARE_1].append(_timed(bare_1))
         duration_s = _time_stages(args.media, options, indexer, timings)
         timings[PATH].append(_timed(path))
         if has_video:
@@ -105,7 +113,8 @@ def main() -> None:
 
     print(
         f"{args.media.name}: {duration_s:.1f} s, model {options.model_dir.name}, 1 thread, "
-        f"beam {options.asr.beam_size}, batch {options.asr.batch_size}, median of {args.repeats}"
+        f"beam {options.asr.beam_size}, batch {options.asr.batch_size} "
+        f"(bare {BARE_BATCH_SIZE}), median of {args.repeats}"
     )
     print(f"{'':24} {'wall s':>8} {'RTF':>7} {'CPU s':>8} {'RTF':>7}")
     medians: dict[str, tuple[float, float]] = {}
@@ -127,7 +136,10 @@ def main() -> None:
             f"transcript path / bare {path_s / bare_s:.2f}x (target <= 1.15x); "
             f"decode + VAD + ASR / bare {asr_part / bare_s:.2f}x; "
             f"diarization + caption OCR / ASR {speakers / medians['ASR'][clock]:.0%} "
-            f"(target <= 15%); path + shot task / bare {(path_s + shots_s) / bare_s:.2f}x"
+            f"(target <= 15%); path + shot task / bare {(path_s + shots_s) / bare_s:.2f}x; "
+            f"ASR / bare {medians['ASR'][clock] / bare_s:.2f}x; against bare at batch 1: "
+            f"path {path_s / medians[BARE_1][clock]:.2f}x, "
+            f"ASR {medians['ASR'][clock] / medians[BARE_1][clock]:.2f}x"
         )
 
 

@@ -7,7 +7,15 @@ from functools import cache, lru_cache
 
 import pymorphy3
 
-__all__ = ["PROPER_GRAMMEMES", "analyzer", "inflect_like", "is_known", "parses", "with_case_of"]
+__all__ = [
+    "PROPER_GRAMMEMES",
+    "analyzer",
+    "inflect_like",
+    "is_known",
+    "known_prefix_length",
+    "parses",
+    "with_case_of",
+]
 
 # The grammemes a replacement takes over from the word it replaces.
 _AGREEMENT = ("case", "number", "gender")
@@ -80,8 +88,36 @@ def parses(word: str) -> list[pymorphy3.analyzer.Parse]:
 
 @lru_cache(maxsize=1 << 16)  # the repair asks about thousands of edits of each non-word
 def is_known(word: str) -> bool:
-    """Whether a lower-case word is in pymorphy3's dictionary (not merely guessed)."""
-    return bool(analyzer().word_is_known(word))
+    """Whether a lower-case word is in pymorphy3's dictionary (not merely guessed).
+
+    pymorphy3's word_is_known without its Python layers (the repair asks ~2,000 times a
+    non-word): a word with no е to read as ё is looked up as it is, in 0.1 µs, not 1.2."""
+    morph = analyzer()
+    word = word.lower()
+    if "е" in word:
+        return bool(morph.dictionary.words.similar_keys(word, morph.char_substitutes))
+    return word in morph.dictionary.words
+
+
+# pymorphy3 reads a Russian е as е or ё (its char_substitutes), so is_known does too.
+_SPELLINGS = {"е": "её"}
+
+
+def known_prefix_length(text: str) -> int:
+    """How many leading letters of lower-case `text` some dictionary word begins with,
+    е read as е or ё as `is_known` reads it: len(text) if `text` is known."""
+    words = analyzer().dictionary.words
+    starts = [""]
+    for length, char in enumerate(text):
+        starts = [
+            start + spelling
+            for start in starts
+            for spelling in _SPELLINGS.get(char, char)
+            if words.has_keys_with_prefix(start + spelling)
+        ]
+        if not starts:
+            return length
+    return len(text)
 
 
 def can_follow(preposition: str, word: str) -> bool:

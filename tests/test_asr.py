@@ -20,7 +20,12 @@ from efir.config import Settings
 from efir.db import JobState
 from efir.glossary import Glossary
 from efir.transcripts.model import Transcript, Word
-from worker.pipeline import PipelineOptions, pipeline_options_from_settings, run_pipeline
+from worker.pipeline import (
+    PipelineOptions,
+    pipeline_options_from_settings,
+    recognise,
+    run_pipeline,
+)
 from worker.stages.asr import (
     AsrOptions,
     TimeSpan,
@@ -28,6 +33,7 @@ from worker.stages.asr import (
     find_unheard_spans,
     is_phantom,
 )
+from worker.stages.media import SAMPLE_RATE, decode_audio
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
 TRUTH = json.loads((SEED / "seed.truth.json").read_text(encoding="utf-8"))
@@ -187,6 +193,20 @@ def test_regions_the_batched_decoder_drops_are_recovered(options: PipelineOption
     transcript = run_pipeline(SEED / "seed.wav", replace(options, asr=library_vad)).transcript
     assert_every_truth_turn_has_words(transcript)
     assert cer(REFERENCE, transcript.text) <= 0.075
+
+
+@pytest.mark.slow
+def test_windows_decoded_one_at_a_time_say_what_a_batch_says(options: PipelineOptions) -> None:
+    # Decoding window by window (the default on a CPU) is cheaper and must not change
+    # a word or a time: the first 75 s of the seed are three windows.
+    audio = decode_audio(SEED / "seed.wav")[: 75 * SAMPLE_RATE]
+    batched = replace(options, asr=replace(options.asr, batch_size=8))
+    assert options.asr.batch_size == 1
+    one_by_one, together = (
+        [(w.start, w.end, w.word) for s in recognise(audio, o).segments for w in s.words]
+        for o in (options, batched)
+    )
+    assert one_by_one and one_by_one == together
 
 
 def words_at(*spans: tuple[float, float, str]) -> list[Word]:

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from efir.glossary import Glossary
+from efir.morphology import analyzer, is_known, known_prefix_length
 from efir.transcripts.model import Segment, Transcript, Word
+from worker.stages import repair
 from worker.stages.repair import (
     RepairOptions,
     choose,
@@ -49,6 +51,38 @@ def test_edit_candidates_are_known_words_only_and_never_the_word_itself() -> Non
     found = edit_candidates("казахстине")
     assert "казахстине" not in found
     assert all(is_non_word(word) is False for word in found)
+
+
+@pytest.mark.parametrize(
+    "heard", ["казахстине", "реализвали", "зарубеженных", "проехто", "недерландов", "диниц"]
+)
+def test_edit_candidates_are_those_of_every_edit_tried(heard: str) -> None:
+    # Edits after the longest start a dictionary word shares are skipped, never a word.
+    every: dict[str, float] = {}
+    for variant, cost in [
+        *repair._cheap_edits(heard),
+        *repair._other_edits(heard, len(heard)),
+    ]:
+        if variant != heard and cost < every.get(variant, 99.0) and is_known(variant):
+            every[variant] = cost
+    for variant, _ in repair._cheap_edits(heard):
+        for twice, _ in repair._cheap_edits(variant):
+            if twice != heard and twice not in every and is_known(twice):
+                every[twice] = 1.0
+    assert list(edit_candidates(heard).items()) == list(every.items())
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [("зарубежных", 10), ("зарубеженных", 9), ("елка", 4), ("щщщ", 1), ("ъ", 0)],
+)
+def test_known_prefix_length_reads_е_as_ё_too(text: str, length: int) -> None:
+    assert known_prefix_length(text) == length
+
+
+@pytest.mark.parametrize("word", ["елка", "еще", "ещё", "кто-то", "Москва", "казахстине", "ее"])
+def test_is_known_answers_as_pymorphy3_does(word: str) -> None:
+    assert is_known(word) == bool(analyzer().word_is_known(word))
 
 
 def test_a_far_off_word_gets_no_edit_candidates() -> None:

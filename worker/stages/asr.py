@@ -1,14 +1,15 @@
 """ASR stage: 16 kHz mono audio in, a timestamped Russian Transcript out.
 
 Steps: Silero VAD finds speech regions; regions are grouped into ≤30 s windows of
-the original audio (silence between turns kept, never spliced) and decoded together
-by faster-whisper's BatchedInferencePipeline with word timestamps. The batched
-pipeline can silently return nothing for part of a window (on the seed it lost a
-correspondent's 13 s turn), so right after a batch decodes, each window's regions
-are checked against the words that came back, and a stretch left empty or thin is
-decoded again from the window's encoder output, the decoder forced to start at the
-stretch's first timestamp (no second encoder pass). What is still unheard after
-that is decoded again on its own, sequentially at temperature 0. Words no
+the original audio (silence between turns kept, never spliced) and decoded by
+faster-whisper's BatchedInferencePipeline with word timestamps, one window at a
+time on a CPU (`AsrOptions.batch_size`). The batched pipeline can silently return
+nothing for part of a window (on the seed it lost a correspondent's 13 s turn), so
+right after a batch decodes, each window's regions are checked against the words
+that came back, and a stretch left empty or thin is decoded again from the window's
+encoder output, the decoder forced to start at the stretch's first timestamp (no
+second encoder pass). What is still unheard after that is decoded again on its own,
+sequentially at temperature 0. Words no
 dictionary knows are repaired on the same encoder output (worker/stages/repair.py).
 Last, the guards drop phantom phrases Whisper writes over silence and music, and
 collapse repetition loops.
@@ -51,8 +52,6 @@ __all__ = [
 # replace a non-word or another name (see _glossary_heard).
 GLOSSARY_NAME_MARGIN = 15.0
 _WORD_CORE = re.compile(r"^(\W*)(.*?)(\W*)$")
-# Candidate texts scored at once (each copies its stretch of encoder output).
-_SCORE_BATCH = 16
 _ENCODER_FPS = 50
 _SCORE_PAD_S = 0.3
 # Times a decode of an unheard span may resume from where it stopped.
@@ -65,7 +64,10 @@ VAD_WINDOW_S = 300.0
 class AsrOptions:
     language: str | None = "ru"
     beam_size: int = 5
-    batch_size: int = 8
+    # Windows decoded at once. One at a time gives the same words and times as batches
+    # of 8 and, on one CPU thread, as much CPU on an idle box but 20-30% less on a busy
+    # one (bench/results/stage_speed.txt), and a smaller decoder; a GPU wants 8-16.
+    batch_size: int = 1
     # Text the decoder sees before every window: glossary terms, which bias spelling.
     # Measured on the seed, a prompt beat hotwords (WER 0.23 against 0.31).
     initial_prompt: str | None = None
@@ -495,19 +497,17 @@ def _window_scorer(
     def score(texts: Sequence[str], start_s: float, end_s: float) -> list[float]:
         first = max(0, int((start_s - offset_s - _SCORE_PAD_S) * _ENCODER_FPS))
         last = min(encoded.shape[1], int((end_s - offset_s + _SCORE_PAD_S) * _ENCODER_FPS) + 1)
-        stretch = encoded[:, first:last]
-        logprobs: list[float] = []
-        for start in range(0, len(texts), _SCORE_BATCH):
-            batch = [tokenizer.encode(text) for text in texts[start : start + _SCORE_BATCH]]
-            features = ctranslate2.StorageView.from_array(
-                np.ascontiguousarray(np.repeat(stretch, len(batch), axis=0))
+        stretch = np.ascontiguousarray(encoded[:, first:last])
+        features = ctranslate2.StorageView.from_array(stretch)
+        # One text a call: the same scores as a batch of copies of the stretch, at 70-75%
+        # of its CPU time on one thread (a non-word's three texts, 5 s: 43 against 57 ms).
+        return [
+            float(np.log(np.maximum(result.text_token_probs, 1e-12)).sum())
+            for text in texts
+            for result in model.model.align(
+                features, prompt, [tokenizer.encode(text)], 2 * stretch.shape[1]
             )
-            frames = [2 * stretch.shape[1]] * len(batch)
-            results = model.model.align(features, prompt, batch, frames)
-            logprobs += [
-                float(np.log(np.maximum(r.text_token_probs, 1e-12)).sum()) for r in results
-            ]
-        return logprobs
+        ]
 
     return score
 
