@@ -41,9 +41,9 @@ class Settings(BaseSettings):
     compute_type: str = "int8"
     # One thread per worker process: on a contended 2-core box two threads ran 8x slower.
     cpu_threads: int = 1
-    # ASR windows decoded at once: one on a CPU (same words; never more CPU than 8, 20-30%
-    # less on a busy box), 8-16 on a GPU.
-    batch_size: int = 1
+    # ASR windows decoded at once; unset: one on a CPU (same words; never more CPU than 8,
+    # 20-30% less on a busy box), 8 on a GPU, which wants them together.
+    batch_size: int | None = Field(default=None, ge=1)
     beam_size: int = 5
     language: str | None = "ru"
 

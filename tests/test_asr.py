@@ -12,8 +12,10 @@ import difflib
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from support.scoring import cer, load_truth_text, non_word_rate, normalise, wer
 
 from efir.config import Settings
@@ -207,6 +209,21 @@ def test_windows_decoded_one_at_a_time_say_what_a_batch_says(options: PipelineOp
         for o in (options, batched)
     )
     assert one_by_one and one_by_one == together
+
+
+def test_windows_decoded_at_once_follow_the_device(tmp_path: Path) -> None:
+    """Unset, a CPU decodes one window at a time and a GPU eight; a set size stays."""
+
+    def batch(**settings: Any) -> int:
+        chosen = Settings(cache_dir=tmp_path, **settings)
+        return pipeline_options_from_settings(chosen).asr.batch_size
+
+    assert batch(device="cpu") == 1
+    assert batch(device="cuda") == 8
+    assert batch(device="cuda", batch_size=16) == 16
+    assert batch(device="cpu", batch_size=4) == 4
+    with pytest.raises(ValidationError):
+        Settings(batch_size=0)
 
 
 def words_at(*spans: tuple[float, float, str]) -> list[Word]:

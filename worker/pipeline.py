@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
 
 from efir.config import Settings
@@ -83,6 +84,13 @@ class PipelineResult:
     analyses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def _default_batch_size(device: str) -> int:
+    """One window at a time on a CPU, eight on a GPU ("auto" is a GPU when CTranslate2
+    sees one, as faster-whisper decides)."""
+    on_gpu = device == "cuda" or (device == "auto" and ctranslate2.get_cuda_device_count() > 0)
+    return 8 if on_gpu else 1
+
+
 def pipeline_options_from_settings(
     settings: Settings,
     *,
@@ -100,7 +108,7 @@ def pipeline_options_from_settings(
         asr=AsrOptions(
             language=settings.language,
             beam_size=settings.beam_size,
-            batch_size=settings.batch_size,
+            batch_size=settings.batch_size or _default_batch_size(settings.device),
             initial_prompt=glossary.prompt,
         ),
         glossary=glossary,

@@ -81,13 +81,14 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             "EFIR_LOG_FORMAT": settings.log_format,
             "EFIR_CHUNKED_ABOVE_S": str(settings.chunked_above_s),
             "EFIR_CHUNK_SECONDS": str(settings.chunk_seconds),
-            "EFIR_BATCH_SIZE": str(settings.batch_size),
             "OMP_NUM_THREADS": "1",
             "PYTHONPATH": str(REPO_ROOT),
         }
     )
     if settings.redis_url:
         environment["EFIR_REDIS_URL"] = settings.redis_url
+    if settings.batch_size:
+        environment["EFIR_BATCH_SIZE"] = str(settings.batch_size)
     if settings.model_dir:
         environment["EFIR_MODEL_DIR"] = str(settings.model_dir)
     if settings.secret_key:
