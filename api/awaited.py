@@ -25,7 +25,7 @@ from efir.config import Settings
 from efir.db import Clip, Job, JobState
 from efir.errors import EfirError
 from efir.jobs.lifecycle import JobQueue, get_job
-from efir.media.analyses import awaiting_shot_changes, load_shot_changes
+from efir.media.analyses import awaited_shot_changes
 from efir.media.storage.base import MediaStorage, StagedMedia
 from efir.transcripts.model import Transcript
 from efir.transcripts.revisions import latest_revision
@@ -103,10 +103,15 @@ def _outcome(sessions: sessionmaker[Session], job_id: str) -> Finished:
         transcript = None
         if job.state is JobState.DONE:
             transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
-        shots = tuple(load_shot_changes(session, clip.id) or ())
-        pending = awaiting_shot_changes(session, clip, job.finished_at)
+        shots = awaited_shot_changes(session, clip, job.finished_at)
         session.expunge_all()
-        return Finished(job, clip, transcript, shot_changes=shots, shots_pending=pending)
+        return Finished(
+            job,
+            clip,
+            transcript,
+            shot_changes=tuple(shots.times_s or ()),
+            shots_pending=shots.pending,
+        )
 
 
 def accepted(finished: Finished, **extra: Any) -> JSONResponse:

@@ -22,7 +22,7 @@ from efir.media.analyses import (
     SHOTS,
     SHOTS_GRACE_S,
     SHOTS_MEASURING,
-    awaiting_shot_changes,
+    awaited_shot_changes,
     load_analysis,
     load_shot_changes,
     requeue_lost_shots,
@@ -67,21 +67,22 @@ def test_a_done_videos_shot_changes_are_awaited_until_stored_or_overdue(
         session.commit()
         just_done = utcnow()
         overdue = just_done - timedelta(seconds=SHOTS_GRACE_S + 1)
-        assert awaiting_shot_changes(session, video, just_done)
-        assert not awaiting_shot_changes(session, video, overdue)  # measuring them failed
-        assert not awaiting_shot_changes(session, video, None)  # the job is not done
-        assert not awaiting_shot_changes(session, audio, just_done)  # no picture to measure
+        assert awaited_shot_changes(session, video, just_done).pending
+        assert not awaited_shot_changes(session, video, overdue).pending  # measuring them failed
+        assert not awaited_shot_changes(session, video, None).pending  # the job is not done
+        assert not awaited_shot_changes(session, audio, just_done).pending  # no picture to measure
         save_analysis(session, video.id, SHOTS, SHOTS_MEASURING)
         session.commit()
-        assert awaiting_shot_changes(session, video, just_done)  # its task is at it
+        assert awaited_shot_changes(session, video, just_done).pending  # its task is at it
         assert load_shot_changes(session, video.id) is None
         save_analysis(session, video.id, SHOTS, {"times_s": []})
         session.commit()
-        assert not awaiting_shot_changes(session, video, just_done)
+        assert not awaited_shot_changes(session, video, just_done).pending
         assert load_shot_changes(session, video.id) == []
+        assert awaited_shot_changes(session, video, just_done).times_s == []
         save_analysis(session, video.id, SHOTS, {"times_s": None, "error": "undecodable"})
         session.commit()
-        assert not awaiting_shot_changes(session, video, just_done)  # it failed: no wait
+        assert not awaited_shot_changes(session, video, just_done).pending  # it failed: no wait
         assert load_shot_changes(session, video.id) is None
 
 

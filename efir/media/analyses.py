@@ -7,7 +7,7 @@ exports read it back. One row per clip and kind: measuring again replaces it.
 Shot changes are measured by a task of their own, queued when a video's job is done
 (worker/tasks.py), so for a moment a done clip has none yet: what writes subtitles once,
 at the job's end (watch folders, the synchronous compatible APIs), waits for them while
-``awaiting_shot_changes`` says they may still come. Their task first stores a "measuring"
+``awaited_shot_changes`` says they may still come. Their task first stores a "measuring"
 record, replaced by the times or by the reason they could not be measured: a video with no
 record at all had its message lost, and the recovery sweep sends it again
 (``requeue_lost_shots``); one that crashed its worker while measuring is not retried.
@@ -16,6 +16,7 @@ record at all had its message lost, and the recovery sweep sends it again
 from __future__ import annotations
 
 from collections.abc import Callable, Set
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,8 @@ __all__ = [
     "SHOTS",
     "SHOTS_GRACE_S",
     "SHOTS_MEASURING",
-    "awaiting_shot_changes",
+    "AwaitedShotChanges",
+    "awaited_shot_changes",
     "load_analysis",
     "load_shot_changes",
     "requeue_lost_shots",
@@ -72,22 +74,38 @@ def load_shot_changes(session: Session, clip_id: str) -> list[float] | None:
     """The clip's shot changes (s), which subtitle exports are timed to; None if not
     measured (audio only, a clip transcribed before the measurement existed, or being
     measured, or the measurement failed)."""
-    shots = load_analysis(session, clip_id, SHOTS)
+    return _shot_times(load_analysis(session, clip_id, SHOTS))
+
+
+@dataclass(frozen=True)
+class AwaitedShotChanges:
+    """A clip's shot changes as a writer of subtitles at its job's end sees them."""
+
+    times_s: list[float] | None  # as ``load_shot_changes``
+    # Not stored yet but may still arrive: the job was done less than SHOTS_GRACE_S ago.
+    pending: bool
+
+
+def awaited_shot_changes(
+    session: Session, clip: Clip, job_finished_at: datetime | None
+) -> AwaitedShotChanges:
+    """The clip's shot changes, and whether they may still arrive (one read of the record).
+    Never pending for audio, a job not done, or once SHOTS_GRACE_S is past (measuring them
+    failed: its exports are timed to speech alone)."""
+    shots = load_analysis(session, clip.id, SHOTS)
+    in_grace = (
+        clip.has_video
+        and job_finished_at is not None
+        and utcnow() - job_finished_at <= timedelta(seconds=SHOTS_GRACE_S)
+    )
+    pending = in_grace and (shots is None or shots == SHOTS_MEASURING)
+    return AwaitedShotChanges(times_s=_shot_times(shots), pending=pending)
+
+
+def _shot_times(shots: dict[str, Any] | None) -> list[float] | None:
     if shots is None or shots["times_s"] is None:
         return None
     return [float(time_s) for time_s in shots["times_s"]]
-
-
-def awaiting_shot_changes(session: Session, clip: Clip, job_finished_at: datetime | None) -> bool:
-    """True while a video clip's shot changes are not stored yet but may still arrive: its
-    job was done less than SHOTS_GRACE_S ago. False for audio, or once that time is past
-    (measuring them failed: its exports are timed to speech alone)."""
-    if not clip.has_video or job_finished_at is None:
-        return False
-    if utcnow() - job_finished_at > timedelta(seconds=SHOTS_GRACE_S):
-        return False
-    shots = load_analysis(session, clip.id, SHOTS)
-    return shots is None or shots == SHOTS_MEASURING
 
 
 def requeue_lost_shots(

@@ -44,7 +44,7 @@ from efir.errors import MediaError
 from efir.exports import export_format, is_cue_format, render
 from efir.jobs.lifecycle import JobQueue, create_job, get_job, send_to_workers
 from efir.jobs.queue import live_job_ids
-from efir.media.analyses import awaiting_shot_changes, load_shot_changes
+from efir.media.analyses import awaited_shot_changes
 from efir.media.clips import record_clip
 from efir.media.probe import probe_media
 from efir.media.storage.base import MediaStorage, file_chunks, store_chunks
@@ -227,12 +227,12 @@ class FolderWatcher:
             if job.state is JobState.DONE and self.options.exports:
                 clip = session.get_one(Clip, job.clip_id)
                 subtitles = any(map(is_cue_format, self.options.exports))
-                if subtitles and awaiting_shot_changes(session, clip, job.finished_at):
+                shots = awaited_shot_changes(session, clip, job.finished_at)
+                if subtitles and shots.pending:
                     return False  # subtitles are timed to them; a later scan writes
                 transcript = Transcript.from_dict(latest_revision(session, job.clip_id).data)
-                shots = load_shot_changes(session, job.clip_id) or []
                 sidecar["exports"] = [
-                    _write_export(media, transcript, name, shots).name
+                    _write_export(media, transcript, name, shots.times_s or []).name
                     for name in self.options.exports
                 ]
             sidecar.update(state=job.state.value, error=job.error, finished_at=_now())
