@@ -43,6 +43,7 @@ __all__ = [
     "find_unheard_spans",
     "group_windows",
     "is_phantom",
+    "silero_speech",
     "speech_regions",
     "speech_regions_of_windows",
     "transcribe",
@@ -203,6 +204,11 @@ def _vad_regions(audio: np.ndarray, options: AsrOptions) -> list[TimeSpan]:
         min_silence_duration_ms=options.vad_min_silence_ms,
         speech_pad_ms=options.vad_speech_pad_ms,
     )
+    return silero_speech(audio, vad)
+
+
+def silero_speech(audio: np.ndarray, vad: VadOptions) -> list[TimeSpan]:
+    """Silero VAD's speech in 16 kHz audio, in seconds."""
     return [
         TimeSpan(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
         for r in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)

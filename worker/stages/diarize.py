@@ -35,10 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions
 from sklearn.cluster import AgglomerativeClustering
 
 from efir.transcripts.model import Segment, Speaker, SpeakerRole, SpeakerSource, Transcript, Word
+from worker.stages.asr import silero_speech
 from worker.stages.caption_evidence import (
     Anchor,
     Decision,
@@ -292,10 +293,7 @@ def _overlaps(unit: _Unit, span: tuple[float, float]) -> bool:
 
 def _vad_regions(audio: np.ndarray, pause_s: float) -> list[tuple[float, float]]:
     vad = VadOptions(min_silence_duration_ms=round(pause_s * 1000), speech_pad_ms=0)
-    return [
-        (r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
-        for r in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
-    ]
+    return [(span.start, span.end) for span in silero_speech(audio, vad)]
 
 
 def _chunk_spans(
