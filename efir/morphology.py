@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache, lru_cache
 
 import pymorphy3
@@ -55,9 +56,22 @@ PREPOSITION_CASES: dict[str, tuple[str, ...]] = {
 _CASE_OF = {"gen1": "gent", "gen2": "gent", "loc1": "loct", "loc2": "loct", "acc2": "accs"}
 
 
+class _Analyzer(pymorphy3.MorphAnalyzer):  # type: ignore[misc]
+    """pymorphy3's analyser for any text. Its shape check asks unicodedata for every
+    letter's name and raises ValueError for a letter that has none (a search for «𗫙»
+    was a server error): such letters are read as U+FFFD, which is no letter."""
+
+    def parse(self, word: str) -> list[pymorphy3.analyzer.Parse]:
+        try:
+            return list(super().parse(word))
+        except ValueError:
+            named = "".join(c if unicodedata.name(c, "") else "\ufffd" for c in word)
+            return list(super().parse(named))
+
+
 @cache
 def analyzer() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer(lang="ru")
+    return _Analyzer(lang="ru")
 
 
 def inflect_like(replacement: str, model: str) -> str:

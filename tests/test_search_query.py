@@ -26,6 +26,13 @@ def test_ambiguous_forms_index_every_lemma_in_one_term() -> None:
     assert query_lemmas("стали") == {"сталь", "стать"}
 
 
+def test_a_letter_unicode_cannot_name_is_searched_without_error() -> None:
+    # pymorphy3's shape check raised ValueError on «𗫙» (Tangut, no name in Python 3.11's
+    # unicodedata): a fuzzed search request was a server error.
+    assert query_lemmas("𗫙") and index_candidates("𗫙и")
+    assert parse_query("Костанай 𗫙")
+
+
 def test_yo_is_folded_in_lemmas() -> None:
     assert term_of("Ёлку") == term_of("елку") == "елка"
     assert query_lemmas("ещё") == query_lemmas("еще") == {"еще"}
