@@ -36,9 +36,10 @@ cost 4,000 look-ups a query or ten variant rows per indexed form.)
 
 Where the recogniser doubted a real word (``efir.search.heard.DOUBT_MARK``), that word
 may be the query's misheard after all: a doubted position matches a dictionary form
-the rules above refuse, within the key's distance when the key is long, with only
-its first letter off when it is short («списку» for «(с) песку»), never a relative.
-Only the doubted positions' terms match, never the same word heard with confidence.
+the rules above refuse, one edit off when the key is long, only its first letter off
+when it is short («списку» for «(с) песку»), never a relative, and never a word the
+archive also holds where the recogniser was sure of it (a word of its own). Only the
+doubted positions' terms match.
 
 Words garbled across a word boundary («об лице» for «таблице») were looked up when
 their segment was indexed (``efir.search.heard``): their positions' terms hold the
@@ -115,9 +116,11 @@ RELATIVE_PREFIX = 5
 # for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
 # it is mostly a word of its own («железной» for «жилищной»).
 NEAR_DICTIONARY_KEY = 6
-# A doubted real word may be any edit within the distance from a key this long, only
-# its first letter off from a shorter one.
+# A doubted real word may be one edit (DOUBTED_DISTANCE) anywhere from a key this
+# long, only its first letter off from a shorter one. Two edits in long keys found
+# no more on the development clips and doubled the bench's accidents.
 DOUBTED_ANYWHERE_KEY = 9
+DOUBTED_DISTANCE = 1
 # The vowel classes of phonetic_key.
 KEY_VOWELS = "аиу"
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
@@ -167,13 +170,15 @@ def _consonants(key: str) -> str:
 
 
 def stored_variants(form: str, key: str, *, doubted: bool = False) -> set[str]:
-    """What ``search_vocab_variants`` holds for an indexed form. A dictionary word
-    (most of an archive's forms) holds only its key: it is matched by an equal key
-    alone. A non-word, or a dictionary word the recogniser once doubted
-    (efir.search.heard.DOUBT_MARK), holds its key with as many letters deleted as a
-    query may need to reach it."""
-    if is_dictionary_word(form) and not doubted:
-        return {key}
+    """What ``search_vocab_variants`` holds for an indexed form. A non-word holds its
+    key with as many letters deleted as a query may need to reach it. A dictionary
+    word (most of an archive's forms) holds only its key: it is matched by an equal
+    key alone; one the recogniser once doubted (efir.search.heard.DOUBT_MARK) also
+    the key less one letter, enough for one edit: most of an archive's forms are
+    doubted somewhere, and two letters less made the variants 40 times as many
+    (bench/results/search_sounds_like.txt)."""
+    if is_dictionary_word(form):
+        return deletions(key, 1) if doubted and len(key) >= MIN_KEY_LETTERS else {key}
     return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
 
 
@@ -360,12 +365,14 @@ def _another_word(
     return _relative(term, lemmas)
 
 
-def _doubted_may_be(key: str, query_key: str) -> bool:
-    """Whether a real word the recogniser doubted, within the query key's distance, may
-    be the query word misheard: any edit in a long key, only its first letter in a
-    shorter one (the word before took or gave it: «списку» for «(с) песку», «арума»
-    for «(ф)орума»); an edit inside a short key is mostly another word («торах» for
-    «тоннах»)."""
+def _doubted_may_be(key: str, query_key: str, distance: int) -> bool:
+    """Whether a real word the recogniser doubted, at this distance from the query
+    key, may be the query word misheard: one edit in a long key, only its first letter
+    in a shorter one (the word before took or gave it: «списку» for «(с) песку»,
+    «арума» for «(ф)орума»); an edit inside a short key is mostly another word
+    («торах» for «тоннах»)."""
+    if distance > DOUBTED_DISTANCE:
+        return False
     if len(query_key) >= DOUBTED_ANYWHERE_KEY:
         return True
     return len(query_key) >= MIN_KEY_LETTERS and (
@@ -421,7 +428,7 @@ def expand(
         distance, query_key = min(within)
         if not _another_word(form, term, key, lemmas, distance, query_key):
             kind = NEAR
-        elif _doubted_may_be(key, query_key) and not _relative(term, lemmas):
+        elif _doubted_may_be(key, query_key, distance) and not _relative(term, lemmas):
             # Another real word: a mishearing only where the recogniser doubted it.
             kind = DOUBTED
         else:
@@ -500,6 +507,8 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     closeness: dict[str | tuple[str, str], Closeness] = {}
     for term in expansion.terms:
         doubted_only = expansion.closeness[term][0] == DOUBTED
+        if doubted_only and _held_sure(session, twins[term]):
+            continue
         for twin in sorted(twins[term]):
             if doubted_only and DOUBT_MARK not in twin.split(TERM_JOINER):
                 continue
@@ -512,6 +521,15 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     terms = tuple(t for t in closeness if isinstance(t, str))
     pairs = tuple(p for p in closeness if isinstance(p, tuple))
     return Expansion(terms, pairs, closeness)
+
+
+def _held_sure(session: Session, twins: set[str]) -> bool:
+    """Whether a segment holds the word where the recogniser was sure of it: then it
+    is a word of the archive's own, and its doubted places mostly that word too. (On
+    the 200,000-segment bench, with the fixtures' spread of probabilities, every
+    accidental match of a doubted word was of such a word.)"""
+    sure = sorted(twin for twin in twins if DOUBT_MARK not in twin.split(TERM_JOINER))
+    return bool(sure) and _backend(session).count_matches(session, sure, 1) > 0
 
 
 def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
