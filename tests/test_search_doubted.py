@@ -76,6 +76,19 @@ def test_only_doubted_real_words_of_a_long_enough_key_carry_the_mark() -> None:
     assert indexed_terms(tokens) == [term_of(token) for token in tokens]
 
 
+def test_a_segment_without_words_is_indexed() -> None:
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        create_search_schema(connection)
+    with Session(engine) as session:
+        music = Segment(0, 0.0, 1.0, "♪ …", "S1", (Word(0.0, 1.0, " ♪ …", UNSURE),))
+        index_transcript(
+            session, ClipMeta("music"), _transcript(music, _segment(1, "Слово", set()))
+        )
+        assert [h.segment_id for h in search_filled(session, SearchQuery("слово")).hits] == [1]
+    engine.dispose()
+
+
 def test_a_doubted_dictionary_word_stores_the_variants_of_a_non_word() -> None:
     key = phonetic_key("подивились")
     assert stored_variants("подивились", key) == {key}

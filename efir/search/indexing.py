@@ -135,7 +135,7 @@ def _doubted_forms(rows: Iterable[dict[str, Any]]) -> set[str]:
     return {
         normalise(word)
         for row in rows
-        for word, term in zip(words(row["text"]), row["lemmas"].split(" "), strict=True)
+        for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
         if DOUBT_MARK in term.split(TERM_JOINER)
     }
 

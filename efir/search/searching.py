@@ -212,7 +212,7 @@ def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int
 
 
 def _hit(row: Row[Any], highlighter: Highlighter, *, exact: bool) -> SearchHit:
-    terms = row.lemmas.split(" ")
+    terms = row.lemmas.split()
     return SearchHit(
         clip_id=row.clip_id,
         segment_id=row.segment_id,
