@@ -15,11 +15,18 @@ fresh from the admin URL, VACUUM ANALYZEd after the build (as autovacuum leaves 
 live archive) and dropped afterwards unless --keep is given. Build once with
 --keep / --sqlite-path, then time queries with --reuse; the 1,000,000-segment
 runs are kept in bench/results/search_1m.txt.
+
+The text carries no word probabilities unless --word-probabilities is given: then
+each word gets one drawn from the fixtures' real ASR (fixtures/**/*.asr.json, most
+of it heard right), so about a quarter of the real words are indexed as doubted
+(efir.search.heard) and their sound-alike accidents can be counted at scale
+(bench/search_sound_alike_scale.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -49,6 +56,7 @@ from efir.search import (
     search,
     search_filled,
 )
+from efir.transcripts.model import Transcript, Word
 
 SEGMENTS_PER_CLIP = 50
 CLIPS_PER_COMMIT = 20
@@ -88,16 +96,48 @@ def postgres_engine(admin_url: str, keep: bool, existing: str | None) -> Iterato
         admin.dispose()
 
 
-def build(engine: Engine, size: int, seed: int) -> NewsWriter:
+def _fixture_probabilities() -> list[float]:
+    """Every word probability of the fixtures' real ASR transcripts."""
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    return [
+        word["probability"]
+        for path in sorted(fixtures.glob("**/*.asr.json"))
+        for segment in json.loads(path.read_text("utf-8"))["segments"]
+        for word in segment["words"]
+    ]
+
+
+def _heard_with(transcript: Transcript, probabilities: list[float], r: random.Random) -> Transcript:
+    """The transcript with a timed word per token, each with a drawn probability."""
+    return replace(
+        transcript,
+        segments=tuple(
+            replace(
+                segment,
+                words=tuple(
+                    Word(segment.start, segment.end, f" {token}", r.choice(probabilities))
+                    for token in segment.text.split()
+                ),
+            )
+            for segment in transcript.segments
+        ),
+    )
+
+
+def build(engine: Engine, size: int, seed: int, *, word_probabilities: bool = False) -> NewsWriter:
     with engine.begin() as connection:
         create_search_schema(connection)
     writer = NewsWriter(seed)
+    probabilities = _fixture_probabilities() if word_probabilities else []
+    drawn = random.Random(seed)
     clips = max(1, size // SEGMENTS_PER_CLIP)
     indexing_s = indexing_cpu_s = 0.0
     report_every = max(1, clips // 10)
     with Session(engine) as session:
         for number in range(clips):
             clip, transcript = writer.clip(number, SEGMENTS_PER_CLIP)
+            if probabilities:
+                transcript = _heard_with(transcript, probabilities, drawn)
             started, started_cpu = time.perf_counter(), time.process_time()
             index_transcript(session, clip, transcript)
             if (number + 1) % CLIPS_PER_COMMIT == 0 or number + 1 == clips:
@@ -262,6 +302,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument(
+        "--word-probabilities",
+        action="store_true",
+        help="give each word a probability drawn from the fixtures' real ASR",
+    )
+    parser.add_argument(
         "--reuse",
         metavar="DATABASE",
         help="query an index built before (a --sqlite-path file or a kept PostgreSQL database)",
@@ -278,7 +323,11 @@ def main() -> None:
             else postgres_engine(args.postgres_url, args.keep, args.reuse)
         )
         with context as engine:
-            writer = replay(args.seed) if args.reuse else build(engine, args.size, args.seed)
+            writer = (
+                replay(args.seed)
+                if args.reuse
+                else build(engine, args.size, args.seed, word_probabilities=args.word_probabilities)
+            )
             measure(engine, query_sets(writer, args.queries, args.seed))
 
 

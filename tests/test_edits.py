@@ -294,7 +294,7 @@ def _parsed(raw_ops: list[object]) -> list[EditOp]:
 def test_replace_word_changes_every_form_and_keeps_the_times() -> None:
     def segment(id_: int, text: str) -> Segment:
         words = tuple(
-            Word(start=id_ * 10 + i, end=id_ * 10 + i + 0.5, word=w)
+            Word(start=id_ * 10 + i, end=id_ * 10 + i + 0.5, word=w, probability=0.5)
             for i, w in enumerate(text.split())
         )
         return Segment(id_, words[0].start, words[-1].end, text, "S0", words)
@@ -318,6 +318,10 @@ def test_replace_word_changes_every_form_and_keeps_the_times() -> None:
     for before, after in zip(heard.segments, fixed.segments, strict=True):
         assert [(w.start, w.end) for w in before.words] == [(w.start, w.end) for w in after.words]
         assert " ".join(w.word for w in after.words) == after.text
+        # The editor's word is certain (search takes doubted words for misheard ones).
+        assert [w.probability for w in after.words] == [
+            1.0 if "пано" in w.word.lower() else 0.5 for w in after.words
+        ]
     with pytest.raises(InvalidEditError):
         apply_edits(heard, [ReplaceWord("!!", "Спанов")])
 

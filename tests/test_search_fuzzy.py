@@ -47,15 +47,15 @@ from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import drop_search_schema, search_terms
 from efir.transcripts.model import Speaker
 
-# Issue 16 asks for 90%; this build reaches 46 of 67 on the development clips and 17
+# Issue 16 asks for 90%; this build reaches 49 of 67 on the development clips and 19
 # of 50 on the test clips (bench/results/search_sounds_like.txt): most of the rest
-# were heard as another dictionary word («урожая» as «выражая», «поделились» as
-# «подивились»), as the same verb in another voice («обещается»), garbled across
-# word boundaries beyond what the paths bound themselves to («у морожной» for
-# «уборочной»), or not at all («в Рудном» as «нам»). The bounds guard what is
-# reached, per set, with a query of margin. Precision: share of absent words with
-# any hit.
-MIN_RECALL = {DEVELOPMENT: 0.66, TEST: 0.32}
+# were heard as another dictionary word two letters off or the recogniser was sure of
+# («урожая» as «выражая», «уделить» as «поделить»), as the same verb in another voice
+# («обещается»), garbled across word boundaries beyond what the paths bound
+# themselves to («у морожной» for «уборочной»), or not at all («в Рудном» as «нам»).
+# The bounds guard what is reached, per set, with a query of margin. Precision:
+# share of absent words with any hit.
+MIN_RECALL = {DEVELOPMENT: 0.71, TEST: 0.36}
 MAX_FALSE_HIT_SHARE = 0.05
 FIXTURE_CLIPS = DEVELOPMENT + TEST
 

@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from efir.search.highlight import Highlighter
+from efir.search.indexing import lemmas_of
 from efir.search.lemmas import index_candidates, query_lemmas, term_of, tokenize
 from efir.search.query import Phrase, Prefix, SearchQuery, SearchQueryError, Word, parse_query
 
@@ -124,14 +125,15 @@ def test_snippet_marks_phrases_only_where_adjacent() -> None:
     phrase = (frozenset({"костанайский"}), frozenset({"область"}))
     highlighter = Highlighter(frozenset(), (phrase,))
     text = "Область решила: Костанайской области — <деньги>."
-    assert highlighter.snippet(text) == (
+    # The segment's index terms, as stored beside its text.
+    assert highlighter.snippet(text, lemmas_of(text).split(" ")) == (
         "Область решила: <mark>Костанайской</mark> <mark>области</mark> — &lt;деньги&gt;."
     )
 
 
 def test_long_snippet_is_cut_around_the_first_match() -> None:
     text = ("Вступление без ключевых слов. " * 12) + "Здесь паводок в районе." + " Хвост." * 40
-    snippet = Highlighter(frozenset({"паводок"})).snippet(text)
+    snippet = Highlighter(frozenset({"паводок"})).snippet(text, lemmas_of(text).split(" "))
     assert snippet.startswith("…") and snippet.endswith("…")
     assert "<mark>паводок</mark>" in snippet
     assert len(snippet) < 300

@@ -34,14 +34,21 @@ not «увеличить» misheard, but its own word). (Distance 1 for dictiona
 eight letters or more found one more misheard word of 32, «подивились», but
 cost 4,000 look-ups a query or ten variant rows per indexed form.)
 
+Where the recogniser doubted a real word (``efir.search.heard.DOUBT_MARK``), that word
+may be the query's misheard after all: a doubted position matches a dictionary form
+the rules above refuse, one edit off when the key is long, only its first letter off
+when it is short («списку» for «(с) песку»), never a relative, and never a word the
+archive also holds where the recogniser was sure of it (a word of its own). Only the
+doubted positions' terms match.
+
 Words garbled across a word boundary («об лице» for «таблице») were looked up when
 their segment was indexed (``efir.search.heard``): their positions' terms hold the
 word's lemma with a mark, found here by an exact look-up and listed first. Such a
 position's term is the written word's term plus the marks, so every vocabulary term
 also brings its marked twins.
 
-Each term keeps its closeness (``Closeness``: near, merged, split, then heard; then
-the letters off), by which its hits rank before their score (efir.search.searching).
+Each term keeps its closeness (``Closeness``: near, merged, split, heard, then doubted;
+then the letters off), by which its hits rank before their score (efir.search.searching).
 
 A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
@@ -62,7 +69,14 @@ from sqlalchemy import ColumnElement, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
-from efir.search.heard import HEARD_MARK, is_fragment, is_name_or_non_word, marked, unmarked
+from efir.search.heard import (
+    DOUBT_MARK,
+    HEARD_MARK,
+    is_fragment,
+    is_name_or_non_word,
+    marked,
+    unmarked,
+)
 from efir.search.lemmas import (
     TERM_JOINER,
     is_dictionary_word,
@@ -102,6 +116,11 @@ RELATIVE_PREFIX = 5
 # for «хранить») is taken for a mishearing; one consonant off, or near a shorter key,
 # it is mostly a word of its own («железной» for «жилищной»).
 NEAR_DICTIONARY_KEY = 6
+# A doubted real word may be one edit (DOUBTED_DISTANCE) anywhere from a key this
+# long, only its first letter off from a shorter one. Two edits in long keys found
+# no more on the development clips and doubled the bench's accidents.
+DOUBTED_ANYWHERE_KEY = 9
+DOUBTED_DISTANCE = 1
 # The vowel classes of phonetic_key.
 KEY_VOWELS = "аиу"
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
@@ -150,24 +169,28 @@ def _consonants(key: str) -> str:
     return "".join(letter for letter in key if letter not in KEY_VOWELS)
 
 
-def stored_variants(form: str, key: str) -> set[str]:
-    """What ``search_vocab_variants`` holds for an indexed form. A dictionary word
-    (most of an archive's forms) holds only its key: it is matched by an equal key
-    alone. A non-word holds its key with as many letters deleted as a query may
-    need to reach it."""
+def stored_variants(form: str, key: str, *, doubted: bool = False) -> set[str]:
+    """What ``search_vocab_variants`` holds for an indexed form. A non-word holds its
+    key with as many letters deleted as a query may need to reach it. A dictionary
+    word (most of an archive's forms) holds only its key: it is matched by an equal
+    key alone; one the recogniser once doubted (efir.search.heard.DOUBT_MARK) also
+    the key less one letter, enough for one edit: most of an archive's forms are
+    doubted somewhere, and two letters less made the variants 40 times as many
+    (bench/results/search_sounds_like.txt)."""
     if is_dictionary_word(form):
-        return {key}
+        return deletions(key, 1) if doubted and len(key) >= MIN_KEY_LETTERS else {key}
     return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
 
 
 # How close a term is to the query word, closest first: its kind (near, merged into a
-# longer token, split over two, heard at indexing), then the letters it is off by
-# (edit distance to the nearest form, extra letters, first letters lost; 0 for
-# heard), then, for a near term, the edit distance to the word as typed («коврига»
-# before «коврик» for «каврига», whose lemma has the form «каврик» too). Hits rank by
-# it before bm25 (efir.search.searching).
-Closeness = tuple[int, int, int]
-NEAR, MERGED, SPLIT, HEARD = range(4)
+# longer token, split over two, heard at indexing, a real word doubted), then the
+# letters it is off by (edit distance to the nearest form, extra letters, first letters
+# lost; 0 for heard), then, for a near or doubted term, the key's edit distance to the
+# word as typed («коврига» before «коврик» for «каврига», whose lemma has the form
+# «каврик» too), then the spelling's to the nearest form («ризонный» before «резаный»
+# for «резонный»: one key). Hits rank by it before bm25 (efir.search.searching).
+Closeness = tuple[int, int, int, int]
+NEAR, MERGED, SPLIT, HEARD, DOUBTED = range(5)
 
 
 @dataclass(frozen=True)
@@ -196,7 +219,7 @@ class Expansion:
 
 @dataclass(frozen=True)
 class _Candidate:
-    rank: tuple[int, int, int, str]
+    rank: tuple[int, int, int, int, str]
     terms: tuple[str, ...]
 
 
@@ -204,6 +227,11 @@ def _spoken_forms(lemma: str) -> frozenset[str]:
     """The lemma's forms, and an initialism spelt as said («эмпэо» for «нпо»)."""
     forms = lemma_forms(lemma)
     return forms | {letter_names(lemma)} if forms and is_initialism(lemma) else forms
+
+
+@lru_cache(maxsize=16_384)
+def _query_forms(lemmas: frozenset[str]) -> frozenset[str]:
+    return frozenset(form for lemma in lemmas for form in _spoken_forms(lemma))
 
 
 @lru_cache(maxsize=16_384)
@@ -334,6 +362,27 @@ def _another_word(
         )
     ):
         return True
+    return _relative(term, lemmas)
+
+
+def _doubted_may_be(key: str, query_key: str, distance: int) -> bool:
+    """Whether a real word the recogniser doubted, at this distance from the query
+    key, may be the query word misheard: one edit in a long key, only its first letter
+    in a shorter one (the word before took or gave it: «списку» for «(с) песку»,
+    «арума» for «(ф)орума»); an edit inside a short key is mostly another word
+    («торах» for «тоннах»)."""
+    if distance > DOUBTED_DISTANCE:
+        return False
+    if len(query_key) >= DOUBTED_ANYWHERE_KEY:
+        return True
+    return len(query_key) >= MIN_KEY_LETTERS and (
+        key[1:] in (query_key, query_key[1:]) or key == query_key[1:]
+    )
+
+
+def _relative(term: str, lemmas: frozenset[str]) -> bool:
+    """Whether the term shares a lemma's first letters: the query's word in another
+    voice or part of speech («увеличилась» for «увеличить»), not a mishearing."""
     return any(
         target[:RELATIVE_PREFIX] == lemma[:RELATIVE_PREFIX]
         for target in term.split(TERM_JOINER)
@@ -363,6 +412,7 @@ def expand(
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     typed_key = phonetic_key(spelt) if spelt else ""
+    forms = _query_forms(lemmas)
     candidates: list[_Candidate] = []
     for form, term, key in rows:
         if term in skip:
@@ -373,13 +423,24 @@ def expand(
             for query_key, allowed in keys.items()
             if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
         ]
-        if within and not _another_word(form, term, key, lemmas, *min(within)):
-            typed = Levenshtein.distance(typed_key, key) if typed_key else 0
-            candidates.append(_Candidate((NEAR, min(within)[0], typed, form), (term,)))
+        if not within:
+            continue
+        distance, query_key = min(within)
+        if not _another_word(form, term, key, lemmas, distance, query_key):
+            kind = NEAR
+        elif _doubted_may_be(key, query_key, distance) and not _relative(term, lemmas):
+            # Another real word: a mishearing only where the recogniser doubted it.
+            kind = DOUBTED
+        else:
+            continue
+        typed = Levenshtein.distance(typed_key, key) if typed_key else 0
+        # Spellings that tie on sound («ризонный», «резаный» for «резонный»): by letters.
+        letters = min(Levenshtein.distance(form, spoken) for spoken in forms)
+        candidates.append(_Candidate((kind, distance, typed, letters, form), (term,)))
     for form, term, key in _containing(session, merged_keys):
         extra = min(len(key) - len(q) for q in merged_keys if _merged(q, key))
         if term not in skip and is_name_or_non_word(form):
-            candidates.append(_Candidate((MERGED, extra, 0, form), (term,)))
+            candidates.append(_Candidate((MERGED, extra, 0, 0, form), (term,)))
     parts: dict[str, list[tuple[str, str]]] = {}
     for form, term, key in sorted(rows):
         if key in affixes:
@@ -403,7 +464,7 @@ def _split(stem: str, lost: int, parts: dict[str, list[tuple[str, str]]]) -> lis
                 # Without its first letter, a key splits into common short words too
                 # easily: one of the pair must be a fragment («лево»).
                 if not lost or is_fragment(left_form) or is_fragment(right_form):
-                    rank = (SPLIT, lost, 0, f"{left_form} {right_form}")
+                    rank = (SPLIT, lost, 0, 0, f"{left_form} {right_form}")
                     found.append(_Candidate(rank, (left_term, right_term)))
     return found
 
@@ -445,7 +506,12 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     # A twin is as close as the term it is the twin of (the closest, if of several).
     closeness: dict[str | tuple[str, str], Closeness] = {}
     for term in expansion.terms:
+        doubted_only = expansion.closeness[term][0] == DOUBTED
+        if doubted_only and _held_sure(session, twins[term]):
+            continue
         for twin in sorted(twins[term]):
+            if doubted_only and DOUBT_MARK not in twin.split(TERM_JOINER):
+                continue
             closeness[twin] = min(
                 closeness.get(twin, expansion.closeness[term]), expansion.closeness[term]
             )
@@ -457,6 +523,15 @@ def _with_twins(session: Session, expansion: Expansion) -> Expansion:
     return Expansion(terms, pairs, closeness)
 
 
+def _held_sure(session: Session, twins: set[str]) -> bool:
+    """Whether a segment holds the word where the recogniser was sure of it: then it
+    is a word of the archive's own, and its doubted places mostly that word too. (On
+    the 200,000-segment bench, with the fixtures' spread of probabilities, every
+    accidental match of a doubted word was of such a word.)"""
+    sure = sorted(twin for twin in twins if DOUBT_MARK not in twin.split(TERM_JOINER))
+    return bool(sure) and _backend(session).count_matches(session, sure, 1) > 0
+
+
 def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
     """The heard terms, then at most ``MAX_EXPANSIONS`` vocabulary candidates, closest first."""
     closeness: dict[str | tuple[str, str], Closeness] = {}
@@ -465,7 +540,7 @@ def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
     for candidate in sorted(candidates, key=lambda c: c.rank):
         if len(terms) + len(pairs) >= MAX_EXPANSIONS:
             break
-        closer = candidate.rank[:3]
+        closer = candidate.rank[:4]
         if len(candidate.terms) == 1 and candidate.terms[0] not in terms:
             terms.append(candidate.terms[0])
             closeness.setdefault(candidate.terms[0], closer)
@@ -475,5 +550,5 @@ def _closest(heard: tuple[str, ...], candidates: list[_Candidate]) -> Expansion:
                 pairs.append(pair)
                 closeness.setdefault(pair, closer)
     # A term also found by sound (above) keeps that closeness; heard alone, it is the farthest.
-    closeness |= {term: closeness.get(term, (HEARD, 0, 0)) for term in heard}
+    closeness |= {term: closeness.get(term, (HEARD, 0, 0, 0)) for term in heard}
     return Expansion((*heard, *(t for t in terms if t not in heard)), tuple(pairs), closeness)

@@ -21,6 +21,13 @@ bench/results/search_sounds_like.txt):
   beyond (then also the first letters lost to the word before);
 - the ``MAX_WORDS_PER_RUN`` closest words only, and none when one of them is related
   to a word of the pair («бюджет и» is «бюджетный» heard right, not misheard).
+
+A real word the recogniser was unsure of (its probability below
+``DOUBTED_PROBABILITY``) is where a mishearing hides as another word («подивились»
+for «поделились»): its position's term carries ``DOUBT_MARK`` as well, so the query
+side may take it for a near word it refuses where the word was heard with confidence.
+An editor's correction is a confident word (efir.transcripts.edits gives it
+probability 1), so a corrected word loses the mark when the revision is indexed.
 """
 
 from __future__ import annotations
@@ -53,7 +60,9 @@ from efir.search.phonetic import phonetic_key
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DOUBT_MARK",
     "HEARD_MARK",
+    "doubted",
     "heard_lemmas",
     "indexed_terms",
     "is_fragment",
@@ -65,6 +74,16 @@ __all__ = [
 # Prefixes a heard lemma in the index: no word starts with it, and both FTS5 (a token
 # character there) and the tsvector keep it inside the term.
 HEARD_MARK = "-"
+# A lemma no word has (a lemma starts with a letter or digit; a heard one with one
+# mark): the position's real word was doubted by the recogniser. Marked like heard
+# lemmas, so ``unmarked`` drops it and an exact search never matches it alone.
+DOUBT_MARK = HEARD_MARK * 2
+# Below this word probability a real word is doubted. Of the development clips' real
+# words, the recogniser got 47% of the wrong ones below 0.7 and 71% below 0.8, and
+# 14% / 26% of the right ones (bench/results/search_sounds_like.txt).
+DOUBTED_PROBABILITY = 0.8
+# Only a key this long may match another word (efir.search.fuzzy.MIN_KEY_LETTERS).
+MIN_DOUBTED_KEY = 5
 MIN_KEY = 6
 # Keys up to this long allow one edit at an end only (a boundary moved a letter).
 END_EDIT_ONLY_KEY = 9
@@ -286,10 +305,26 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
     return heard
 
 
-def indexed_terms(tokens: Sequence[str]) -> list[str]:
-    """The index term of each token: its lemmas (``term_of``) and the marked lemmas of
-    the words a run holding it may have been misheard from."""
-    return [
-        TERM_JOINER.join(sorted(index_candidates(token) | heard)) if heard else term_of(token)
-        for token, heard in zip(tokens, heard_lemmas(tokens), strict=True)
-    ]
+def doubted(token: str, probability: float) -> bool:
+    """Whether this position is a real word the recogniser doubted (non-words and
+    first names match by sound anyway)."""
+    return (
+        probability < DOUBTED_PROBABILITY
+        and len(phonetic_key(token)) >= MIN_DOUBTED_KEY
+        and not is_name_or_non_word(token.lower())
+    )
+
+
+def indexed_terms(tokens: Sequence[str], probabilities: Sequence[float] = ()) -> list[str]:
+    """The index term of each token: its lemmas (``term_of``), the marked lemmas of
+    the words a run holding it may have been misheard from, and ``DOUBT_MARK`` where
+    the recogniser doubted a real word (``probabilities``: one a token, or none when
+    it was sure of them all, as of text an editor typed)."""
+    terms = []
+    for index, (token, heard) in enumerate(zip(tokens, heard_lemmas(tokens), strict=True)):
+        if probabilities and doubted(token, probabilities[index]):
+            heard |= {DOUBT_MARK}
+        terms.append(
+            TERM_JOINER.join(sorted(index_candidates(token) | heard)) if heard else term_of(token)
+        )
+    return terms

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
-from efir.search.heard import indexed_terms
 from efir.search.lemmas import Token, index_candidates, tokenize
 
 __all__ = ["Highlighter"]
@@ -26,16 +25,16 @@ class Highlighter:
     sounds_like: frozenset[str] = frozenset()
     sounds_like_pairs: frozenset[tuple[str, str]] = frozenset()
 
-    def _heard(self, tokens: Sequence[Token]) -> list[bool]:
-        # As indexed: a position heard as another word carries that word's marked lemma.
-        terms = indexed_terms([token.text for token in tokens])
+    def _heard(self, terms: Sequence[str]) -> list[bool]:
+        # As indexed (the segment's stored terms, one a token): a position heard as
+        # another word carries that word's marked lemma, a doubted one its mark.
         heard = [term in self.sounds_like for term in terms]
         for first, pair in enumerate(pairwise(terms)):
             if pair in self.sounds_like_pairs:
                 heard[first : first + 2] = [True, True]
         return heard
 
-    def _marked(self, tokens: Sequence[Token]) -> list[bool]:
+    def _marked(self, tokens: Sequence[Token], terms: Sequence[str]) -> list[bool]:
         candidates = [index_candidates(token.text) for token in tokens]
         marked = [bool(c & self.word_lemmas) for c in candidates]
         for phrase in self.phrases:
@@ -43,23 +42,24 @@ class Highlighter:
                 if all(candidates[first + i] & lemmas for i, lemmas in enumerate(phrase)):
                     marked[first : first + len(phrase)] = [True] * len(phrase)
         if self.sounds_like or self.sounds_like_pairs:
-            marked = [a or b for a, b in zip(marked, self._heard(tokens), strict=True)]
+            marked = [a or b for a, b in zip(marked, self._heard(terms), strict=True)]
         return marked
 
-    def heard(self, text: str) -> str | None:
-        """The transcript's words that matched by sound: the first run of them."""
+    def heard(self, text: str, terms: Sequence[str]) -> str | None:
+        """The transcript's words that matched by sound: the first run of them
+        (``terms``: the segment's index terms, one a word)."""
         tokens = list(tokenize(text))
         run: list[str] = []
-        for token, heard in zip(tokens, self._heard(tokens), strict=True):
+        for token, heard in zip(tokens, self._heard(terms), strict=True):
             if heard:
                 run.append(token.text)
             elif run:
                 break
         return " ".join(run) or None
 
-    def snippet(self, text: str) -> str:
+    def snippet(self, text: str, terms: Sequence[str]) -> str:
         tokens = list(tokenize(text))
-        spans = [t for t, hit in zip(tokens, self._marked(tokens), strict=True) if hit]
+        spans = [t for t, hit in zip(tokens, self._marked(tokens, terms), strict=True) if hit]
         window_start, window_end = 0, len(text)
         if len(text) > SNIPPET_CHARS:
             anchor = spans[0].start if spans else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from types import ModuleType
 from typing import Any
 
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.fuzzy import stored_variants
-from efir.search.heard import indexed_terms
-from efir.search.lemmas import TERM_JOINER, normalise, term_of, words
+from efir.search.heard import DOUBT_MARK, indexed_terms
+from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize, words
 from efir.search.models import ClipMeta
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import (
@@ -38,6 +39,7 @@ __all__ = [
     "insert_missing",
     "lemmas_of",
     "relemmatise",
+    "relemmatise_clip",
     "remove_clip",
     "update_clip_meta",
 ]
@@ -88,13 +90,54 @@ def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> di
         "speaker_key": normalise(caption) if caption else None,
         "role": speaker.role.value if speaker and speaker.role else None,
         "text": text,
-        "lemmas": lemmas_of(text),
+        "lemmas": lemmas_of(text, token_probabilities(segment, text)),
     }
 
 
-def lemmas_of(text: str) -> str:
-    """The ``lemmas`` column of a segment: one index term per word."""
-    return " ".join(indexed_terms(words(text)))
+def lemmas_of(text: str, probabilities: Sequence[float] = ()) -> str:
+    """The ``lemmas`` column of a segment: one index term per word (``probabilities``:
+    the recogniser's, one a word, or none when it was sure of every word)."""
+    return " ".join(indexed_terms(words(text), probabilities))
+
+
+def token_probabilities(segment: Segment, text: str) -> list[float]:
+    """The recogniser's probability of each word of the text: the least of the timed
+    words it overlaps (one word of the text may be two of Whisper's, «Тала-Дэва»).
+    A word no timed word spells (an edit moved it) counts as sure; a segment without
+    timed words gives none."""
+    if not segment.words:
+        return []
+    spans: list[tuple[int, int, float]] = []
+    cursor = 0
+    for word in segment.words:
+        spelt = unicodedata.normalize("NFC", word.word.strip())
+        # Each timed word where the text goes on (after spaces), not anywhere further.
+        start = cursor
+        while start < len(text) and text[start].isspace():
+            start += 1
+        if spelt and text.startswith(spelt, start):
+            cursor = start + len(spelt)
+            spans.append((start, cursor, word.probability))
+    # Both in text order: walk them together.
+    probabilities, first = [], 0
+    for token in tokenize(text):
+        while first < len(spans) and spans[first][1] <= token.start:
+            first += 1
+        least, after = 1.0, first
+        while after < len(spans) and spans[after][0] < token.end:
+            least, after = min(least, spans[after][2]), after + 1
+        probabilities.append(least)
+    return probabilities
+
+
+def _doubted_forms(rows: Iterable[dict[str, Any]]) -> set[str]:
+    """The word forms of positions indexed as doubted (``DOUBT_MARK``)."""
+    return {
+        normalise(word)
+        for row in rows
+        for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
+        if DOUBT_MARK in term.split(TERM_JOINER)
+    }
 
 
 def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -> None:
@@ -104,7 +147,7 @@ def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -
     if not rows:
         return
     _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
-    add_forms(session, forms_of(row["text"] for row in rows))
+    add_forms(session, forms_of(row["text"] for row in rows), _doubted_forms(rows))
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
     insert_missing(session, search_speakers, [{"speaker_key": key} for key in speaker_keys])
     session.execute(search_segments.insert(), rows)
@@ -123,24 +166,42 @@ def _add_terms(session: Session, terms: set[str]) -> None:
     insert_missing(session, search_terms, pairs)
 
 
-def add_forms(session: Session, words_and_terms: Iterable[tuple[str, str]]) -> None:
+def add_forms(
+    session: Session,
+    words_and_terms: Iterable[tuple[str, str]],
+    doubted: AbstractSet[str] = frozenset(),
+) -> None:
     """Put word forms not seen before into the vocabulary (efir.search.fuzzy), each
-    with the term it is indexed under."""
+    with the term it is indexed under; and flag the ``doubted`` forms (normalised),
+    giving those first doubted now the variants of a doubted word."""
     terms = {normalise(word): term for word, term in words_and_terms}
     backend = backend_of(session)
     new = sorted(backend.not_stored(session, search_vocab.c.form, sorted(terms)))
-    if not new:
-        return
-    rows = [{"form": form, "term": terms[form], "key": phonetic_key(form)} for form in new]
+    rows = [
+        {"form": form, "term": terms[form], "key": phonetic_key(form), "doubted": form in doubted}
+        for form in new
+    ]
+    returned = (search_vocab.c.id, search_vocab.c.form, search_vocab.c.key)
     # RETURNING, not a look-up by form: the rows a concurrent indexer added first come
     # with their variants from that indexer.
-    stored = insert_missing(
-        session, search_vocab, rows, search_vocab.c.id, search_vocab.c.form, search_vocab.c.key
-    )
+    stored = [tuple(row) for row in insert_missing(session, search_vocab, rows, *returned)]
+    if known := sorted(doubted - {form for _, form, _ in stored}):
+        # Only forms not flagged yet: a doubted form's variants are written once.
+        stored += [
+            tuple(row)
+            for row in session.execute(
+                update(search_vocab)
+                .where(
+                    backend.many_of(search_vocab.c.form, known), search_vocab.c.doubted.is_(False)
+                )
+                .values(doubted=True)
+                .returning(*returned)
+            )
+        ]
     variants = [
-        {"variant": variant, "vocab_id": row.id}
-        for row in stored
-        for variant in sorted(stored_variants(row.form, row.key))
+        {"variant": variant, "vocab_id": vocab_id}
+        for vocab_id, form, key in stored
+        for variant in sorted(stored_variants(form, key, doubted=form in doubted))
     ]
     insert_missing(session, search_vocab_variants, variants)
 
@@ -156,20 +217,58 @@ def relemmatise(session: Session, lemmas: Callable[[str], str], batch: int = 500
         .order_by(search_segments.c.id)
         .limit(batch)
     ).all():
-        changed = [
-            {"row_id": row.id, "new_lemmas": new}
-            for row in rows
-            if (new := lemmas(row.text)) != row.lemmas
-        ]
-        if changed:
-            _add_terms(session, {term for row in changed for term in row["new_lemmas"].split()})
-            session.execute(
-                update(search_segments)
-                .where(search_segments.c.id == bindparam("row_id"))
-                .values(lemmas=bindparam("new_lemmas")),
-                changed,
-            )
+        _write_lemmas(session, [(row.id, row.lemmas, row.text, lemmas(row.text)) for row in rows])
         last_id = rows[-1].id
+
+
+def relemmatise_clip(session: Session, clip_id: str, transcript: Transcript) -> None:
+    """Write the clip's segments' ``lemmas`` anew from the transcript they were indexed
+    from, with the recogniser's doubts (migration 0018), keeping their rows (and so
+    their row ids, the recency a search ranks by); rows whose terms stay are not written."""
+    segments = {segment.id: segment for segment in transcript.segments}
+    rows = session.execute(
+        select(
+            search_segments.c.id,
+            search_segments.c.segment_id,
+            search_segments.c.text,
+            search_segments.c.lemmas,
+        ).where(search_segments.c.clip_id == clip_id)
+    ).all()
+    _write_lemmas(
+        session,
+        [
+            (
+                row.id,
+                row.lemmas,
+                row.text,
+                lemmas_of(row.text, token_probabilities(segment, row.text)),
+            )
+            for row in rows
+            if (segment := segments.get(row.segment_id)) is not None
+        ],
+    )
+
+
+def _write_lemmas(session: Session, rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """Store new ``lemmas`` (row id, old lemmas, text, new lemmas) where they changed,
+    with their terms and the doubted forms' variants (SQLite's trigger and
+    PostgreSQL's vector follow)."""
+    changed: list[dict[str, Any]] = [
+        {"row_id": row_id, "text": text, "lemmas": new}
+        for row_id, old, text, new in rows
+        if new != old
+    ]
+    if not changed:
+        return
+    _add_terms(session, {term for row in changed for term in row["lemmas"].split()})
+    if doubted := _doubted_forms(changed):
+        add_forms(session, (), doubted)
+    session.execute(
+        update(search_segments)
+        .where(search_segments.c.id == bindparam("row_id"))
+        .values(lemmas=bindparam("new_lemmas")),
+        [{"row_id": row["row_id"], "new_lemmas": row["lemmas"]} for row in changed],
+    )
 
 
 def forms_of(texts: Iterable[str]) -> Iterator[tuple[str, str]]:

@@ -15,14 +15,17 @@ positions and so break phrase adjacency.
 ``search_vocab`` (migration 0010) holds every distinct word form ever indexed with
 its term and phonetic key, and ``search_vocab_variants`` each key with one or two
 letters deleted, so a misheard form is found from the query's forms by exact
-lookups (see ``efir.search.fuzzy``). Keys are also trigram-indexed for substring
-look-ups (merged tokens): an FTS5 trigram table on SQLite, pg_trgm on PostgreSQL.
+lookups (see ``efir.search.fuzzy``); ``doubted`` (migration 0018): the form was
+once a real word the recogniser doubted, so it holds a non-word's variants too.
+Keys are also trigram-indexed for substring look-ups (merged tokens): an FTS5
+trigram table on SQLite, pg_trgm on PostgreSQL.
 Like ``search_terms``, forms of removed clips linger and match no segment.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Date,
@@ -32,15 +35,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     text,
 )
 
 __all__ = [
     "FILTER_INDEX_DDL",
+    "add_doubted_column",
     "create_filter_indexes",
     "create_id_window_index",
     "create_search_schema",
     "create_vocab_tables",
+    "drop_doubted_column",
     "drop_filter_indexes",
     "drop_id_window_index",
     "drop_search_schema",
@@ -88,6 +94,7 @@ search_vocab = Table(
     Column("form", Text, nullable=False, unique=True),
     Column("term", Text, nullable=False),
     Column("key", Text, nullable=False),
+    Column("doubted", Boolean, nullable=False),
 )
 search_vocab_variants = Table(
     "search_vocab_variants",
@@ -165,10 +172,14 @@ _ID_WINDOW_INDEX = (
     " USING brin (id) WITH (pages_per_range = 16, autosummarize = on)"
 )
 
+# Migration 0018's column (in the table's DDL too, for a database created since).
+_DOUBTED_COLUMN = "doubted BOOLEAN NOT NULL DEFAULT false"
+
 # Migration 0010: the vocabulary of indexed word forms for approximate matching.
 _SQLITE_VOCAB_DDL = (
     "CREATE TABLE IF NOT EXISTS search_vocab (id INTEGER PRIMARY KEY,"
-    " form TEXT NOT NULL UNIQUE, term TEXT NOT NULL, key TEXT NOT NULL)",
+    " form TEXT NOT NULL UNIQUE, term TEXT NOT NULL, key TEXT NOT NULL,"
+    f" {_DOUBTED_COLUMN})",
     "CREATE TABLE IF NOT EXISTS search_vocab_variants (variant TEXT NOT NULL,"
     " vocab_id INTEGER NOT NULL, PRIMARY KEY (variant, vocab_id)) WITHOUT ROWID",
     # A trigram FTS5 table answers "keys containing this string" from its index.
@@ -181,7 +192,7 @@ _POSTGRES_VOCAB_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE TABLE IF NOT EXISTS search_vocab (id BIGSERIAL PRIMARY KEY,"
     ' form TEXT COLLATE "C" NOT NULL UNIQUE, term TEXT COLLATE "C" NOT NULL,'
-    ' key TEXT COLLATE "C" NOT NULL)',
+    f' key TEXT COLLATE "C" NOT NULL, {_DOUBTED_COLUMN})',
     'CREATE TABLE IF NOT EXISTS search_vocab_variants (variant TEXT COLLATE "C" NOT NULL,'
     " vocab_id BIGINT NOT NULL, PRIMARY KEY (variant, vocab_id))",
     "CREATE INDEX IF NOT EXISTS ix_search_vocab_key_trgm ON search_vocab"
@@ -252,7 +263,7 @@ _POSTGRES_DROP = (
 
 
 def create_search_schema(connection: Connection) -> None:
-    """The whole search schema as of the newest migration (0002, 0005, 0009 and 0010)."""
+    """The whole search schema as of the newest migration (0002, 0005, 0009, 0010, 0018)."""
     ddl = _POSTGRES_DDL if connection.dialect.name == "postgresql" else _SQLITE_DDL
     for statement in (*ddl, *FILTER_INDEX_DDL):
         connection.execute(text(statement))
@@ -265,6 +276,17 @@ def create_vocab_tables(connection: Connection) -> None:
     postgres = connection.dialect.name == "postgresql"
     for statement in _POSTGRES_VOCAB_DDL if postgres else _SQLITE_VOCAB_DDL:
         connection.execute(text(statement))
+
+
+def add_doubted_column(connection: Connection) -> None:
+    """Migration 0018's column (idempotent: 0010 creates the table with it today)."""
+    columns = {column["name"] for column in inspect(connection).get_columns("search_vocab")}
+    if "doubted" not in columns:
+        connection.execute(text(f"ALTER TABLE search_vocab ADD COLUMN {_DOUBTED_COLUMN}"))
+
+
+def drop_doubted_column(connection: Connection) -> None:
+    connection.execute(text("ALTER TABLE search_vocab DROP COLUMN doubted"))
 
 
 def drop_vocab_tables(connection: Connection) -> None:

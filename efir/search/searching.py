@@ -212,6 +212,7 @@ def _page_rows(session: Session, statement: Select[Any], limit: int, offset: int
 
 
 def _hit(row: Row[Any], highlighter: Highlighter, *, exact: bool) -> SearchHit:
+    terms = row.lemmas.split()
     return SearchHit(
         clip_id=row.clip_id,
         segment_id=row.segment_id,
@@ -222,12 +223,12 @@ def _hit(row: Row[Any], highlighter: Highlighter, *, exact: bool) -> SearchHit:
         speaker_caption=row.speaker_caption,
         role=row.role,
         text=row.text,
-        snippet=highlighter.snippet(row.text),
+        snippet=highlighter.snippet(row.text, terms),
         score=round(float(row.score), 6),
         url=clip_url(row.clip_id, row.start),
         media_url=media_url(row.clip_id, row.start),
         match="exact" if exact else "sounds_like",
-        heard=None if exact else highlighter.heard(row.text),
+        heard=None if exact else highlighter.heard(row.text, terms),
     )
 
 

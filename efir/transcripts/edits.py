@@ -240,7 +240,14 @@ def _replace_word(transcript: Transcript, op: ReplaceWord) -> Transcript:
         replace(
             segment,
             text=in_text(segment.text),
-            words=tuple(replace(word, word=in_text(word.word)) for word in segment.words),
+            # A word the editor put in is certain, as SetText's (align_words) are: a
+            # search no longer takes it for a doubted one (efir.search.heard).
+            words=tuple(
+                replace(word, word=fixed, probability=1.0)
+                if (fixed := in_text(word.word)) != word.word
+                else word
+                for word in segment.words
+            ),
         )
         for segment in transcript.segments
     )
