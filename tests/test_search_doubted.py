@@ -5,7 +5,6 @@ migration 0018, which marks an archive indexed before it. Both backends."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
-from support.service_support import fresh_postgres_database
-from test_search_support import BACKENDS
+from test_search_support import BACKENDS, empty_database
 
 from efir.db import MIGRATIONS_DIR, Clip, make_engine, migrate, new_id
 from efir.search import ClipMeta, SearchQuery, create_search_schema, index_transcript, search_filled
@@ -140,15 +138,6 @@ def test_a_doubted_word_may_stand_for_a_near_query_word(
 # --- end to end ----------------------------------------------------------------------
 
 
-@contextmanager
-def _database(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "postgresql":
-        with fresh_postgres_database("efir_doubted_test") as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'doubted.sqlite3'}"
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_doubted_word_is_found_by_sound_until_an_editor_corrects_it(
     backend: str, tmp_path: Path
@@ -157,7 +146,7 @@ def test_a_doubted_word_is_found_by_sound_until_an_editor_corrects_it(
         _segment(0, "Гости подивились новому проекту.", {"подивились"}),
         _segment(1, "Дети смотрели на чудо.", set()),
     )
-    with _database(backend, tmp_path) as url:
+    with empty_database(backend, tmp_path, "efir_doubted_test") as url:
         engine = create_engine(url)
         with engine.begin() as connection:
             create_search_schema(connection)
@@ -197,7 +186,7 @@ def _alembic(url: str, action: str, revision: str) -> None:
 def test_migration_0018_marks_the_doubted_words_of_an_indexed_archive(
     backend: str, tmp_path: Path
 ) -> None:
-    with _database(backend, tmp_path) as url:
+    with empty_database(backend, tmp_path, "efir_doubted_test") as url:
         migrate(url)
         engine = make_engine(url)
         with Session(engine) as session:

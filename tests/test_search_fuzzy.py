@@ -4,7 +4,6 @@ sets from the fixtures' real ASR (tests/support/sounds_like_sets.py) on SQLite a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from support.sounds_like_sets import (
     asr_transcript,
     recall_queries,
 )
-from test_search_support import BACKENDS, transcript_of
+from test_search_support import BACKENDS, empty_database, transcript_of
 
 from efir.search import (
     ClipMeta,
@@ -480,7 +479,7 @@ def test_relemmatising_an_old_index_adds_the_heard_terms(backend: str, tmp_path:
     def plain(text: str) -> str:
         return " ".join(map(term_of, words(text)))
 
-    with _empty_database(backend, tmp_path) as url:
+    with empty_database(backend, tmp_path, "efir_heard_migration") as url:
         engine = create_engine(url)
         with engine.begin() as connection:
             create_search_schema(connection)
@@ -497,15 +496,6 @@ def test_relemmatising_an_old_index_adds_the_heard_terms(backend: str, tmp_path:
                 "sounds_like"
             ]
         engine.dispose()
-
-
-@contextmanager
-def _empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "postgresql":
-        with fresh_postgres_database("efir_heard_migration") as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

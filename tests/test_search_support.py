@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,17 @@ from efir.search.models import SearchPage
 from efir.transcripts.model import Segment, Speaker, SpeakerRole, Transcript
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def empty_database(backend: str, tmp_path: Path, name: str) -> Iterator[str]:
+    """The URL of an empty database on the backend, named ``name`` on PostgreSQL."""
+    if backend == "postgresql":
+        with fresh_postgres_database(name) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+
 
 ANCHOR = Speaker("S0", role=SpeakerRole.ANCHOR)
 CORRESPONDENT = Speaker("S1", role=SpeakerRole.CORRESPONDENT)
