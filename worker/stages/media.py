@@ -9,8 +9,9 @@ file (`decode_audio_to_file`).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -303,11 +304,27 @@ def _resampled(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> Iterator[np.ndarray]:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    for frame in _decoded_frames(container, stream):
+    for frame in itertools.chain(_grouped(_decoded_frames(container, stream), stream), [None]):
         for resampled in resampler.resample(frame):
             yield resampled.to_ndarray().reshape(-1)
-    for resampled in resampler.resample(None):
-        yield resampled.to_ndarray().reshape(-1)
+
+
+def _grouped(
+    frames: Iterable[av.AudioFrame], stream: av.audio.stream.AudioStream
+) -> Iterator[av.AudioFrame]:
+    """Decoded frames joined into about a second of audio each: a compressed track's
+    frames are 20-40 ms, and resampling them one call each cost twice the decoding
+    (seed.mp4: 0.48 s CPU, against 0.17 s joined). The resampler streams, so its
+    output is the same sample for sample."""
+    fifo = av.AudioFifo()
+    enough = stream.codec_context.sample_rate or SAMPLE_RATE
+    for frame in frames:
+        frame.pts = None  # a skipped damaged packet leaves a gap the FIFO would refuse
+        fifo.write(frame)
+        if fifo.samples >= enough and (joined := fifo.read()) is not None:
+            yield joined
+    if (rest := fifo.read()) is not None:  # None: nothing left
+        yield rest
 
 
 def _decoded_frames(
