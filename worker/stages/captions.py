@@ -116,7 +116,7 @@ def scan_captions(
     readings: list[CaptionReading] = []
     with _TesseractReader(options) as reader:
         last: tuple[np.ndarray, CaptionReading] | None = None
-        for gray in grab_gray_frames(video_path, times):
+        for gray in grab_gray_frames(video_path, times, keyframes_s=keyframes):
             band = _caption_band(gray, options.lower_part)
             if band is None:
                 readings.append(CaptionReading(lines=(), confidence=0))
@@ -404,10 +404,13 @@ def _keyframe_times(path: Path) -> tuple[list[float], float]:
         time_base = stream.time_base
         # For mypy: a demuxed video stream has a time base.
         assert time_base is not None  # nosec B101
+        # Integer division gives exactly float(pts * time_base) without building a
+        # Fraction per packet (a third of this pass).
+        num, den = time_base.numerator, time_base.denominator
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
-            time_s = float(packet.pts * time_base)
+            time_s = packet.pts * num / den
             last_s = max(last_s, time_s)
             if packet.is_keyframe:
                 keyframes.append(time_s)
