@@ -9,10 +9,9 @@ right after a batch decodes, each window's regions are checked against the words
 that came back, and a stretch left empty or thin is decoded again from the window's
 encoder output, the decoder forced to start at the stretch's first timestamp (no
 second encoder pass). What is still unheard after that is decoded again on its own,
-sequentially at temperature 0. Words no
-dictionary knows are repaired on the same encoder output (worker/stages/repair.py).
-Last, the guards drop phantom phrases Whisper writes over silence and music, and
-collapse repetition loops.
+sequentially at temperature 0. Words no dictionary knows are repaired on the same
+encoder output (worker/stages/repair.py). Last, the guards drop phantom phrases
+Whisper writes over silence and music, and collapse repetition loops.
 """
 
 from __future__ import annotations
