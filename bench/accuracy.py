@@ -22,6 +22,8 @@ and test set (`fixtures/news/test`, never tuned on, with a noisy variant), and `
 real recorded read speech, 12 utterances of the festvox-ru voice's own recordings
 (Debian's festvox-ru ships them under /usr/share/festival), joined with 0.6 s pauses.
 `--cache DIR` keeps the ref and bare transcripts between runs (same texts on rerun).
+`sec` is wall time, `cpu` the process CPU time of the clip's transcription (an efir
+child's first clip includes loading the model and word lists; bare's does not).
 """
 
 from __future__ import annotations
@@ -60,13 +62,14 @@ from efir.config import Settings
 from worker.pipeline import pipeline_options_from_settings, run_pipeline
 import time
 request = json.load(sys.stdin)
-texts, seconds = {}, {}
+texts, seconds, cpu = {}, {}, {}
 for name, media, terms in request["clips"]:
     options = pipeline_options_from_settings(Settings(), glossary_terms=terms)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     texts[name] = run_pipeline(media, replace(options, find_speakers=False)).transcript.text
     seconds[name] = time.perf_counter() - started
-json.dump({"texts": texts, "seconds": seconds}, sys.stdout, ensure_ascii=False)
+    cpu[name] = time.process_time() - started_cpu
+json.dump({"texts": texts, "seconds": seconds, "cpu": cpu}, sys.stdout, ensure_ascii=False)
 """
 
 
@@ -93,16 +96,17 @@ def main() -> None:
     fixtures = [f for s in args.sets.split(",") for f in _fixtures(s, workdir)]
     results: dict[str, dict[str, str]] = {}
     seconds: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
     for commit in filter(None, args.ref.split(",")):
         tree = _extract(commit, workdir / f"ref-{commit}")
         key = f"ref-{commit}"
-        results[key], seconds[key] = _cached(
+        results[key], seconds[key], cpu[key] = _cached(
             args.cache, key, fixtures, lambda todo, tree=tree: _run_tree(tree, todo)
         )
-    results["efir"], seconds["efir"] = _run_tree(ROOT, fixtures)
-    results["bare"], seconds["bare"] = _cached(args.cache, "bare", fixtures, _run_bare)
+    results["efir"], seconds["efir"], cpu["efir"] = _run_tree(ROOT, fixtures)
+    results["bare"], seconds["bare"], cpu["bare"] = _cached(args.cache, "bare", fixtures, _run_bare)
 
-    _print_table(fixtures, results, seconds)
+    _print_table(fixtures, results, seconds, cpu)
 
 
 def _fixtures(name: str, workdir: Path) -> list[Fixture]:
@@ -161,7 +165,10 @@ def _extract(commit: str, into: Path) -> Path:
     return into
 
 
-def _run_tree(tree: Path, fixtures: list[Fixture]) -> tuple[dict[str, str], dict[str, float]]:
+Timings = tuple[dict[str, str], dict[str, float], dict[str, float]]
+
+
+def _run_tree(tree: Path, fixtures: list[Fixture]) -> Timings:
     request = {"clips": [[f.name, str(f.media), list(f.glossary)] for f in fixtures]}
     done = subprocess.run(
         [sys.executable, "-c", _CHILD],
@@ -174,10 +181,10 @@ def _run_tree(tree: Path, fixtures: list[Fixture]) -> tuple[dict[str, str], dict
     if done.returncode:
         raise SystemExit(f"{tree} failed:\n{done.stderr[-3000:]}")
     answer = json.loads(done.stdout)
-    return answer["texts"], answer["seconds"]
+    return answer["texts"], answer["seconds"], answer.get("cpu", {})
 
 
-def _run_bare(fixtures: list[Fixture]) -> tuple[dict[str, str], dict[str, float]]:
+def _run_bare(fixtures: list[Fixture]) -> Timings:
     from asr_speed import bare_transcribe
 
     from efir.config import Settings
@@ -192,39 +199,45 @@ def _run_bare(fixtures: list[Fixture]) -> tuple[dict[str, str], dict[str, float]
         compute_type=options.compute_type,
         cpu_threads=options.cpu_threads,
     )
-    texts, seconds = {}, {}
+    texts, seconds, cpu = {}, {}, {}
     for fixture in fixtures:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         prompt = Glossary(fixture.glossary).prompt
         texts[fixture.name] = bare_transcribe(model, fixture.media, options.asr, prompt)
         seconds[fixture.name] = time.perf_counter() - started
-    return texts, seconds
+        cpu[fixture.name] = time.process_time() - started_cpu
+    return texts, seconds, cpu
 
 
 def _cached(cache_dir, key, fixtures, run):  # type: ignore[no-untyped-def]
     path = cache_dir / f"{key}.json" if cache_dir else None
     stored = json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
     texts, seconds = stored.get("texts", {}), stored.get("seconds", {})
+    cpu = stored.get("cpu", {})
     todo = [f for f in fixtures if f.name not in texts]
     if todo:
-        new_texts, new_seconds = run(todo)
+        new_texts, new_seconds, new_cpu = run(todo)
         texts.update(new_texts)
         seconds.update(new_seconds)
+        cpu.update(new_cpu)
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {"texts": texts, "seconds": seconds}
+            payload = {"texts": texts, "seconds": seconds, "cpu": cpu}
             path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    return texts, seconds
+    return texts, seconds, cpu
 
 
 def _print_table(
     fixtures: list[Fixture],
     results: dict[str, dict[str, str]],
     seconds: dict[str, dict[str, float]],
+    cpu: dict[str, dict[str, float]],
 ) -> None:
     variants = list(results)
-    print(f"{'fixture':34} {'variant':18} {'WER':>6} {'CER':>6} {'nonword':>8} {'sec':>6}")
-    totals: dict[str, list[float]] = {v: [0, 0, 0, 0, 0] for v in variants}
+    print(
+        f"{'fixture':34} {'variant':18} {'WER':>6} {'CER':>6} {'nonword':>8} {'sec':>6} {'cpu':>6}"
+    )
+    totals: dict[str, list[float]] = {v: [0, 0, 0, 0, 0, 0] for v in variants}
     for fixture in fixtures:
         ref_words = len(normalise(fixture.reference).split())
         for variant in variants:
@@ -233,7 +246,8 @@ def _print_table(
             c = cer(fixture.reference, text)
             n = non_word_rate(text, fixture.reference, fixture.glossary)
             s = seconds[variant].get(fixture.name, 0.0)
-            print(f"{fixture.name:34} {variant:18} {w:6.3f} {c:6.3f} {n:8.3f} {s:6.1f}")
+            p = cpu[variant].get(fixture.name, 0.0)
+            print(f"{fixture.name:34} {variant:18} {w:6.3f} {c:6.3f} {n:8.3f} {s:6.1f} {p:6.1f}")
             t = totals[variant]
             hyp_words = len(normalise(text).split())
             t[0] += w * ref_words
@@ -241,12 +255,14 @@ def _print_table(
             t[2] += n * hyp_words
             t[3] += hyp_words
             t[4] += s
+            t[5] += p
         print()
-    print("all fixtures above, pooled (word-weighted):")
-    for variant, (errors, words, unknown, hyp_words, secs) in totals.items():
+    print("all fixtures above, pooled (word-weighted; wrong reference words / all):")
+    for variant, (errors, words, unknown, hyp_words, secs, cpus) in totals.items():
         print(
             f"{'':34} {variant:18} {errors / words:6.3f} {'':>6} "
-            f"{unknown / max(hyp_words, 1):8.3f} {secs:6.1f}"
+            f"{unknown / max(hyp_words, 1):8.3f} {secs:6.1f} {cpus:6.1f} "
+            f"{round(errors)}/{round(words)}"
         )
     print("\ntranscripts:")
     for fixture in fixtures:
