@@ -4,23 +4,26 @@ migration 0018, which marks an archive indexed before it. Both backends."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
+from support.sounds_like_sets import DEVELOPMENT, TEST, asr_transcript
 from test_search_support import BACKENDS, empty_database
 
 from efir.db import MIGRATIONS_DIR, Clip, make_engine, migrate, new_id
 from efir.search import ClipMeta, SearchQuery, create_search_schema, index_transcript, search_filled
 from efir.search.fuzzy import deletions, expand, stored_variants
 from efir.search.heard import DOUBT_MARK, doubted, indexed_terms
-from efir.search.indexing import remove_clip, token_probabilities
-from efir.search.lemmas import TERM_JOINER, query_lemmas, term_of, words
+from efir.search.indexing import forms_of, lemmas_of, remove_clip, token_probabilities
+from efir.search.lemmas import TERM_JOINER, normalise, query_lemmas, term_of, words
 from efir.search.phonetic import phonetic_key
+from efir.search.schema import search_segments, search_vocab
 from efir.transcripts.edits import SetText, apply_edits
 from efir.transcripts.model import Segment, Speaker, Transcript, Word
 from efir.transcripts.revisions import save_revision
@@ -85,6 +88,33 @@ def test_a_segment_without_words_is_indexed() -> None:
         )
         assert [h.segment_id for h in search_filled(session, SearchQuery("слово")).hits] == [1]
     engine.dispose()
+
+
+@pytest.mark.parametrize("name", DEVELOPMENT + TEST)
+def test_indexing_reads_each_text_once_into_what_each_part_derives(name: str) -> None:
+    # The one pass over a segment's words (efir.search.indexing._indexed_text) stores
+    # what the per-column functions give, on the fixtures' real ASR with its doubts.
+    transcript = asr_transcript(name)
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        create_search_schema(connection)
+    with Session(engine) as session:
+        index_transcript(session, ClipMeta(name), transcript)
+        columns = select(search_segments.c.segment_id, search_segments.c.lemmas)
+        stored = {row.segment_id: row.lemmas for row in session.execute(columns)}
+        vocab = {row.form: (row.term, row.doubted) for row in session.execute(select(search_vocab))}
+    engine.dispose()
+    texts = {s.id: (s, unicodedata.normalize("NFC", s.text)) for s in transcript.segments}
+    lemmas = {i: lemmas_of(text, token_probabilities(s, text)) for i, (s, text) in texts.items()}
+    assert stored == lemmas
+    doubted = {
+        normalise(word)
+        for i, (_, text) in texts.items()
+        for word, term in zip(words(text), lemmas[i].split(" "), strict=True)
+        if DOUBT_MARK in term.split(TERM_JOINER)
+    }
+    forms = {normalise(word): term for word, term in forms_of(t for _, t in texts.values())}
+    assert doubted and vocab == {form: (term, form in doubted) for form, term in forms.items()}
 
 
 def test_a_doubted_dictionary_word_stores_the_variants_of_a_non_word() -> None:

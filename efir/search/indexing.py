@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Column, Row, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.fuzzy import stored_variants
 from efir.search.heard import DOUBT_MARK, indexed_terms
-from efir.search.lemmas import TERM_JOINER, normalise, term_of, tokenize, words
+from efir.search.lemmas import TERM_JOINER, Token, normalise, term_of, tokenize, words
 from efir.search.models import ClipMeta
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import (
@@ -74,12 +74,35 @@ def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
     }
 
 
-def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> dict[str, Any]:
+class _IndexedText(NamedTuple):
+    """What indexing takes from a segment's text, its words read once: the index term
+    of each (the ``lemmas`` column), each word with its term as written (for
+    ``add_forms``), and the forms indexed as doubted (normalised)."""
+
+    terms: list[str]
+    forms: list[tuple[str, str]]
+    doubted: set[str]
+
+
+def _indexed_text(segment: Segment, text: str) -> _IndexedText:
+    tokens = list(tokenize(text))
+    spelt = [token.text for token in tokens]
+    terms = indexed_terms(spelt, token_probabilities(segment, text, tokens))
+    return _IndexedText(
+        terms, [(word, term_of(word)) for word in spelt], _doubted_forms(spelt, terms)
+    )
+
+
+def _segment_row(
+    clip: ClipMeta, transcript: Transcript, segment: Segment
+) -> tuple[dict[str, Any], _IndexedText]:
+    """The segment's row of ``search_segments``, with what else its text adds."""
     speaker = transcript.speaker(segment.speaker)
     caption = speaker.caption if speaker else None
     # Composed form, so a decomposed «й» (и + breve) stays inside its word.
     text = unicodedata.normalize("NFC", segment.text)
-    return {
+    indexed = _indexed_text(segment, text)
+    row = {
         **_clip_fields(clip),
         "segment_id": segment.id,
         "start": segment.start,
@@ -90,8 +113,9 @@ def _segment_row(clip: ClipMeta, transcript: Transcript, segment: Segment) -> di
         "speaker_key": normalise(caption) if caption else None,
         "role": speaker.role.value if speaker and speaker.role else None,
         "text": text,
-        "lemmas": lemmas_of(text, token_probabilities(segment, text)),
+        "lemmas": " ".join(indexed.terms),
     }
+    return row, indexed
 
 
 def lemmas_of(text: str, probabilities: Sequence[float] = ()) -> str:
@@ -100,11 +124,13 @@ def lemmas_of(text: str, probabilities: Sequence[float] = ()) -> str:
     return " ".join(indexed_terms(words(text), probabilities))
 
 
-def token_probabilities(segment: Segment, text: str) -> list[float]:
-    """The recogniser's probability of each word of the text: the least of the timed
-    words it overlaps (one word of the text may be two of Whisper's, «Тала-Дэва»).
-    A word no timed word spells (an edit moved it) counts as sure; a segment without
-    timed words gives none."""
+def token_probabilities(
+    segment: Segment, text: str, tokens: Sequence[Token] | None = None
+) -> list[float]:
+    """The recogniser's probability of each word of the text (``tokens``: its words,
+    when the caller has them): the least of the timed words it overlaps (one word of
+    the text may be two of Whisper's, «Тала-Дэва»). A word no timed word spells (an
+    edit moved it) counts as sure; a segment without timed words gives none."""
     if not segment.words:
         return []
     spans: list[tuple[int, int, float]] = []
@@ -120,7 +146,7 @@ def token_probabilities(segment: Segment, text: str) -> list[float]:
             spans.append((start, cursor, word.probability))
     # Both in text order: walk them together.
     probabilities, first = [], 0
-    for token in tokenize(text):
+    for token in tokenize(text) if tokens is None else tokens:
         while first < len(spans) and spans[first][1] <= token.start:
             first += 1
         least, after = 1.0, first
@@ -130,12 +156,11 @@ def token_probabilities(segment: Segment, text: str) -> list[float]:
     return probabilities
 
 
-def _doubted_forms(rows: Iterable[dict[str, Any]]) -> set[str]:
-    """The word forms of positions indexed as doubted (``DOUBT_MARK``)."""
+def _doubted_forms(spelt: Sequence[str], terms: Sequence[str]) -> set[str]:
+    """The word forms (normalised) of positions indexed as doubted (``DOUBT_MARK``)."""
     return {
         normalise(word)
-        for row in rows
-        for word, term in zip(words(row["text"]), row["lemmas"].split(), strict=True)
+        for word, term in zip(spelt, terms, strict=True)
         if DOUBT_MARK in term.split(TERM_JOINER)
     }
 
@@ -143,11 +168,19 @@ def _doubted_forms(rows: Iterable[dict[str, Any]]) -> set[str]:
 def index_transcript(session: Session, clip: ClipMeta, transcript: Transcript) -> None:
     """Replace the clip's rows with this transcript: call on every revision and rename."""
     remove_clip(session, clip.clip_id)
-    rows = [_segment_row(clip, transcript, segment) for segment in transcript.segments]
+    rows, indexed = [], []
+    for segment in transcript.segments:
+        row, text = _segment_row(clip, transcript, segment)
+        rows.append(row)
+        indexed.append(text)
     if not rows:
         return
-    _add_terms(session, {term for row in rows for term in row["lemmas"].split()})
-    add_forms(session, forms_of(row["text"] for row in rows), _doubted_forms(rows))
+    _add_terms(session, {term for text in indexed for term in text.terms})
+    add_forms(
+        session,
+        (form for text in indexed for form in text.forms),
+        set().union(*(text.doubted for text in indexed)),
+    )
     speaker_keys = sorted({row["speaker_key"] for row in rows if row["speaker_key"]})
     insert_missing(session, search_speakers, [{"speaker_key": key} for key in speaker_keys])
     session.execute(search_segments.insert(), rows)
@@ -261,7 +294,9 @@ def _write_lemmas(session: Session, rows: Sequence[tuple[int, str, str, str]]) -
     if not changed:
         return
     _add_terms(session, {term for row in changed for term in row["lemmas"].split()})
-    if doubted := _doubted_forms(changed):
+    if doubted := set().union(
+        *(_doubted_forms(words(row["text"]), row["lemmas"].split()) for row in changed)
+    ):
         add_forms(session, (), doubted)
     session.execute(
         update(search_segments)
