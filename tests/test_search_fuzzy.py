@@ -47,7 +47,7 @@ from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import drop_search_schema, search_terms
 from efir.transcripts.model import Speaker
 
-# Issue 16 asks for 90%; this build reaches 49 of 67 on the development clips and 19
+# Issue 16 asks for 90%; this build reaches 50 of 67 on the development clips and 19
 # of 50 on the test clips (bench/results/search_sounds_like.txt): most of the rest
 # were heard as another dictionary word two letters off or the recogniser was sure of
 # («урожая» as «выражая», «уделить» as «поделить»), as the same verb in another voice
@@ -55,7 +55,7 @@ from efir.transcripts.model import Speaker
 # themselves to («у морожной» for «уборочной»), or not at all («в Рудном» as «нам»).
 # The bounds guard what is reached, per set, with a query of margin. Precision:
 # share of absent words with any hit.
-MIN_RECALL = {DEVELOPMENT: 0.71, TEST: 0.36}
+MIN_RECALL = {DEVELOPMENT: 0.73, TEST: 0.36}
 MAX_FALSE_HIT_SHARE = 0.05
 FIXTURE_CLIPS = DEVELOPMENT + TEST
 
