@@ -38,6 +38,7 @@ from efir.search.fuzzy import (
     expand,
     stored_variants,
     vowel_edits,
+    vowel_swaps,
 )
 from efir.search.heard import heard_lemmas, indexed_terms, marked, unmarked
 from efir.search.indexing import add_forms, forms_of, lemmas_of, relemmatise, remove_clip
@@ -46,7 +47,7 @@ from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import drop_search_schema, search_terms
 from efir.transcripts.model import Speaker
 
-# Issue 16 asks for 90%; this build reaches 49 of 67 on the development clips and 19
+# Issue 16 asks for 90%; this build reaches 50 of 67 on the development clips and 19
 # of 50 on the test clips (bench/results/search_sounds_like.txt): most of the rest
 # were heard as another dictionary word two letters off or the recogniser was sure of
 # («урожая» as «выражая», «уделить» as «поделить»), as the same verb in another voice
@@ -54,7 +55,7 @@ from efir.transcripts.model import Speaker
 # themselves to («у морожной» for «уборочной»), or not at all («в Рудном» as «нам»).
 # The bounds guard what is reached, per set, with a query of margin. Precision:
 # share of absent words with any hit.
-MIN_RECALL = {DEVELOPMENT: 0.71, TEST: 0.36}
+MIN_RECALL = {DEVELOPMENT: 0.73, TEST: 0.36}
 MAX_FALSE_HIT_SHARE = 0.05
 FIXTURE_CLIPS = DEVELOPMENT + TEST
 
@@ -115,6 +116,15 @@ def test_vowel_edits_replace_or_insert_one_vowel() -> None:
     assert "засиали" in vowel_edits("засили") and "засили" in deletions("засиали", 1)
 
 
+def test_vowel_swaps_replace_up_to_two_vowels() -> None:
+    assert vowel_swaps("пас", 1) == {"пас", "пис", "пус"}
+    assert len(vowel_swaps("папас")) == 9 and vowel_swaps("пп") == {"пп"}
+    # «поднялась» heard «опыднилась»: two vowels changed and one added before; the
+    # heard non-word stores its key less a letter, which meets a swap of the query's.
+    heard = phonetic_key("опыднилась")
+    assert vowel_swaps(phonetic_key("поднялась")) & deletions(heard, 1)
+
+
 def test_deletion_variants_and_length_scaled_distance() -> None:
     assert deletions("абв", 1) == {"абв", "бв", "ав", "аб"}
     assert deletions("абв", 2) == deletions("абв", 1) | {"а", "б", "в"}
@@ -151,6 +161,8 @@ def vocabulary() -> Iterator[Session]:
                     # A first name; a word glued to the next one; one heard apart,
                     # its first letter lost to the word before; an initialism as said.
                     "Рики. Двухсочеловек. На лево торах. Различные эмпы.",
+                    # Only vowels changed: of a long word, of a short one («молоко»).
+                    "Опыднилась на второе место. Мулуку. Соломонами.",
                 ]
             ),
         )
@@ -176,6 +188,7 @@ def _expanded(session: Session, word: str) -> set[str]:
         ("человек", "двухсочеловек"),  # glued to a whole word before
         ("двести", "двухсочеловек"),  # «двухсот»: its т merged into the next ч
         ("НПО", "эмпы"),  # «эн-пэ-о», said «эмпэо»
+        ("подняться", "опыднилась"),  # only vowels changed: three edits
     ],
 )
 def test_a_misheard_form_is_an_expansion(vocabulary: Session, query: str, heard: str) -> None:
@@ -198,6 +211,17 @@ def test_short_function_and_related_dictionary_words_do_not_expand(vocabulary: S
     assert _expanded(vocabulary, "гектар") == set()
     assert _expanded(vocabulary, "гражданин") == set()
     assert _expanded(vocabulary, "жилищный") == set()  # one consonant off: «железной»
+    # Vowels alone changed in a key of three consonants: too many words alike.
+    assert _expanded(vocabulary, "молоко") == set()
+    # Names differ by vowels alone: two vowels off, a name is another name.
+    assert _expanded(vocabulary, "Сулейман") == set()
+
+
+def test_a_word_heard_with_other_vowels_ranks_after_one_letter_off(vocabulary: Session) -> None:
+    add_forms(vocabulary, forms_of(["Пиднялись."]))
+    expansion = expand(vocabulary, query_lemmas("подняться"), ())
+    near, vowels = (expansion.closeness[term_of(w)] for w in ("пиднялись", "опыднилась"))
+    assert near < vowels and near[0] != vowels[0]
 
 
 def test_a_word_expands_to_at_most_n_closest(vocabulary: Session) -> None:

@@ -6,6 +6,10 @@ indexed (``search_vocab``). A form matches when its key is
 
 - near: within an edit distance that grows with the key's length (an equal key
   for four letters, 1 up to eight, 2 up to twelve, 3 beyond; shorter keys never);
+- vowels changed: a non-word with the key's consonants in order, up to two vowels
+  replaced and one added («опыднилась» for «поднялась»), when the key holds four
+  consonants or more (unstressed vowels are reduced: the recogniser's least sure
+  letters);
 - merged: the query key inside a longer token's key («сприаритетами» holds
   «приоритетами»), at most a few letters longer (a preposition for short keys, a
   whole word for a long key at either end: «двухсочеловек»; a long key may lose its
@@ -47,8 +51,9 @@ word's lemma with a mark, found here by an exact look-up and listed first. Such 
 position's term is the written word's term plus the marks, so every vocabulary term
 also brings its marked twins.
 
-Each term keeps its closeness (``Closeness``: near, merged, split, heard, then doubted;
-then the letters off), by which its hits rank before their score (efir.search.searching).
+Each term keeps its closeness (``Closeness``: near, vowels changed, merged, split, heard,
+then doubted; then the letters off), by which its hits rank before their score
+(efir.search.searching).
 
 A word expands to at most ``MAX_EXPANSIONS`` vocabulary terms, closest first. Function words
 (prepositions, conjunctions, particles) never expand, nor does a word found in
@@ -123,6 +128,12 @@ DOUBTED_ANYWHERE_KEY = 9
 DOUBTED_DISTANCE = 1
 # The vowel classes of phonetic_key.
 KEY_VOWELS = "аиу"
+# A non-word that keeps a key's consonants in order and changes only vowels (two
+# replaced, one more added: «опыднилась» for «поднялась») is a mishearing
+# when the key holds this many consonants: unstressed vowels are reduced in speech
+# and are what the recogniser gets wrong most.
+MIN_VOWEL_ONLY_CONSONANTS = 4
+MAX_VOWEL_SWAPS = 2
 # Split parts are at least this long (key letters), so «на» + «...» never counts.
 MIN_SPLIT_PART = 3
 MIN_SPLIT_KEY = 8
@@ -165,6 +176,26 @@ def vowel_edits(key: str) -> set[str]:
     return edits
 
 
+def vowel_swaps(key: str, most: int = MAX_VOWEL_SWAPS) -> set[str]:
+    """The key with up to ``most`` of its vowels replaced by another vowel class: with a
+    non-word's stored deletions (``stored_variants``), the keys that change only vowels."""
+    found = {key}
+    for _ in range(most):
+        found |= {
+            word[:i] + vowel + word[i + 1 :]
+            for word in found
+            for i, letter in enumerate(word)
+            if letter in KEY_VOWELS
+            for vowel in KEY_VOWELS
+            if vowel != letter
+        }
+    return found
+
+
+def _vowels_only(key: str) -> bool:
+    return len(_consonants(key)) >= MIN_VOWEL_ONLY_CONSONANTS
+
+
 def _consonants(key: str) -> str:
     return "".join(letter for letter in key if letter not in KEY_VOWELS)
 
@@ -182,15 +213,15 @@ def stored_variants(form: str, key: str, *, doubted: bool = False) -> set[str]:
     return deletions(key, 0 if len(key) < MIN_KEY_LETTERS else 1 if len(key) < 9 else 2)
 
 
-# How close a term is to the query word, closest first: its kind (near, merged into a
-# longer token, split over two, heard at indexing, a real word doubted), then the
+# How close a term is to the query word, closest first: its kind (near, vowels changed,
+# merged into a longer token, split over two, heard at indexing, a real word doubted), then the
 # letters it is off by (edit distance to the nearest form, extra letters, first letters
 # lost; 0 for heard), then, for a near or doubted term, the key's edit distance to the
 # word as typed («коврига» before «коврик» for «каврига», whose lemma has the form
 # «каврик» too), then the spelling's to the nearest form («ризонный» before «резаный»
 # for «резонный»: one key). Hits rank by it before bm25 (efir.search.searching).
 Closeness = tuple[int, int, int, int]
-NEAR, MERGED, SPLIT, HEARD, DOUBTED = range(5)
+NEAR, VOWELS, MERGED, SPLIT, HEARD, DOUBTED = range(6)
 
 
 @dataclass(frozen=True)
@@ -350,9 +381,12 @@ def _another_word(
     form: str, term: str, key: str, lemmas: frozenset[str], distance: int, query_key: str
 ) -> bool:
     """A dictionary form that is no mishearing of the query: short, far, or a relative.
-    A first name may be one, as a non-word may («рики» for «реке»)."""
+    A first name may be one, as a non-word may («рики» for «реке»), unless it is two
+    vowels off: names differ by vowels alone («Соломонов», «Сулейманов»)."""
     if is_name_or_non_word(form):
-        return False
+        return (
+            distance > 1 and is_dictionary_word(form) and _consonants(query_key) == _consonants(key)
+        )
     if (
         len(query_key) < MIN_KEY_LETTERS
         or distance > 1
@@ -378,6 +412,22 @@ def _doubted_may_be(key: str, query_key: str, distance: int) -> bool:
     return len(query_key) >= MIN_KEY_LETTERS and (
         key[1:] in (query_key, query_key[1:]) or key == query_key[1:]
     )
+
+
+def _vowels_changed(form: str, key: str, keys: Mapping[str, int]) -> tuple[int, str] | None:
+    """(distance, query key) when a non-word's key changes only vowels of a query key
+    with enough consonants: at most ``MAX_VOWEL_SWAPS`` replaced and one added (a key the
+    look-up reaches). Not a name: names differ by vowels alone («Соломонов», «Сулейманов»)."""
+    if is_dictionary_word(form):
+        return None
+    found = [
+        (distance, query_key)
+        for query_key in keys
+        if _vowels_only(query_key)
+        and _consonants(query_key) == _consonants(key)
+        and (distance := Levenshtein.distance(query_key, key)) <= MAX_VOWEL_SWAPS + 1
+    ]
+    return min(found) if found else None
 
 
 def _relative(term: str, lemmas: frozenset[str]) -> bool:
@@ -409,6 +459,7 @@ def expand(
     splittable = {key for key in keys if len(key) >= MIN_SPLIT_KEY}
     variants = {v for key, d in keys.items() for v in deletions(key, _depth(d))}
     variants |= {v for key in keys if len(key) >= NEAR_DICTIONARY_KEY for v in vowel_edits(key)}
+    variants |= {v for key in keys if _vowels_only(key) for v in vowel_swaps(key)}
     affixes = {affix for key in splittable for affix in _affixes(key)}
     rows = _keyed_rows(session, variants | affixes)
     typed_key = phonetic_key(spelt) if spelt else ""
@@ -423,14 +474,17 @@ def expand(
             for query_key, allowed in keys.items()
             if (distance := Levenshtein.distance(query_key, key, score_cutoff=allowed)) <= allowed
         ]
-        if not within:
-            continue
-        distance, query_key = min(within)
-        if not _another_word(form, term, key, lemmas, distance, query_key):
-            kind = NEAR
-        elif _doubted_may_be(key, query_key, distance) and not _relative(term, lemmas):
-            # Another real word: a mishearing only where the recogniser doubted it.
-            kind = DOUBTED
+        if within:
+            distance, query_key = min(within)
+            if not _another_word(form, term, key, lemmas, distance, query_key):
+                kind = NEAR
+            elif _doubted_may_be(key, query_key, distance) and not _relative(term, lemmas):
+                # Another real word: a mishearing only where the recogniser doubted it.
+                kind = DOUBTED
+            else:
+                continue
+        elif vowelled := _vowels_changed(form, key, keys):
+            kind, (distance, query_key) = VOWELS, vowelled
         else:
             continue
         typed = Levenshtein.distance(typed_key, key) if typed_key else 0
