@@ -64,6 +64,11 @@ _FEW_MATCHES = 4
 # One heap visit costs about this many filter-bitmap rows (measured here at 1M
 # segments: 5-8 us a visit, 0.1-0.3 us a bitmap row); see candidates().
 _HEAP_VISIT_COST = 25
+# Checking a word on a row a window reads costs about as much as putting this many
+# of its matches into the GIN bitmap (measured at 1M segments: ~1 us a row, ~0.2 us
+# a match), and a heap page holds about this many segments; see _word_on_rows().
+_ROW_CHECK_COST = 5
+_ROWS_PER_PAGE = 6
 
 
 def _tsquery_clause(positions: Positions) -> str:
@@ -97,34 +102,52 @@ def candidates(
     matches = _vector.op("@@")(query)
     newest = session.scalar(select(func.max(search_segments.c.id))) or 0
     expected = _estimated_rows(session, select(search_segments.c.id).where(matches))
+    word_share = expected / newest if newest else 1.0
+    where = list(filters)
+    on_rows: list[ColumnElement[bool]] = []
+    unindexed_share = 1.0
     if filters and newest:
         # Two estimates combined as the planner would (independence), because
         # planning the filters once more with the word costs as much again for a
         # speaker filter's list of hundreds of keys.
         passing = _estimated_rows(session, select(search_segments.c.id).where(*filters))
-        expected *= passing / newest
-        if passing > sqrt(_HEAP_VISIT_COST * limit * newest):
-            # Reading a filter's index builds a bitmap of every passing row, while
-            # checking it on the rows visited costs one heap visit per match in the
-            # window, and the window widens as the filter narrows: past this many
-            # passing rows the visits are cheaper. "IS TRUE" keeps the planner off
-            # the index; it changes no result (NULL fails a WHERE either way).
-            filters = [and_(*filters).is_(True)]
+        word_matches, expected = expected, expected * passing / newest
+        windowed = expected >= _FEW_MATCHES * limit
+        # Reading a filter's index builds a bitmap of every passing row, while
+        # checking it on the rows visited costs one heap visit per match read: in
+        # windows, a window widens as the filter narrows, so past this many passing
+        # rows the visits are cheaper; read at once, every match is visited.
+        visits = sqrt(limit * newest / _HEAP_VISIT_COST) if windowed else word_matches
+        if passing > _HEAP_VISIT_COST * visits:
+            on_rows, where = where, []
+            unindexed_share = passing / newest
+    else:
+        windowed = newest > 0 and expected >= _FEW_MATCHES * limit
+    if windowed and _word_on_rows(word_share, unindexed_share, newest, limit):
+        # Last: checked only on the rows that pass the filters checked on the rows.
+        on_rows.append(matches)
+    else:
+        where.insert(0, matches)
+    if on_rows:
+        # "IS TRUE" keeps the planner off the indexes for these (checked on each row
+        # read instead); it changes no result (NULL fails a WHERE either way), and
+        # AND checks them in this order.
+        where.append(and_(*on_rows).is_(True))
     newest_first = (
         select(
             search_segments.c.id,
             func.ts_rank_cd(_vector, query, _RANK_NORMALISATION),
             _tier(resolved),
         )
-        .where(matches, *filters)
+        .where(*where)
         # "id + 0": never a backwards primary-key walk, which reads every row of
         # the window when matches are sparse; a window is a BRIN page range.
         .order_by((search_segments.c.id + 0).desc())
     )
-    if expected < _FEW_MATCHES * limit or not newest:
-        rows: list[Any] = list(session.execute(newest_first.limit(limit)).all())
-    else:
+    if windowed:
         rows = _newest_in_windows(session, newest_first, newest, expected / newest, limit)
+    else:
+        rows = list(session.execute(newest_first.limit(limit)).all())
     found = (
         func.unnest(
             literal([row[0] for row in rows], ARRAY(BigInteger)),
@@ -135,6 +158,19 @@ def candidates(
         .render_derived()
     )
     return select(found.c.id, found.c.tier, found.c.score)
+
+
+def _word_on_rows(word_share: float, unindexed_share: float, newest: int, limit: int) -> bool:
+    """Whether a window should check the word on the rows it reads rather than AND in
+    the word's GIN bitmap. The BRIN window is lossy, so every row of a page the bitmap
+    keeps is checked anyway: GIN saves only the pages without a match, yet it builds
+    the bitmap of the word's matches over the whole archive for every window (~36 ms
+    for a word in a fifth of the segments at 1M, twice the rest of the window)."""
+    # Rows a window reads to find the matches needed (only the rows passing the
+    # filters checked on the heap thin them, not those an index gives).
+    window_rows = _WINDOW_MARGIN * limit / max(word_share * unindexed_share, 1 / newest)
+    pages_without_match = (1 - word_share) ** _ROWS_PER_PAGE
+    return word_share * newest > _ROW_CHECK_COST * window_rows * pages_without_match
 
 
 def _tier(resolved: ResolvedQuery) -> ColumnElement[int]:
@@ -164,6 +200,9 @@ def _newest_in_windows(
     # (reading every row in it: 167 ms where the BRIN page bitmap took 77 ms).
     # (On an error the rollback undoes SET LOCAL; no RESET needed there.)
     session.execute(text("SET LOCAL enable_indexscan = off"))
+    # A window that checks the word on its rows is costed past jit_above_cost, but
+    # compiling (~6 ms) costs more than the few thousand rows it runs on.
+    session.execute(text("SET LOCAL jit = off"))
     while upper > 1 and len(rows) < limit:
         needed = limit - len(rows)
         # Never narrower than the rows needed: a window holds at most one per id.
@@ -177,6 +216,7 @@ def _newest_in_windows(
         density = max(len(found), 0.5) / (upper - lower)
         upper = lower
     session.execute(text("RESET enable_indexscan"))
+    session.execute(text("RESET jit"))
     return rows
 
 
