@@ -69,6 +69,11 @@ _HEAP_VISIT_COST = 25
 # a match), and a heap page holds about this many segments; see _word_on_rows().
 _ROW_CHECK_COST = 5
 _ROWS_PER_PAGE = 6
+# A filter's bitmap read at once (a role from a year on: 130-180k rows at 1M) outgrows
+# the default 4 MB and turns lossy, a page per entry, so the word's matches on those
+# pages are visited and rejected too (2,789 heap pages for 1,369 rows). This much
+# keeps a row per entry up to ~400k heap pages (~2.4M segments); see candidates().
+_BITMAP_WORK_MEM = "32MB"
 
 
 def _tsquery_clause(positions: Positions) -> str:
@@ -123,6 +128,7 @@ def candidates(
             unindexed_share = passing / newest
     else:
         windowed = newest > 0 and expected >= _FEW_MATCHES * limit
+    filter_bitmap = bool(where)
     if windowed and _word_on_rows(word_share, unindexed_share, newest, limit):
         # Last: checked only on the rows that pass the filters checked on the rows.
         on_rows.append(matches)
@@ -146,6 +152,12 @@ def candidates(
     )
     if windowed:
         rows = _newest_in_windows(session, newest_first, newest, expected / newest, limit)
+    elif filter_bitmap:
+        # Room for the filter's bitmap to stay exact (see _BITMAP_WORK_MEM); windows
+        # need none, their BRIN page range being lossy anyway.
+        session.execute(text(f"SET LOCAL work_mem = '{_BITMAP_WORK_MEM}'"))
+        rows = list(session.execute(newest_first.limit(limit)).all())
+        session.execute(text("RESET work_mem"))
     else:
         rows = list(session.execute(newest_first.limit(limit)).all())
     found = (
