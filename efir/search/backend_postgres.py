@@ -12,7 +12,8 @@ it ranks instead of every match in the archive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from math import sqrt
 from typing import TYPE_CHECKING, Any
 
@@ -152,14 +153,12 @@ def candidates(
     )
     if windowed:
         rows = _newest_in_windows(session, newest_first, newest, expected / newest, limit)
-    elif filter_bitmap:
+    else:
         # Room for the filter's bitmap to stay exact (see _BITMAP_WORK_MEM); windows
         # need none, their BRIN page range being lossy anyway.
-        session.execute(text(f"SET LOCAL work_mem = '{_BITMAP_WORK_MEM}'"))
-        rows = list(session.execute(newest_first.limit(limit)).all())
-        session.execute(text("RESET work_mem"))
-    else:
-        rows = list(session.execute(newest_first.limit(limit)).all())
+        room = {"work_mem": f"'{_BITMAP_WORK_MEM}'"} if filter_bitmap else {}
+        with _local_settings(session, room):
+            rows = list(session.execute(newest_first.limit(limit)).all())
     # As array text (see _array_param): psycopg took ~1.5 ms a search to adapt the
     # three lists of 1,000 values one by one.
     found = (
@@ -211,27 +210,34 @@ def _newest_in_windows(
     rows: list[Any] = []
     upper = newest + 1
     # Left to itself the planner may range-scan the primary key through a window
-    # (reading every row in it: 167 ms where the BRIN page bitmap took 77 ms).
-    # (On an error the rollback undoes SET LOCAL; no RESET needed there.)
-    session.execute(text("SET LOCAL enable_indexscan = off"))
-    # A window that checks the word on its rows is costed past jit_above_cost, but
+    # (reading every row in it: 167 ms where the BRIN page bitmap took 77 ms). A
+    # window that checks the word on its rows is costed past jit_above_cost, but
     # compiling (~6 ms) costs more than the few thousand rows it runs on.
-    session.execute(text("SET LOCAL jit = off"))
-    while upper > 1 and len(rows) < limit:
-        needed = limit - len(rows)
-        # Never narrower than the rows needed: a window holds at most one per id.
-        lower = upper - max(needed, int(_WINDOW_MARGIN * needed / density))
-        window = [search_segments.c.id < upper]
-        if lower > 1:
-            window.append(search_segments.c.id >= lower)
-        found = session.execute(newest_first.where(*window).limit(needed)).all()
-        rows += found
-        # Nothing found: assume half a match in the window, so the next is far wider.
-        density = max(len(found), 0.5) / (upper - lower)
-        upper = lower
-    session.execute(text("RESET enable_indexscan"))
-    session.execute(text("RESET jit"))
+    with _local_settings(session, {"enable_indexscan": "off", "jit": "off"}):
+        while upper > 1 and len(rows) < limit:
+            needed = limit - len(rows)
+            # Never narrower than the rows needed: a window holds at most one per id.
+            lower = upper - max(needed, int(_WINDOW_MARGIN * needed / density))
+            window = [search_segments.c.id < upper]
+            if lower > 1:
+                window.append(search_segments.c.id >= lower)
+            found = session.execute(newest_first.where(*window).limit(needed)).all()
+            rows += found
+            # Nothing found: assume half a match in the window, so the next is far wider.
+            density = max(len(found), 0.5) / (upper - lower)
+            upper = lower
     return rows
+
+
+@contextmanager
+def _local_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """Planner settings for the statements inside, back to the session's after. On an
+    error the rollback undoes SET LOCAL, so no RESET is needed then."""
+    for name, value in settings.items():
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    yield
+    for name in settings:
+        session.execute(text(f"RESET {name}"))
 
 
 def _estimated_rows(session: Session, statement: Select[Any]) -> float:
