@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from test_search_support import CORPUS, hit_keys, transcript_of
 
@@ -19,6 +19,7 @@ from efir.search import (
     search,
     update_clip_meta,
 )
+from efir.search.searching import speaker_keys_containing
 from efir.transcripts.model import Speaker
 
 pytest_plugins = ["test_search_support"]
@@ -160,6 +161,17 @@ def test_speaker_filter_keeps_quotes_and_backslashes_of_a_caption(engine: Engine
         finally:
             remove_clip(session, "clipquote")
             session.commit()
+
+
+def test_a_speaker_substring_is_looked_up_through_the_trigram_index(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a trigram index on PostgreSQL only; SQLite scans the few keys in-process")
+    lookup = speaker_keys_containing('Ак\\Жол" Б_%').compile(engine)
+    with engine.connect() as connection:
+        # Too few keys for the planner to prefer the index on its own: forbid the scan.
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = connection.exec_driver_sql(f"EXPLAIN {lookup}", lookup.params).scalars().all()
+    assert any("ix_search_speakers_key_trgm" in line for line in plan), plan
 
 
 def test_role_filter_accepts_value_or_russian_label(engine: Engine) -> None:

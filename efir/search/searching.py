@@ -63,18 +63,22 @@ def _role_value(role: str) -> str:
         ) from None
 
 
+def speaker_keys_containing(speaker: str) -> Select[tuple[str]]:
+    """The indexed speaker keys holding ``speaker`` (a trigram index serves it on
+    PostgreSQL: migration 0019)."""
+    fragment = normalise(speaker.strip())
+    return select(search_speakers.c.speaker_key).where(
+        search_speakers.c.speaker_key.contains(fragment, autoescape=True)
+    )
+
+
 def _filters(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.speaker:
         # The substring is looked for among the few thousand distinct speaker keys,
         # not in every segment. The keys found go in as values, not a subquery, so
         # both planners see an index lookup they can intersect with the word's matches.
-        fragment = normalise(query.speaker.strip())
-        matching_keys = session.scalars(
-            select(search_speakers.c.speaker_key).where(
-                search_speakers.c.speaker_key.contains(fragment, autoescape=True)
-            )
-        ).all()
+        matching_keys = session.scalars(speaker_keys_containing(query.speaker)).all()
         key_matches = backend_of(session).one_of(segments.c.speaker_key, matching_keys)
         conditions.append(or_(segments.c.voice_id == query.speaker, key_matches))
     if query.role:
