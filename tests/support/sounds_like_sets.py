@@ -33,11 +33,13 @@ FIXTURES = REPO / "fixtures"
 # development clips. Kept apart and only measured: the news test clips.
 DEVELOPMENT = ("seed", "second", "news_dev1", "news_dev2")
 TEST = ("news_test1", "news_test1_noisy", "news_test2")
+# Rendered later (session 10) and measured once, never tuned on.
+FRESH = ("news_fresh1", "news_fresh1_noisy", "news_fresh2", "news_fresh3")
 
 
 def _file(name: str, suffix: str) -> Path:
     if name.startswith("news_"):
-        part = "dev" if name.startswith("news_dev") else "test"
+        part = name.split("_")[1].rstrip("0123456789")
         return FIXTURES / "news" / part / f"{name}{suffix}"
     return FIXTURES / name / f"{name}{suffix}"
 
