@@ -34,6 +34,7 @@ from worker.stages.asr import (
     collapse_loops,
     find_unheard_spans,
     is_phantom,
+    with_alternatives,
 )
 from worker.stages.media import SAMPLE_RATE, decode_audio
 
@@ -291,3 +292,26 @@ def test_repeated_speech_below_loop_length_is_kept() -> None:
             "сотрудничество"]  # fmt: skip
     words = words_at(*[(float(i), i + 0.5, w) for i, w in enumerate(said)])
     assert collapse_loops(words) == words
+
+
+def test_other_hypotheses_give_the_words_they_replace_alternatives() -> None:
+    words = words_at(*[(float(i), i + 0.5, w) for i, w in enumerate(
+        ["Всё", "здесь", "покрыто", "водой,", "говорят", "жители."])])  # fmt: skip
+    hypotheses = [
+        "Везде покрыто водой, говорят жители.",  # two words heard as one
+        "Всё здесь покрыто водой, говорят жители.",  # the best again: nothing
+        "Всё здесь покрыта вадой говорят жителям.",  # punctuation and case do not count
+        "Совсем другое предложение, длиннее трёх слов здесь.",  # too long a stretch
+    ]
+    heard = with_alternatives(words, hypotheses, max_words=3)
+    assert [w.alternatives for w in heard] == [
+        ("везде",),
+        ("везде",),
+        ("покрыта вадой",),
+        ("покрыта вадой",),
+        (),
+        ("жителям",),
+    ]
+    # Otherwise the words are the same; no hypotheses, no alternatives.
+    assert [replace(w, alternatives=()) for w in heard] == words
+    assert with_alternatives(words, [], max_words=3) == words

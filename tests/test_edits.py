@@ -4,6 +4,8 @@ splits, merges, speaker changes and renames show up in every export."""
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import replace
 
 import docx
 import pytest
@@ -363,3 +365,29 @@ def test_set_bounds_refuses_overlap_and_empty_spans(seed: Transcript) -> None:
     # Touching a neighbour is fine: that is where a boundary is dragged to.
     touching = apply_edits(seed, [SetBounds(second.id, first.end, second.end)])
     assert touching.segments[1].start == first.end
+
+
+def test_an_edited_word_loses_the_alternatives_the_recogniser_heard() -> None:
+    heard = ("везде",)
+    words = (
+        Word(0.0, 0.4, " Весь", 0.6, alternatives=heard),
+        Word(0.4, 0.9, " здесь", 0.6, alternatives=heard),
+        Word(0.9, 1.5, " вода", 0.9, alternatives=("года",)),
+    )
+    segment = Segment(0, 0.0, 1.5, "Весь здесь вода", "S0", words)
+    transcript = Transcript(2.0, "ru", "test", (segment,))
+    retyped = apply_edits(transcript, [SetText(0, "Везде вода")]).segments[0].words
+    assert [(w.word, w.alternatives) for w in retyped] == [("Везде", ()), ("вода", ("года",))]
+    replaced = apply_edits(transcript, [ReplaceWord("вода", "погода")]).segments[0].words
+    assert [w.alternatives for w in replaced] == [heard, heard, ()]
+
+
+def test_alternatives_round_trip_through_json_and_old_json_still_reads() -> None:
+    word = Word(1.0, 1.5, " вода", 0.6, alternatives=("везде", "в оде"))
+    transcript = Transcript(2.0, "ru", "m", (Segment(0, 1.0, 1.5, "вода", words=(word,)),))
+    data = json.loads(transcript.to_json())
+    assert data["segments"][0]["words"][0]["alternatives"] == ["везде", "в оде"]
+    assert Transcript.from_json(transcript.to_json()) == transcript
+    plain = {"start": 1.0, "end": 1.5, "word": " вода", "probability": 0.6}
+    assert "alternatives" not in Word.from_dict(plain).to_dict()
+    assert Word.from_dict(plain) == replace(word, alternatives=())

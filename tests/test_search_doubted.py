@@ -20,7 +20,13 @@ from efir.db import MIGRATIONS_DIR, Clip, make_engine, migrate, new_id
 from efir.search import ClipMeta, SearchQuery, create_search_schema, index_transcript, search_filled
 from efir.search.fuzzy import deletions, expand, stored_variants
 from efir.search.heard import DOUBT_MARK, doubted, indexed_terms
-from efir.search.indexing import forms_of, lemmas_of, remove_clip, token_probabilities
+from efir.search.indexing import (
+    forms_of,
+    lemmas_of,
+    remove_clip,
+    token_alternatives,
+    token_probabilities,
+)
 from efir.search.lemmas import TERM_JOINER, normalise, query_lemmas, term_of, words
 from efir.search.phonetic import phonetic_key
 from efir.search.schema import search_segments, search_vocab
@@ -93,7 +99,8 @@ def test_a_segment_without_words_is_indexed() -> None:
 @pytest.mark.parametrize("name", DEVELOPMENT + TEST)
 def test_indexing_reads_each_text_once_into_what_each_part_derives(name: str) -> None:
     # The one pass over a segment's words (efir.search.indexing._indexed_text) stores
-    # what the per-column functions give, on the fixtures' real ASR with its doubts.
+    # what the per-column functions give, on the fixtures' real ASR with its doubts and
+    # the alternatives its beam heard.
     transcript = asr_transcript(name)
     engine = create_engine("sqlite://")
     with engine.begin() as connection:
@@ -105,7 +112,10 @@ def test_indexing_reads_each_text_once_into_what_each_part_derives(name: str) ->
         vocab = {row.form: (row.term, row.doubted) for row in session.execute(select(search_vocab))}
     engine.dispose()
     texts = {s.id: (s, unicodedata.normalize("NFC", s.text)) for s in transcript.segments}
-    lemmas = {i: lemmas_of(text, token_probabilities(s, text)) for i, (s, text) in texts.items()}
+    lemmas = {
+        i: lemmas_of(text, token_probabilities(s, text), token_alternatives(s, text))
+        for i, (s, text) in texts.items()
+    }
     assert stored == lemmas
     doubted = {
         normalise(word)

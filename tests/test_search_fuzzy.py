@@ -46,20 +46,24 @@ from efir.search.indexing import add_forms, forms_of, lemmas_of, relemmatise, re
 from efir.search.lemmas import is_initialism, query_lemmas, term_of, words
 from efir.search.phonetic import letter_names, phonetic_key
 from efir.search.schema import drop_search_schema, search_terms
-from efir.transcripts.model import Speaker
+from efir.transcripts.edits import SetText, apply_edits
+from efir.transcripts.model import Segment, Speaker, Transcript, Word
 
-# Issue 16 asks for 90%; this build reaches 50 of 67 on the development clips, 19 of
-# 50 on the test clips and 13 of 52 on the fresh clips rendered later and measured once
-# (bench/results/search_sounds_like.txt): most of the rest were heard as another
+# Issue 16 asks for 90%. On the transcripts regenerated with the beam's other
+# hypotheses (session 10; main's non-word repair now mends «проехто», «денис» for
+# «единиц», so the misheard words are fewer and harder) this build reaches 40 of 60 on
+# the development clips, 19 of 47 on the test clips and 17 of 52 on the fresh clips
+# rendered later and measured once; without the hypotheses' alternatives 39, 17 and 13
+# (bench/results/search_sounds_like.txt). Most of the rest were heard as another
 # dictionary word two letters off or the recogniser was sure of («урожая» as
-# «выражая», «уделить» as «поделить»), as the same verb in another voice
-# («обещается»), garbled across word boundaries beyond what the paths bound
-# themselves to («у морожной» for «уборочной»), or not at all («в Рудном» as «нам»).
-# The bounds guard what is reached, per set, with a query of margin. Precision: share
-# of absent words with any hit; the issue's bound is 5%, met on the development and
-# test clips alone (6 of 134) but not with the fresh clips in the archive as well
-# (7 of 117: more text, more accidents), so the guard is that level.
-MIN_RECALL = {DEVELOPMENT: 0.73, TEST: 0.36, FRESH: 0.23}
+# «выражая», «уделить» as «поделить») and no other hypothesis of its beam heard them,
+# as the same verb in another voice («обещается»), garbled across word boundaries
+# beyond what the paths bound themselves to («у морожной» for «уборочной»), or not at
+# all («в Рудном» as «нам»). The bounds guard what is reached, per set, with a query
+# of margin. Precision: share of absent words with any hit; the issue's bound is 5%,
+# met with all three sets in the archive (6 of 117, with or without alternatives);
+# the guard keeps the 6% the earlier transcripts needed (7 of 117).
+MIN_RECALL = {DEVELOPMENT: 0.65, TEST: 0.38, FRESH: 0.30}
 MAX_FALSE_HIT_SHARE = 0.06
 FIXTURE_CLIPS = DEVELOPMENT + TEST + FRESH
 
@@ -497,6 +501,50 @@ def test_a_word_heard_apart_is_found_by_sound_and_exactly_once_corrected(
         finally:
             session.rollback()
             remove_clip(session, "table")
+            session.commit()
+
+
+def _heard_with_alternatives(text: str, alternatives: dict[str, tuple[str, ...]]) -> Transcript:
+    timed = tuple(
+        Word(float(i), i + 0.9, f" {w}", 0.95, alternatives=alternatives.get(w, ()))
+        for i, w in enumerate(text.split())
+    )
+    return Transcript(10.0, "ru", "test", (Segment(0, 0.0, timed[-1].end, text, "S1", timed),))
+
+
+def test_an_alternative_is_indexed_as_a_heard_lemma_of_the_word_it_replaces() -> None:
+    terms = indexed_terms(words("ждут выражая"), (), [(), ("урожая", "в ражая")])
+    assert terms[0] == term_of("ждут")
+    assert unmarked(terms[1]) == term_of("выражая") and marked("урожай") in terms[1].split("_")
+    # Function words, non-words and the word's own relatives add nothing.
+    plain = indexed_terms(words("выражая"), (), [("выражать в ыражжая и",)])
+    assert plain == [term_of("выражая")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_word_another_hypothesis_heard_is_found_by_sound_until_corrected(
+    fixture_engines: dict[str, Engine], backend: str
+) -> None:
+    # news_dev2: the beam's best read «выражая» where «урожая» was said; another read it.
+    heard = _heard_with_alternatives("Фермеры ждут выражая.", {"выражая.": ("урожая",)})
+    query = SearchQuery("урожай", clip_id="harvest")
+    with Session(fixture_engines[backend]) as session:
+        try:
+            index_transcript(session, ClipMeta("harvest"), heard)
+            hits = search_filled(session, query).hits
+            assert [(h.segment_id, h.match, h.heard) for h in hits] == [
+                (0, "sounds_like", "выражая")
+            ]
+            assert "<mark>выражая</mark>" in hits[0].snippet
+            assert not search(session, replace(query, fuzzy=False)).hits
+            # The editor's correction: found exactly, and the alternative is gone.
+            fixed = apply_edits(heard, [SetText(0, "Фермеры ждут урожая.")])
+            assert not any(w.alternatives for w in fixed.segments[0].words)
+            index_transcript(session, ClipMeta("harvest"), fixed)
+            assert [h.match for h in search_filled(session, query).hits] == ["exact"]
+        finally:
+            session.rollback()
+            remove_clip(session, "harvest")
             session.commit()
 
 

@@ -28,6 +28,13 @@ for «поделились»): its position's term carries ``DOUBT_MARK`` as wel
 side may take it for a near word it refuses where the word was heard with confidence.
 An editor's correction is a confident word (efir.transcripts.edits gives it
 probability 1), so a corrected word loses the mark when the revision is indexed.
+
+What the recogniser's other beam hypotheses heard in a word's place (its
+``alternatives``, worker/stages/asr.py) is indexed the same way, as heard lemmas of
+that word's position (``alternative_lemmas``): the lattice of spoken term detection,
+cut to the beam's n-best. Only content words the dictionary knows, with keys of at
+least ``MIN_ALTERNATIVE_KEY`` letters and unrelated to the position's own word; an
+editor's change to a word drops its alternatives.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.metadata import version
@@ -52,8 +60,10 @@ from efir.search.lemmas import (
     TERM_JOINER,
     index_candidates,
     is_dictionary_word,
+    lemma_forms,
     query_lemmas,
     term_of,
+    words,
 )
 from efir.search.phonetic import phonetic_key
 
@@ -62,6 +72,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DOUBT_MARK",
     "HEARD_MARK",
+    "alternative_lemmas",
     "doubted",
     "heard_lemmas",
     "indexed_terms",
@@ -103,6 +114,11 @@ MIN_ZIPF = 2.0
 # costs 0.1 ms: most runs are not).
 FRAGMENT_LETTERS = 4
 FRAGMENT_ZIPF = 4.5
+# An alternative word's phonetic key is at least this long («лет» heard as «столе»
+# is a key of three; shorter ones are function words). On the development and test
+# clips a floor of 3 found two more words than 4 or 5, and no more absent words
+# (bench/results/search_sounds_like.txt).
+MIN_ALTERNATIVE_KEY = 3
 _DICTIONARY_VERSION = f"2-{MIN_ZIPF}-{MIN_KEY}-{version('wordfreq')}"
 _RUSSIAN_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
 _SECOND_SEED = 0x9E3779B9
@@ -270,7 +286,7 @@ def is_fragment(token: str) -> bool:
     return len(token) <= FRAGMENT_LETTERS and short_zipf.get(token, 0.0) < FRAGMENT_ZIPF
 
 
-def _related(lemma: str, own: set[str]) -> bool:
+def _related(lemma: str, own: AbstractSet[str]) -> bool:
     return any(lemma[:5] == other[:5] for other in own)
 
 
@@ -305,6 +321,21 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
     return heard
 
 
+@lru_cache(maxsize=65_536)
+def alternative_lemmas(token: str, alternatives: tuple[str, ...]) -> frozenset[str]:
+    """Marked lemmas of the words the beam's other hypotheses heard in this token's
+    place: dictionary content words, unrelated to the token's own lemmas."""
+    own = index_candidates(token)
+    return frozenset(
+        marked(lemma)
+        for alternative in alternatives
+        for word in words(alternative)
+        if len(phonetic_key(word)) >= MIN_ALTERNATIVE_KEY and is_dictionary_word(word)
+        for lemma in query_lemmas(word)
+        if lemma_forms(lemma) and not _related(lemma, own)
+    )
+
+
 def doubted(token: str, probability: float) -> bool:
     """Whether this position is a real word the recogniser doubted (non-words and
     first names match by sound anyway)."""
@@ -315,15 +346,22 @@ def doubted(token: str, probability: float) -> bool:
     )
 
 
-def indexed_terms(tokens: Sequence[str], probabilities: Sequence[float] = ()) -> list[str]:
+def indexed_terms(
+    tokens: Sequence[str],
+    probabilities: Sequence[float] = (),
+    alternatives: Sequence[tuple[str, ...]] = (),
+) -> list[str]:
     """The index term of each token: its lemmas (``term_of``), the marked lemmas of
-    the words a run holding it may have been misheard from, and ``DOUBT_MARK`` where
-    the recogniser doubted a real word (``probabilities``: one a token, or none when
-    it was sure of them all, as of text an editor typed)."""
+    the words a run holding it may have been misheard from or the beam's other
+    hypotheses heard in its place (``alternatives``: one tuple a token, or none), and
+    ``DOUBT_MARK`` where the recogniser doubted a real word (``probabilities``: one a
+    token, or none when it was sure of them all, as of text an editor typed)."""
     terms = []
     for index, (token, heard) in enumerate(zip(tokens, heard_lemmas(tokens), strict=True)):
         if probabilities and doubted(token, probabilities[index]):
             heard |= {DOUBT_MARK}
+        if alternatives and alternatives[index]:
+            heard |= alternative_lemmas(token, alternatives[index])
         terms.append(
             TERM_JOINER.join(sorted(index_candidates(token) | heard)) if heard else term_of(token)
         )

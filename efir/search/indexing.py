@@ -41,6 +41,8 @@ __all__ = [
     "relemmatise",
     "relemmatise_clip",
     "remove_clip",
+    "token_alternatives",
+    "token_probabilities",
     "update_clip_meta",
 ]
 
@@ -87,7 +89,7 @@ class _IndexedText(NamedTuple):
 def _indexed_text(segment: Segment, text: str) -> _IndexedText:
     tokens = list(tokenize(text))
     spelt = [token.text for token in tokens]
-    terms = indexed_terms(spelt, token_probabilities(segment, text, tokens))
+    terms = indexed_terms(spelt, *_recognised(segment, text, tokens))
     return _IndexedText(
         terms, [(word, term_of(word)) for word in spelt], _doubted_forms(spelt, terms)
     )
@@ -118,10 +120,13 @@ def _segment_row(
     return row, indexed
 
 
-def lemmas_of(text: str, probabilities: Sequence[float] = ()) -> str:
+def lemmas_of(
+    text: str, probabilities: Sequence[float] = (), alternatives: Sequence[tuple[str, ...]] = ()
+) -> str:
     """The ``lemmas`` column of a segment: one index term per word (``probabilities``:
-    the recogniser's, one a word, or none when it was sure of every word)."""
-    return " ".join(indexed_terms(words(text), probabilities))
+    the recogniser's, one a word, or none when it was sure of every word;
+    ``alternatives``: what its other hypotheses heard, one tuple a word, or none)."""
+    return " ".join(indexed_terms(words(text), probabilities, alternatives))
 
 
 def token_probabilities(
@@ -131,9 +136,25 @@ def token_probabilities(
     when the caller has them): the least of the timed words it overlaps (one word of
     the text may be two of Whisper's, «Тала-Дэва»). A word no timed word spells (an
     edit moved it) counts as sure; a segment without timed words gives none."""
+    return _recognised(segment, text, tokens)[0]
+
+
+def token_alternatives(
+    segment: Segment, text: str, tokens: Sequence[Token] | None = None
+) -> list[tuple[str, ...]]:
+    """What the recogniser's other hypotheses heard in place of each word of the text:
+    the alternatives of the timed words it overlaps; none for a segment without any."""
+    return _recognised(segment, text, tokens)[1]
+
+
+def _recognised(
+    segment: Segment, text: str, tokens: Sequence[Token] | None
+) -> tuple[list[float], list[tuple[str, ...]]]:
+    """``token_probabilities`` and ``token_alternatives`` in one walk over the words."""
     if not segment.words:
-        return []
-    spans: list[tuple[int, int, float]] = []
+        return [], []
+    spans: list[tuple[int, int, float, tuple[str, ...]]] = []
+    heard = False
     cursor = 0
     for word in segment.words:
         spelt = unicodedata.normalize("NFC", word.word.strip())
@@ -143,9 +164,12 @@ def token_probabilities(
             start += 1
         if spelt and text.startswith(spelt, start):
             cursor = start + len(spelt)
-            spans.append((start, cursor, word.probability))
+            spans.append((start, cursor, word.probability, word.alternatives))
+            heard = heard or bool(word.alternatives)
     # Both in text order: walk them together.
-    probabilities, first = [], 0
+    probabilities: list[float] = []
+    alternatives: list[tuple[str, ...]] = []
+    first = 0
     for token in tokenize(text) if tokens is None else tokens:
         while first < len(spans) and spans[first][1] <= token.start:
             first += 1
@@ -153,7 +177,11 @@ def token_probabilities(
         while after < len(spans) and spans[after][0] < token.end:
             least, after = min(least, spans[after][2]), after + 1
         probabilities.append(least)
-    return probabilities
+        if heard:
+            alternatives.append(
+                tuple(dict.fromkeys(a for span in spans[first:after] for a in span[3]))
+            )
+    return probabilities, alternatives
 
 
 def _doubted_forms(spelt: Sequence[str], terms: Sequence[str]) -> set[str]:
@@ -274,7 +302,7 @@ def relemmatise_clip(session: Session, clip_id: str, transcript: Transcript) -> 
                 row.id,
                 row.lemmas,
                 row.text,
-                lemmas_of(row.text, token_probabilities(segment, row.text)),
+                lemmas_of(row.text, *_recognised(segment, row.text, None)),
             )
             for row in rows
             if (segment := segments.get(row.segment_id)) is not None

@@ -211,7 +211,12 @@ def _stretched(segment: Segment, start: float, end: float) -> tuple[Word, ...]:
     if old <= 0:
         timed = share_span((start, end), [w.word for w in segment.words])
         return tuple(
-            replace(new, probability=w.probability, repaired_from=w.repaired_from)
+            replace(
+                new,
+                probability=w.probability,
+                repaired_from=w.repaired_from,
+                alternatives=w.alternatives,
+            )
             for new, w in zip(timed, segment.words, strict=True)
         )
     scale = (end - start) / old
@@ -241,9 +246,10 @@ def _replace_word(transcript: Transcript, op: ReplaceWord) -> Transcript:
             segment,
             text=in_text(segment.text),
             # A word the editor put in is certain, as SetText's (align_words) are: a
-            # search no longer takes it for a doubted one (efir.search.heard).
+            # search no longer takes it for a doubted one, nor for what the recogniser's
+            # other hypotheses heard (efir.search.heard).
             words=tuple(
-                replace(word, word=fixed, probability=1.0)
+                replace(word, word=fixed, probability=1.0, alternatives=())
                 if (fixed := in_text(word.word)) != word.word
                 else word
                 for word in segment.words
@@ -336,12 +342,13 @@ def align_words(old_words: Sequence[Word], text: str) -> tuple[Word, ...]:
     """One timed word per whitespace token of ``text``, timed from ``old_words``.
 
     Tokens are matched with difflib (an edit-distance alignment) on a folded form that
-    ignores case, punctuation and ё/е. Equal tokens keep their word's exact times and
-    probability. Inside a replaced run, a respelled word keeps its word's times (matched
-    by character similarity); other new words take the span of the old words they
-    replace (one to one when the counts match, else shared by character length);
-    inserted tokens take the silence they fall into if it is long enough, else share the
-    preceding (or following) word's span. Returns () when there are no old words.
+    ignores case, punctuation and ё/е. Equal tokens keep their word's exact times,
+    probability and alternatives (a changed word is the editor's: it has none). Inside
+    a replaced run, a respelled word keeps its word's times (matched by character
+    similarity); other new words take the span of the old words they replace (one to
+    one when the counts match, else shared by character length); inserted tokens take
+    the silence they fall into if it is long enough, else share the preceding (or
+    following) word's span. Returns () when there are no old words.
     """
     tokens = text.split()
     if not old_words or not tokens:
@@ -354,7 +361,13 @@ def align_words(old_words: Sequence[Word], text: str) -> tuple[Word, ...]:
         if tag == "equal":
             for offset in range(i2 - i1):
                 old = old_words[i1 + offset]
-                timed[j1 + offset] = Word(old.start, old.end, tokens[j1 + offset], old.probability)
+                timed[j1 + offset] = Word(
+                    old.start,
+                    old.end,
+                    tokens[j1 + offset],
+                    old.probability,
+                    alternatives=old.alternatives,
+                )
         elif tag == "replace":
             timed[j1:j2] = _align_replaced(
                 old_words[i1:i2], old_keys[i1:i2], tokens[j1:j2], new_keys[j1:j2]

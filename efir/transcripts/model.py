@@ -6,7 +6,8 @@ contract of the API and the CLI::
     {"duration", "language", "model", "speakers": [...],
      "segments": [{"id", "start", "end", "speaker", "text",
                    "words": [{"start", "end", "word", "probability",
-                              "repaired_from" (only on repaired words)}],
+                              "repaired_from" (only on repaired words),
+                              "alternatives" (only where the beam heard others)}],
                    "speaker_source"?, "speaker_confidence"?, "check"?}]}
 
 The three optional segment keys say how a segment's speaker was decided (`SpeakerSource`),
@@ -59,13 +60,33 @@ class Word:
     # What Whisper wrote before the non-word repair replaced it (worker/stages/repair.py);
     # a word split in two or merged with a neighbour carries the whole original in each.
     repaired_from: str | None = None
+    # What the recogniser's other beam hypotheses heard in this word's place (a stretch
+    # of one to a few words each), for search only (efir.search.heard): never shown as
+    # text, and dropped when an editor changes the word.
+    alternatives: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form; `repaired_from` only where set, so older readers see no change."""
+        """The JSON form; `repaired_from` and `alternatives` only where set, so older
+        readers see no change."""
         data = asdict(self)
         if self.repaired_from is None:
             del data["repaired_from"]
+        if self.alternatives:
+            data["alternatives"] = list(self.alternatives)
+        else:
+            del data["alternatives"]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            word=str(data["word"]),
+            probability=float(data.get("probability", 1.0)),
+            repaired_from=data.get("repaired_from"),
+            alternatives=tuple(data.get("alternatives", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -150,7 +171,7 @@ class Segment:
             end=float(data["end"]),
             text=str(data["text"]),
             speaker=data.get("speaker"),
-            words=tuple(Word(**word) for word in data.get("words", ())),
+            words=tuple(Word.from_dict(word) for word in data.get("words", ())),
             speaker_source=SpeakerSource(source)
             if (source := data.get("speaker_source"))
             else None,
