@@ -24,8 +24,7 @@ from efir.search.indexing import (
     forms_of,
     lemmas_of,
     remove_clip,
-    token_alternatives,
-    token_probabilities,
+    token_evidence,
 )
 from efir.search.lemmas import TERM_JOINER, normalise, query_lemmas, term_of, words
 from efir.search.phonetic import phonetic_key
@@ -59,16 +58,18 @@ def test_each_word_of_the_text_gets_the_probability_of_its_timed_words() -> None
     segment = _segment(0, "Гости подивились, талая Тала-Дэва.", {"подивились,"})
     # Whisper's «Тала» and «-Дэва» are one word of the text: the less sure of the two.
     split = (*segment.words[:3], Word(2, 2.2, " Тала", 0.9), Word(2.2, 2.5, "-Дэва.", 0.3))
-    assert token_probabilities(segment, segment.text) == [SURE, UNSURE, SURE, SURE]
-    assert token_probabilities(Segment(0, 0, 3, segment.text, "S1", split), segment.text) == [
+    assert token_evidence(segment, segment.text).probabilities == [SURE, UNSURE, SURE, SURE]
+    split_segment = Segment(0, 0, 3, segment.text, "S1", split)
+    assert token_evidence(split_segment, segment.text).probabilities == [
         SURE,
         UNSURE,
         SURE,
         0.3,
     ]
     # An editor's new word no timed word spells counts as sure; no timed words: none.
-    assert token_probabilities(segment, "Гости поделились, талая Тала-Дэва.")[1] == 1.0
-    assert token_probabilities(Segment(0, 0, 1, "Слово", "S1"), "Слово") == []
+    edited = token_evidence(segment, "Гости поделились, талая Тала-Дэва.")
+    assert edited.probabilities[1] == 1.0
+    assert token_evidence(Segment(0, 0, 1, "Слово", "S1"), "Слово").probabilities == []
 
 
 def test_only_doubted_real_words_of_a_long_enough_key_carry_the_mark() -> None:
@@ -112,10 +113,7 @@ def test_indexing_reads_each_text_once_into_what_each_part_derives(name: str) ->
         vocab = {row.form: (row.term, row.doubted) for row in session.execute(select(search_vocab))}
     engine.dispose()
     texts = {s.id: (s, unicodedata.normalize("NFC", s.text)) for s in transcript.segments}
-    lemmas = {
-        i: lemmas_of(text, token_probabilities(s, text), token_alternatives(s, text))
-        for i, (s, text) in texts.items()
-    }
+    lemmas = {i: lemmas_of(text, *token_evidence(s, text)) for i, (s, text) in texts.items()}
     assert stored == lemmas
     doubted = {
         normalise(word)

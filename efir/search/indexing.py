@@ -32,6 +32,7 @@ from efir.search.schema import (
 from efir.transcripts.model import Segment, Transcript
 
 __all__ = [
+    "TokenEvidence",
     "add_forms",
     "backend_of",
     "forms_of",
@@ -41,8 +42,7 @@ __all__ = [
     "relemmatise",
     "relemmatise_clip",
     "remove_clip",
-    "token_alternatives",
-    "token_probabilities",
+    "token_evidence",
     "update_clip_meta",
 ]
 
@@ -89,7 +89,7 @@ class _IndexedText(NamedTuple):
 def _indexed_text(segment: Segment, text: str) -> _IndexedText:
     tokens = list(tokenize(text))
     spelt = [token.text for token in tokens]
-    terms = indexed_terms(spelt, *_recognised(segment, text, tokens))
+    terms = indexed_terms(spelt, *token_evidence(segment, text, tokens))
     return _IndexedText(
         terms, [(word, term_of(word)) for word in spelt], _doubted_forms(spelt, terms)
     )
@@ -129,30 +129,24 @@ def lemmas_of(
     return " ".join(indexed_terms(words(text), probabilities, alternatives))
 
 
-def token_probabilities(
+class TokenEvidence(NamedTuple):
+    """What the recogniser said of each word of a segment's text, in text order."""
+
+    probabilities: list[float]
+    alternatives: list[tuple[str, ...]]
+
+
+def token_evidence(
     segment: Segment, text: str, tokens: Sequence[Token] | None = None
-) -> list[float]:
-    """The recogniser's probability of each word of the text (``tokens``: its words,
-    when the caller has them): the least of the timed words it overlaps (one word of
-    the text may be two of Whisper's, «Тала-Дэва»). A word no timed word spells (an
-    edit moved it) counts as sure; a segment without timed words gives none."""
-    return _recognised(segment, text, tokens)[0]
-
-
-def token_alternatives(
-    segment: Segment, text: str, tokens: Sequence[Token] | None = None
-) -> list[tuple[str, ...]]:
-    """What the recogniser's other hypotheses heard in place of each word of the text:
-    the alternatives of the timed words it overlaps; none for a segment without any."""
-    return _recognised(segment, text, tokens)[1]
-
-
-def _recognised(
-    segment: Segment, text: str, tokens: Sequence[Token] | None
-) -> tuple[list[float], list[tuple[str, ...]]]:
-    """``token_probabilities`` and ``token_alternatives`` in one walk over the words."""
+) -> TokenEvidence:
+    """For each word of the text (``tokens``: its words, when the caller has them), read
+    off the timed words it overlaps (one word of the text may be two of Whisper's,
+    «Тала-Дэва»): the recogniser's probability, the least of theirs (a word no timed
+    word spells, as an edit moved it, counts as sure), and what its other hypotheses
+    heard there, all of theirs (none at all when no word carries any). A segment
+    without timed words gives neither."""
     if not segment.words:
-        return [], []
+        return TokenEvidence([], [])
     spans: list[tuple[int, int, float, tuple[str, ...]]] = []
     heard = False
     cursor = 0
@@ -181,7 +175,7 @@ def _recognised(
             alternatives.append(
                 tuple(dict.fromkeys(a for span in spans[first:after] for a in span[3]))
             )
-    return probabilities, alternatives
+    return TokenEvidence(probabilities, alternatives)
 
 
 def _doubted_forms(spelt: Sequence[str], terms: Sequence[str]) -> set[str]:
@@ -302,7 +296,7 @@ def relemmatise_clip(session: Session, clip_id: str, transcript: Transcript) -> 
                 row.id,
                 row.lemmas,
                 row.text,
-                lemmas_of(row.text, *_recognised(segment, row.text, None)),
+                lemmas_of(row.text, *token_evidence(segment, row.text)),
             )
             for row in rows
             if (segment := segments.get(row.segment_id)) is not None
