@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     batch_size: int | None = Field(default=None, ge=1)
     beam_size: int = 5
     language: str | None = "ru"
+    # Readings of the audio voted word by word: 1 decodes once; 2 adds one at tempo 0.9,
+    # 3 also one at 1.1, for fewer wrong words at two or three times the ASR time
+    # (docs/performance.md).
+    readings: int = Field(default=1, ge=1, le=3)
 
     # Where media lives: `local` is media_dir on this disk; `s3` is a bucket that API and
     # workers on different hosts share (credentials: the usual AWS_* variables).

@@ -9,6 +9,7 @@ regressions without flapping.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -88,6 +89,40 @@ def test_seed_non_words_are_repaired_to_the_words_spoken(plain_transcript: Trans
     # Base 9f52f2b printed 7.5% non-words on the seed (with its glossary); without one,
     # misheard names count too.
     assert non_word_rate(plain_transcript.text, REFERENCE) <= 0.06
+
+
+@pytest.mark.slow
+def test_readings_at_other_tempos_vote_on_the_clips_own_timeline(
+    options: PipelineOptions, plain_transcript: Transcript, tmp_path: Path
+) -> None:
+    voted_options = pipeline_options_from_settings(Settings(cache_dir=tmp_path, readings=3))
+    assert voted_options.asr.reading_tempos == (0.9, 1.1)
+    # The seed read three times (plain, at 0.9 and at 1.1), voted word by word.
+    voted = run_pipeline(
+        SEED / "seed.wav", replace(options, asr=replace(options.asr, reading_tempos=(0.9, 1.1)))
+    ).transcript
+    assert_every_truth_turn_has_words(voted)
+    # Bench/accuracy.py measures fewer wrong words; here: no more than one reading's bound.
+    assert wer(REFERENCE, voted.text) <= 0.30
+    plain = [w for s in plain_transcript.segments for w in s.words]
+    words = [w for s in voted.segments for w in s.words]
+    keys = [[normalise(w.word) for w in ws] for ws in (plain, words)]
+    same = difflib.SequenceMatcher(a=keys[0], b=keys[1], autojunk=False).get_matching_blocks()
+    # Most words are the plain reading's; those the slower and faster readings won sit
+    # in time among the plain words beside them, on the clip's timeline.
+    assert 0.8 * len(plain) <= sum(block.size for block in same) < len(plain)
+    assert all(one.start <= other.start for one, other in itertools.pairwise(words))
+    assert words[0].start >= 0 and words[-1].end <= voted.duration
+    assert any(w.alternatives for w in words)
+
+
+def test_readings_are_one_to_three(tmp_path: Path) -> None:
+    assert pipeline_options_from_settings(Settings(cache_dir=tmp_path)).asr.reading_tempos == ()
+    two = pipeline_options_from_settings(Settings(cache_dir=tmp_path, readings=2))
+    assert two.asr.reading_tempos == (0.9,)
+    for wrong in (0, 4):
+        with pytest.raises(ValidationError):
+            Settings(readings=wrong)
 
 
 @pytest.mark.slow

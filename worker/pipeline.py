@@ -32,7 +32,14 @@ from efir.model_assets import resolve_model_dir
 from efir.transcripts.model import Transcript
 from efir.voices.registry import KnownVoice, VoicePrint, match_known_voices
 from worker.model_cache import get_whisper_model
-from worker.stages.asr import AsrOptions, FractionDone, TimeSpan, speech_regions, transcribe
+from worker.stages.asr import (
+    READING_TEMPOS,
+    AsrOptions,
+    FractionDone,
+    TimeSpan,
+    speech_regions,
+    transcribe,
+)
 from worker.stages.caption_evidence import mark_checks
 from worker.stages.captions import CaptionOptions, CaptionSpan, scan_captions
 from worker.stages.diarize import (
@@ -110,6 +117,7 @@ def pipeline_options_from_settings(
             beam_size=settings.beam_size,
             batch_size=settings.batch_size or _default_batch_size(settings.device),
             initial_prompt=glossary.prompt,
+            reading_tempos=READING_TEMPOS[: settings.readings - 1],
         ),
         glossary=glossary,
         device=settings.device,

@@ -29,8 +29,9 @@ side may take it for a near word it refuses where the word was heard with confid
 An editor's correction is a confident word (efir.transcripts.edits gives it
 probability 1), so a corrected word loses the mark when the revision is indexed.
 
-What the recogniser's other beam hypotheses heard in a word's place (its
-``alternatives``, worker/stages/asr.py) is indexed the same way, as heard lemmas of
+What the recogniser's other beam hypotheses, or its other readings of the audio,
+heard in a word's place (its ``alternatives``, worker/stages/asr.py and vote.py) is
+indexed the same way, as heard lemmas of
 that word's position (``alternative_lemmas``): the lattice of spoken term detection,
 cut to the beam's n-best. Only content words the dictionary knows, with keys of at
 least ``MIN_ALTERNATIVE_KEY`` letters and unrelated to the position's own word; an

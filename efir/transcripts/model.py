@@ -60,9 +60,10 @@ class Word:
     # What Whisper wrote before the non-word repair replaced it (worker/stages/repair.py);
     # a word split in two or merged with a neighbour carries the whole original in each.
     repaired_from: str | None = None
-    # What the recogniser's other beam hypotheses heard in this word's place (a stretch
-    # of one to a few words each), for search only (efir.search.heard): never shown as
-    # text, and dropped when an editor changes the word.
+    # What the recogniser's other beam hypotheses, or its other readings of the audio
+    # (worker/stages/vote.py), heard in this word's place (a stretch of one to a few words
+    # each), for search only (efir.search.heard): never shown as text, and dropped when
+    # an editor changes the word.
     alternatives: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import av
+import ffmpeg
 import numpy as np
 from PIL import Image
 
-from efir.errors import MediaError, MediaTooLargeError, NoAudioError
+from efir.errors import AsrError, MediaError, MediaTooLargeError, NoAudioError
 
 __all__ = [
     "SAMPLE_RATE",
@@ -33,6 +34,7 @@ __all__ = [
     "grab_gray_frames",
     "probe",
     "stream_audio",
+    "stretched",
 ]
 
 SAMPLE_RATE = 16000
@@ -216,6 +218,21 @@ def stream_audio(
             f"Файл «{path.name}» обрезан: заявлено {info.duration_s:.1f} с, "
             f"декодировано {decoded_s:.1f} с (the file is truncated)"
         )
+
+
+def stretched(audio: np.ndarray, tempo: float) -> np.ndarray:
+    """16 kHz mono `audio` played at `tempo` (0.9: slower, longer), pitch kept (FFmpeg's
+    atempo): another reading of the same speech for the recogniser."""
+    try:
+        out, _ = (
+            ffmpeg.input("pipe:", format="f32le", ar=SAMPLE_RATE, ac=1)
+            .filter("atempo", tempo)
+            .output("pipe:", format="f32le", ar=SAMPLE_RATE, ac=1)
+            .run(input=audio.astype(np.float32).tobytes(), capture_stdout=True, quiet=True)
+        )
+    except ffmpeg.Error as error:
+        raise AsrError(f"Could not change the audio's tempo: {error.stderr.decode()}") from error
+    return np.frombuffer(out, dtype=np.float32).copy()
 
 
 def grab_frames(path: Path, times_s: Sequence[float]) -> list[Image.Image]:
