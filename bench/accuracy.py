@@ -1,6 +1,6 @@
 """Word accuracy of efir's pipeline, older efirs and bare faster-whisper, in one run.
 
-    .venv/bin/python bench/accuracy.py [--ref 9f52f2b,5647d96]
+    .venv/bin/python bench/accuracy.py [--ref 9f52f2b,5647d96] [--readings 1,3]
         [--sets seed,second,news-dev,news-test,news-fresh,read] [--cache DIR]
 
 Per fixture it prints WER, CER and the non-word rate of:
@@ -9,7 +9,8 @@ Per fixture it prints WER, CER and the non-word rate of:
   9f52f2b, before the word repair), extracted with `git archive` into a temporary folder
   and run in a process of its own;
 * `efir`: this tree's pipeline, also in a child process (EFIR_* settings apply, e.g.
-  EFIR_BEAM_SIZE=8 for a decoding experiment);
+  EFIR_BEAM_SIZE=8 for a decoding experiment); with `--readings 1,3`, one `efir-rN`
+  per value of EFIR_READINGS (the audio read N times and voted);
 * bare faster-whisper: `BatchedInferencePipeline.transcribe` (beam 5, batch 8, VAD on,
   the fixture's glossary as prompt where it has one), same model files.
 
@@ -89,6 +90,9 @@ def main() -> None:
     parser.add_argument(
         "--ref", default="9f52f2b", help="commits to compare with, comma-separated ('' = none)"
     )
+    parser.add_argument(
+        "--readings", default="", help="EFIR_READINGS values of this tree, comma-separated"
+    )
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--cache", type=Path, help="keep ref and bare transcripts here")
     args = parser.parse_args()
@@ -104,7 +108,10 @@ def main() -> None:
         results[key], seconds[key], cpu[key] = _cached(
             args.cache, key, fixtures, lambda todo, tree=tree: _run_tree(tree, todo)
         )
-    results["efir"], seconds["efir"], cpu["efir"] = _run_tree(ROOT, fixtures)
+    for readings in args.readings.split(",") if args.readings else [""]:
+        key = f"efir-r{readings}" if readings else "efir"
+        environment = {"EFIR_READINGS": readings} if readings else {}
+        results[key], seconds[key], cpu[key] = _run_tree(ROOT, fixtures, environment)
     results["bare"], seconds["bare"], cpu["bare"] = _cached(args.cache, "bare", fixtures, _run_bare)
 
     _print_table(fixtures, results, seconds, cpu)
@@ -169,7 +176,9 @@ def _extract(commit: str, into: Path) -> Path:
 Timings = tuple[dict[str, str], dict[str, float], dict[str, float]]
 
 
-def _run_tree(tree: Path, fixtures: list[Fixture]) -> Timings:
+def _run_tree(
+    tree: Path, fixtures: list[Fixture], environment: dict[str, str] | None = None
+) -> Timings:
     request = {"clips": [[f.name, str(f.media), list(f.glossary)] for f in fixtures]}
     done = subprocess.run(
         [sys.executable, "-c", _CHILD],
@@ -177,7 +186,7 @@ def _run_tree(tree: Path, fixtures: list[Fixture]) -> Timings:
         capture_output=True,
         text=True,
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, **(environment or {}), "PYTHONPATH": str(tree)},
     )
     if done.returncode:
         raise SystemExit(f"{tree} failed:\n{done.stderr[-3000:]}")
