@@ -55,6 +55,7 @@ def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
         options={
             "glossary": _glossary_terms(fields.get("glossary", "")),
             **_speaker_hints(fields),
+            **_readings(fields),
         },
         priority=_priority(fields.get("priority", "")),
         callback_url=callback_url_for(callback_url, settings) if callback_url else None,
@@ -189,6 +190,19 @@ def _glossary_terms(text: str) -> list[str]:
             f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
         )
     return terms
+
+
+def _readings(fields: dict[str, str]) -> dict[str, int]:
+    """Optional ``readings``: how many times the audio is read and voted (1-3), for a
+    clip that matters more than the time it takes; unset, the installation's."""
+    raw = fields.get("readings", "").strip()
+    if not raw:
+        return {}
+    if raw not in ("1", "2", "3"):
+        raise InvalidUploadError(
+            "Поле readings должно быть числом от 1 до 3. readings must be 1, 2 or 3."
+        )
+    return {"readings": int(raw)}
 
 
 def _speaker_hints(fields: dict[str, str]) -> dict[str, int]:

@@ -72,6 +72,13 @@ class JobPublic(BaseModel):
         except ValueError:
             return JobPriority.NORMAL
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def readings(self) -> int | None:
+        """How many times the uploader had the audio read and voted; null: EFIR_READINGS."""
+        readings = self.options.get("readings")
+        return readings if isinstance(readings, int) else None
+
 
 class JobPriorityRequest(BaseModel):
     priority: JobPriority

@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     transcribe = commands.add_parser("transcribe", help="transcribe one file in-process")
     transcribe.add_argument("path", type=Path, help="audio or video file")
     transcribe.add_argument("--glossary", type=Path, help="names and places, one a line")
+    transcribe.add_argument(
+        "--readings",
+        type=int,
+        choices=(1, 2, 3),
+        help="read the audio this many times and vote (default EFIR_READINGS)",
+    )
     transcribe.add_argument("--format", default="json", choices=list(FORMATS))
     transcribe.add_argument("--out", type=Path, help="write here instead of stdout")
     transcribe.add_argument(
@@ -276,7 +282,9 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     from worker.pipeline import pipeline_options_from_settings, run_pipeline
 
     glossary = Glossary.load(args.glossary).terms if args.glossary else ()
-    options = pipeline_options_from_settings(settings, glossary_terms=glossary)
+    options = pipeline_options_from_settings(
+        settings, glossary_terms=glossary, readings=args.readings
+    )
     with _ProgressBar(summary.duration_s) as progress:
         result = run_pipeline(args.path, options, on_progress=progress.update)
     transcript = result.transcript

@@ -15,7 +15,7 @@ transcript is saved (worker/tasks.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +57,7 @@ __all__ = [
     "PipelineResult",
     "StageProgress",
     "name_speakers",
+    "pipeline_options_for_job",
     "pipeline_options_from_settings",
     "recognise",
     "run_pipeline",
@@ -104,10 +105,12 @@ def pipeline_options_from_settings(
     glossary_terms: Iterable[str] = (),
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    readings: int | None = None,
 ) -> PipelineOptions:
     """Options for `run_pipeline` from settings; assembles the bundled model on first use.
 
-    The speaker-count hints are the uploader's (a job option); None leaves the estimate free."""
+    The speaker-count hints are the uploader's (a job option); None leaves the estimate free.
+    So are `readings` (None: the installation's EFIR_READINGS)."""
     glossary = Glossary(terms=tuple(glossary_terms))  # parsed once, by Glossary.from_text
     count_defaults = DiarizeOptions()
     return PipelineOptions(
@@ -117,7 +120,7 @@ def pipeline_options_from_settings(
             beam_size=settings.beam_size,
             batch_size=settings.batch_size or _default_batch_size(settings.device),
             initial_prompt=glossary.prompt,
-            reading_tempos=READING_TEMPOS[: settings.readings - 1],
+            reading_tempos=READING_TEMPOS[: (readings or settings.readings) - 1],
         ),
         glossary=glossary,
         device=settings.device,
@@ -129,6 +132,18 @@ def pipeline_options_from_settings(
             min_speakers=min_speakers or count_defaults.min_speakers,
             max_speakers=max_speakers or count_defaults.max_speakers,
         ),
+    )
+
+
+def pipeline_options_for_job(settings: Settings, job_options: Mapping[str, Any]) -> PipelineOptions:
+    """Options for one job: the installation's settings with what the uploader gave (a
+    job's ``options``: glossary, speaker-count hints, readings)."""
+    return pipeline_options_from_settings(
+        settings,
+        glossary_terms=tuple(job_options.get("glossary", ())),
+        min_speakers=job_options.get("min_speakers"),
+        max_speakers=job_options.get("max_speakers"),
+        readings=job_options.get("readings"),
     )
 
 

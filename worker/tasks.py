@@ -86,7 +86,7 @@ from worker.pipeline import (
     PipelineOptions,
     PipelineResult,
     name_speakers,
-    pipeline_options_from_settings,
+    pipeline_options_for_job,
     run_pipeline,
 )
 from worker.stages.asr import TimeSpan
@@ -221,7 +221,7 @@ def process_chunk(
                 audio,
                 chunk.start_s,
                 [TimeSpan(start, end) for start, end in chunk.speech],
-                _job_options(settings, get_job(session, job_id)),
+                pipeline_options_for_job(settings, get_job(session, job_id).options),
                 on_progress=_Heartbeat(session, job_id),
             )
             stored = storage.put_stream([encode_chunk_result(result)], max_bytes=sys.maxsize)
@@ -251,7 +251,7 @@ def process_merge(job_id: str, *, settings: Settings, sessions: sessionmaker[Ses
                     transcript,
                     embeddings,
                     media_path,
-                    _job_options(settings, job),
+                    pipeline_options_for_job(settings, job.options),
                     has_video=has_video,
                     known_voices=known_voices(session),
                 )
@@ -277,7 +277,7 @@ def _process_job(job_id: str, *, settings: Settings, sessions: sessionmaker[Sess
         log.info("job started: clip %s, attempt %d", clip.id, job.attempts)
         started = time.monotonic()
         with _job_outcome(session, job_id):
-            options = _job_options(settings, job)
+            options = pipeline_options_for_job(settings, job.options)
             storage = make_storage(settings)
             # A download when media is in S3: workers never need the API's disk.
             with storage.local_copy(clip.media_key) as media_path:
@@ -402,15 +402,6 @@ def _fail(session: Session, job_id: str, reason: str) -> None:
     except InvalidTransitionError:
         # Another chunk of the same programme failed (or the job was cancelled) first.
         log.info("job %s had already ended; not failed again", job_id)
-
-
-def _job_options(settings: Settings, job: Job) -> PipelineOptions:
-    return pipeline_options_from_settings(
-        settings,
-        glossary_terms=tuple(job.options.get("glossary", ())),
-        min_speakers=job.options.get("min_speakers"),
-        max_speakers=job.options.get("max_speakers"),
-    )
 
 
 def _clip_of(session: Session, job: Job) -> Clip:

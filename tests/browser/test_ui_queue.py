@@ -42,6 +42,7 @@ def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
     page.set_input_files("#file-input", str(media))
     page.fill("#meta-title", title)
     page.get_by_label("Срочно").check()
+    page.get_by_label("Точнее: прочитать трижды").check()
     page.click("#upload-submit")
 
     row = page.locator("#job-list .job").filter(has_text=title).first
@@ -53,6 +54,7 @@ def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
     job_id = row.get_attribute("data-job-id")
     job = page.request.get(f"{live_service}/api/v1/jobs/{job_id}").json()
     assert job["priority"] == "urgent"
+    assert job["readings"] == 3
     clip = page.request.get(f"{live_service}/api/v1/clips/{job['clip_id']}").json()
     assert clip["sha256"] == hashlib.sha256(media.read_bytes()).hexdigest()
     expect(row.get_by_role("button", name=f"Срочно: {title}")).to_have_attribute(

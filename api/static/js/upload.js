@@ -97,6 +97,7 @@ function metadataFor(file, { inBatch }) {
   const airDate = parseDay(form.elements.air_date.value);
   if (airDate) fields.air_date = airDate;
   if (form.elements.urgent.checked) fields.priority = "urgent";
+  if (form.elements.readings.checked) fields.readings = "3";
   return fields;
 }
 
@@ -138,6 +139,7 @@ function resetForm() {
   const kept = { programme: form.elements.programme.value, air_date: form.elements.air_date.value };
   for (const name of ["title", "glossary"]) form.elements[name].value = "";
   form.elements.urgent.checked = false;
+  form.elements.readings.checked = false;
   form.elements.programme.value = keep ? kept.programme : "";
   form.elements.air_date.value = keep ? kept.air_date : "";
 }
