@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 from support.service_support import fresh_postgres_database
 from support.sounds_like_sets import (
+    BLIND,
     DEVELOPMENT,
     FRESH,
     TEST,
@@ -60,12 +61,14 @@ from efir.transcripts.model import Segment, Speaker, Transcript, Word
 # as the same verb in another voice («обещается»), garbled across word boundaries
 # beyond what the paths bound themselves to («у морожной» for «уборочной»), or not at
 # all («в Рудном» as «нам»). The bounds guard what is reached, per set, with a query
-# of margin. Precision: share of absent words with any hit; the bound is 5%,
-# just missed with all three sets in the archive (6 of 117, 5.1%, with or without
-# alternatives; 7 of 117 on the earlier transcripts), so the guard is 6%.
-MIN_RECALL = {DEVELOPMENT: 0.65, TEST: 0.38, FRESH: 0.30}
-MAX_FALSE_HIT_SHARE = 0.06
-FIXTURE_CLIPS = DEVELOPMENT + TEST + FRESH
+# of margin. The blind clips, rendered in session 11 and measured once with these
+# rules: 21 of 63. Precision: share of absent words with any hit; the bound is
+# 5%: 6 of 117 (5.1%) with the first three sets in the archive, 5 of 112 (4.5%) with the
+# blind clips too (they hold «село» and «рост», no longer absent; «частный» is a new
+# false hit).
+MIN_RECALL = {DEVELOPMENT: 0.65, TEST: 0.38, FRESH: 0.30, BLIND: 0.30}
+MAX_FALSE_HIT_SHARE = 0.05
+FIXTURE_CLIPS = DEVELOPMENT + TEST + FRESH + BLIND
 
 
 # --- the phonetic key -------------------------------------------------------------
@@ -318,7 +321,9 @@ def _finds_its_segment(session: Session, query: SearchQuery, wanted: RecallQuery
     )
 
 
-@pytest.mark.parametrize("clips", [DEVELOPMENT, TEST, FRESH], ids=["development", "test", "fresh"])
+@pytest.mark.parametrize(
+    "clips", [DEVELOPMENT, TEST, FRESH, BLIND], ids=["development", "test", "fresh", "blind"]
+)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_recall_of_misheard_words(
     fixture_engines: dict[str, Engine], backend: str, clips: tuple[str, ...]
