@@ -17,6 +17,7 @@ from worker.stages.media import (
     decode_audio,
     grab_frames,
     probe,
+    stretched,
 )
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
@@ -164,3 +165,15 @@ def test_frames_are_grabbed_at_the_requested_times() -> None:
 def test_frames_from_audio_only_media_are_refused() -> None:
     with pytest.raises(MediaError, match="нет видео"):
         grab_frames(SEED / "seed.wav", [1.0])
+
+
+@pytest.mark.parametrize("tempo", [0.9, 1.1])
+def test_a_stretched_reading_keeps_the_pitch_and_changes_the_length(tempo: float) -> None:
+    seconds = 3.0
+    time = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440.0 * time)).astype(np.float32)
+    heard = stretched(tone, tempo)
+    assert heard.dtype == np.float32
+    assert abs(heard.size / SAMPLE_RATE - seconds / tempo) < 0.02
+    spectrum = np.abs(np.fft.rfft(heard))
+    assert abs(np.argmax(spectrum) * SAMPLE_RATE / heard.size - 440.0) < 2.0
