@@ -39,7 +39,7 @@ from efir.glossary import Glossary, correct_words, is_ordinary_word
 from efir.transcripts.model import Segment, Transcript, Word
 from worker.stages.media import SAMPLE_RATE, stretched
 from worker.stages.repair import RepairOptions, Scorer, context_span, repair_words
-from worker.stages.vote import vote
+from worker.stages.vote import vote, word_key
 
 __all__ = [
     "READING_TEMPOS",
@@ -555,11 +555,11 @@ def with_alternatives(
     words), a stretch of at most `max_words` words another hypothesis reads otherwise
     becomes an alternative of each word it replaces. Words the best decode does not hold
     (a re-decoded span) or that another hypothesis drops or adds gain nothing."""
-    keys = [_normalised(w.word) for w in words]
+    keys = [word_key(w.word) for w in words]
     found: list[dict[str, None]] = [{} for _ in words]  # ordered sets
     for hypothesis in hypotheses:
         other = hypothesis.split()
-        other_keys = [_normalised(token) for token in other]
+        other_keys = [word_key(token) for token in other]
         matcher = difflib.SequenceMatcher(a=keys, b=other_keys, autojunk=False)
         for operation, first, last, other_first, other_last in matcher.get_opcodes():
             if operation != "replace" or max(last - first, other_last - other_first) > max_words:
@@ -811,16 +811,11 @@ _PHANTOMS = re.compile(
     r"|подписывайтесь на (?:наш )?канал"
     r"|dimatorzok|диматорзок"
 )
-_NON_WORD = re.compile(r"[^\w]+")
-
-
-def _normalised(text: str) -> str:
-    return " ".join(_NON_WORD.sub(" ", text.lower().replace("ё", "е")).split())
 
 
 def is_phantom(text: str) -> bool:
     """True if `text` is a known phantom phrase, give or take one stray word."""
-    normalised = _normalised(text)
+    normalised = word_key(text)
     if not _PHANTOMS.search(normalised):
         return False
     return len(_PHANTOMS.sub(" ", normalised).split()) <= 1
@@ -832,7 +827,7 @@ def collapse_loops(words: Sequence[Word]) -> list[Word]:
     Speakers do repeat themselves, so only runs of three copies of a 2-8 word
     phrase, or five of a single word, count as a loop.
     """
-    keys = [_normalised(w.word) for w in words]
+    keys = [word_key(w.word) for w in words]
     kept: list[Word] = []
     i = 0
     while i < len(words):

@@ -23,11 +23,11 @@ from itertools import pairwise
 
 from efir.transcripts.model import Word
 
-__all__ = ["vote"]
+__all__ = ["vote", "word_key"]
 
 # A reading that holds no word in a stretch the others fill is this sure of its silence.
 EMPTY_STRETCH_CONFIDENCE = 0.75
-_NOT_A_LETTER = re.compile(r"[^\w]+|_")
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def vote(readings: Sequence[Sequence[Word]], max_alternative_words: int) -> list[Word]:
@@ -36,7 +36,7 @@ def vote(readings: Sequence[Sequence[Word]], max_alternative_words: int) -> list
     time order on the same timeline. A losing stretch of at most `max_alternative_words`
     words becomes an alternative of the words that won over it."""
     first, *others = readings
-    keys = [[_key(word.word) for word in reading] for reading in readings]
+    keys = [[word_key(word.word) for word in reading] for reading in readings]
     positions = [_anchors(keys[0], other_keys) for other_keys in keys[1:]]
     common = sorted(set(range(len(first) + 1)).intersection(*positions))
     words: list[Word] = []
@@ -49,8 +49,10 @@ def vote(readings: Sequence[Sequence[Word]], max_alternative_words: int) -> list
     return words
 
 
-def _key(word: str) -> str:
-    return " ".join(_NOT_A_LETTER.sub(" ", word.lower().replace("ё", "е")).split())
+def word_key(text: str) -> str:
+    """Text as words are compared (readings, hypotheses, phantom phrases): lower case,
+    ё as е, punctuation as spaces."""
+    return " ".join(_NON_WORD.sub(" ", text.lower().replace("ё", "е")).split())
 
 
 def _anchors(keys: Sequence[str], other: Sequence[str]) -> dict[int, int]:
@@ -64,7 +66,7 @@ def _anchors(keys: Sequence[str], other: Sequence[str]) -> dict[int, int]:
 
 
 def _ballot(stretches: Sequence[list[Word]], max_alternative_words: int) -> list[Word]:
-    texts = [" ".join(_key(word.word) for word in stretch) for stretch in stretches]
+    texts = [" ".join(word_key(word.word) for word in stretch) for stretch in stretches]
     if len(set(texts)) == 1:
         return stretches[0]
 
