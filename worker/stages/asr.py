@@ -152,35 +152,27 @@ def transcribe(
     report = on_progress or (lambda fraction: None)
     if regions is None:
         regions = speech_regions(audio, options)
-    tempos = (1.0, *options.reading_tempos)
-    readings: list[list[Word]] = []
-    languages: list[str | None] = []
-    for index, tempo in enumerate(tempos):
+    count = 1 + len(options.reading_tempos)
 
-        def report_reading(fraction: float, done: int = index) -> None:
-            report(0.9 * (done + fraction) / len(tempos))
+    def reading_progress(done: int) -> FractionDone:
+        return lambda fraction: report(0.9 * (done + fraction) / count)
 
+    language, words = _read(audio, model, regions, options, reading_progress(0))
+    readings = [words]
+    for done, tempo in enumerate(options.reading_tempos, start=1):
         # Another tempo is another audio: its own speech regions, at most a window long.
-        heard = audio if tempo == 1.0 else stretched(audio, tempo)
-        language, words = _read(
-            heard,
-            model,
-            regions if tempo == 1.0 else speech_regions(heard, options),
-            options,
-            report_reading,
+        heard = stretched(audio, tempo)
+        _, words = _read(
+            heard, model, speech_regions(heard, options), options, reading_progress(done)
         )
-        languages.append(language)
-        readings.append(
-            words
-            if tempo == 1.0
-            else [replace(w, start=w.start * tempo, end=w.end * tempo) for w in words]
-        )
-    words = vote(readings, options.max_alternative_words) if len(readings) > 1 else readings[0]
+        readings.append([replace(w, start=w.start * tempo, end=w.end * tempo) for w in words])
+    if len(readings) > 1:
+        words = vote(readings, options.max_alternative_words)
     segments = [s for s in _sentences(collapse_loops(words), options) if not is_phantom(s.text)]
     report(1.0)
     return Transcript(
         duration=duration_s,
-        language=languages[0] or "ru",
+        language=language or "ru",
         model=model_name,
         segments=tuple(
             Segment(id=i, start=s.start, end=s.end, text=s.text, words=s.words)

@@ -35,17 +35,18 @@ def vote(readings: Sequence[Sequence[Word]], max_alternative_words: int) -> list
     surest, when no two agree) heard otherwise replaced by theirs. Each reading is in
     time order on the same timeline. A losing stretch of at most `max_alternative_words`
     words becomes an alternative of the words that won over it."""
-    first, *others = readings
     keys = [[word_key(word.word) for word in reading] for reading in readings]
     positions = [_anchors(keys[0], other_keys) for other_keys in keys[1:]]
-    common = sorted(set(range(len(first) + 1)).intersection(*positions))
+    common = sorted(set(range(len(keys[0]) + 1)).intersection(*positions))
+    # Each reading's word boundary at every common anchor (the first's are the anchors).
+    bounds = [{anchor: anchor for anchor in common}, *positions]
     words: list[Word] = []
     for start, end in pairwise(common):
-        stretches = [list(first[start:end])] + [
-            list(reading[at[start] : at[end]])
-            for reading, at in zip(others, positions, strict=True)
+        stretches = [
+            reading[at[start] : at[end]] for reading, at in zip(readings, bounds, strict=True)
         ]
-        words += _ballot(stretches, max_alternative_words)
+        texts = [" ".join(key[at[start] : at[end]]) for key, at in zip(keys, bounds, strict=True)]
+        words += _ballot(stretches, texts, max_alternative_words)
     return words
 
 
@@ -65,10 +66,12 @@ def _anchors(keys: Sequence[str], other: Sequence[str]) -> dict[int, int]:
     return anchors
 
 
-def _ballot(stretches: Sequence[list[Word]], max_alternative_words: int) -> list[Word]:
-    texts = [" ".join(word_key(word.word) for word in stretch) for stretch in stretches]
+def _ballot(
+    stretches: Sequence[Sequence[Word]], texts: Sequence[str], max_alternative_words: int
+) -> list[Word]:
+    """The winning stretch; `texts` are the stretches' words as compared (word_key)."""
     if len(set(texts)) == 1:
-        return stretches[0]
+        return list(stretches[0])
 
     def standing(index: int) -> tuple[int, float, int]:
         stretch = stretches[index]
@@ -89,7 +92,7 @@ def _ballot(stretches: Sequence[list[Word]], max_alternative_words: int) -> list
     )
     won = stretches[winner]
     if not heard or len(won) > max_alternative_words:
-        return won
+        return list(won)
     return [
         replace(word, alternatives=tuple(dict.fromkeys((*word.alternatives, *heard))))
         for word in won
