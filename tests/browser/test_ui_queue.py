@@ -55,6 +55,8 @@ def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
     job = page.request.get(f"{live_service}/api/v1/jobs/{job_id}").json()
     assert job["priority"] == "urgent"
     assert job["readings"] == 3
+    # The row says so: such a job takes three times as long.
+    expect(row.locator(".job-readings")).to_have_text("прочтений: 3")
     clip = page.request.get(f"{live_service}/api/v1/clips/{job['clip_id']}").json()
     assert clip["sha256"] == hashlib.sha256(media.read_bytes()).hexdigest()
     expect(row.get_by_role("button", name=f"Срочно: {title}")).to_have_attribute(

@@ -338,13 +338,14 @@ async function titleOf(clipId) {
 function createJobRow(id) {
   const parts = {
     title: el("span", { class: "job-title" }),
+    readings: el("span", { class: "job-readings", hidden: true }),
     state: el("span", { class: "job-state" }),
     bar: el("progress", { max: "100", value: "0" }),
     detail: el("span", { class: "job-detail" }),
     action: el("span", { class: "job-action" }),
   };
   const row = el("li", { class: "job", dataset: { jobId: id } },
-    el("div", { class: "job-line" }, parts.title, parts.state),
+    el("div", { class: "job-line" }, el("span", {}, parts.title, " ", parts.readings), parts.state),
     parts.bar,
     el("div", { class: "job-line" }, parts.detail, parts.action));
   return { row, parts };
@@ -355,6 +356,9 @@ function renderJob(entry) {
   const percent = Math.round((job.progress || 0) * 100);
   row.dataset.state = job.state;
   parts.title.textContent = clipTitles.get(job.clip_id) || t("queue.clip");
+  // A clip read more than once takes that many times longer: say why.
+  parts.readings.hidden = !(job.readings > 1);
+  parts.readings.textContent = job.readings > 1 ? t("queue.readings", { count: job.readings }) : "";
   parts.state.textContent = t(`state.${job.state}`);
   parts.state.className = `job-state badge state-${job.state}`;
   parts.bar.value = job.state === "done" ? 100 : percent;
