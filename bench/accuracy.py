@@ -1,7 +1,7 @@
 """Word accuracy of efir's pipeline, older efirs and bare faster-whisper, in one run.
 
     .venv/bin/python bench/accuracy.py [--ref 9f52f2b,5647d96] [--readings 1,3]
-        [--sets seed,second,news-dev,news-test,news-fresh,news-blind,read] [--cache DIR]
+        [--sets seed,second,news-dev,news-test,news-fresh,news-blind,news-held,read] [--cache DIR]
 
 Per fixture it prints WER, CER and the non-word rate of:
 
@@ -21,7 +21,8 @@ know, leaving aside digits, glossary words and words the reference itself uses (
 Fixtures: `seed`, `second`, the news development set (`fixtures/news/dev`, tuned on),
 test set (`fixtures/news/test`, never tuned on, with a noisy variant), fresh test set
 (`fixtures/news/fresh`, rendered once the first was used; never tuned on) and blind
-test set (`fixtures/news/blind`, rendered after the readings vote was fixed), and `read`:
+test set (`fixtures/news/blind`, rendered after the readings vote was fixed), held-out
+set (`fixtures/news/held`, rendered in session 12 to report on only), and `read`:
 real recorded read speech, 12 utterances of the festvox-ru voice's own recordings
 (Debian's festvox-ru ships them under /usr/share/festival), joined with 0.6 s pauses.
 `--cache DIR` keeps the ref and bare transcripts between runs (same texts on rerun).
@@ -54,7 +55,7 @@ from support.scoring import cer, load_truth_text, non_word_rate, normalise, wer 
 
 FESTVOX_WAV = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav")
 FESTVOX_TEXT = FESTVOX_WAV.parent / "etc/txt.done.data"
-SETS = ("seed", "second", "news-dev", "news-test", "news-fresh", "news-blind", "read")
+SETS = ("seed", "second", "news-dev", "news-test", "news-fresh", "news-blind", "news-held", "read")
 
 # Run in a child process whose PYTHONPATH is one tree of efir: transcribes every clip
 # named on stdin with that tree's pipeline and writes {name: text} as JSON to stdout.
@@ -126,7 +127,7 @@ def _fixtures(name: str, workdir: Path) -> list[Fixture]:
             tuple(glossary.read_text(encoding="utf-8").splitlines()) if glossary.exists() else ()
         )
         return [Fixture(name, folder / f"{name}.wav", _truth(folder / f"{name}.truth.json"), terms)]
-    if name in ("news-dev", "news-test", "news-fresh", "news-blind"):
+    if name in ("news-dev", "news-test", "news-fresh", "news-blind", "news-held"):
         folder = ROOT / "fixtures/news" / name.removeprefix("news-")
         return [
             Fixture(f"{name}/{wav.stem}", wav, _truth(wav.with_suffix(".truth.json")))
