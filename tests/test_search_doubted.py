@@ -1,6 +1,6 @@
 """Real words the recogniser doubted (efir.search.heard.DOUBT_MARK): indexed with a mark,
 taken for a near query word only there, unmarked once an editor corrects them; and
-migration 0018, which marks an archive indexed before it. Both backends."""
+migrations 0018 and 0020, which mark an archive indexed before them. Both backends."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from efir.search.heard import DOUBT_MARK, doubted, indexed_terms
 from efir.search.indexing import (
     forms_of,
     lemmas_of,
+    relemmatise,
     remove_clip,
     token_evidence,
 )
@@ -220,9 +221,16 @@ def _alembic(url: str, action: str, revision: str) -> None:
     getattr(command, action)(config, revision)
 
 
+@pytest.mark.parametrize(
+    ("text", "unsure", "query", "before"),
+    [
+        ("Гости подивились проекту.", {"подивились"}, "поделились", "0017"),  # 0018: doubts
+        ("Мы продаем на прямую без посредников.", set(), "напрямую", "0019"),  # 0020: joins
+    ],
+)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_migration_0018_marks_the_doubted_words_of_an_indexed_archive(
-    backend: str, tmp_path: Path
+def test_a_migration_adds_what_an_archive_indexed_before_it_lacks(
+    backend: str, tmp_path: Path, text: str, unsure: set[str], query: str, before: str
 ) -> None:
     with empty_database(backend, tmp_path, "efir_doubted_test") as url:
         migrate(url)
@@ -238,16 +246,20 @@ def test_migration_0018_marks_the_doubted_words_of_an_indexed_archive(
             )
             session.add(clip)
             session.flush()
-            transcript = _transcript(_segment(0, "Гости подивились проекту.", {"подивились"}))
-            save_revision(session, clip_id=clip.id, transcript=transcript)
+            save_revision(
+                session, clip_id=clip.id, transcript=_transcript(_segment(0, text, unsure))
+            )
             session.commit()
 
         def found() -> list[str]:
             with Session(engine) as session:
-                return [h.match for h in search_filled(session, SearchQuery("поделились")).hits]
+                return [h.match for h in search_filled(session, SearchQuery(query)).hits]
 
         assert found() == ["sounds_like"]
-        _alembic(url, "downgrade", "0017")  # as indexed before 0018: no marks
+        _alembic(url, "downgrade", before)
+        with Session(engine) as session:  # as indexed then: the written words' terms only
+            relemmatise(session, lambda text: " ".join(map(term_of, words(text))))
+            session.commit()
         assert found() == []
         _alembic(url, "upgrade", "head")
         assert found() == ["sounds_like"]

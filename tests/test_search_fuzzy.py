@@ -63,12 +63,15 @@ from efir.transcripts.model import Segment, Speaker, Transcript, Word
 # beyond what the paths bound themselves to («у морожной» for «уборочной»), or not at
 # all («в Рудном» as «нам»). The bounds guard what is reached, per set, with a query
 # of margin. The blind clips, rendered in session 11 and measured once with these
-# rules: 21 of 63. The held clips, rendered in session 12 and measured once: 15 of 50.
-# Precision: share of absent words with any hit; the bound is 5%: 5 of 112
-# (4.5%) with the first four sets in the archive, 7 of 107 (6.5%) with the held clips
-# too («экспорт» by «эксперты», «рост»): the more an archive holds, the more sound-alikes
-# an absent word meets. Unmet; the guard keeps it from growing.
-MIN_RECALL = {DEVELOPMENT: 0.65, TEST: 0.38, FRESH: 0.30, BLIND: 0.30, HELD: 0.28}
+# rules: 21 of 63. A preposition or «не» written apart from the word it begins («на
+# прямую», «не простым»: efir.search.heard, session 12, seen among the blind misses)
+# brought test to 20 and blind to 23. The held clips, rendered after that and measured
+# once: 15 of 50, with or without that rule. Precision: share of absent words with any
+# hit; the bound is 5%: 5 of 112 (4.5%) with the first four sets in the
+# archive, 7 of 107 (6.5%) with the held clips too («экспорт» by «эксперты», «рост»): the
+# more an archive holds, the more sound-alikes an absent word meets. Unmet; the guard
+# keeps it from growing.
+MIN_RECALL = {DEVELOPMENT: 0.65, TEST: 0.40, FRESH: 0.30, BLIND: 0.34, HELD: 0.28}
 MAX_FALSE_HIT_SHARE = 0.07
 FIXTURE_CLIPS = DEVELOPMENT + TEST + FRESH + BLIND + HELD
 
@@ -251,6 +254,8 @@ def test_a_word_expands_to_at_most_n_closest(vocabulary: Session) -> None:
     [
         ("Данные в об лице", "таблица"),  # «таблице»: its «т» lost to the word before
         ("прярибте этами", "приоритет"),
+        ("Мы продаем на прямую без посредников", "напрямую"),  # a boundary where a pause was
+        ("Финал будет не простым", "непростой"),
     ],
 )
 def test_a_pair_of_tokens_is_heard_as_the_word_it_garbles(heard: str, said: str) -> None:
@@ -266,6 +271,7 @@ def test_a_pair_of_tokens_is_heard_as_the_word_it_garbles(heard: str, said: str)
         "Данные в новой таблице показаны",  # the word itself, heard right
         "Бюджет и расходы утвердили",  # «бюджет и» is near «бюджетный»: its own relative
         "В Костанае прошёл форум предпринимателей",
+        "Трубы проложили на новой улице",  # «нановой»: no word, so nothing is joined
     ],
 )
 def test_words_heard_right_gain_no_heard_lemmas(text: str) -> None:

@@ -22,6 +22,12 @@ bench/results/search_sounds_like.txt):
 - the ``MAX_WORDS_PER_RUN`` closest words only, and none when one of them is related
   to a word of the pair («бюджет и» is «бюджетный» heard right, not misheard).
 
+A preposition or «не» the recogniser wrote apart from the word it begins («на прямую»,
+«не простым») is no fragment, and its pair's key has too few letters to look up: when
+the two written together are an adverb or adjective the dictionary knows («напрямую»,
+«непростым»), that word's lemmas are the pair's heard lemmas (``JOINABLE``,
+``JOINED_POS``).
+
 A real word the recogniser was unsure of (its probability below
 ``DOUBTED_PROBABILITY``) is where a mishearing hides as another word («подивились»
 for «поделились»): its position's term carries ``DOUBT_MARK`` as well, so the query
@@ -56,7 +62,7 @@ import wordfreq
 from rapidfuzz.distance import Levenshtein
 
 from efir.config import get_settings
-from efir.morphology import analyzer
+from efir.morphology import PREPOSITION_CASES, analyzer
 from efir.search.lemmas import (
     TERM_JOINER,
     index_candidates,
@@ -120,6 +126,12 @@ FRAGMENT_ZIPF = 4.5
 # clips a floor of 3 found two more words than 4 or 5, and no more absent words
 # (bench/results/search_sounds_like.txt).
 MIN_ALTERNATIVE_KEY = 3
+# Written apart from the word they begin: prepositions and «не».
+JOINABLE = frozenset(PREPOSITION_CASES) | {"не"}
+# What such a pair is when it is one word: an adverb or adjective («напрямую», «вместе»,
+# «непростым»). A joined noun, verb or participle is mostly an accident of correct text
+# («на следующий»: «наследующий», «в день»: «вдень», «по мосту»: «помост»).
+JOINED_POS = frozenset({"ADVB", "ADJF", "ADJS", "COMP"})
 _DICTIONARY_VERSION = f"2-{MIN_ZIPF}-{MIN_KEY}-{version('wordfreq')}"
 _RUSSIAN_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
 _SECOND_SEED = 0x9E3779B9
@@ -313,6 +325,9 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
     lowered = [token.lower() for token in tokens]
     fragments = [is_fragment(token) for token in lowered]
     for first in range(len(tokens) - 1):
+        if lemmas := _joined_lemmas(lowered[first], lowered[first + 1]):
+            heard[first] |= lemmas
+            heard[first + 1] |= lemmas
         for last in range(first + 1, min(first + MAX_RUN_TOKENS, len(tokens))):
             if not any(fragments[first : last + 1]):
                 continue
@@ -320,6 +335,25 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
             for position in range(first, last + 1) if lemmas else ():
                 heard[position] |= lemmas
     return heard
+
+
+@lru_cache(maxsize=65_536)
+def _joined_lemmas(prefix: str, token: str) -> frozenset[str]:
+    """Marked lemmas of the word a preposition or «не» and the next token make written
+    together, when that is a dictionary word of its own («на прямую» for «напрямую»,
+    «не простым» for «непростым»): the recogniser puts the boundary where it hears a
+    pause, not where the spelling has one."""
+    if prefix not in JOINABLE or not token.isalpha():
+        return frozenset()
+    joined = prefix + token
+    if not is_dictionary_word(joined) or analyzer().parse(joined)[0].tag.POS not in JOINED_POS:
+        return frozenset()
+    own = index_candidates(token)
+    return frozenset(
+        marked(lemma)
+        for lemma in query_lemmas(joined)
+        if lemma_forms(lemma) and not _related(lemma, own)
+    )
 
 
 @lru_cache(maxsize=65_536)

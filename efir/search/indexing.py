@@ -6,6 +6,7 @@ index never shows text that was rolled back.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -13,6 +14,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from sqlalchemy import Column, Row, Table, bindparam, delete, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,7 @@ __all__ = [
     "lemmas_of",
     "relemmatise",
     "relemmatise_clip",
+    "relemmatise_latest_revisions",
     "remove_clip",
     "token_evidence",
     "update_clip_meta",
@@ -302,6 +305,23 @@ def relemmatise_clip(session: Session, clip_id: str, transcript: Transcript) -> 
             if (segment := segments.get(row.segment_id)) is not None
         ],
     )
+
+
+def relemmatise_latest_revisions(session: Session) -> None:
+    """``relemmatise_clip`` for every clip, from its latest transcript revision (for
+    migrations that change what a transcript's words add to their terms)."""
+    # One clip's transcript at a time: an archive's revisions do not fit in memory.
+    latest = session.execute(
+        sql("SELECT clip_id, max(revision) AS revision FROM transcripts GROUP BY clip_id")
+    ).all()
+    for clip_id, revision in latest:
+        data = session.execute(
+            sql("SELECT data FROM transcripts WHERE clip_id = :clip_id AND revision = :revision"),
+            {"clip_id": clip_id, "revision": revision},
+        ).scalar_one()
+        # A JSON column reads back as text on SQLite through a plain statement.
+        stored = json.loads(data) if isinstance(data, str) else data
+        relemmatise_clip(session, clip_id, Transcript.from_dict(stored))
 
 
 def _write_lemmas(session: Session, rows: Sequence[tuple[int, str, str, str]]) -> None:
