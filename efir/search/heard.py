@@ -341,8 +341,8 @@ def heard_lemmas(tokens: Sequence[str]) -> list[frozenset[str]]:
 def _joined_lemmas(prefix: str, token: str) -> frozenset[str]:
     """Marked lemmas of the word a preposition or «не» and the next token make written
     together, when that is a dictionary word of its own («на прямую» for «напрямую»,
-    «не простым» for «непростым»): the recogniser puts the boundary where it hears a
-    pause, not where the spelling has one."""
+    «не простым» for «непростым»): the recogniser's word boundaries follow the sound,
+    which has none there."""
     if prefix not in JOINABLE or not token.isalpha():
         return frozenset()
     joined = prefix + token
