@@ -28,7 +28,8 @@ from efir.webhooks.delivery import callback_url_for, subscribe
 
 __all__ = ["JobRequest", "ingest_staged", "job_request"]
 
-_TEXT_FIELDS = ("title", "programme", "channel")
+# Each text field's longest value, as the clips table holds it.
+_TEXT_FIELDS = {"title": 500, "programme": 200, "channel": 200}
 _MAX_GLOSSARY_TERMS = 5000
 _MAX_SPEAKERS = 30
 
@@ -167,10 +168,10 @@ def _forget_unreferenced(sessions: sessionmaker[Session], storage: MediaStorage,
 
 def _clip_metadata(fields: dict[str, str]) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
-    for name in _TEXT_FIELDS:
+    for name, longest in _TEXT_FIELDS.items():
         value = fields.get(name, "").strip()
-        if len(value) > 500:
-            raise InvalidUploadError(f"Поле {name} длиннее 500 символов. {name} is too long.")
+        if len(value) > longest:
+            raise InvalidUploadError(f"Поле {name} длиннее {longest} символов. {name} is too long.")
         metadata[name] = value or None
     raw_date = fields.get("air_date", "").strip()
     try:

@@ -154,13 +154,23 @@ def test_a_russian_file_name_is_kept_for_display_only(
     assert [p.name for p in stored] == [clip["sha256"]]
 
 
-def test_bad_metadata_is_refused(api_client: tuple[httpx.Client, Settings]) -> None:
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"air_date": "26.11.2026"}, "YYYY-MM-DD"),
+        # No longer than the clips table holds (PostgreSQL refuses a longer value).
+        ({"programme": "п" * 201}, "programme is too long"),
+        ({"title": "т" * 501}, "title is too long"),
+    ],
+)
+def test_bad_metadata_is_refused(
+    api_client: tuple[httpx.Client, Settings], fields: dict[str, str], message: str
+) -> None:
     client, settings = api_client
     media = (SEED_DIR / "seed.wav").read_bytes()
-    body = multipart_body(b"seed.wav", media, fields={"air_date": "26.11.2026"})
-    response = post_raw(client, body)
+    response = post_raw(client, multipart_body(b"seed.wav", media, fields=fields))
     assert response.status_code == 400
-    assert "YYYY-MM-DD" in response.json()["detail"]
+    assert message in response.json()["detail"]
     assert_nothing_left(settings)
 
 
