@@ -24,6 +24,7 @@ from efir.jobs.lifecycle import JobPriority, JobQueue, create_job, send_to_worke
 from efir.media.clips import record_clip, refuse_duplicate
 from efir.media.probe import MediaSummary, probe_media
 from efir.media.storage.base import MediaStorage, StagedMedia, StoredMedia
+from efir.programme_glossary import add_programme_terms, with_programme_glossary
 from efir.webhooks.delivery import callback_url_for, subscribe
 
 __all__ = ["JobRequest", "ingest_staged", "job_request"]
@@ -45,6 +46,8 @@ class JobRequest:
     priority: JobPriority
     callback_url: str | None
     refuse_duplicate: bool = False
+    # The upload's glossary is also kept as its programme's (efir.programme_glossary).
+    remember_glossary: bool = False
 
 
 def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
@@ -61,6 +64,7 @@ def job_request(fields: dict[str, str], settings: Settings) -> JobRequest:
         priority=_priority(fields.get("priority", "")),
         callback_url=callback_url_for(callback_url, settings) if callback_url else None,
         refuse_duplicate=_on_duplicate(fields.get("on_duplicate", "")) == "refuse",
+        remember_glossary=_remember_glossary(fields),
     )
 
 
@@ -147,9 +151,15 @@ def _record_clip(
                     url=request.callback_url,
                     token_id=uploader.token_id,
                 )
-            return create_job(
-                session, clip_id=clip.id, options=request.options, priority=request.priority
-            )
+            programme = request.metadata.get("programme")
+            own = request.options["glossary"]
+            if programme and request.remember_glossary:
+                add_programme_terms(session, programme, own)
+            options = {
+                **request.options,
+                "glossary": list(with_programme_glossary(session, programme, own)),
+            }
+            return create_job(session, clip_id=clip.id, options=options, priority=request.priority)
     except Exception:
         _forget_unreferenced(sessions, storage, stored.key)
         raise
@@ -191,6 +201,23 @@ def _glossary_terms(text: str) -> list[str]:
             f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
         )
     return terms
+
+
+def _remember_glossary(fields: dict[str, str]) -> bool:
+    """Optional ``remember_glossary`` (true/false): keep the upload's glossary as its
+    programme's, for the programme's next clips; only with a ``programme``."""
+    raw = fields.get("remember_glossary", "").strip().lower()
+    if raw not in ("", "true", "false", "1", "0", "on"):
+        raise InvalidUploadError(
+            f"Поле remember_glossary должно быть true или false, получено {raw!r}. "
+            "remember_glossary must be true or false."
+        )
+    if raw in ("true", "1", "on") and not fields.get("programme", "").strip():
+        raise InvalidUploadError(
+            "Чтобы запомнить словарь для программы, укажите программу. "
+            "remember_glossary needs a programme."
+        )
+    return raw in ("true", "1", "on")
 
 
 def _readings(fields: dict[str, str]) -> dict[str, int]:

@@ -39,6 +39,7 @@ from api.routes import (
     jobs,
     metrics,
     openai_compat,
+    programmes,
     resumable,
     search,
     selections,
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, recovery_interval_s: float =
     app.include_router(exports.router)
     app.include_router(cuts.router)
     app.include_router(selections.router)
+    app.include_router(programmes.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(session.router)

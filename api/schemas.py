@@ -18,6 +18,7 @@ from pydantic import (
 from efir.db import JobState
 from efir.exports import CueRules, Violation
 from efir.jobs.lifecycle import JobPriority
+from efir.programme_glossary import MAX_TERMS
 from efir.transcripts.edits import (
     ConfirmSpeaker,
     EditOp,
@@ -125,6 +126,28 @@ class ClipUpdate(BaseModel):
     programme: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=200)
     air_date: date | None = None
+
+
+# No control characters (a line break would make two terms of one), and not blank.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
+ProgrammeName = Annotated[str, Field(max_length=200, pattern=_PRINTABLE)]
+GlossaryTerm = Annotated[str, Field(max_length=300, pattern=_PRINTABLE)]
+
+
+class ProgrammeGlossaryPublic(BaseModel):
+    """A programme's glossary (efir.programme_glossary): the terms put before a clip's own
+    in the glossary of every clip uploaded under the programme."""
+
+    programme: str
+    terms: list[str]
+
+
+class ProgrammeGlossaryUpdate(BaseModel):
+    """The programme's whole glossary, replacing what it held; no terms empties it."""
+
+    model_config = ConfigDict(extra="forbid")
+    programme: ProgrammeName
+    terms: list[GlossaryTerm] = Field(max_length=MAX_TERMS)
 
 
 class RevisionPublic(BaseModel):

@@ -50,6 +50,7 @@ __all__ = [
     "JobChunk",
     "JobState",
     "LoginFailure",
+    "ProgrammeGlossary",
     "Selection",
     "SelectionQuote",
     "TranscriptRevision",
@@ -366,6 +367,20 @@ class SelectionQuote(Base):
     start_s: Mapped[float]
     end_s: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProgrammeGlossary(Base):
+    """A programme's standing glossary (efir.programme_glossary): the terms added to the
+    glossary of every clip uploaded under that programme."""
+
+    __tablename__ = "programme_glossaries"
+
+    # The programme's name as compared (``programme_key``: case-folded, which may
+    # lengthen it, spaces collapsed).
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[list[str]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class User(Base):

@@ -45,6 +45,8 @@ ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/selections/{selection_id}/quotes"): Permission.EXPORT,
     ("DELETE", "/api/v1/selections/{selection_id}/quotes/{quote_id}"): Permission.EXPORT,
     ("GET", "/api/v1/selections/{selection_id}/export"): Permission.EXPORT,
+    ("GET", "/api/v1/programme-glossary"): Permission.READ,
+    ("PUT", "/api/v1/programme-glossary"): Permission.EDIT,
     ("POST", "/api/v1/selections/{selection_id}/render"): Permission.EXPORT,
     ("GET", "/api/v1/jobs"): Permission.READ,
     ("GET", "/api/v1/jobs/{job_id}"): Permission.READ,

@@ -292,6 +292,16 @@ def test_a_replacement_can_join_the_clips_glossary(
         assert response.status_code == 200, response.text
     assert response.json()["segments"][0]["text"] == "Добрый вечер, Костанай."
     assert glossary() == ["Костанай"]
+    # A clip of a programme teaches the programme: its next clips get the term too.
+    programme = {"programme": "Вечерние новости"}
+    assert client.patch(f"/api/v1/clips/{clip_id}", json=programme).status_code == 200
+    again = {**back, "find": "Костанай", "replace": "Костанай"}
+    response = client.patch(
+        f"/api/v1/transcripts/{clip_id}", json={"base_revision": 4, "ops": [again]}
+    )
+    assert response.status_code == 200, response.text
+    learned = client.get("/api/v1/programme-glossary", params=programme).json()
+    assert learned["terms"] == ["Костанай"]
 
 
 def test_a_retime_moves_the_srt_and_is_a_revision(

@@ -23,9 +23,10 @@ from typing import Any, Protocol
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from efir.db import Job, JobState, utcnow
+from efir.db import Clip, Job, JobState, utcnow
 from efir.errors import EfirError, NotFoundError
 from efir.glossary import Glossary
+from efir.programme_glossary import add_programme_terms
 from efir.webhooks.delivery import record_job_event
 
 log = logging.getLogger(__name__)
@@ -114,12 +115,17 @@ def create_job(
 
 def add_glossary_term(session: Session, clip_id: str, term: str) -> tuple[str, ...]:
     """Add ``term`` to the clip's glossary, kept in its newest job's options where a retry
-    or a re-run reads it; returns the glossary. The caller commits."""
+    or a re-run reads it, and to its programme's (a name an editor had to fix in one
+    clip of a programme, its next clips need too); returns the clip's glossary. The
+    caller commits."""
     job = session.scalars(
         select(Job).where(Job.clip_id == clip_id).order_by(Job.created_at.desc()).limit(1)
     ).first()
     if job is None:
         raise NotFoundError(f"У сюжета {clip_id} нет заданий. Clip {clip_id} has no job.")
+    programme = session.scalar(select(Clip.programme).where(Clip.id == clip_id))
+    if programme:
+        add_programme_terms(session, programme, [term])
     terms = Glossary.from_text("\n".join([*job.options.get("glossary", ()), term])).terms
     job.options = {**job.options, "glossary": list(terms)}  # a new dict: the JSON is saved
     return terms
