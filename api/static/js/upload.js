@@ -98,6 +98,9 @@ function metadataFor(file, { inBatch }) {
   if (airDate) fields.air_date = airDate;
   if (form.elements.urgent.checked) fields.priority = "urgent";
   if (form.elements.readings.checked) fields.readings = "3";
+  if (fields.programme && form.elements.remember_glossary.checked) {
+    fields.remember_glossary = "true";
+  }
   return fields;
 }
 
@@ -142,7 +145,44 @@ function resetForm() {
   form.elements.readings.checked = false;
   form.elements.programme.value = keep ? kept.programme : "";
   form.elements.air_date.value = keep ? kept.air_date : "";
+  form.elements.remember_glossary.checked = false;
+  showProgrammeGlossary();
 }
+
+// ---- the programme's glossary --------------------------------------------------------
+// Its terms go before the clip's own on the server; the form says which, so nobody
+// types them again, and can keep the clip's glossary as the programme's.
+
+const programmeGlossary = document.getElementById("programme-glossary");
+const SHOWN_TERMS = 8;
+let programmeAsked = "";
+
+async function showProgrammeGlossary() {
+  const programme = form.elements.programme.value.trim();
+  form.elements.remember_glossary.disabled = !programme;
+  programmeAsked = programme;
+  let terms = [];
+  if (programme) {
+    try {
+      const query = new URLSearchParams({ programme });
+      terms = (await requestJSON(`/api/v1/programme-glossary?${query}`)).terms;
+    } catch {
+      terms = []; // the hint is a courtesy: the server adds the terms regardless
+    }
+  }
+  if (programme !== programmeAsked) return; // typed on since: a newer answer follows
+  programmeGlossary.hidden = terms.length === 0;
+  const shown = terms.slice(0, SHOWN_TERMS).join(", ") + (terms.length > SHOWN_TERMS ? ", …" : "");
+  programmeGlossary.textContent = terms.length
+    ? t("upload.programme_glossary", { programme, count: terms.length, terms: shown })
+    : "";
+}
+
+let programmeTimer = 0;
+form.elements.programme.addEventListener("input", () => {
+  clearTimeout(programmeTimer);
+  programmeTimer = setTimeout(showProgrammeGlossary, 300);
+});
 
 function showProgress(entry, sentBytes) {
   const percent = Math.round((sentBytes / entry.file.size) * 100);
@@ -508,7 +548,9 @@ onLanguageChange(() => {
     entry.controlsKey = null;
     renderJob(entry);
   }
+  showProgrammeGlossary();
 });
 refreshSubmit();
+showProgrammeGlossary();
 queueEmpty.hidden = false;
 refreshQueue().then(pollLoop);

@@ -1,0 +1,56 @@
+"""The upload form and a programme's glossary: it names the terms the programme adds to
+the clip's glossary, and keeps the clip's glossary as the programme's when asked."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+GLOSSARY = "/api/v1/programme-glossary"
+
+
+def test_the_upload_form_shows_and_keeps_a_programmes_glossary(
+    live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    # A copy with other bytes: the UI refuses a file already in the archive.
+    media = tmp_path / "evening.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(browser_clip_media), "-c", "copy",
+         "-metadata", "title=evening", str(media)],
+        check=True,
+    )  # fmt: skip
+    programme = "Вечерний выпуск"
+    put = page.request.put(
+        f"{live_service}{GLOSSARY}", data={"programme": programme, "terms": ["Спанов", "Костанай"]}
+    )
+    assert put.ok, put.text()
+    page.goto(f"{live_service}/")
+    remember = page.get_by_label("Запомнить словарь для программы", exact=False)
+    hint = page.locator("#programme-glossary")
+    expect(remember).to_be_disabled()  # no programme, nothing to keep it for
+    expect(hint).to_be_hidden()
+
+    page.fill("#meta-programme", programme)
+    expect(hint).to_have_text(
+        "Словарь программы «Вечерний выпуск» (2): Спанов, Костанай — добавится к словарю сюжета."
+    )
+    page.set_input_files("#file-input", str(media))
+    page.fill("#meta-title", "Вечерний сюжет")
+    page.fill("#meta-glossary", "Тобол")
+    remember.check()
+    page.screenshot(path=artifacts_dir / "programme-glossary-1-form.png")
+    page.click("#upload-submit")
+
+    row = page.locator("#job-list .job").filter(has_text="Вечерний сюжет").first
+    expect(row).to_be_visible(timeout=60_000)
+    job_id = row.get_attribute("data-job-id")
+    # Cancelled, so the shared worker does not spend its time on this clip.
+    assert page.request.post(f"{live_service}/api/v1/jobs/{job_id}/cancel").ok
+    kept = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme}).json()
+    assert kept["terms"] == ["Спанов", "Костанай", "Тобол"]
+    # The form starts clean for the next file: no programme, no hint, nothing to keep.
+    expect(page.locator("#meta-programme")).to_have_value("")
+    expect(hint).to_be_hidden()
+    expect(remember).to_be_disabled()
