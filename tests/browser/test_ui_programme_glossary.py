@@ -1,5 +1,6 @@
-"""The upload form and a programme's glossary: it names the terms the programme adds to
-the clip's glossary, and keeps the clip's glossary as the programme's when asked."""
+"""A programme's glossary in the browser: the upload form names the terms the programme
+adds to the clip's glossary and keeps the clip's glossary as the programme's when asked;
+the editor's «add to glossary» teaches the clip's programme."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from support.service_support import save_clip_with_transcript
+
+from efir.config import Settings
 
 GLOSSARY = "/api/v1/programme-glossary"
 
@@ -54,3 +58,25 @@ def test_the_upload_form_shows_and_keeps_a_programmes_glossary(
     expect(page.locator("#meta-programme")).to_have_value("")
     expect(hint).to_be_hidden()
     expect(remember).to_be_disabled()
+
+
+def test_an_editors_glossary_word_reaches_the_clips_programme(
+    live_service: str, live_settings: Settings, page: Page
+) -> None:
+    clip_id = save_clip_with_transcript(live_settings.sqlalchemy_url, "Добрый вечер, Кустанай.")
+    programme = "Новости области"
+    patched = page.request.patch(
+        f"{live_service}/api/v1/clips/{clip_id}", data={"programme": programme}
+    )
+    assert patched.ok, patched.text()
+    page.goto(f"{live_service}/clips/{clip_id}")
+    page.locator("#transcript .seg-text").first.wait_for()
+    page.fill("#replace-find", "Кустанай")
+    page.fill("#replace-with", "Костанай")
+    page.check("#replace-glossary")
+    page.click("#replace-form button[type=submit]")
+    expect(page.locator("#status-text")).to_contain_text(
+        "«Костанай» добавлено в словарь сюжета и программы «Новости области»"
+    )
+    kept = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme}).json()
+    assert kept["terms"] == ["Костанай"]

@@ -281,8 +281,11 @@ replaceForm.addEventListener("submit", async (event) => {
   if (!(await saver.submit([op]))) return;
   const after = state.transcript.segments.flatMap((segment) => segment.words.map((w) => w.word));
   const changed = after.filter((word, i) => word !== before[i]).length;
-  announce(t(addToGlossary ? "editor.replaced_glossary" : "editor.replaced",
-    { count: changed, word: replacement }));
+  // The server adds the term to the clip's programme's glossary too: its next clips need it.
+  const programme = state.clip.programme;
+  const key = !addToGlossary ? "editor.replaced"
+    : programme ? "editor.replaced_glossary_programme" : "editor.replaced_glossary";
+  announce(t(key, { count: changed, word: replacement, programme }));
   replaceForm.elements.find.focus();
 });
 
