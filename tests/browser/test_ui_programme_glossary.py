@@ -4,10 +4,10 @@ the editor's «add to glossary» teaches the clip's programme."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from support.browser_support import with_other_bytes
 from support.service_support import save_clip_with_transcript
 
 from efir.config import Settings
@@ -18,13 +18,7 @@ GLOSSARY = "/api/v1/programme-glossary"
 def test_the_upload_form_shows_and_keeps_a_programmes_glossary(
     live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    # A copy with other bytes: the UI refuses a file already in the archive.
-    media = tmp_path / "evening.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(browser_clip_media), "-c", "copy",
-         "-metadata", "title=evening", str(media)],
-        check=True,
-    )  # fmt: skip
+    media = with_other_bytes(browser_clip_media, tmp_path / "evening.mp4")
     programme = "Вечерний выпуск"
     put = page.request.put(
         f"{live_service}{GLOSSARY}", data={"programme": programme, "terms": ["Спанов", "Костанай"]}

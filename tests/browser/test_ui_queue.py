@@ -4,10 +4,10 @@ chunks through a connection that drops once, marked «Срочно», cancelled,
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
+from support.browser_support import with_other_bytes
 
 CHUNK_BYTES = 64 * 1024
 
@@ -15,13 +15,7 @@ CHUNK_BYTES = 64 * 1024
 def test_chunked_urgent_upload_survives_a_drop_then_cancel_and_retry(
     live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    # A copy with other bytes: the UI refuses a file already in the archive.
-    media = tmp_path / "urgent.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(browser_clip_media), "-c", "copy",
-         "-metadata", "title=urgent", str(media)],
-        check=True,
-    )  # fmt: skip
+    media = with_other_bytes(browser_clip_media, tmp_path / "urgent.mp4")
     chunks: list[str] = []
 
     def drop_the_second_chunk(route: Route) -> None:
