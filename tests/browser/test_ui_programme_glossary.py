@@ -74,3 +74,32 @@ def test_an_editors_glossary_word_reaches_the_clips_programme(
     )
     kept = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme}).json()
     assert kept["terms"] == ["Костанай"]
+
+
+def test_an_editor_edits_a_programmes_glossary_on_the_upload_form(
+    live_service: str, page: Page, artifacts_dir: Path
+) -> None:
+    programme = "Утренний выпуск"
+    page.goto(f"{live_service}/")
+    editor = page.locator("#programme-glossary-editor")
+    expect(editor).to_be_hidden()  # no programme yet
+    page.fill("#meta-programme", programme)
+    editor.locator("summary").click()
+    page.fill("#programme-glossary-terms", "Аким\nТобол\n\nАким")
+    page.get_by_role("button", name="Сохранить словарь программы").click()
+    hint = page.locator("#programme-glossary")
+    expect(hint).to_have_text(
+        "Словарь программы «Утренний выпуск» (2): Аким, Тобол — добавится к словарю сюжета."
+    )
+    page.screenshot(path=artifacts_dir / "programme-glossary-2-edited.png")
+
+    def kept() -> list[str]:
+        answer = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme})
+        terms: list[str] = answer.json()["terms"]
+        return terms
+
+    assert kept() == ["Аким", "Тобол"]
+    page.fill("#programme-glossary-terms", "Тобол")  # a wrong term taken out
+    page.get_by_role("button", name="Сохранить словарь программы").click()
+    expect(hint).to_contain_text("(1): Тобол")
+    assert kept() == ["Тобол"]

@@ -154,6 +154,8 @@ function resetForm() {
 // types them again, and can keep the clip's glossary as the programme's.
 
 const programmeGlossary = document.getElementById("programme-glossary");
+const programmeEditor = document.getElementById("programme-glossary-editor");
+const programmeTerms = document.getElementById("programme-glossary-terms");
 const SHOWN_TERMS = 8;
 let programmeAsked = "";
 
@@ -171,12 +173,30 @@ async function showProgrammeGlossary() {
     }
   }
   if (programme !== programmeAsked) return; // typed on since: a newer answer follows
+  programmeEditor.hidden = !programme;
+  programmeTerms.value = terms.join("\n");
   programmeGlossary.hidden = terms.length === 0;
   const shown = terms.slice(0, SHOWN_TERMS).join(", ") + (terms.length > SHOWN_TERMS ? ", …" : "");
   programmeGlossary.textContent = terms.length
     ? t("upload.programme_glossary", { programme, count: terms.length, terms: shown })
     : "";
 }
+
+// Editors replace the whole list (PUT); the server refuses other roles anyway.
+document.getElementById("programme-glossary-save").addEventListener("click", async () => {
+  const programme = form.elements.programme.value.trim();
+  if (!programme) return;
+  const terms = programmeTerms.value.split("\n").map((term) => term.trim()).filter(Boolean);
+  try {
+    const saved = await requestJSON("/api/v1/programme-glossary", {
+      method: "PUT", body: { programme, terms },
+    });
+    announce(t("upload.programme_glossary_saved", { programme, count: saved.terms.length }));
+  } catch (error) {
+    announceError(error);
+  }
+  await showProgrammeGlossary();
+});
 
 let programmeTimer = 0;
 form.elements.programme.addEventListener("input", () => {
