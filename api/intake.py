@@ -18,7 +18,7 @@ from api.auth import Principal
 from api.multipart import InvalidUploadError
 from efir.config import Settings
 from efir.db import Clip, Job
-from efir.glossary import Glossary
+from efir.glossary import MAX_GLOSSARY_TERMS, Glossary
 from efir.health import check_database
 from efir.jobs.lifecycle import JobPriority, JobQueue, create_job, send_to_workers
 from efir.media.clips import record_clip, refuse_duplicate
@@ -31,7 +31,6 @@ __all__ = ["JobRequest", "ingest_staged", "job_request"]
 
 # Each text field's longest value, as the clips table holds it.
 _TEXT_FIELDS = {"title": 500, "programme": 200, "channel": 200}
-_MAX_GLOSSARY_TERMS = 5000
 _MAX_SPEAKERS = 30
 
 
@@ -196,9 +195,9 @@ def _clip_metadata(fields: dict[str, str]) -> dict[str, Any]:
 
 def _glossary_terms(text: str) -> list[str]:
     terms = list(Glossary.from_text(text).terms)
-    if len(terms) > _MAX_GLOSSARY_TERMS:
+    if len(terms) > MAX_GLOSSARY_TERMS:
         raise InvalidUploadError(
-            f"В глоссарии больше {_MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
+            f"В глоссарии больше {MAX_GLOSSARY_TERMS} терминов. The glossary is too long."
         )
     return terms
 

@@ -17,8 +17,8 @@ from pydantic import (
 
 from efir.db import JobState
 from efir.exports import CueRules, Violation
+from efir.glossary import MAX_GLOSSARY_TERMS
 from efir.jobs.lifecycle import JobPriority
-from efir.programme_glossary import MAX_TERMS
 from efir.transcripts.edits import (
     ConfirmSpeaker,
     EditOp,
@@ -147,7 +147,7 @@ class ProgrammeGlossaryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     programme: ProgrammeName
-    terms: list[GlossaryTerm] = Field(max_length=MAX_TERMS)
+    terms: list[GlossaryTerm] = Field(max_length=MAX_GLOSSARY_TERMS)
 
 
 class RevisionPublic(BaseModel):

@@ -32,7 +32,10 @@ from efir.morphology import (
     with_case_of,
 )
 
-__all__ = ["Glossary", "correct_words", "is_ordinary_word"]
+__all__ = ["MAX_GLOSSARY_TERMS", "Glossary", "correct_words", "is_ordinary_word"]
+
+# The most terms a glossary may hold (an upload's, a programme's).
+MAX_GLOSSARY_TERMS = 5000
 
 _MIN_LETTERS = 4
 _MAX_EDIT_SHARE = 0.3

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from efir.db import ProgrammeGlossary
-from efir.glossary import Glossary
+from efir.db import ProgrammeGlossary, utcnow
+from efir.glossary import MAX_GLOSSARY_TERMS, Glossary
 
 __all__ = [
-    "MAX_TERMS",
     "add_programme_terms",
     "programme_glossary",
     "programme_key",
     "set_programme_glossary",
     "with_programme_glossary",
 ]
-
-# As many as one upload's glossary may hold (api.intake).
-MAX_TERMS = 5000
 
 
 def programme_key(programme: str) -> str:
@@ -45,22 +43,16 @@ def set_programme_glossary(
     session: Session, programme: str, terms: Iterable[str]
 ) -> tuple[str, ...]:
     """Replace the programme's terms (parsed as a glossary: one a line, duplicates once,
-    the newest ``MAX_TERMS``); returns them. The caller commits."""
-    parsed = Glossary.from_text("\n".join(terms)).terms[-MAX_TERMS:]
-    key = programme_key(programme)
-    row = session.get(ProgrammeGlossary, key)
-    if row is None:
-        row = ProgrammeGlossary(key=key, programme=" ".join(programme.split()))
-        session.add(row)
-    row.terms = list(parsed)
-    return parsed
+    the newest ``MAX_GLOSSARY_TERMS``); returns them. The caller commits."""
+    row = _locked_row(session, programme)
+    row.terms = list(Glossary.from_text("\n".join(terms)).terms[-MAX_GLOSSARY_TERMS:])
+    return tuple(row.terms)
 
 
 def add_programme_terms(session: Session, programme: str, terms: Iterable[str]) -> tuple[str, ...]:
     """Add terms to the programme's glossary; returns it. The caller commits."""
-    return set_programme_glossary(
-        session, programme, [*programme_glossary(session, programme), *terms]
-    )
+    row = _locked_row(session, programme)
+    return set_programme_glossary(session, programme, [*row.terms, *terms])
 
 
 def with_programme_glossary(
@@ -71,3 +63,18 @@ def with_programme_glossary(
     own = Glossary.from_text("\n".join(terms)).terms
     standing = programme_glossary(session, programme) if programme else ()
     return (*(term for term in standing if term not in own), *own)
+
+
+def _locked_row(session: Session, programme: str) -> ProgrammeGlossary:
+    """The programme's row, made if it is missing (two uploads may make it at once: the
+    second's insert does nothing) and locked until the caller commits where the database
+    can lock a row (PostgreSQL; SQLite locks the whole database for a writer)."""
+    key = programme_key(programme)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ProgrammeGlossary)
+        .values(key=key, programme=" ".join(programme.split()), terms=[], updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    locked = select(ProgrammeGlossary).where(ProgrammeGlossary.key == key).with_for_update()
+    return session.scalars(locked.execution_options(populate_existing=True)).one()

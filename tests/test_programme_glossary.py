@@ -3,13 +3,21 @@ upload's own terms, learned from the upload form and from editors' replacements.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import httpx
+import pytest
 from support.auth_support import add_user, bearer, production
 from support.service_support import SEED_DIR, SettingsFactory, running_api, session_factory
+from test_search_support import BACKENDS, empty_database
 
 from efir.accounts.users import AccountRole
 from efir.config import Settings
+from efir.db import make_engine, make_session_factory, migrate
 from efir.jobs.lifecycle import get_job
+from efir.programme_glossary import add_programme_terms, programme_glossary
 from worker.pipeline import pipeline_options_for_job
 
 GLOSSARY = "/api/v1/programme-glossary"
@@ -82,3 +90,33 @@ def test_only_editors_replace_a_programme_glossary(
         read = client.get(GLOSSARY, params={"programme": "Утро"}, headers=bearer(uploader))
         assert read.json()["terms"] == ["Акимат"]
         assert client.get(GLOSSARY, params={"programme": "Утро"}).status_code == 401
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uploads_at_once_all_teach_a_new_programme(backend: str, tmp_path: Path) -> None:
+    """Two uploads may be the first of a programme together: neither fails on the other's
+    new row, and neither term is lost."""
+    with empty_database(backend, tmp_path, "efir_programme_test") as url:
+        migrate(url)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        first, second = sessions(), sessions()
+
+        def teach_second() -> None:
+            add_programme_terms(second, "новости  области", ["Тобол"])
+            second.commit()
+
+        try:
+            add_programme_terms(first, "Новости области", ["Спанов"])
+            # The second waits for the first's row on PostgreSQL, for its write on SQLite.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                later = pool.submit(teach_second)
+                time.sleep(0.5)  # so the second is waiting when the first commits
+                first.commit()
+                later.result(timeout=30)
+        finally:
+            first.close()
+            second.close()
+        with sessions() as session:
+            assert programme_glossary(session, "Новости области") == ("Спанов", "Тобол")
+        engine.dispose()
