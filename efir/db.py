@@ -234,8 +234,9 @@ class Voice(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to the archive that cannot be undone (a clip deleted, media expired).
-    No foreign key: the record outlives what it describes."""
+    """Who did what to the archive that cannot be undone (a clip deleted, media expired,
+    a programme's glossary replaced). No foreign key: the record outlives what it
+    describes."""
 
     __tablename__ = "audit_events"
 

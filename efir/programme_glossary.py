@@ -16,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from efir.db import ProgrammeGlossary, utcnow
+from efir.db import AuditEvent, ProgrammeGlossary, utcnow
 from efir.glossary import MAX_GLOSSARY_TERMS, Glossary
 
 __all__ = [
     "add_programme_terms",
     "programme_glossary",
     "programme_key",
+    "replace_programme_glossary",
     "set_programme_glossary",
     "with_programme_glossary",
 ]
@@ -53,6 +54,22 @@ def add_programme_terms(session: Session, programme: str, terms: Iterable[str]) 
     """Add terms to the programme's glossary; returns it. The caller commits."""
     row = _locked_row(session, programme)
     return set_programme_glossary(session, programme, [*row.terms, *terms])
+
+
+def replace_programme_glossary(
+    session: Session, programme: str, terms: Iterable[str], *, actor: str
+) -> tuple[str, ...]:
+    """``set_programme_glossary`` by a person, in the audit log with the terms it added
+    and removed: what it removes, every later clip of the programme goes without."""
+    before = tuple(_locked_row(session, programme).terms)
+    after = set_programme_glossary(session, programme, terms)
+    details = {
+        "programme": " ".join(programme.split()),
+        "added": [term for term in after if term not in before],
+        "removed": [term for term in before if term not in after],
+    }
+    session.add(AuditEvent(actor=actor, action="programme_glossary.replace", details=details))
+    return after
 
 
 def with_programme_glossary(

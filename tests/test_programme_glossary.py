@@ -9,13 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from support.auth_support import add_user, bearer, production
 from support.service_support import SEED_DIR, SettingsFactory, running_api, session_factory
 from test_search_support import BACKENDS, empty_database
 
 from efir.accounts.users import AccountRole
 from efir.config import Settings
-from efir.db import make_engine, make_session_factory, migrate
+from efir.db import AuditEvent, make_engine, make_session_factory, migrate
 from efir.jobs.lifecycle import get_job
 from efir.programme_glossary import add_programme_terms, programme_glossary
 from worker.pipeline import pipeline_options_for_job
@@ -87,9 +88,19 @@ def test_only_editors_replace_a_programme_glossary(
     with running_api(settings) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         assert client.put(GLOSSARY, json=body, headers=bearer(uploader)).status_code == 403
         assert client.put(GLOSSARY, json=body, headers=bearer(editor)).status_code == 200
+        changed = {"programme": "Утро", "terms": ["Тобол"]}
+        assert client.put(GLOSSARY, json=changed, headers=bearer(editor)).status_code == 200
         read = client.get(GLOSSARY, params={"programme": "Утро"}, headers=bearer(uploader))
-        assert read.json()["terms"] == ["Акимат"]
+        assert read.json()["terms"] == ["Тобол"]
         assert client.get(GLOSSARY, params={"programme": "Утро"}).status_code == 401
+    # What an editor took out, every later clip of the programme goes without: logged.
+    with session_factory(settings.sqlalchemy_url)() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert {(e.actor, e.action) for e in events} == {("boris", "programme_glossary.replace")}
+    assert [e.details for e in events] == [
+        {"programme": "Утро", "added": ["Акимат"], "removed": []},
+        {"programme": "Утро", "added": ["Тобол"], "removed": ["Акимат"]},
+    ]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import require
+from api.auth import Principal, require
 from api.deps import SessionDep
 from api.schemas import ProgrammeGlossaryPublic, ProgrammeGlossaryUpdate, ProgrammeName
 from efir.accounts.users import Permission
-from efir.programme_glossary import programme_glossary, set_programme_glossary
+from efir.programme_glossary import programme_glossary, replace_programme_glossary
 
 __all__ = ["router"]
 
@@ -27,12 +27,17 @@ def read_glossary(
     )
 
 
-@router.put("", response_model=ProgrammeGlossaryPublic, dependencies=[require(Permission.EDIT)])
+@router.put("", response_model=ProgrammeGlossaryPublic)
 def replace_glossary(
-    request_body: ProgrammeGlossaryUpdate, session: SessionDep
+    request_body: ProgrammeGlossaryUpdate,
+    session: SessionDep,
+    editor: Annotated[Principal, require(Permission.EDIT)],
 ) -> ProgrammeGlossaryPublic:
     """Replace the programme's glossary. Clips uploaded under the programme from now on
-    get its terms before their own; clips already transcribed keep theirs."""
-    terms = set_programme_glossary(session, request_body.programme, request_body.terms)
+    get its terms before their own; clips already transcribed keep theirs. Recorded in
+    the audit log."""
+    terms = replace_programme_glossary(
+        session, request_body.programme, request_body.terms, actor=editor.username
+    )
     session.commit()
     return ProgrammeGlossaryPublic(programme=request_body.programme, terms=list(terms))
