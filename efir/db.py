@@ -8,6 +8,7 @@ revisions other modules add on top of ours.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,11 +19,14 @@ from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     DateTime,
     Engine,
     ForeignKey,
     Index,
+    Row,
     String,
+    Table,
     Text,
     UniqueConstraint,
     create_engine,
@@ -32,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     Enum as SqlEnum,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -59,6 +64,7 @@ __all__ = [
     "Voice",
     "WebhookDelivery",
     "WebhookSubscription",
+    "insert_missing",
     "make_engine",
     "make_session_factory",
     "migrate",
@@ -506,6 +512,25 @@ def _configure_sqlite_connection(connection: DBAPIConnection, _: ConnectionPoolE
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def insert_missing(
+    session: Session,
+    into: Table | type[Base],
+    rows: Sequence[dict[str, Any]],
+    *returning: Column[Any],
+) -> list[Row[Any]]:
+    """Insert rows (into a table or a mapped class's) whose key is not there yet (a
+    concurrent writer may add it first); the ``returning`` columns of the rows this call
+    inserted."""
+    if not rows:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(into).on_conflict_do_nothing()
+    if not returning:
+        session.execute(statement, list(rows))
+        return []
+    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from efir.db import AuditEvent, ProgrammeGlossary, utcnow
+from efir.db import AuditEvent, ProgrammeGlossary, insert_missing, utcnow
 from efir.glossary import MAX_GLOSSARY_TERMS, Glossary
 
 __all__ = [
@@ -24,14 +23,13 @@ __all__ = [
     "programme_glossary",
     "programme_key",
     "replace_programme_glossary",
-    "set_programme_glossary",
     "with_programme_glossary",
 ]
 
 
 def programme_key(programme: str) -> str:
     """The programme's name as compared: «Вечерние  новости» is «вечерние новости»."""
-    return " ".join(programme.split()).casefold()
+    return _spaced(programme).casefold()
 
 
 def programme_glossary(session: Session, programme: str) -> tuple[str, ...]:
@@ -40,31 +38,23 @@ def programme_glossary(session: Session, programme: str) -> tuple[str, ...]:
     return tuple(row.terms) if row is not None else ()
 
 
-def set_programme_glossary(
-    session: Session, programme: str, terms: Iterable[str]
-) -> tuple[str, ...]:
-    """Replace the programme's terms (parsed as a glossary: one a line, duplicates once,
-    the newest ``MAX_GLOSSARY_TERMS``); returns them. The caller commits."""
-    row = _locked_row(session, programme)
-    row.terms = list(Glossary.from_text("\n".join(terms)).terms[-MAX_GLOSSARY_TERMS:])
-    return tuple(row.terms)
-
-
 def add_programme_terms(session: Session, programme: str, terms: Iterable[str]) -> tuple[str, ...]:
     """Add terms to the programme's glossary; returns it. The caller commits."""
     row = _locked_row(session, programme)
-    return set_programme_glossary(session, programme, [*row.terms, *terms])
+    return _store(row, [*row.terms, *terms])
 
 
 def replace_programme_glossary(
     session: Session, programme: str, terms: Iterable[str], *, actor: str
 ) -> tuple[str, ...]:
-    """``set_programme_glossary`` by a person, in the audit log with the terms it added
-    and removed: what it removes, every later clip of the programme goes without."""
-    before = tuple(_locked_row(session, programme).terms)
-    after = set_programme_glossary(session, programme, terms)
+    """Replace the programme's terms; returns them. In the audit log with the terms it
+    added and removed: what it removes, every later clip of the programme goes without.
+    The caller commits."""
+    row = _locked_row(session, programme)
+    before = tuple(row.terms)
+    after = _store(row, terms)
     details = {
-        "programme": " ".join(programme.split()),
+        "programme": _spaced(programme),
         "added": [term for term in after if term not in before],
         "removed": [term for term in before if term not in after],
     }
@@ -82,16 +72,23 @@ def with_programme_glossary(
     return (*(term for term in standing if term not in own), *own)
 
 
+def _store(row: ProgrammeGlossary, terms: Iterable[str]) -> tuple[str, ...]:
+    """Set the row's terms, parsed as a glossary (one a line, duplicates once, the newest
+    ``MAX_GLOSSARY_TERMS``)."""
+    row.terms = list(Glossary.from_text("\n".join(terms)).terms[-MAX_GLOSSARY_TERMS:])
+    return tuple(row.terms)
+
+
 def _locked_row(session: Session, programme: str) -> ProgrammeGlossary:
     """The programme's row, made if it is missing (two uploads may make it at once: the
     second's insert does nothing) and locked until the caller commits where the database
     can lock a row (PostgreSQL; SQLite locks the whole database for a writer)."""
     key = programme_key(programme)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ProgrammeGlossary)
-        .values(key=key, programme=" ".join(programme.split()), terms=[], updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    new = {"key": key, "programme": _spaced(programme), "terms": [], "updated_at": utcnow()}
+    insert_missing(session, ProgrammeGlossary, [new])
     locked = select(ProgrammeGlossary).where(ProgrammeGlossary.key == key).with_for_update()
     return session.scalars(locked.execution_options(populate_existing=True)).one()
+
+
+def _spaced(programme: str) -> str:
+    return " ".join(programme.split())

@@ -13,11 +13,11 @@ from collections.abc import Set as AbstractSet
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Row, Table, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy import text as sql
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from efir.db import insert_missing
 from efir.search import backend_postgres, backend_sqlite
 from efir.search.fuzzy import stored_variants
 from efir.search.heard import DOUBT_MARK, indexed_terms
@@ -39,7 +39,6 @@ __all__ = [
     "backend_of",
     "forms_of",
     "index_transcript",
-    "insert_missing",
     "lemmas_of",
     "relemmatise",
     "relemmatise_clip",
@@ -52,21 +51,6 @@ __all__ = [
 
 def backend_of(session: Session) -> ModuleType:
     return backend_postgres if session.get_bind().dialect.name == "postgresql" else backend_sqlite
-
-
-def insert_missing(
-    session: Session, into: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any]
-) -> list[Row[Any]]:
-    """Insert rows whose key is not there yet (a concurrent indexer may add it first);
-    the ``returning`` columns of the rows this call inserted."""
-    if not rows:
-        return []
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql.insert if postgres else sqlite.insert)(into).on_conflict_do_nothing()
-    if not returning:
-        session.execute(statement, list(rows))
-        return []
-    return list(session.execute(statement.returning(*returning), list(rows)))
 
 
 def _clip_fields(clip: ClipMeta) -> dict[str, Any]:
