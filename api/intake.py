@@ -206,17 +206,18 @@ def _remember_glossary(fields: dict[str, str]) -> bool:
     """Optional ``remember_glossary`` (true/false): keep the upload's glossary as its
     programme's, for the programme's next clips; only with a ``programme``."""
     raw = fields.get("remember_glossary", "").strip().lower()
-    if raw not in ("", "true", "false", "1", "0", "on"):
+    remember = raw in ("true", "1", "on")
+    if not remember and raw not in ("", "false", "0"):
         raise InvalidUploadError(
             f"Поле remember_glossary должно быть true или false, получено {raw!r}. "
             "remember_glossary must be true or false."
         )
-    if raw in ("true", "1", "on") and not fields.get("programme", "").strip():
+    if remember and not fields.get("programme", "").strip():
         raise InvalidUploadError(
             "Чтобы запомнить словарь для программы, укажите программу. "
             "remember_glossary needs a programme."
         )
-    return raw in ("true", "1", "on")
+    return remember
 
 
 def _readings(fields: dict[str, str]) -> dict[str, int]:
