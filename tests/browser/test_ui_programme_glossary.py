@@ -15,6 +15,13 @@ from efir.config import Settings
 GLOSSARY = "/api/v1/programme-glossary"
 
 
+def _kept(page: Page, base_url: str, programme: str) -> list[str]:
+    """The programme's glossary as the server keeps it."""
+    answer = page.request.get(f"{base_url}{GLOSSARY}", params={"programme": programme})
+    terms: list[str] = answer.json()["terms"]
+    return terms
+
+
 def test_the_upload_form_shows_and_keeps_a_programmes_glossary(
     live_service: str, page: Page, browser_clip_media: Path, artifacts_dir: Path, tmp_path: Path
 ) -> None:
@@ -46,8 +53,7 @@ def test_the_upload_form_shows_and_keeps_a_programmes_glossary(
     job_id = row.get_attribute("data-job-id")
     # Cancelled, so the shared worker does not spend its time on this clip.
     assert page.request.post(f"{live_service}/api/v1/jobs/{job_id}/cancel").ok
-    kept = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme}).json()
-    assert kept["terms"] == ["Спанов", "Костанай", "Тобол"]
+    assert _kept(page, live_service, programme) == ["Спанов", "Костанай", "Тобол"]
     # The form starts clean for the next file: no programme, no hint, nothing to keep.
     expect(page.locator("#meta-programme")).to_have_value("")
     expect(hint).to_be_hidden()
@@ -72,8 +78,7 @@ def test_an_editors_glossary_word_reaches_the_clips_programme(
     expect(page.locator("#status-text")).to_contain_text(
         "«Костанай» добавлено в словарь сюжета и программы «Новости области»"
     )
-    kept = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme}).json()
-    assert kept["terms"] == ["Костанай"]
+    assert _kept(page, live_service, programme) == ["Костанай"]
 
 
 def test_an_editor_edits_a_programmes_glossary_on_the_upload_form(
@@ -92,14 +97,8 @@ def test_an_editor_edits_a_programmes_glossary_on_the_upload_form(
         "Словарь программы «Утренний выпуск» (2): Аким, Тобол — добавится к словарю сюжета."
     )
     page.screenshot(path=artifacts_dir / "programme-glossary-2-edited.png")
-
-    def kept() -> list[str]:
-        answer = page.request.get(f"{live_service}{GLOSSARY}", params={"programme": programme})
-        terms: list[str] = answer.json()["terms"]
-        return terms
-
-    assert kept() == ["Аким", "Тобол"]
+    assert _kept(page, live_service, programme) == ["Аким", "Тобол"]
     page.fill("#programme-glossary-terms", "Тобол")  # a wrong term taken out
     page.get_by_role("button", name="Сохранить словарь программы").click()
     expect(hint).to_contain_text("(1): Тобол")
-    assert kept() == ["Тобол"]
+    assert _kept(page, live_service, programme) == ["Тобол"]
